@@ -1,0 +1,124 @@
+"""Initial population: who stands where at tick 0, drawn from the ``init`` stream.
+
+Draw order (random-stream contract):
+
+1. placement — 'exact': a Fisher–Yates shuffle of all sites in ascending order; the
+   first round(citizen_density × sites) sites get citizens (slots 0, 1, …), the next
+   round(cop_density × sites) get cops. 'bernoulli': one uniform per site in
+   ascending order; u < citizen_density → citizen, u < citizen_density +
+   cop_density → cop; slots in site order.
+2. attributes — for each citizen in slot order: hardship, then risk aversion; in
+   Model II then group (Blue iff u < blue_share), death age 1 + randint(max_age),
+   and age randint(death age).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from upheaval.model.params import Params
+from upheaval.model.rng import randint, uniform
+from upheaval.model.state import (
+    BLUE,
+    CITIZEN,
+    COP,
+    GREEN,
+    LANE_COP,
+    LANE_QUIET,
+    QUIET,
+    Agents,
+    Lattice,
+    empty_agents,
+    empty_lattice,
+)
+from upheaval.world.grid import place
+
+
+def agent_counts(p: Params) -> tuple[int, int]:
+    """Citizens and cops under 'exact' placement: round(density × sites).
+
+    Python's round (half to even) matches NetLogo's for the densities used here.
+    """
+    n = p.n_sites
+    return int(round(p.citizen_density * n)), int(round(p.cop_density * n))
+
+
+@njit(cache=True)
+def _shuffled_sites(n_sites, rng):
+    sites = np.arange(n_sites).astype(np.int32)
+    for k in range(n_sites - 1, 0, -1):
+        j = randint(rng, k + 1)
+        t = sites[k]
+        sites[k] = sites[j]
+        sites[j] = t
+    return sites
+
+
+@njit(cache=True)
+def _place_exact(g, a, n_cit, n_cop, rng):
+    sites = _shuffled_sites(g.occupancy.shape[0], rng)
+    for i in range(n_cit):
+        a.kind[i] = CITIZEN
+        a.status[i] = QUIET
+        place(g, a, i, sites[i], LANE_QUIET)
+    for k in range(n_cop):
+        i = n_cit + k
+        a.kind[i] = COP
+        a.status[i] = QUIET
+        place(g, a, i, sites[n_cit + k], LANE_COP)
+    return n_cit + n_cop
+
+
+@njit(cache=True)
+def _place_bernoulli(g, a, cd, copd, rng):
+    n = 0
+    for s in range(g.occupancy.shape[0]):
+        u = uniform(rng)
+        if u < cd:
+            a.kind[n] = CITIZEN
+            a.status[n] = QUIET
+            place(g, a, n, s, LANE_QUIET)
+            n += 1
+        elif u < cd + copd:
+            a.kind[n] = COP
+            a.status[n] = QUIET
+            place(g, a, n, s, LANE_COP)
+            n += 1
+    return n
+
+
+@njit(cache=True)
+def _attributes(a, n, model2, blue_share, max_age, rng):
+    for i in range(n):
+        if a.kind[i] != CITIZEN:
+            continue
+        a.hardship[i] = np.float32(uniform(rng))
+        a.risk_aversion[i] = np.float32(uniform(rng))
+        if model2:
+            a.group[i] = BLUE if uniform(rng) < blue_share else GREEN
+            d = 1 + randint(rng, max_age)
+            a.death_age[i] = d
+            a.age[i] = randint(rng, d)
+
+
+def populate(p: Params, rng: np.ndarray) -> tuple[Lattice, Agents, int]:
+    """Build the lattice and agents for tick 0. Returns (lattice, agents, slots used)."""
+    g = empty_lattice(p.width, p.height)
+    model2 = p.variant == "II"
+    n_cit, n_cop = agent_counts(p)
+    if p.placement == "exact":
+        capacity = n_cit + n_cop
+    else:
+        capacity = p.n_sites  # an upper bound; trimmed below
+    if model2:
+        capacity = max(capacity, 2 * p.n_sites)
+    a = empty_agents(max(capacity, 1), model2)
+    if p.placement == "exact":
+        used = _place_exact(g, a, n_cit, n_cop, rng)
+    else:
+        used = _place_bernoulli(g, a, p.citizen_density, p.cop_density, rng)
+        if not model2:
+            a = Agents(*(arr[: max(used, 1)].copy() if arr.shape[0] else arr for arr in a))
+    _attributes(a, used, model2, p.blue_share, p.max_age, rng)
+    return g, a, used

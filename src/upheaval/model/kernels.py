@@ -1,0 +1,244 @@
+"""The step: rules composed in the order of one tick (Epstein 2002, random-order
+asynchronous activation).
+
+One tick:
+
+1. (engine) timeline events due at this tick are applied;
+2. every agent alive at the start of the tick takes one turn, in an order drawn
+   afresh by a Fisher–Yates shuffle of the live slots in ascending order; an agent
+   killed earlier in the tick skips its turn;
+
+   * citizen: if jailed, serve (own-activation countdown) or skip; if free,
+     rule M and rule A in the configured order (Model II: an active citizen
+     then kills, see :mod:`~upheaval.model.rules.violence`);
+   * cop: rule M and rule C in the configured order;
+3. end-of-tick jail countdown (if that rule is chosen);
+4. Model II: ageing and death, then cloning.
+
+Every random draw comes from the ``dynamics`` stream, in the order above; this
+order is the random-stream contract that the reference implementation
+(``tests/reference``) follows to reproduce trajectories bit for bit.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+from numba import njit
+
+from upheaval.model.params import Params
+from upheaval.model.rng import randint
+from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
+from upheaval.model.rules.arrest import enforce
+from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
+from upheaval.model.rules.movement import move
+from upheaval.model.rules.reproduction import age_and_die, clone
+from upheaval.model.rules.violence import kill_other_group
+from upheaval.model.state import (
+    ACTIVE,
+    CITIZEN,
+    COP,
+    DEAD,
+    JAILED,
+    LANE_ACTIVE,
+    LANE_COP,
+    LANE_QUIET,
+    QUIET,
+    TALLY,
+)
+from upheaval.world.grid import relane, scan_lanes
+from upheaval.world.lattice import clone_neighbourhood, neighbourhood
+
+Rules = namedtuple(
+    "Rules",
+    [
+        "model2",
+        "cit_span_dy",
+        "cit_span_half",
+        "cit_off_dx",
+        "cit_off_dy",
+        "cop_span_dy",
+        "cop_span_half",
+        "cop_off_dx",
+        "cop_off_dy",
+        "clone_span_dy",
+        "clone_span_half",
+        "threshold",
+        "arrest_constant",
+        "ratio_rule",
+        "includes_self",
+        "deterrence_exponent",
+        "cit_move",
+        "cit_move_first",
+        "cop_move",
+        "cop_move_first",
+        "cop_to_arrestee",
+        "jail_inclusive",
+        "countdown_own",
+        "hold_site",
+        "clone_probability",
+        "max_age",
+    ],
+)
+Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
+
+
+def compile_rules(p: Params) -> Rules:
+    """Translate validated parameters into the kernels' record."""
+    cit = neighbourhood(p.vision_shape, p.citizen_vision)
+    cop = neighbourhood(p.vision_shape, p.cop_vision)
+    cl = clone_neighbourhood(p.clone_neighbourhood)
+    return Rules(
+        model2=p.variant == "II",
+        cit_span_dy=cit.span_dy,
+        cit_span_half=cit.span_half,
+        cit_off_dx=cit.offset_dx,
+        cit_off_dy=cit.offset_dy,
+        cop_span_dy=cop.span_dy,
+        cop_span_half=cop.span_half,
+        cop_off_dx=cop.offset_dx,
+        cop_off_dy=cop.offset_dy,
+        clone_span_dy=cl.span_dy,
+        clone_span_half=cl.span_half,
+        threshold=float(p.threshold),
+        arrest_constant=float(p.arrest_constant),
+        ratio_rule=np.int64(RATIO_RULES[p.ratio_rule]),
+        includes_self=bool(p.active_count_includes_self),
+        deterrence_exponent=float(p.deterrence_exponent),
+        cit_move=bool(p.citizen_movement),
+        cit_move_first=p.citizen_turn_order == "move_then_act",
+        cop_move=bool(p.cop_movement),
+        cop_move_first=p.cop_turn_order == "move_then_act",
+        cop_to_arrestee=p.cop_after_arrest == "arrestee_site",
+        jail_inclusive=p.jail_term_range == "inclusive",
+        countdown_own=p.jail_countdown == "own_activation",
+        hold_site=bool(p.jailed_hold_site),
+        clone_probability=float(p.clone_probability),
+        max_age=np.int64(p.max_age),
+    )
+
+
+@njit(cache=True)
+def deterrence_factor(max_jail_term, exponent):
+    """J_max^α, the optional deterrence term in net risk (1 when α = 0)."""
+    if exponent == 0.0:
+        return 1.0
+    return max_jail_term**exponent
+
+
+@njit(cache=True)
+def decide(g, a, i, r, legitimacy, deterrence):
+    """Rule A for free citizen ``i``; updates its status and lane. True if active."""
+    site = a.position[i]
+    cops, actives, _, _ = scan_lanes(g, site, r.cit_span_dy, r.cit_span_half)
+    was_active = a.status[i] == ACTIVE
+    if was_active and not r.includes_self:
+        actives -= 1  # the scan saw the citizen itself on its own site
+    p = arrest_probability(cops, 1 + actives, r.arrest_constant, r.ratio_rule)
+    now_active = is_active(
+        np.float64(a.hardship[i]),
+        np.float64(a.risk_aversion[i]),
+        legitimacy,
+        r.threshold,
+        p,
+        deterrence,
+    )
+    if now_active != was_active:
+        if now_active:
+            a.status[i] = ACTIVE
+            relane(g, site, LANE_QUIET, LANE_ACTIVE)
+        else:
+            a.status[i] = QUIET
+            relane(g, site, LANE_ACTIVE, LANE_QUIET)
+    return now_active
+
+
+@njit(cache=True)
+def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events):
+    if a.status[i] == JAILED:
+        if not r.countdown_own:
+            return
+        if serve_turn(g, a, i, r.hold_site, events):
+            return
+    deterrence = deterrence_factor(max_jail_term, r.deterrence_exponent)
+    if r.cit_move and r.cit_move_first:
+        lane = LANE_ACTIVE if a.status[i] == ACTIVE else LANE_QUIET
+        move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
+    active = decide(g, a, i, r, legitimacy, deterrence)
+    if r.model2 and active:
+        kill_other_group(g, a, i, r, rng, free_slots, meta, events)
+    if r.cit_move and not r.cit_move_first:
+        lane = LANE_ACTIVE if active else LANE_QUIET
+        move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
+
+
+@njit(cache=True)
+def cop_turn(g, a, i, r, max_jail_term, rng, events):
+    if r.cop_move and r.cop_move_first:
+        move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
+    enforce(g, a, i, r, max_jail_term, rng, events)
+    if r.cop_move and not r.cop_move_first:
+        move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
+
+
+@njit(cache=True)
+def activation_order(a, order, rng):
+    """Live slots in ascending order, Fisher–Yates shuffled; returns their number."""
+    n = 0
+    for i in range(a.status.shape[0]):
+        if a.status[i] != DEAD:
+            order[n] = i
+            n += 1
+    for k in range(n - 1, 0, -1):
+        j = randint(rng, k + 1)
+        t = order[k]
+        order[k] = order[j]
+        order[j] = t
+    return n
+
+
+@njit(cache=True)
+def step(g, a, r, rng, legitimacy, max_jail_term, order, free_slots, meta, events):
+    """Advance the world by one tick (steps 2-4 above). ``events`` is zeroed first."""
+    events[:] = 0
+    n = activation_order(a, order, rng)
+    for t in range(n):
+        i = order[t]
+        if a.status[i] == DEAD:
+            continue
+        if a.kind[i] == COP:
+            cop_turn(g, a, i, r, max_jail_term, rng, events)
+        else:
+            citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events)
+    n_slots = a.status.shape[0]
+    if not r.countdown_own:
+        end_of_tick_countdown(g, a, n_slots, r.hold_site, events)
+    if r.model2:
+        age_and_die(g, a, n_slots, r.hold_site, free_slots, meta, events)
+        clone(g, a, r, n_slots, order, rng, free_slots, meta, events)
+
+
+@njit(cache=True)
+def tally(a):
+    """Counts by group and status, and cops on duty (see state.TALLY)."""
+    out = np.zeros(len(TALLY), np.int64)
+    for i in range(a.status.shape[0]):
+        s = a.status[i]
+        if s == DEAD:
+            continue
+        if a.kind[i] == CITIZEN:
+            out[3 * a.group[i] + s] += 1
+        else:
+            out[6] += 1
+    return out
+
+
+@njit(cache=True)
+def free_citizens(a):
+    """Number of free (quiet or active) citizens: an upper bound on births per tick."""
+    n = 0
+    for i in range(a.status.shape[0]):
+        if a.kind[i] == CITIZEN and (a.status[i] == QUIET or a.status[i] == ACTIVE):
+            n += 1
+    return n

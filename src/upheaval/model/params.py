@@ -1,0 +1,467 @@
+"""The model's parameters: one frozen record, each field a documented modelling choice.
+
+Every field carries its TOML location, its allowed values, a one-line meaning and
+the source of its default. This metadata is the single registry that scenario
+validation, ``--set`` overrides, the ODD parameter table and the kernels read;
+adding a parameter means adding one field here.
+
+Defaults are Epstein (2002) run 2 where the paper states a value, and NetLogo's
+*Rebellion* (Wilensky 2004) where the paper is silent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+EPSTEIN = "Epstein 2002, PNAS 99(suppl 3):7243, Table 2"
+EPSTEIN_TEXT = "Epstein 2002, PNAS 99(suppl 3):7243, text"
+NETLOGO = "NetLogo Rebellion (Wilensky 2004), where the paper is silent"
+MESA = "Mesa epstein_civil_violence example"
+OURS = "our design (documented in docs/odd.md)"
+
+#: TOML tables, in the order a scenario file lists them.
+SECTIONS = ("model", "world", "population", "citizens", "cops", "jail", "groups", "run")
+
+
+def _p(
+    default: Any,
+    section: str,
+    key: str,
+    doc: str,
+    source: str,
+    *,
+    kind: str,
+    low: float | None = None,
+    high: float | None = None,
+    choices: tuple[str, ...] = (),
+    timeline: bool = False,
+) -> Any:
+    """Declare a parameter: its default plus the metadata the registry needs."""
+    return field(
+        default=default,
+        metadata={
+            "section": section,
+            "key": key,
+            "doc": doc,
+            "source": source,
+            "kind": kind,
+            "low": low,
+            "high": high,
+            "choices": choices,
+            "timeline": timeline,
+        },
+    )
+
+
+@dataclass(frozen=True)
+class Params:
+    """All parameters of one run, as given (no logic, no validation here).
+
+    Validation lives in :func:`validate_params`; construction from a scenario
+    file lives in :mod:`upheaval.scenario`.
+    """
+
+    # -- model ------------------------------------------------------------------
+    variant: str = _p(
+        "I",
+        "model",
+        "variant",
+        "Model I (rebellion against a central authority) or Model II (inter-group violence).",
+        EPSTEIN_TEXT,
+        kind="choice",
+        choices=("I", "II"),
+    )
+
+    # -- world ------------------------------------------------------------------
+    width: int = _p(
+        40,
+        "world",
+        "width",
+        "Lattice width in sites (a torus).",
+        EPSTEIN_TEXT,
+        kind="int",
+        low=3,
+        high=1_000_000,
+    )
+    height: int = _p(
+        40,
+        "world",
+        "height",
+        "Lattice height in sites (a torus).",
+        EPSTEIN_TEXT,
+        kind="int",
+        low=3,
+        high=1_000_000,
+    )
+    vision_shape: str = _p(
+        "euclidean",
+        "world",
+        "vision_shape",
+        "Shape of the neighbourhood within vision: Euclidean disc dx²+dy² ≤ v² "
+        "(NetLogo in-radius), von Neumann diamond |dx|+|dy| ≤ v, or Moore square "
+        "max(|dx|,|dy|) ≤ v. A vision of 1.7 only makes sense as a Euclidean radius.",
+        NETLOGO,
+        kind="choice",
+        choices=("euclidean", "von_neumann", "moore"),
+    )
+
+    # -- population ---------------------------------------------------------------
+    citizen_density: float = _p(
+        0.7,
+        "population",
+        "citizen_density",
+        "Share of sites holding a citizen at the start.",
+        EPSTEIN,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    cop_density: float = _p(
+        0.04,
+        "population",
+        "cop_density",
+        "Share of sites holding a cop at the start.",
+        EPSTEIN,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    placement: str = _p(
+        "exact",
+        "population",
+        "placement",
+        "'exact': round(density × sites) agents of each kind on distinct random sites "
+        "(NetLogo); 'bernoulli': each site independently holds a citizen, a cop or "
+        "nothing with the densities as probabilities (Mesa).",
+        NETLOGO,
+        kind="choice",
+        choices=("exact", "bernoulli"),
+    )
+
+    # -- citizens -----------------------------------------------------------------
+    citizen_vision: float = _p(
+        7.0,
+        "citizens",
+        "vision",
+        "Citizen vision v: how far a citizen sees cops and actives, and how far it moves.",
+        EPSTEIN,
+        kind="float",
+        low=0.0,
+        high=100.0,
+    )
+    legitimacy: float = _p(
+        0.82,
+        "citizens",
+        "legitimacy",
+        "Regime legitimacy L; grievance G = H(1 − L).",
+        EPSTEIN,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        timeline=True,
+    )
+    threshold: float = _p(
+        0.1,
+        "citizens",
+        "threshold",
+        "Activation threshold T: active iff G − N > T (strict).",
+        EPSTEIN_TEXT,
+        kind="float",
+        low=-1.0,
+        high=1.0,
+    )
+    arrest_constant: float = _p(
+        2.3,
+        "citizens",
+        "arrest_constant",
+        "k in P = 1 − exp(−k·(C/A)); 2.3 gives P ≈ 0.9 at C = A = 1.",
+        EPSTEIN_TEXT,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+    )
+    ratio_rule: str = _p(
+        "floor",
+        "citizens",
+        "ratio_rule",
+        "How C/A enters P: 'literal' (the paper's text), 'floor' (NetLogo), "
+        "'round_half_even' (Mesa, Python round) or 'round_half_up'. Without rounding "
+        "there is no punctuated equilibrium (Lemos, Lopes & Coelho 2015).",
+        NETLOGO,
+        kind="choice",
+        choices=("literal", "floor", "round_half_even", "round_half_up"),
+    )
+    active_count_includes_self: bool = _p(
+        False,
+        "citizens",
+        "active_count_includes_self",
+        "A = 1 + actives within vision. If true, an active citizen also counts itself "
+        "among the actives on its own site, so it counts twice (NetLogo); if false, "
+        "the 1 is the citizen itself (the paper, Mesa).",
+        EPSTEIN_TEXT,
+        kind="bool",
+    )
+    citizen_movement: bool = _p(
+        True,
+        "citizens",
+        "movement",
+        "Whether free citizens move (rule M). Off in run 1.",
+        EPSTEIN,
+        kind="bool",
+    )
+    citizen_turn_order: str = _p(
+        "move_then_act",
+        "citizens",
+        "turn_order",
+        "Within a citizen's turn: move then decide (NetLogo) or decide then move (Mesa).",
+        NETLOGO,
+        kind="choice",
+        choices=("move_then_act", "act_then_move"),
+    )
+    deterrence_exponent: float = _p(
+        0.0,
+        "citizens",
+        "deterrence_exponent",
+        "α in N = R·P·J_max^α. Off (α = 0) by default: the term could not be confirmed "
+        "in the paper's text.",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=10.0,
+    )
+
+    # -- cops -----------------------------------------------------------------------
+    cop_vision: float = _p(
+        7.0,
+        "cops",
+        "vision",
+        "Cop vision v*: how far a cop sees actives and moves.",
+        EPSTEIN,
+        kind="float",
+        low=0.0,
+        high=100.0,
+    )
+    cop_movement: bool = _p(
+        True, "cops", "movement", "Whether cops move (rule M).", EPSTEIN, kind="bool"
+    )
+    cop_turn_order: str = _p(
+        "move_then_act",
+        "cops",
+        "turn_order",
+        "Within a cop's turn: move then arrest (NetLogo) or arrest then move (Mesa).",
+        NETLOGO,
+        kind="choice",
+        choices=("move_then_act", "act_then_move"),
+    )
+    cop_after_arrest: str = _p(
+        "arrestee_site",
+        "cops",
+        "after_arrest",
+        "Where a cop goes after an arrest: onto the arrestee's site (NetLogo) or it "
+        "stays ('stay'; Mesa's cop then makes its ordinary move if its turn order says so).",
+        NETLOGO,
+        kind="choice",
+        choices=("arrestee_site", "stay"),
+    )
+
+    # -- jail -------------------------------------------------------------------------
+    max_jail_term: float = _p(
+        30.0,
+        "jail",
+        "max_jail_term",
+        "J_max: jail terms are integers drawn uniformly up to J_max (see term_range); "
+        "inf means jailed for ever (runs 3-5).",
+        EPSTEIN,
+        kind="term",
+        low=0.0,
+        high=32000.0,
+        timeline=True,
+    )
+    jail_term_range: str = _p(
+        "exclusive",
+        "jail",
+        "term_range",
+        "'exclusive': term in 0 … J_max−1 (NetLogo `random`); 'inclusive': 0 … J_max "
+        "(Mesa `randint`).",
+        NETLOGO,
+        kind="choice",
+        choices=("exclusive", "inclusive"),
+    )
+    jail_countdown: str = _p(
+        "end_of_tick",
+        "jail",
+        "countdown",
+        "'end_of_tick': every jailed citizen's term falls by one after all turns, and a "
+        "term of 0 means free (NetLogo; a term-0 arrest only makes the citizen quiet); "
+        "'own_activation': a jailed citizen spends its turn counting down and is released "
+        "at the first turn its term is already 0 (Mesa).",
+        NETLOGO,
+        kind="choice",
+        choices=("end_of_tick", "own_activation"),
+    )
+    jailed_hold_site: bool = _p(
+        False,
+        "jail",
+        "hold_site",
+        "Whether a jailed citizen keeps its site occupied (Mesa) or leaves it free and "
+        "returns to it on release, sharing it if someone moved in (NetLogo).",
+        NETLOGO,
+        kind="bool",
+    )
+
+    # -- groups (Model II) ---------------------------------------------------------------
+    blue_share: float = _p(
+        0.5,
+        "groups",
+        "blue_share",
+        "Model II: share of citizens in the Blue group (the rest are Green).",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    clone_probability: float = _p(
+        0.05,
+        "groups",
+        "clone_probability",
+        "Model II: chance per tick that a free citizen clones onto a "
+        "free neighbouring site (offspring keep group, H and R).",
+        EPSTEIN_TEXT,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    max_age: int = _p(
+        200,
+        "groups",
+        "max_age",
+        "Model II: death ages are drawn uniformly from 1 … max_age ticks.",
+        EPSTEIN_TEXT,
+        kind="int",
+        low=1,
+        high=32000,
+    )
+    clone_neighbourhood: str = _p(
+        "moore",
+        "groups",
+        "clone_neighbourhood",
+        "Model II: the 'neighbouring sites' a clone may be placed on.",
+        OURS,
+        kind="choice",
+        choices=("moore", "von_neumann"),
+    )
+
+    # -- run -----------------------------------------------------------------------------
+    steps: int = _p(
+        500, "run", "steps", "Number of ticks to run.", OURS, kind="int", low=0, high=10**9
+    )
+    seed: int = _p(
+        0,
+        "run",
+        "seed",
+        "Root seed; all random streams derive from numpy.random.SeedSequence(seed).",
+        OURS,
+        kind="int",
+        low=0,
+        high=2**63 - 1,
+    )
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def n_sites(self) -> int:
+        return self.width * self.height
+
+    def replace(self, **changes: Any) -> Params:
+        """A copy with some fields changed (no validation; call validate_params)."""
+        return dataclasses.replace(self, **changes)
+
+
+def parameter_fields() -> tuple[dataclasses.Field, ...]:
+    """The registry: every parameter with its metadata, in declaration order."""
+    return dataclasses.fields(Params)
+
+
+def field_by_location() -> dict[tuple[str, str], dataclasses.Field]:
+    """Map (section, key) → field, as scenario files address parameters."""
+    return {(f.metadata["section"], f.metadata["key"]): f for f in parameter_fields()}
+
+
+class ParameterError(ValueError):
+    """A parameter value is out of its allowed range or of the wrong type.
+
+    ``location`` is ``section.key`` as written in a scenario file.
+    """
+
+    def __init__(self, location: str, reason: str):
+        self.location = location
+        self.reason = reason
+        super().__init__(f"{location}: {reason}")
+
+
+def check_value(f: dataclasses.Field, value: Any) -> Any:
+    """Check one value against its field's declared kind and range.
+
+    Returns the value normalised (ints widened to float where a float is asked for).
+    """
+    m = f.metadata
+    loc = f"{m['section']}.{m['key']}"
+    kind = m["kind"]
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise ParameterError(loc, f"expected true or false, got {value!r}")
+        return value
+    if kind == "choice":
+        if not isinstance(value, str) or value not in m["choices"]:
+            allowed = ", ".join(repr(c) for c in m["choices"])
+            raise ParameterError(loc, f"expected one of {allowed}, got {value!r}")
+        return value
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ParameterError(loc, f"expected an integer, got {value!r}")
+    elif kind in ("float", "term"):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ParameterError(loc, f"expected a number, got {value!r}")
+        value = float(value)
+        if math.isnan(value):
+            raise ParameterError(loc, "expected a number, got nan")
+        if kind == "term":
+            if math.isinf(value) and value > 0:
+                return value
+            if value != int(value):
+                raise ParameterError(loc, f"expected a whole number of ticks or inf, got {value}")
+        elif math.isinf(value):
+            raise ParameterError(loc, f"expected a finite number, got {value}")
+    lo, hi = m["low"], m["high"]
+    if lo is not None and value < lo:
+        raise ParameterError(loc, f"must be ≥ {lo:g}, got {value!r}")
+    if hi is not None and value > hi:
+        raise ParameterError(loc, f"must be ≤ {hi:g}, got {value!r}")
+    return value
+
+
+def validate_params(p: Params) -> Params:
+    """Check every field and the rules that tie fields together; return p.
+
+    Raises ParameterError naming the offending ``section.key``.
+    """
+    for f in parameter_fields():
+        check_value(f, getattr(p, f.name))
+    if p.citizen_density + p.cop_density > 1.0 + 1e-12:
+        raise ParameterError(
+            "population.citizen_density",
+            f"citizen_density + cop_density = {p.citizen_density + p.cop_density:g} exceeds 1",
+        )
+    for loc, v in (("citizens.vision", p.citizen_vision), ("cops.vision", p.cop_vision)):
+        r = int(math.floor(v))
+        if 2 * r + 1 > min(p.width, p.height):
+            raise ParameterError(
+                loc,
+                f"vision {v:g} spans {2 * r + 1} sites, more than the "
+                f"{p.width}×{p.height} lattice; the neighbourhood would wrap onto itself",
+            )
+    if p.variant == "II" and p.width * p.height > 4_000_000:
+        raise ParameterError("world.width", "Model II supports at most 4,000,000 sites")
+    return p

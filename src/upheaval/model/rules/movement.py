@@ -1,0 +1,44 @@
+"""Rule M: move to a random empty site within vision (Epstein 2002, rule M).
+
+Empty means no free agent there (and no jailed one if jailed citizens hold their
+site). The target is uniform over the empty sites in the neighbourhood; the agent
+stays if there is none. We draw it by rejection: up to ``MOVE_TRIES`` sites drawn
+uniformly from the whole neighbourhood, the first empty one taken; after that many
+misses, the empty sites are enumerated and one is drawn. Both phases are uniform
+over the empty sites, so the mixture is too; rejection costs a handful of draws
+where a scan costs the whole neighbourhood.
+"""
+
+from __future__ import annotations
+
+from numba import njit
+
+from upheaval.model.rng import randint
+from upheaval.world.grid import count_empty, kth_empty, move_to, wrap_site
+
+MOVE_TRIES = 16
+
+
+@njit(cache=True)
+def random_empty_site(g, site, off_dx, off_dy, span_dy, span_half, rng):
+    """A uniformly drawn empty site in the neighbourhood of ``site``, or -1."""
+    m = off_dx.shape[0]
+    x = site % g.width
+    y = site // g.width
+    for _ in range(MOVE_TRIES):
+        k = randint(rng, m)
+        c = wrap_site(g, x, y, off_dx[k], off_dy[k])
+        if g.occupancy[c] == 0:
+            return c
+    n = count_empty(g, site, span_dy, span_half)
+    if n == 0:
+        return -1
+    return kth_empty(g, site, span_dy, span_half, randint(rng, n))
+
+
+@njit(cache=True)
+def move(g, a, i, lane, off_dx, off_dy, span_dy, span_half, rng):
+    """Rule M for agent ``i`` currently filling ``lane``."""
+    c = random_empty_site(g, a.position[i], off_dx, off_dy, span_dy, span_half, rng)
+    if c >= 0:
+        move_to(g, a, i, c, lane)

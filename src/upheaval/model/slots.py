@@ -1,0 +1,79 @@
+"""Free agent slots, handed out lowest first.
+
+A removed agent's slot goes back on a min-heap; a new agent (a clone, a
+reinforcement) takes the lowest free slot. "Lowest first" makes the slot an agent
+gets independent of array capacity and of when the arrays grew, which keeps runs
+reproducible and lets the reference implementation mirror slot numbers exactly.
+``meta[0]`` holds the number of free slots.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from upheaval.model.state import DEAD
+from upheaval.world.grid import lane_of, unplace
+
+
+@njit(cache=True)
+def push_free(heap, meta, slot):
+    n = meta[0]
+    heap[n] = slot
+    meta[0] = n + 1
+    while n > 0:
+        parent = (n - 1) >> 1
+        if heap[parent] <= heap[n]:
+            break
+        heap[parent], heap[n] = heap[n], heap[parent]
+        n = parent
+
+
+@njit(cache=True)
+def pop_free(heap, meta):
+    """The lowest free slot (the caller checks that one exists)."""
+    n = meta[0] - 1
+    top = heap[0]
+    heap[0] = heap[n]
+    meta[0] = n
+    i = 0
+    while True:
+        left = 2 * i + 1
+        if left >= n:
+            break
+        small = left
+        right = left + 1
+        if right < n and heap[right] < heap[left]:
+            small = right
+        if heap[i] <= heap[small]:
+            break
+        heap[i], heap[small] = heap[small], heap[i]
+        i = small
+    return top
+
+
+def free_heap(capacity: int, used: int) -> tuple[np.ndarray, np.ndarray]:
+    """A heap of the free slots used … capacity-1 (a sorted array is a heap)."""
+    heap = np.zeros(capacity, np.int32)
+    heap[: capacity - used] = np.arange(used, capacity, dtype=np.int32)
+    meta = np.array([capacity - used], np.int64)
+    return heap, meta
+
+
+def grow_heap(heap: np.ndarray, meta: np.ndarray, old: int, new: int) -> np.ndarray:
+    """Add slots old … new-1 (all larger than any slot already there)."""
+    out = np.zeros(new, np.int32)
+    n = int(meta[0])
+    out[:n] = heap[:n]
+    for s in range(old, new):
+        push_free(out, meta, s)
+    return out
+
+
+@njit(cache=True)
+def remove_agent(g, a, j, hold_site, free_slots, meta):
+    """Take agent ``j`` out of the world and put its slot on the free list."""
+    unplace(g, a, j, lane_of(a.kind[j], a.status[j], hold_site))
+    a.status[j] = DEAD
+    a.cell_next[j] = -1
+    push_free(free_slots, meta, j)

@@ -1,0 +1,136 @@
+"""The state of a run: struct-of-arrays agents on a lattice, plus random streams.
+
+Agents live in fixed-capacity arrays indexed by *slot*; a removed agent's slot is
+marked ``DEAD`` and kept on a free list for reuse (Model II births, cop
+reinforcements). Per agent this costs 20 bytes (Model I), per site 8 bytes; at
+the benchmark's densities that is about 31 bytes per agent in all.
+
+The lattice keeps, per site, a packed ``uint32`` occupancy with one byte per kind
+of occupant (cops, active, quiet, jailed-holding-the-site) and the head of a
+linked list of the agents there. Counts rather than a single owner let a site be
+shared where a rule set allows it (NetLogo: a released prisoner returns to its
+site, a cop steps onto its arrestee's site), and let the kernels count cops and
+actives in vision with two adds per site.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+
+import numpy as np
+
+# Agent kinds.
+CITIZEN = 0
+COP = 1
+
+# Agent status. Cops on duty use QUIET; DEAD marks a free slot for any kind.
+QUIET = 0
+ACTIVE = 1
+JAILED = 2
+DEAD = 3
+
+# Occupancy lanes: bit offset of each occupant kind's byte in a site's uint32.
+LANE_COP = 0
+LANE_ACTIVE = 8
+LANE_QUIET = 16
+LANE_JAILED = 24
+NO_LANE = -1  # a jailed citizen who does not hold its site is off the lattice
+
+#: Jail term meaning "for ever" (J_max = inf).
+FOREVER = -1
+
+#: Model II groups.
+BLUE = 0
+GREEN = 1
+
+Lattice = namedtuple("Lattice", ["width", "height", "occupancy", "head"])
+Lattice.__doc__ = """One torus lattice: ``occupancy`` uint32[sites], ``head`` int32[sites]
+(first agent on the site, -1 if none)."""
+
+Agents = namedtuple(
+    "Agents",
+    [
+        "kind",  # int8: CITIZEN or COP
+        "status",  # int8: QUIET, ACTIVE, JAILED or DEAD
+        "position",  # int32: flat site index y*width + x (kept while jailed off-lattice)
+        "hardship",  # float32: H ~ U(0, 1)
+        "risk_aversion",  # float32: R ~ U(0, 1)
+        "jail_left",  # int16: remaining jail term, FOREVER for life
+        "cell_next",  # int32: next agent on the same site, -1 at the end
+        "group",  # int8: Model II group (BLUE/GREEN); all BLUE in Model I
+        "age",  # int16: Model II age in ticks (empty array in Model I)
+        "death_age",  # int16: Model II age at death (empty array in Model I)
+    ],
+)
+Agents.__doc__ = "All agents, struct of arrays, indexed by slot."
+
+#: Names of the per-tick tallies returned by the kernels' ``tally``.
+TALLY = (
+    "quiet_blue",
+    "active_blue",
+    "jailed_blue",
+    "quiet_green",
+    "active_green",
+    "jailed_green",
+    "cops",
+)
+
+#: Names of the per-tick event counters written by the step kernel.
+EVENTS = (
+    "arrests",
+    "killed_blue",
+    "killed_green",
+    "born_blue",
+    "born_green",
+    "died_blue",
+    "died_green",
+    "released",
+)
+
+
+def empty_agents(capacity: int, model2: bool) -> Agents:
+    """Allocate agent arrays with every slot free."""
+    n2 = capacity if model2 else 0
+    return Agents(
+        kind=np.zeros(capacity, np.int8),
+        status=np.full(capacity, DEAD, np.int8),
+        position=np.full(capacity, -1, np.int32),
+        hardship=np.zeros(capacity, np.float32),
+        risk_aversion=np.zeros(capacity, np.float32),
+        jail_left=np.zeros(capacity, np.int16),
+        cell_next=np.full(capacity, -1, np.int32),
+        group=np.zeros(capacity, np.int8),
+        age=np.zeros(n2, np.int16),
+        death_age=np.zeros(n2, np.int16),
+    )
+
+
+def empty_lattice(width: int, height: int) -> Lattice:
+    n = width * height
+    return Lattice(
+        width=np.int64(width),
+        height=np.int64(height),
+        occupancy=np.zeros(n, np.uint32),
+        head=np.full(n, -1, np.int32),
+    )
+
+
+def grow_agents(a: Agents, capacity: int) -> Agents:
+    """A copy of ``a`` with room for ``capacity`` slots; new slots are free."""
+    old = a.kind.shape[0]
+    if capacity <= old:
+        return a
+    new = empty_agents(capacity, a.age.shape[0] > 0)
+    for name in Agents._fields:
+        src = getattr(a, name)
+        if src.shape[0]:
+            getattr(new, name)[:old] = src
+    return new
+
+
+def agents_nbytes(a: Agents) -> int:
+    return sum(getattr(a, f).nbytes for f in Agents._fields)
+
+
+def lattice_nbytes(g: Lattice) -> int:
+    return g.occupancy.nbytes + g.head.nbytes
