@@ -123,11 +123,13 @@ class Params:
         0.04,
         "population",
         "cop_density",
-        "Share of sites holding a cop at the start.",
+        "Share of sites holding a cop; a timeline may change it, adding cops on random "
+        "empty sites or withdrawing random cops.",
         EPSTEIN,
         kind="float",
         low=0.0,
         high=1.0,
+        timeline=True,
     )
     placement: str = _p(
         "exact",

@@ -1,0 +1,296 @@
+"""Scenario files (TOML) and presets: strict loading with errors a person can act on.
+
+A scenario file has a ``[scenario]`` table (name, description, optional ``extends``
+naming a preset whose values it starts from), one table per parameter section (see
+:data:`upheaval.model.params.SECTIONS`) and any number of ``[[timeline]]`` entries.
+Anything unknown, mistyped or out of range raises :class:`ScenarioError`, which
+names the file, the key and the reason.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+import tomllib
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from upheaval.model.params import (
+    SECTIONS,
+    ParameterError,
+    Params,
+    check_value,
+    field_by_location,
+    parameter_fields,
+    validate_params,
+)
+from upheaval.scenario.schema import Scenario
+from upheaval.scenario.timeline import RampEvent, SetEvent, TimelineEvent
+
+PRESET_PACKAGE = "upheaval.scenario.presets"
+_SCENARIO_KEYS = ("name", "description", "extends")
+
+
+class ScenarioError(ValueError):
+    """A mistake in a scenario: ``where`` is the file (or 'preset NAME', '--set'),
+    ``key`` the dotted key, ``reason`` what is wrong."""
+
+    def __init__(self, where: str, key: str, reason: str):
+        self.where, self.key, self.reason = where, key, reason
+        super().__init__(f"{where}: {key}: {reason}" if key else f"{where}: {reason}")
+
+
+def _suggest(word: str, options: list[str]) -> str:
+    close = difflib.get_close_matches(word, options, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def preset_names() -> list[str]:
+    """Names of the scenarios shipped with the package."""
+    files = resources.files(PRESET_PACKAGE).iterdir()
+    return sorted(f.name[:-5] for f in files if f.name.endswith(".toml"))
+
+
+def _timeline_params() -> dict[str, str]:
+    """Timeline-able parameter names → dotted location; both spellings accepted."""
+    out = {}
+    for f in parameter_fields():
+        if f.metadata["timeline"]:
+            loc = f"{f.metadata['section']}.{f.metadata['key']}"
+            out[f.name] = f.name
+            out[loc] = f.name
+            out[f.metadata["key"]] = f.name
+    return out
+
+
+def resolve_key(key: str, where: str) -> dataclasses.Field:
+    """The parameter a user's key names: 'section.key', or a bare key or field name
+    if it is unambiguous."""
+    by_loc = field_by_location()
+    if "." in key:
+        section, _, k = key.partition(".")
+        f = by_loc.get((section, k))
+        if f is None:
+            options = [f"{s}.{kk}" for s, kk in by_loc]
+            raise ScenarioError(where, key, "unknown parameter" + _suggest(key, options))
+        return f
+    matches = [f for f in parameter_fields() if f.name == key or f.metadata["key"] == key]
+    names = {f.name for f in matches}
+    if len(names) == 1:
+        return matches[0]
+    if not matches:
+        options = [f.name for f in parameter_fields()]
+        raise ScenarioError(where, key, "unknown parameter" + _suggest(key, options))
+    spelled = ", ".join(sorted(f"{f.metadata['section']}.{f.metadata['key']}" for f in matches))
+    raise ScenarioError(where, key, f"ambiguous; write one of {spelled}")
+
+
+def _tick_of(entry: dict[str, Any], name: str, where: str, key: str) -> int:
+    v = entry.get(name)
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ScenarioError(where, f"{key}.{name}", f"expected an integer tick, got {v!r}")
+    if v < 1:
+        raise ScenarioError(where, f"{key}.{name}", f"ticks start at 1, got {v}")
+    return v
+
+
+def _parse_timeline(entries: Any, where: str) -> tuple[TimelineEvent, ...]:
+    if not isinstance(entries, list):
+        raise ScenarioError(where, "timeline", "expected a list of [[timeline]] tables")
+    allowed = _timeline_params()
+    events: list[TimelineEvent] = []
+    for n, entry in enumerate(entries, start=1):
+        key = f"timeline[{n}]"
+        if not isinstance(entry, dict):
+            raise ScenarioError(where, key, "expected a table")
+        unknown = set(entry) - {"tick", "start", "end", "set", "ramp"}
+        if unknown:
+            raise ScenarioError(where, f"{key}.{sorted(unknown)[0]}", "unknown key")
+        has_set, has_ramp = "set" in entry, "ramp" in entry
+        if has_set == has_ramp:
+            raise ScenarioError(where, key, "needs exactly one of 'set' or 'ramp'")
+        action = "set" if has_set else "ramp"
+        changes = entry[action]
+        if not isinstance(changes, dict) or not changes:
+            raise ScenarioError(where, f"{key}.{action}", "expected a table of parameter = value")
+
+        if has_set:
+            if "start" in entry or "end" in entry:
+                raise ScenarioError(where, key, "'set' takes 'tick', not 'start'/'end'")
+            tick = _tick_of(entry, "tick", where, key)
+        else:
+            if "tick" in entry:
+                raise ScenarioError(where, key, "'ramp' takes 'start' and 'end', not 'tick'")
+            start = _tick_of(entry, "start", where, key)
+            end = _tick_of(entry, "end", where, key)
+            if end < start:
+                raise ScenarioError(where, f"{key}.end", f"end {end} is before start {start}")
+        for pname, value in changes.items():
+            pkey = f"{key}.{action}.{pname}"
+            if pname not in allowed:
+                options = sorted({k for k in allowed if "." not in k})
+                raise ScenarioError(
+                    where,
+                    pkey,
+                    "cannot change during a run; the timeline can change "
+                    + ", ".join(options)
+                    + _suggest(pname, list(allowed)),
+                )
+            field_name = allowed[pname]
+            f = next(f for f in parameter_fields() if f.name == field_name)
+            try:
+                v = check_value(f, value)
+            except ParameterError as e:
+                raise ScenarioError(where, pkey, e.reason) from None
+            if has_set:
+                events.append(SetEvent(tick=tick, param=field_name, value=float(v)))
+            else:
+                if math.isinf(v):
+                    raise ScenarioError(where, pkey, "a ramp needs a finite target")
+                events.append(RampEvent(start=start, end=end, param=field_name, value=float(v)))
+    return tuple(events)
+
+
+def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None = None) -> Scenario:
+    """Build a validated Scenario from parsed TOML ``data``."""
+    if not isinstance(data, dict):
+        raise ScenarioError(where, "", "expected a TOML document")
+    head = data.get("scenario", {})
+    if not isinstance(head, dict):
+        raise ScenarioError(where, "scenario", "expected a table")
+    for k in head:
+        if k not in _SCENARIO_KEYS:
+            raise ScenarioError(
+                where, f"scenario.{k}", "unknown key" + _suggest(k, list(_SCENARIO_KEYS))
+            )
+    for k in ("name", "description", "extends"):
+        if k in head and not isinstance(head[k], str):
+            raise ScenarioError(where, f"scenario.{k}", f"expected a string, got {head[k]!r}")
+    if "extends" in head:
+        if base is not None:
+            raise ScenarioError(where, "scenario.extends", "only one level of 'extends' is allowed")
+        parent = head["extends"]
+        if parent not in preset_names():
+            raise ScenarioError(
+                where,
+                "scenario.extends",
+                f"no preset {parent!r}" + _suggest(parent, preset_names()),
+            )
+        base = load_preset(parent)
+    params = base.params if base is not None else Params()
+    timeline = list(base.timeline) if base is not None else []
+    by_loc = field_by_location()
+    changes: dict[str, Any] = {}
+    for section, table in data.items():
+        if section in ("scenario", "timeline"):
+            continue
+        if section not in SECTIONS:
+            raise ScenarioError(
+                where,
+                section,
+                "unknown table" + _suggest(section, [*SECTIONS, "scenario", "timeline"]),
+            )
+        if not isinstance(table, dict):
+            raise ScenarioError(where, section, "expected a table")
+        for key, value in table.items():
+            f = by_loc.get((section, key))
+            if f is None:
+                options = [k for (s, k) in by_loc if s == section]
+                raise ScenarioError(
+                    where, f"{section}.{key}", "unknown key" + _suggest(key, options)
+                )
+            try:
+                changes[f.name] = check_value(f, value)
+            except ParameterError as e:
+                raise ScenarioError(where, e.location, e.reason) from None
+    if "timeline" in data:
+        timeline = list(_parse_timeline(data["timeline"], where))
+    params = params.replace(**changes)
+    try:
+        validate_params(params)
+    except ParameterError as e:
+        raise ScenarioError(where, e.location, e.reason) from None
+    name = head.get("name", base.name if base is not None else Path(where).stem)
+    desc = head.get("description", base.description if base is not None else "")
+    return Scenario(
+        name=name, description=desc, params=params, timeline=tuple(timeline), source=where
+    )
+
+
+def _parse_toml(text: str, where: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise ScenarioError(where, "", f"not valid TOML: {e}") from None
+
+
+def load_preset(name: str) -> Scenario:
+    """A scenario shipped with the package, by name (see :func:`preset_names`)."""
+    names = preset_names()
+    if name not in names:
+        raise ScenarioError(
+            f"preset {name!r}",
+            "",
+            "no such preset" + _suggest(name, names) + "; see `upheaval presets`",
+        )
+    text = resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml").read_text("utf-8")
+    where = f"preset {name}"
+    return scenario_from_dict(_parse_toml(text, where), where)
+
+
+def load_file(path: str | Path) -> Scenario:
+    """A scenario from a TOML file."""
+    path = Path(path)
+    if not path.is_file():
+        raise ScenarioError(str(path), "", "no such file")
+    try:
+        text = path.read_text("utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise ScenarioError(str(path), "", f"cannot read: {e}") from None
+    return scenario_from_dict(_parse_toml(text, str(path)), str(path))
+
+
+def load(name_or_path: str | Path) -> Scenario:
+    """A preset by name, or a scenario file by path (anything ending in .toml)."""
+    s = str(name_or_path)
+    if s.endswith(".toml") or Path(s).is_file():
+        return load_file(s)
+    return load_preset(s)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """Parse one ``key=value`` override; the value is read as TOML, else as a string."""
+    if "=" not in text:
+        raise ScenarioError("--set", text, "expected key=value")
+    key, _, raw = text.partition("=")
+    key, raw = key.strip(), raw.strip()
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw
+    return key, value
+
+
+def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | list[str]) -> Scenario:
+    """A copy of ``scenario`` with parameters overridden, validated.
+
+    ``overrides`` maps keys ('legitimacy', 'jail.max_jail_term', …) to values, or is a
+    list of 'key=value' strings as given to ``--set``.
+    """
+    if isinstance(overrides, list):
+        overrides = dict(parse_override(o) for o in overrides)
+    changes = {}
+    for key, value in overrides.items():
+        f = resolve_key(key, "--set")
+        try:
+            changes[f.name] = check_value(f, value)
+        except ParameterError as e:
+            raise ScenarioError("--set", key, e.reason) from None
+    params = scenario.params.replace(**changes)
+    try:
+        validate_params(params)
+    except ParameterError as e:
+        raise ScenarioError("--set", e.location, e.reason) from None
+    return dataclasses.replace(scenario, params=params)
