@@ -1,0 +1,9 @@
+"""A slow, obviously-correct pure-Python twin of upheaval's model, for tests only.
+
+See :mod:`reference.model`. It shares nothing with the engine except the random-stream
+contract (:class:`upheaval.model.rng.PyStream` and :func:`upheaval.model.rng.seed_streams`).
+"""
+
+from reference.model import ReferenceModel, neighbourhood_offsets
+
+__all__ = ["ReferenceModel", "neighbourhood_offsets"]

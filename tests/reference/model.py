@@ -1,0 +1,508 @@
+"""Reference model: Epstein's civil violence (Models I and II) written from the rules
+as documented, in plain Python objects, for checking the numba engine on small grids.
+
+Written from the docstrings (model/rules/*.py, model/kernels.py, engine/population.py,
+model/slots.py, model/rules/forces.py, scenario/timeline.py), not from the kernels'
+code: agents are objects, the lattice is a dict ``site -> agents standing there``,
+neighbourhoods are enumerated from their definitions, the decision rule is the
+equation G − N > T, and ratio rules use Python's own arithmetic. Only the random
+streams are shared with the engine, because they *are* the contract:
+:func:`~upheaval.model.rng.seed_streams` and :class:`~upheaval.model.rng.PyStream`.
+
+Draw order (the contract, as documented):
+
+* init stream — placement ('exact': Fisher–Yates shuffle of the sites in ascending
+  order; first citizens then cops; 'bernoulli': one uniform per site), then per
+  citizen in slot order H, R (stored as float32) and, in Model II, group, death age
+  and age;
+* events stream — timeline cop additions (up to 64 uniform site draws over the whole
+  lattice, then enumeration of the empty sites) and removals (uniform index into the
+  ascending list of cops on duty, one at a time);
+* dynamics stream — activation order (Fisher–Yates over the live slots), then each
+  turn's moves (up to 16 draws from the neighbourhood, then enumeration), arrests
+  (index among actives in canonical order, then the jail term), killings, and after
+  all turns the Model II clone draws.
+
+Canonical order: neighbourhood rows by dy ascending, then dx ascending; several
+candidates on one site are taken in ascending slot order.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from upheaval.model.rng import PyStream, seed_streams
+
+CITIZEN, COP = "citizen", "cop"
+QUIET, ACTIVE, JAILED, DEAD = "quiet", "active", "jailed", "dead"
+BLUE, GREEN = 0, 1
+
+#: Rule M's rejection phase: draws from the neighbourhood before enumerating.
+MOVE_TRIES = 16
+#: Reinforcements' rejection phase: draws from the whole lattice before enumerating.
+SITE_TRIES = 64
+
+#: Column names of one history row, in the engine's order.
+ROW = (
+    "tick",
+    "quiet_blue",
+    "active_blue",
+    "jailed_blue",
+    "quiet_green",
+    "active_green",
+    "jailed_green",
+    "cops",
+    "arrests",
+    "killed_blue",
+    "killed_green",
+    "born_blue",
+    "born_green",
+    "died_blue",
+    "died_green",
+    "released",
+    "legitimacy",
+)
+
+
+@dataclass
+class Agent:
+    """One citizen or cop. ``site`` is (x, y) and is kept while jailed off the lattice."""
+
+    slot: int
+    kind: str
+    status: str
+    site: tuple[int, int]
+    hardship: float = 0.0
+    risk_aversion: float = 0.0
+    jail_left: float = 0  # an int, or math.inf for life
+    group: int = BLUE
+    age: int = 0
+    death_age: int = 0
+
+
+def within(shape: str, radius: float, dx: int, dy: int) -> bool:
+    """Whether offset (dx, dy) lies in the neighbourhood of a shape and radius."""
+    if shape == "euclidean":
+        return dx * dx + dy * dy <= radius * radius
+    if shape == "von_neumann":
+        return abs(dx) + abs(dy) <= radius
+    if shape == "moore":
+        return max(abs(dx), abs(dy)) <= radius
+    raise ValueError(f"unknown vision shape {shape!r}")
+
+
+def neighbourhood_offsets(shape: str, radius: float) -> list[tuple[int, int]]:
+    """Offsets within ``radius`` (own site included), rows by dy then dx ascending."""
+    reach = math.ceil(radius)
+    return [
+        (dx, dy)
+        for dy in range(-reach, reach + 1)
+        for dx in range(-reach, reach + 1)
+        if within(shape, radius, dx, dy)
+    ]
+
+
+def ratio(cops: int, actives: int, rule: str) -> float:
+    """(C/A) under a ratio rule, by Python's own arithmetic."""
+    if rule == "literal":
+        return cops / actives
+    if rule == "floor":
+        return float(math.floor(cops / actives))
+    if rule == "round_half_even":
+        return float(round(cops / actives))  # Python's round: half to even (Mesa)
+    if rule == "round_half_up":
+        q, r = divmod(cops, actives)
+        return float(q + 1 if 2 * r >= actives else q)
+    raise ValueError(f"unknown ratio rule {rule!r}")
+
+
+def as_float32(u: float) -> float:
+    """Attributes are stored as float32 (state.Agents); the decision reads them widened."""
+    return float(np.float32(u))
+
+
+class ReferenceModel:
+    """One run of the model, the slow and plain way.
+
+    ``history`` holds one row per tick (see :data:`ROW`), like ``Simulation.history``.
+    """
+
+    def __init__(self, scenario: Any, seed: int | np.random.SeedSequence | None = None):
+        params = getattr(scenario, "params", scenario)
+        timeline = tuple(getattr(scenario, "timeline", ()))
+        if seed is not None and not isinstance(seed, np.random.SeedSequence):
+            params = params.replace(seed=int(seed))
+        self.p = params
+        self.width, self.height = params.width, params.height
+        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(params.seed)
+        self.streams = {name: PyStream(state) for name, state in seed_streams(ss).items()}
+        # Timeline events in order of their first tick (ties keep file order).
+        self.timeline = sorted(
+            timeline, key=lambda e: e.tick if hasattr(e, "tick") else e.start
+        )
+        self.ramp_origin: dict[int, float] = {}
+        self.legitimacy = float(params.legitimacy)
+        self.max_jail_term = float(params.max_jail_term)
+        self.cop_density = float(params.cop_density)
+        self.vision = {
+            CITIZEN: neighbourhood_offsets(params.vision_shape, params.citizen_vision),
+            COP: neighbourhood_offsets(params.vision_shape, params.cop_vision),
+        }
+        self.clone_offsets = neighbourhood_offsets(params.clone_neighbourhood, 1.0)
+        self.agents: list[Agent] = []  # indexed by slot; dead ones stay until reused
+        self.on_site: dict[tuple[int, int], list[Agent]] = {}
+        self.tick = 0
+        self.events = dict.fromkeys(ROW[8:16], 0)
+        self._populate()
+        self.history: list[tuple] = [self.row()]
+
+    # -- the lattice ------------------------------------------------------------------
+    def on_lattice(self, ag: Agent) -> bool:
+        """Free agents stand on their site; a jailed citizen does only if it holds it."""
+        if ag.status in (QUIET, ACTIVE):
+            return True
+        return ag.status == JAILED and self.p.jailed_hold_site
+
+    def _change(self, ag: Agent, **changes: Any) -> None:
+        """The one way an agent's status or site changes: lift it, change it, put it back."""
+        if self.on_lattice(ag):
+            self.on_site[ag.site].remove(ag)
+        for name, value in changes.items():
+            setattr(ag, name, value)
+        if self.on_lattice(ag):
+            self.on_site.setdefault(ag.site, []).append(ag)
+
+    def empty(self, site: tuple[int, int]) -> bool:
+        return not self.on_site.get(site)
+
+    def sites_around(self, site: tuple[int, int], offsets) -> list[tuple[int, int]]:
+        x, y = site
+        return [((x + dx) % self.width, (y + dy) % self.height) for dx, dy in offsets]
+
+    def occupants(self, site: tuple[int, int]) -> list[Agent]:
+        """Agents standing on ``site`` in ascending slot order."""
+        return sorted(self.on_site.get(site, ()), key=lambda ag: ag.slot)
+
+    def all_sites(self) -> list[tuple[int, int]]:
+        """Every site in ascending flat index y·width + x."""
+        return [(s % self.width, s // self.width) for s in range(self.width * self.height)]
+
+    # -- slots ------------------------------------------------------------------------
+    def lowest_free_slot(self) -> int:
+        for ag in self.agents:
+            if ag.status == DEAD:
+                return ag.slot
+        return len(self.agents)
+
+    def _new_agent(self, **fields: Any) -> Agent:
+        slot = self.lowest_free_slot()
+        ag = Agent(slot=slot, **fields)
+        if slot == len(self.agents):
+            self.agents.append(ag)
+        else:
+            self.agents[slot] = ag
+        if self.on_lattice(ag):
+            self.on_site.setdefault(ag.site, []).append(ag)
+        return ag
+
+    def _remove(self, ag: Agent) -> None:
+        self._change(ag, status=DEAD)
+
+    # -- initial population -----------------------------------------------------------
+    def _populate(self) -> None:
+        p, rng = self.p, self.streams["init"]
+        sites = self.all_sites()
+        if p.placement == "exact":
+            n = len(sites)
+            n_cit, n_cop = round(p.citizen_density * n), round(p.cop_density * n)
+            for k in range(n - 1, 0, -1):
+                j = rng.randint(k + 1)
+                sites[k], sites[j] = sites[j], sites[k]
+            for site in sites[:n_cit]:
+                self._new_agent(kind=CITIZEN, status=QUIET, site=site)
+            for site in sites[n_cit : n_cit + n_cop]:
+                self._new_agent(kind=COP, status=QUIET, site=site)
+        else:
+            for site in sites:
+                u = rng.uniform()
+                if u < p.citizen_density:
+                    self._new_agent(kind=CITIZEN, status=QUIET, site=site)
+                elif u < p.citizen_density + p.cop_density:
+                    self._new_agent(kind=COP, status=QUIET, site=site)
+        for ag in self.agents:
+            if ag.kind != CITIZEN:
+                continue
+            ag.hardship = as_float32(rng.uniform())
+            ag.risk_aversion = as_float32(rng.uniform())
+            if p.variant == "II":
+                ag.group = BLUE if rng.uniform() < p.blue_share else GREEN
+                ag.death_age = 1 + rng.randint(p.max_age)
+                ag.age = rng.randint(ag.death_age)
+
+    # -- timeline ---------------------------------------------------------------------
+    def _apply_timeline(self) -> None:
+        for idx, e in enumerate(self.timeline):
+            current = getattr(self, e.param)
+            if hasattr(e, "tick"):
+                if self.tick != e.tick:
+                    continue
+                value = e.value
+            else:
+                if self.tick == e.start:
+                    self.ramp_origin[idx] = current
+                if not e.start <= self.tick <= e.end:
+                    continue
+                # Equal steps from the value before the ramp to the target at ``end``.
+                origin = self.ramp_origin[idx]
+                steps_done = self.tick - e.start + 1
+                value = origin + (e.value - origin) * steps_done / (e.end - e.start + 1)
+            if e.param == "cop_density":
+                self._set_cop_count(round(value * (self.width * self.height)))
+            setattr(self, e.param, float(value))
+
+    def _set_cop_count(self, target: int) -> None:
+        rng = self.streams["events"]
+        cops = [ag for ag in self.agents if ag.kind == COP and ag.status != DEAD]
+        for _ in range(target - len(cops)):
+            site = self._random_empty_site_anywhere(rng)
+            if site is None:
+                break
+            self._new_agent(kind=COP, status=QUIET, site=site)
+        for _ in range(len(cops) - target):
+            self._remove(cops.pop(rng.randint(len(cops))))
+
+    def _random_empty_site_anywhere(self, rng: PyStream) -> tuple[int, int] | None:
+        sites = self.all_sites()
+        for _ in range(SITE_TRIES):
+            site = sites[rng.randint(len(sites))]
+            if self.empty(site):
+                return site
+        empties = [s for s in sites if self.empty(s)]
+        if not empties:
+            return None
+        return empties[rng.randint(len(empties))]
+
+    # -- rules ------------------------------------------------------------------------
+    def _move(self, ag: Agent, offsets) -> None:
+        """Rule M: to a uniformly drawn empty site in vision; stay if none."""
+        rng = self.streams["dynamics"]
+        around = self.sites_around(ag.site, offsets)
+        for _ in range(MOVE_TRIES):
+            site = around[rng.randint(len(around))]
+            if self.empty(site):
+                self._change(ag, site=site)
+                return
+        empties = [s for s in around if self.empty(s)]
+        if empties:
+            self._change(ag, site=empties[rng.randint(len(empties))])
+
+    def _decide(self, ag: Agent) -> bool:
+        """Rule A: active iff G − N > T."""
+        p = self.p
+        cops = others_active = 0
+        for site in self.sites_around(ag.site, self.vision[CITIZEN]):
+            for other in self.on_site.get(site, ()):
+                if other.kind == COP:
+                    cops += 1
+                elif other.status == ACTIVE and other is not ag:
+                    others_active += 1
+        counted_twice = p.active_count_includes_self and ag.status == ACTIVE
+        actives = 1 + others_active + (1 if counted_twice else 0)
+        arrest_p = 1.0 - math.exp(-p.arrest_constant * ratio(cops, actives, p.ratio_rule))
+        grievance = ag.hardship * (1.0 - self.legitimacy)
+        deterrence = 1.0 if p.deterrence_exponent == 0 else self.max_jail_term**p.deterrence_exponent
+        net_risk = ag.risk_aversion * arrest_p * deterrence
+        active = grievance - net_risk > p.threshold
+        self._change(ag, status=ACTIVE if active else QUIET)
+        return active
+
+    def _jail_term(self) -> float:
+        j = self.max_jail_term
+        if math.isinf(j):
+            return math.inf
+        choices = int(j) + 1 if self.p.jail_term_range == "inclusive" else int(j)
+        return self.streams["dynamics"].randint(choices) if choices > 0 else 0
+
+    def _enforce(self, cop: Agent) -> None:
+        """Rule C: arrest one active citizen in vision, drawn uniformly."""
+        suspects = [
+            ag
+            for site in self.sites_around(cop.site, self.vision[COP])
+            for ag in self.occupants(site)
+            if ag.kind == CITIZEN and ag.status == ACTIVE
+        ]
+        if not suspects:
+            return
+        suspect = suspects[self.streams["dynamics"].randint(len(suspects))]
+        term = self._jail_term()
+        self.events["arrests"] += 1
+        if term == 0 and self.p.jail_countdown == "end_of_tick":
+            self._change(suspect, status=QUIET)  # NetLogo: a term of 0 is no jail
+        else:
+            self._change(suspect, status=JAILED, jail_left=term)
+        if self.p.cop_after_arrest == "arrestee_site":
+            self._change(cop, site=suspect.site)
+
+    def _kill(self, killer: Agent) -> None:
+        """Model II: kill a random free member of the other group in vision."""
+        victims = [
+            ag
+            for site in self.sites_around(killer.site, self.vision[CITIZEN])
+            for ag in self.occupants(site)
+            if ag.kind == CITIZEN and ag.status in (QUIET, ACTIVE) and ag.group != killer.group
+        ]
+        if not victims:
+            return
+        victim = victims[self.streams["dynamics"].randint(len(victims))]
+        self.events[("killed_blue", "killed_green")[victim.group]] += 1
+        self._remove(victim)
+
+    def _release(self, ag: Agent) -> None:
+        self._change(ag, status=QUIET, jail_left=0)
+        self.events["released"] += 1
+
+    def _citizen_turn(self, ag: Agent) -> None:
+        p = self.p
+        if ag.status == JAILED:
+            if p.jail_countdown != "own_activation":
+                return
+            if ag.jail_left > 0:  # includes a life term (inf - 1 = inf)
+                ag.jail_left -= 1
+                return
+            self._release(ag)  # term already 0: out, and the rest of the turn is its own
+        if p.citizen_movement and p.citizen_turn_order == "move_then_act":
+            self._move(ag, self.vision[CITIZEN])
+        active = self._decide(ag)
+        if p.variant == "II" and active:
+            self._kill(ag)
+        if p.citizen_movement and p.citizen_turn_order == "act_then_move":
+            self._move(ag, self.vision[CITIZEN])
+
+    def _cop_turn(self, cop: Agent) -> None:
+        p = self.p
+        if p.cop_movement and p.cop_turn_order == "move_then_act":
+            self._move(cop, self.vision[COP])
+        self._enforce(cop)
+        if p.cop_movement and p.cop_turn_order == "act_then_move":
+            self._move(cop, self.vision[COP])
+
+    def _end_of_tick_countdown(self) -> None:
+        for ag in self.agents:
+            if ag.kind == CITIZEN and ag.status == JAILED and 0 < ag.jail_left < math.inf:
+                ag.jail_left -= 1
+                if ag.jail_left == 0:
+                    self._release(ag)
+
+    def _age_and_die(self) -> None:
+        for ag in self.agents:
+            if ag.kind == CITIZEN and ag.status != DEAD:
+                ag.age += 1
+                if ag.age >= ag.death_age:
+                    self.events[("died_blue", "died_green")[ag.group]] += 1
+                    self._remove(ag)
+
+    def _clone(self) -> None:
+        rng = self.streams["dynamics"]
+        parents = [ag for ag in self.agents if ag.kind == CITIZEN and ag.status in (QUIET, ACTIVE)]
+        for parent in parents:
+            if rng.uniform() >= self.p.clone_probability:
+                continue
+            empties = [s for s in self.sites_around(parent.site, self.clone_offsets) if self.empty(s)]
+            if not empties:
+                continue
+            site = empties[rng.randint(len(empties))]
+            self._new_agent(
+                kind=CITIZEN,
+                status=QUIET,
+                site=site,
+                hardship=parent.hardship,
+                risk_aversion=parent.risk_aversion,
+                group=parent.group,
+                age=0,
+                death_age=1 + rng.randint(self.p.max_age),
+            )
+            self.events[("born_blue", "born_green")[parent.group]] += 1
+
+    # -- the tick ---------------------------------------------------------------------
+    def step(self, n: int = 1) -> None:
+        for _ in range(n):
+            self.tick += 1
+            self._apply_timeline()
+            self.events = dict.fromkeys(ROW[8:16], 0)
+            rng = self.streams["dynamics"]
+            order = [ag.slot for ag in self.agents if ag.status != DEAD]
+            for k in range(len(order) - 1, 0, -1):
+                j = rng.randint(k + 1)
+                order[k], order[j] = order[j], order[k]
+            for slot in order:
+                ag = self.agents[slot]
+                if ag.status == DEAD:  # killed earlier this tick
+                    continue
+                if ag.kind == COP:
+                    self._cop_turn(ag)
+                else:
+                    self._citizen_turn(ag)
+            if self.p.jail_countdown == "end_of_tick":
+                self._end_of_tick_countdown()
+            if self.p.variant == "II":
+                self._age_and_die()
+                self._clone()
+            self.history.append(self.row())
+
+    # -- records ----------------------------------------------------------------------
+    def row(self) -> tuple:
+        counts = dict.fromkeys(ROW[1:8], 0)
+        for ag in self.agents:
+            if ag.status == DEAD:
+                continue
+            if ag.kind == COP:
+                counts["cops"] += 1
+            else:
+                counts[f"{ag.status}_{('blue', 'green')[ag.group]}"] += 1
+        return (
+            self.tick,
+            *counts.values(),
+            *(self.events[k] for k in ROW[8:16]),
+            self.legitimacy,
+        )
+
+    def snapshot(self) -> dict[int, tuple]:
+        """Live agents: slot → (kind, status, x, y, jail_left, group, age, death_age, H, R).
+
+        A life term reads as -1 and Model I ages as 0, as the engine stores them.
+        """
+        out = {}
+        for ag in self.agents:
+            if ag.status == DEAD:
+                continue
+            term = -1 if ag.jail_left == math.inf else int(ag.jail_left)
+            out[ag.slot] = (
+                ag.kind,
+                ag.status,
+                ag.site[0],
+                ag.site[1],
+                term,
+                ag.group,
+                ag.age,
+                ag.death_age,
+                ag.hardship,
+                ag.risk_aversion,
+            )
+        return out
+
+    def site_counts(self) -> dict[tuple[int, int], tuple[int, int, int, int]]:
+        """Per non-empty site: (cops, active, quiet, jailed) standing there."""
+        out = {}
+        for site, agents in self.on_site.items():
+            if not agents:
+                continue
+            c = sum(ag.kind == COP for ag in agents)
+            a = sum(ag.kind == CITIZEN and ag.status == ACTIVE for ag in agents)
+            q = sum(ag.kind == CITIZEN and ag.status == QUIET for ag in agents)
+            j = sum(ag.kind == CITIZEN and ag.status == JAILED for ag in agents)
+            out[site] = (c, a, q, j)
+        return out
