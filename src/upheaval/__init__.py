@@ -7,11 +7,14 @@ Public API::
     sc = upheaval.apply_overrides(sc, {"legitimacy": 0.8})
     sim = upheaval.Simulation(sc, seed=7).run(500)
     table = sim.table()                               # pyarrow.Table, one row per tick
+    sim = upheaval.run("epstein2002-run2", seed=7, out="runs/demo")  # recorded to disk
+    manifest, table = upheaval.results.read_run("runs/demo")
 """
 
 from upheaval._version import __version__
 from upheaval.engine.simulation import Checkpoint, Simulation
 from upheaval.model.params import Params
+from upheaval.results.runner import run
 from upheaval.scenario.loading import (
     ScenarioError,
     apply_overrides,
@@ -34,4 +37,5 @@ __all__ = [
     "load_file",
     "load_preset",
     "preset_names",
+    "run",
 ]

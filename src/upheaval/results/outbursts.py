@@ -133,3 +133,31 @@ def outbursts(
         else:
             i += 1
     return OutburstStats(threshold=threshold, outbursts=tuple(found))
+
+
+def run_outbursts(source: object, threshold: int = DEFAULT_THRESHOLD) -> OutburstStats:
+    """The outbursts of a run, from its run directory (path), a per-tick
+    :class:`pyarrow.Table` (``Simulation.table()`` or ``read_run``'s) or a
+    :class:`~upheaval.engine.simulation.Simulation`.
+
+    Actives are counted over both groups (``active_blue + active_green``).
+    """
+    from pathlib import Path
+
+    if isinstance(source, str | Path):
+        from upheaval.results.recorder import read_run
+
+        _, table = read_run(source)
+    elif hasattr(source, "table") and callable(source.table):
+        table = source.table()
+    else:
+        table = source
+    try:
+        active = table.column("active_blue").to_numpy() + table.column("active_green").to_numpy()
+        ticks = table.column("tick").to_numpy()
+    except (AttributeError, KeyError) as e:
+        raise TypeError(
+            "run_outbursts needs a run directory, a per-tick table or a Simulation, "
+            f"got {type(source).__name__}"
+        ) from e
+    return outbursts(active, ticks, threshold)

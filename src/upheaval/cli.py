@@ -1,0 +1,276 @@
+"""The command line: ``upheaval run``, ``upheaval presets``, ``upheaval show``.
+
+A thin layer over :func:`upheaval.run`, :mod:`upheaval.results` and
+:mod:`upheaval.views`. A user's mistake (a bad scenario file, an unknown preset, a bad
+``--set``, a missing run directory) prints one line naming the file, key and reason
+to stderr and exits with status 2; Ctrl-C during a run exits 130 (SIGTERM 143) with
+every finished tick on disk.
+"""
+
+from __future__ import annotations
+
+import re
+import signal
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+
+import typer
+
+from upheaval.model.params import ParameterError, check_value, field_by_location
+from upheaval.results.recorder import DEFAULT_FLUSH_EVERY, RunDirectoryError
+from upheaval.scenario.loading import (
+    ScenarioError,
+    apply_overrides,
+    load,
+    load_preset,
+    preset_names,
+)
+
+app = typer.Typer(
+    name="upheaval",
+    help="Agent-based simulation of civil unrest (Epstein's civil-violence model).",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_show_locals=False,
+)
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so that the results are closed cleanly."""
+
+
+def _fail(message: object) -> NoReturn:
+    # typer.echo, not rich: rich would wrap a long message over several lines.
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+def _checked(flag: str, location: str, value: Any) -> Any:
+    """Check a command-line value against the parameter registry."""
+    section, _, key = location.partition(".")
+    try:
+        return check_value(field_by_location()[(section, key)], value)
+    except ParameterError as e:
+        raise ScenarioError(flag, location, e.reason) from None
+
+
+def _snapshot_ticks(every: int | None, listed: str | None, steps: int) -> tuple[int, ...]:
+    if every is not None and listed is not None:
+        raise ScenarioError("--snapshots", "", "give --snapshot-every or --snapshots, not both")
+    if every is not None:
+        if every < 1:
+            raise ScenarioError("--snapshot-every", "", f"must be ≥ 1, got {every}")
+        return tuple(range(0, steps + 1, every))
+    if listed is None:
+        return ()
+    ticks = []
+    for part in listed.split(","):
+        part = part.strip()
+        if not re.fullmatch(r"\d+", part):
+            raise ScenarioError(
+                "--snapshots", "", f"expected comma-separated ticks like 10,50,100, got {part!r}"
+            )
+        t = int(part)
+        if t > steps:
+            raise ScenarioError("--snapshots", "", f"tick {t} is after the last tick {steps}")
+        ticks.append(t)
+    return tuple(sorted(set(ticks)))
+
+
+def _default_out(name: str, seed: int) -> Path:
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
+    return Path("runs") / f"{safe}-seed{seed}"
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
+
+
+@app.command()
+def run(
+    scenario: Annotated[
+        str, typer.Argument(help="A preset name (see `upheaval presets`) or a .toml file.")
+    ],
+    steps: Annotated[
+        int | None, typer.Option("--steps", "-n", help="Ticks to run [default: run.steps].")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "-s", help="Root seed [default: run.seed].")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--set",
+            metavar="KEY=VALUE",
+            help="Override a parameter, e.g. --set legitimacy=0.8 --set jail.max_jail_term=40.",
+        ),
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", "-o", help="Run directory [default: runs/<scenario>-seed<S>]."),
+    ] = None,
+    snapshot_every: Annotated[
+        int | None,
+        typer.Option("--snapshot-every", metavar="K", help="Snapshot the lattice every K ticks."),
+    ] = None,
+    snapshots: Annotated[
+        str | None,
+        typer.Option("--snapshots", metavar="T1,T2,...", help="Snapshot the lattice at ticks."),
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a previous run in the directory.")
+    ] = False,
+    flush_every: Annotated[
+        int, typer.Option("--flush-every", metavar="N", help="Ticks per Parquet row group.")
+    ] = DEFAULT_FLUSH_EVERY,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+    figure: Annotated[bool, typer.Option(help="Draw timeseries.png.")] = True,
+) -> None:
+    """Run a scenario; write ticks.parquet, manifest.json and timeseries.png."""
+    from upheaval.results.runner import run as run_scenario
+
+    try:
+        sc = load(scenario)
+        if set_:
+            sc = apply_overrides(sc, list(set_))
+        seed = sc.params.seed if seed is None else _checked("--seed", "run.seed", seed)
+        steps = sc.params.steps if steps is None else _checked("--steps", "run.steps", steps)
+        if flush_every < 1:
+            raise ScenarioError("--flush-every", "", f"must be ≥ 1, got {flush_every}")
+        snap = _snapshot_ticks(snapshot_every, snapshots, steps)
+        out = _default_out(sc.name, seed) if out is None else out
+    except ScenarioError as e:
+        _fail(e)
+
+    previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
+    code = 0
+    try:
+        run_scenario(
+            sc,
+            steps=steps,
+            seed=seed,
+            out=out,
+            snapshots=snap,
+            progress=progress,
+            overwrite=force,
+            flush_every=flush_every,
+        )
+    except (ScenarioError, RunDirectoryError) as e:
+        _fail(e)
+    except KeyboardInterrupt as e:
+        code = EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous_term)
+
+    from upheaval.results.recorder import read_manifest
+
+    try:
+        manifest = read_manifest(out)
+    except RunDirectoryError:
+        # Interrupted before the recorder had created the run directory.
+        typer.echo("interrupted before the first tick; nothing written", err=True)
+        raise typer.Exit(code or EXIT_INTERRUPTED) from None
+    if figure:
+        from upheaval.views.figures import save_run_figure
+
+        save_run_figure(out)
+    ticks = manifest["ticks"]
+    if code:
+        typer.echo(
+            f"interrupted at tick {manifest['last_tick']}; {ticks['count']} ticks written to {out}",
+            err=True,
+        )
+        raise typer.Exit(code)
+    typer.echo(f"wrote {out}: {ticks['count']} ticks ({ticks['first']}…{ticks['last']})")
+
+
+@app.command()
+def presets() -> None:
+    """List the scenarios shipped with the package."""
+    names = preset_names()
+    width = max(len(n) for n in names)
+    for name in names:
+        typer.echo(f"{name:<{width}}  {load_preset(name).description}")
+
+
+def _fmt(x: float | None, digits: int = 1) -> str:
+    if x is None:
+        return "–"
+    return f"{x:,}" if isinstance(x, int) else f"{x:,.{digits}f}"
+
+
+@app.command()
+def show(
+    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `upheaval run`.")],
+    threshold: Annotated[
+        int, typer.Option(help="Actives above which an outburst begins (model-spec §3).")
+    ] = 50,
+) -> None:
+    """Summarise a run: scenario, seed, ticks, final counts, peak actives, outbursts."""
+    import numpy as np
+
+    from upheaval.results.outbursts import run_outbursts
+    from upheaval.results.recorder import read_run
+
+    try:
+        m, table = read_run(run_dir)
+    except RunDirectoryError as e:
+        _fail(e)
+    if table.num_rows == 0:
+        _fail(RunDirectoryError(run_dir, "the run has no ticks on disk"))
+
+    def col(name: str) -> np.ndarray:
+        return table.column(name).to_numpy()
+
+    sc = m["scenario"]
+    last = {c: int(table.column(c)[-1].as_py()) for c in table.column_names if c != "legitimacy"}
+    active = col("active_blue") + col("active_green")
+    peak_at = int(np.argmax(active))
+    lines = [
+        f"run          {run_dir}",
+        f"scenario     {sc['name']} ({sc['source']}): {sc['description']}",
+        f"model        {m['variant']}",
+        f"seed         {m['seed']}",
+        f"status       {m['status']}"
+        + (f" ({m['reason']}) at tick {m['last_tick']}" if m["status"] != "complete" else ""),
+        f"ticks        {int(col('tick')[0])} … {int(col('tick')[-1])} ({table.num_rows} rows)",
+    ]
+    if m["variant"] == "II":
+        for g in ("blue", "green"):
+            killed = int(col(f"killed_{g}").sum())
+            lines.append(
+                f"final {g:<6} quiet {last[f'quiet_{g}']}, active {last[f'active_{g}']}, "
+                f"jailed {last[f'jailed_{g}']}; killed in all {killed}"
+            )
+        lines.append(f"final cops   {last['cops']}")
+    else:
+        q = last["quiet_blue"] + last["quiet_green"]
+        a = last["active_blue"] + last["active_green"]
+        j = last["jailed_blue"] + last["jailed_green"]
+        lines.append(f"final        quiet {q}, active {a}, jailed {j}, cops {last['cops']}")
+    lines.append(f"peak active  {int(active[peak_at])} at tick {int(col('tick')[peak_at])}")
+    s = run_outbursts(table, threshold).summary()
+    lines += [
+        f"outbursts    {s['outbursts']} ({s['complete_outbursts']} complete) above "
+        f"{threshold} actives; first at tick {_fmt(s['first_start'])}",
+        f"  peak       max {_fmt(s['peak_max'])}, mean {_fmt(s['peak_mean'])}",
+        f"  duration   mean {_fmt(s['duration_mean'])}, s.d. {_fmt(s['duration_sd'])} ticks",
+        f"  activation mean {_fmt(s['total_activation_mean'])}, "
+        f"s.d. {_fmt(s['total_activation_sd'])} (actives summed over an outburst)",
+        f"  waiting    mean {_fmt(s['waiting_time_mean'])}, "
+        f"s.d. {_fmt(s['waiting_time_sd'])} ticks",
+    ]
+    speed = m.get("agent_steps_per_second")
+    per_agent = m.get("state_bytes_per_agent")
+    lines.append(
+        f"speed        {_fmt(speed, 0)} agent-steps/s; {_fmt(per_agent)} state bytes per agent"
+    )
+    typer.echo("\n".join(lines))
+
+
+if __name__ == "__main__":
+    app()
