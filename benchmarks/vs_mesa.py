@@ -1,0 +1,625 @@
+"""upheaval against Mesa's own Epstein civil-violence example, side by side.
+
+Usage::
+
+    python benchmarks/vs_mesa.py                  # full run (~5-10 min on 2 cores)
+    python benchmarks/vs_mesa.py --quick          # smoke check: small grids, few ticks
+    python benchmarks/vs_mesa.py --skip-mesa      # upheaval only
+    python benchmarks/vs_mesa.py --sizes 40,200x100 --repeats 5 --json out.json
+
+Mesa (the newest release that installs here) lives in its own virtual environment,
+``benchmarks/.venv-mesa``, created on first use with a Python >= 3.12 if one can be
+found (pyenv, PATH), else with the running interpreter. Its model
+(``mesa.examples.advanced.epstein_civil_violence.model.EpsteinCivilViolence``) runs in a
+subprocess (``_mesa_timing.py``) that prints JSON; ours (the ``mesa-example`` preset,
+which makes every one of Mesa's rule choices) runs in this interpreter, single-threaded.
+
+Throughput is agent-steps per second: agents (citizens + cops, jailed included, as Mesa
+steps them all) × timed ticks / wall seconds of those ticks. Compile time (ours),
+import time (Mesa's), construction and a few warm-up ticks are excluded; each size runs
+``--repeats`` times with different seeds and the median is reported.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+# Single core, for us and for anything Mesa's numpy might spawn; set before numba loads.
+for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ[_var] = "1"
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+MESA_VENV = HERE / ".venv-mesa"
+MESA_REQUIREMENT = "mesa[network]"  # 3.x imports networkx at package import time
+DEFAULT_JSON = HERE / "results" / "vs_mesa.json"
+
+DEFAULT_SIZES = "40,100,200,1000,2000"
+DEFAULT_MESA_SIZES = "40,100,200"
+QUICK_SIZES = "40,100"
+
+#: Targets of the core issue (§6). Ratios are ours ÷ Mesa in agent-steps per second.
+TARGET_RATIO = {(40, 40): 100.0, (200, 200): 300.0}
+TARGET_APS = ((2000, 2000), 8e6)
+TARGET_BYTES_PER_AGENT = 40.0
+
+# Mesa's example (and our preset): citizens 0.7 + cops 0.074 of the cells.
+AGENTS_PER_CELL = 0.774
+
+
+# --------------------------------------------------------------------------------------
+# sizes and schedules
+# --------------------------------------------------------------------------------------
+def parse_sizes(text: str) -> list[tuple[int, int]]:
+    """'40,100x50' → [(40, 40), (100, 50)]."""
+    sizes = []
+    for item in text.split(","):
+        item = item.strip().lower()
+        if not item:
+            continue
+        try:
+            w, _, h = item.partition("x")
+            size = (int(w), int(h or w))
+        except ValueError:
+            raise SystemExit(f"--sizes: {item!r} is not N or WxH") from None
+        if min(size) < 3:
+            raise SystemExit(f"--sizes: {item!r} is too small (at least 3x3)")
+        sizes.append(size)
+    if not sizes:
+        raise SystemExit("--sizes: no size given")
+    return sizes
+
+
+def schedule(width: int, height: int, quick: bool) -> tuple[int, int]:
+    """(warm-up ticks, timed ticks) for a grid: about 2e5 timed agent-steps, 3 to 50 ticks.
+
+    The same schedule serves both engines at a size, so both time the same stretch of
+    the dynamics. Mesa needs ~2 s a tick at 200×200 on this machine; that bounds it.
+    """
+    agents = width * height * AGENTS_PER_CELL
+    if quick:
+        return 1, max(2, min(10, round(2e4 / agents)))
+    ticks = max(3, min(50, round(2e5 / agents)))
+    return (5 if ticks >= 25 else 2), ticks
+
+
+# --------------------------------------------------------------------------------------
+# Mesa's virtual environment
+# --------------------------------------------------------------------------------------
+def _python_version(exe: str) -> tuple[int, int] | None:
+    try:
+        out = subprocess.run(
+            [exe, "-c", "import sys; print(*sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=True,
+        ).stdout.split()
+        return int(out[0]), int(out[1])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
+
+
+def find_python_for_mesa() -> str:
+    """An interpreter for Mesa's venv: the running one if >= 3.12 (newest Mesa needs
+    3.12), else a 3.12/3.13 from pyenv or PATH, else the running one (pip then picks the
+    newest Mesa that supports it)."""
+    if sys.version_info >= (3, 12):
+        return sys.executable
+    candidates: list[str] = []
+    if shutil.which("pyenv"):
+        for version in ("3.12", "3.13"):
+            try:
+                prefix = subprocess.run(
+                    ["pyenv", "prefix", version],
+                    capture_output=True,
+                    text=True,
+                    timeout=60,
+                    check=True,
+                ).stdout.strip()
+                candidates.append(str(Path(prefix.splitlines()[0]) / "bin" / "python"))
+            except (OSError, subprocess.SubprocessError, IndexError):
+                pass
+    for name in ("python3.12", "python3.13"):
+        if found := shutil.which(name):
+            candidates.append(found)
+    root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates += sorted(glob.glob(f"{root}/versions/3.1[23].*/bin/python"))
+    for exe in candidates:
+        version = _python_version(exe)
+        if version is not None and version >= (3, 12) and "/shims/" not in exe:
+            return exe
+    return sys.executable
+
+
+def _mesa_version(python: Path) -> str | None:
+    probe = (
+        "import mesa, mesa.examples.advanced.epstein_civil_violence.model; print(mesa.__version__)"
+    )
+    res = subprocess.run([str(python), "-c", probe], capture_output=True, text=True)
+    return res.stdout.strip() if res.returncode == 0 else None
+
+
+def ensure_mesa(upgrade: bool) -> Path:
+    """The venv's Python with Mesa importable; create and install on first use."""
+    python = MESA_VENV / "bin" / "python"
+    if not python.exists():
+        base = find_python_for_mesa()
+        print(f"creating {MESA_VENV.relative_to(REPO)} with {base}", flush=True)
+        subprocess.run([base, "-m", "venv", str(MESA_VENV)], check=True)
+        upgrade = True
+    if upgrade or _mesa_version(python) is None:
+        print(f"installing {MESA_REQUIREMENT} (newest that installs) …", flush=True)
+        res = subprocess.run(
+            [str(python), "-m", "pip", "install", "--quiet", "--upgrade", MESA_REQUIREMENT],
+            capture_output=True,
+            text=True,
+        )
+        if res.returncode != 0:
+            raise SystemExit(f"installing Mesa into {MESA_VENV} failed:\n{res.stderr}")
+    if _mesa_version(python) is None:
+        res = subprocess.run(
+            [str(python), "-c", "import mesa.examples.advanced.epstein_civil_violence.model"],
+            capture_output=True,
+            text=True,
+        )
+        raise SystemExit(f"Mesa's example does not import in {MESA_VENV}:\n{res.stderr}")
+    return python
+
+
+def run_mesa(
+    python: Path, width: int, height: int, warmup: int, ticks: int, seeds: list[int]
+) -> dict:
+    cmd = [
+        str(python),
+        str(HERE / "_mesa_timing.py"),
+        f"--width={width}",
+        f"--height={height}",
+        f"--warmup={warmup}",
+        f"--ticks={ticks}",
+        "--seeds",
+        *map(str, seeds),
+    ]
+    res = subprocess.run(cmd, capture_output=True, text=True)
+    if res.returncode != 0:
+        raise SystemExit(f"Mesa timing at {width}x{height} failed:\n{res.stderr}")
+    raw = json.loads(res.stdout)
+    aps = [r["n_agents"] * ticks / sum(r["tick_s"]) for r in raw["runs"]]
+    return {
+        "version": raw["mesa_version"],
+        "python": raw["python"],
+        "constructor": raw["constructor"],
+        "import_s": raw["import_s"],
+        "n_agents": [r["n_agents"] for r in raw["runs"]],
+        "init_s": [r["init_s"] for r in raw["runs"]],
+        "wall_per_tick_s": [sum(r["tick_s"]) / ticks for r in raw["runs"]],
+        "agent_steps_per_s": aps,
+        "agent_steps_per_s_median": statistics.median(aps),
+    }
+
+
+# --------------------------------------------------------------------------------------
+# upheaval
+# --------------------------------------------------------------------------------------
+def scenario_for(width: int, height: int, **overrides):
+    import upheaval
+
+    return upheaval.apply_overrides(
+        upheaval.load("mesa-example"), {"width": width, "height": height, **overrides}
+    )
+
+
+def warm_up_ours() -> float:
+    """Compile (or load from numba's cache) every kernel on a tiny grid."""
+    import upheaval
+
+    t0 = time.perf_counter()
+    upheaval.Simulation(scenario_for(20, 20), seed=0).step(3)
+    return time.perf_counter() - t0
+
+
+def _tally_seconds(sim) -> float | None:
+    """Seconds of one per-tick record tally (internal; for the profile only)."""
+    try:
+        from upheaval.model.kernels import tally
+    except ImportError:
+        return None
+    tally(sim.agents)
+    t0 = time.perf_counter()
+    for _ in range(3):
+        tally(sim.agents)
+    return (time.perf_counter() - t0) / 3
+
+
+def run_ours(
+    width: int, height: int, warmup: int, ticks: int, seeds: list[int], **overrides
+) -> dict:
+    import upheaval
+
+    scenario = scenario_for(width, height, **overrides)
+    runs = []
+    for seed in seeds:
+        t0 = time.perf_counter()
+        sim = upheaval.Simulation(scenario, seed=seed)
+        init_s = time.perf_counter() - t0
+        sim.step(warmup)
+        n = sim.n_agents()
+        kernel0 = sim.timings["step_s"]
+        t0 = time.perf_counter()
+        sim.step(ticks)
+        wall = time.perf_counter() - t0
+        kernel = sim.timings["step_s"] - kernel0
+        if sim.n_agents() != n:
+            raise RuntimeError(f"agent count changed during timing: {n} → {sim.n_agents()}")
+        runs.append(
+            {
+                "seed": seed,
+                "n_agents": n,
+                "init_s": init_s,
+                "wall_per_tick_s": wall / ticks,
+                "kernel_per_tick_s": kernel / ticks,
+                "tally_s": _tally_seconds(sim),
+                "nbytes": sim.nbytes(),
+                "active_at_end": sim.counts()["active"],
+                "jailed_at_end": sim.counts()["jailed"],
+            }
+        )
+        del sim
+    aps = [r["n_agents"] * ticks / (r["wall_per_tick_s"] * ticks) for r in runs]
+    mid = statistics.median
+    wall = mid(r["wall_per_tick_s"] for r in runs)
+    kernel = mid(r["kernel_per_tick_s"] for r in runs)
+    n_med = mid(r["n_agents"] for r in runs)
+    tallies = [r["tally_s"] for r in runs if r["tally_s"] is not None]
+    return {
+        "runs": runs,
+        "n_agents": [r["n_agents"] for r in runs],
+        "agent_steps_per_s": aps,
+        "agent_steps_per_s_median": mid(aps),
+        "wall_per_tick_s_median": wall,
+        "kernel_per_tick_s_median": kernel,
+        "outside_kernel_per_tick_s_median": mid(
+            r["wall_per_tick_s"] - r["kernel_per_tick_s"] for r in runs
+        ),
+        "tally_per_tick_s_median": mid(tallies) if tallies else None,
+        "kernel_ns_per_agent_step": kernel / n_med * 1e9,
+        "bytes_per_agent": mid(r["nbytes"] / r["n_agents"] for r in runs),
+        "init_s_median": mid(r["init_s"] for r in runs),
+    }
+
+
+def measure_memory(width: int, height: int, seed: int, ticks: int) -> dict:
+    """Peak RSS delta of one run, in a fresh interpreter (see ``_upheaval_memory.py``)."""
+    res = subprocess.run(
+        [
+            sys.executable,
+            str(HERE / "_upheaval_memory.py"),
+            *map(str, (width, height, seed, ticks)),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    if res.returncode != 0:
+        raise SystemExit(f"memory probe at {width}x{height} failed:\n{res.stderr}")
+    out = json.loads(res.stdout)
+    out["nbytes_per_agent"] = out["nbytes"] / out["n_agents"]
+    out["peak_rss_delta_per_agent"] = out["peak_rss_delta_bytes"] / out["n_agents"]
+    return out
+
+
+def von_neumann_cells(radius: float) -> int:
+    """Cells in a von Neumann diamond of integer radius r, own cell included."""
+    r = int(radius)
+    return 2 * r * (r + 1) + 1
+
+
+def vision_sweep(size: tuple[int, int], visions: list[int], seeds: list[int]) -> dict:
+    """Kernel ns per agent-step against neighbourhood size at one grid size.
+
+    Fits ns = fixed + per_cell × cells; the per-cell slope is the cost of scanning the
+    neighbourhood, the intercept everything else an agent does in a turn. Vision also
+    changes the dynamics (how many go active), so read it as a rough split.
+    """
+    w, h = size
+    warmup, ticks = schedule(w, h, quick=False)
+    rows = []
+    for v in visions:
+        r = run_ours(w, h, warmup, ticks, seeds, **{"citizens.vision": v, "cops.vision": v})
+        rows.append(
+            {
+                "vision": v,
+                "cells": von_neumann_cells(v),
+                "kernel_ns_per_agent_step": r["kernel_ns_per_agent_step"],
+                "agent_steps_per_s_median": r["agent_steps_per_s_median"],
+            }
+        )
+    xs = [r["cells"] for r in rows]
+    ys = [r["kernel_ns_per_agent_step"] for r in rows]
+    fit = None
+    if len(set(xs)) >= 2:
+        mx, my = statistics.fmean(xs), statistics.fmean(ys)
+        slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sum(
+            (x - mx) ** 2 for x in xs
+        )
+        fit = {"fixed_ns": my - slope * mx, "per_cell_ns": slope}
+    return {"width": w, "height": h, "ticks": ticks, "rows": rows, "fit": fit}
+
+
+# --------------------------------------------------------------------------------------
+# reporting
+# --------------------------------------------------------------------------------------
+def _fmt_rate(x: float | None) -> str:
+    if x is None:
+        return "—"
+    if x >= 1e6:
+        return f"{x / 1e6:.2f} M"
+    return f"{x / 1e3:.1f} k"
+
+
+def _verdict(ok: bool | None) -> str:
+    return "not run" if ok is None else ("PASS" if ok else "FAIL")
+
+
+def evaluate_targets(sizes: list[dict], memory: dict | None) -> list[dict]:
+    by_size = {(s["width"], s["height"]): s for s in sizes}
+    targets = []
+    for size, want in TARGET_RATIO.items():
+        s = by_size.get(size)
+        got = s.get("ratio") if s else None
+        targets.append(
+            {
+                "name": f"ours/Mesa at {size[0]}x{size[1]}",
+                "target": f">= {want:g}x",
+                "measured": None if got is None else round(got, 2),
+                "pass": None if got is None else got >= want,
+            }
+        )
+    size, want = TARGET_APS
+    s = by_size.get(size)
+    got = s["ours"]["agent_steps_per_s_median"] if s else None
+    targets.append(
+        {
+            "name": f"ours at {size[0]}x{size[1]} (2.8 M citizens, vision 7)",
+            "target": f">= {want / 1e6:g} M agent-steps/s",
+            "measured": got,
+            "pass": None if got is None else got >= want,
+        }
+    )
+    largest = max(sizes, key=lambda s: s["width"] * s["height"])
+    got = largest["ours"]["bytes_per_agent"]
+    targets.append(
+        {
+            "name": f"state bytes per agent at {largest['width']}x{largest['height']}",
+            "target": f"<= {TARGET_BYTES_PER_AGENT:g}",
+            "measured": round(got, 2),
+            "pass": got <= TARGET_BYTES_PER_AGENT,
+        }
+    )
+    return targets
+
+
+def print_report(result: dict) -> None:
+    m = result["machine"]
+    print()
+    print(
+        f"upheaval {result['upheaval_version']} ({result['git']}) vs "
+        f"Mesa {result.get('mesa_version') or '(skipped)'} — {m['cpus']} CPUs, "
+        f"NUMBA_NUM_THREADS={m['numba_threads']}, load {m['loadavg_start']} → {m['loadavg_end']}"
+    )
+    print(f"median of {result['settings']['repeats']} repeats; agent-steps/s (M = 1e6, k = 1e3)")
+    print()
+    head = (
+        f"{'grid':>11} {'agents':>9} {'ticks':>7} {'ours':>10} {'Mesa':>10} {'ratio':>8} "
+        f"{'kernel':>7} {'ns/ag-step':>10} {'B/agent':>8}"
+    )
+    print(head)
+    print("-" * len(head))
+    for s in result["sizes"]:
+        o = s["ours"]
+        mesa = s.get("mesa")
+        ratio = f"{s['ratio']:.1f}x" if s.get("ratio") else "—"
+        share = o["kernel_per_tick_s_median"] / o["wall_per_tick_s_median"]
+        print(
+            f"{s['width']:>5}x{s['height']:<5} {statistics.median(o['n_agents']):>9.0f} "
+            f"{s['warmup']:>2}+{s['ticks']:<4} {_fmt_rate(o['agent_steps_per_s_median']):>10} "
+            f"{_fmt_rate(mesa['agent_steps_per_s_median'] if mesa else None):>10} {ratio:>8} "
+            f"{share:>7.1%} {o['kernel_ns_per_agent_step']:>10.0f} {o['bytes_per_agent']:>8.2f}"
+        )
+    print("  ticks = warm-up + timed; kernel = share of wall time inside the numba step kernel")
+
+    print()
+    print("where the time goes (ours, per tick, medians)")
+    head = f"{'grid':>11} {'wall':>10} {'kernel':>10} {'outside':>10} {'of which tally':>15}"
+    print(head)
+    print("-" * len(head))
+    for s in result["sizes"]:
+        o = s["ours"]
+        tally = o["tally_per_tick_s_median"]
+        print(
+            f"{s['width']:>5}x{s['height']:<5} {o['wall_per_tick_s_median'] * 1e3:>8.3f}ms "
+            f"{o['kernel_per_tick_s_median'] * 1e3:>8.3f}ms "
+            f"{o['outside_kernel_per_tick_s_median'] * 1e3:>8.3f}ms "
+            f"{'—' if tally is None else f'{tally * 1e3:.3f}ms':>15}"
+        )
+    for sweep in result.get("vision_sweeps", []):
+        print()
+        print(f"kernel cost against neighbourhood size at {sweep['width']}x{sweep['height']}")
+        for r in sweep["rows"]:
+            print(
+                f"  vision {r['vision']:>2} ({r['cells']:>3} cells): "
+                f"{r['kernel_ns_per_agent_step']:>7.0f} ns/agent-step, "
+                f"{_fmt_rate(r['agent_steps_per_s_median'])} agent-steps/s"
+            )
+        if sweep["fit"]:
+            f = sweep["fit"]
+            print(
+                f"  fit: {f['fixed_ns']:.0f} ns fixed + {f['per_cell_ns']:.2f} ns per "
+                "neighbourhood cell"
+            )
+
+    mem = result.get("memory")
+    if mem:
+        print()
+        print(
+            f"memory at {mem['width']}x{mem['height']} ({mem['n_agents']} agents, fresh process): "
+            f"state {mem['nbytes'] / 2**20:.1f} MiB = {mem['nbytes_per_agent']:.2f} B/agent; "
+            f"peak RSS delta {mem['peak_rss_delta_bytes'] / 2**20:.1f} MiB = "
+            f"{mem['peak_rss_delta_per_agent']:.2f} B/agent "
+            f"(baseline {mem['baseline_rss_bytes'] / 2**20:.0f} MiB after import + compile)"
+        )
+
+    print()
+    print("targets")
+    for t in result["targets"]:
+        got = t["measured"]
+        if isinstance(got, float) and got > 1e5:
+            got = f"{got / 1e6:.2f} M"
+        shown = "—" if got is None else got
+        print(f"  {_verdict(t['pass']):>7}  {t['name']}: {shown} ({t['target']})")
+
+
+def _git_describe() -> str:
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src"], cwd=REPO, capture_output=True, text=True
+        ).stdout.strip()
+        return commit + ("+dirty src" if dirty else "")
+    except OSError:
+        return "unknown"
+
+
+def _loadavg() -> str:
+    try:
+        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
+    except OSError:
+        return "?"
+
+
+# --------------------------------------------------------------------------------------
+def main(argv: list[str] | None = None) -> dict:
+    ap = argparse.ArgumentParser(
+        description="upheaval vs Mesa's epstein_civil_violence example: agent-steps/s."
+    )
+    ap.add_argument("--quick", action="store_true", help="small grids, few ticks, one repeat")
+    ap.add_argument("--skip-mesa", action="store_true", help="time upheaval only")
+    ap.add_argument("--sizes", help=f"grids for upheaval, N or WxH (default {DEFAULT_SIZES})")
+    ap.add_argument(
+        "--mesa-sizes",
+        default=DEFAULT_MESA_SIZES,
+        help=f"of those, the grids Mesa runs too (default {DEFAULT_MESA_SIZES})",
+    )
+    ap.add_argument("--repeats", type=int, help="seeds per size (default 3; --quick: 1)")
+    ap.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
+    ap.add_argument("--no-profile", action="store_true", help="skip the vision sweep")
+    ap.add_argument("--no-memory", action="store_true", help="skip the fresh-process RSS probe")
+    ap.add_argument("--upgrade-mesa", action="store_true", help="pip install --upgrade Mesa")
+    ap.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}")
+    args = ap.parse_args(argv)
+
+    sizes = parse_sizes(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
+    mesa_sizes = set(parse_sizes(args.mesa_sizes))
+    repeats = args.repeats or (1 if args.quick else 3)
+    if repeats < 1:
+        raise SystemExit("--repeats: must be at least 1")
+    seeds = [args.seed + i for i in range(repeats)]
+
+    load_start = _loadavg()
+    mesa_python = None
+    if not args.skip_mesa and any(s in mesa_sizes for s in sizes):
+        mesa_python = ensure_mesa(args.upgrade_mesa)
+
+    import numba
+    import numpy
+
+    import upheaval
+
+    compile_s = warm_up_ours()
+    print(f"upheaval kernels ready in {compile_s:.1f} s (compile or cache load; not timed)")
+
+    results = []
+    mesa_version = None
+    for w, h in sizes:
+        warmup, ticks = schedule(w, h, args.quick)
+        row: dict = {"width": w, "height": h, "warmup": warmup, "ticks": ticks}
+        print(f"{w}x{h}: upheaval {warmup}+{ticks} ticks × {repeats} …", end="", flush=True)
+        row["ours"] = run_ours(w, h, warmup, ticks, seeds)
+        print(f" {_fmt_rate(row['ours']['agent_steps_per_s_median'])}", end="", flush=True)
+        if mesa_python is not None and (w, h) in mesa_sizes:
+            print(" | Mesa …", end="", flush=True)
+            row["mesa"] = run_mesa(mesa_python, w, h, warmup, ticks, seeds)
+            mesa_version = row["mesa"]["version"]
+            row["ratio"] = (
+                row["ours"]["agent_steps_per_s_median"] / row["mesa"]["agent_steps_per_s_median"]
+            )
+            print(
+                f" {_fmt_rate(row['mesa']['agent_steps_per_s_median'])}, ratio {row['ratio']:.1f}x",
+                end="",
+            )
+        print(flush=True)
+        results.append(row)
+
+    memory = None
+    if not args.no_memory:
+        w, h = max(sizes, key=lambda s: s[0] * s[1])
+        print(f"memory probe at {w}x{h} in a fresh process …", flush=True)
+        memory = measure_memory(w, h, args.seed, 2)
+
+    sweeps = []
+    if not args.no_profile:
+        sweep_sizes = [(40, 40)] if args.quick else [(200, 200), (1000, 1000)]
+        for size in sweep_sizes:
+            print(f"vision sweep at {size[0]}x{size[1]} …", flush=True)
+            sweeps.append(vision_sweep(size, [1, 2, 4, 7], seeds))
+
+    result = {
+        "benchmark": "vs_mesa",
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "upheaval_version": upheaval.__version__,
+        "git": _git_describe(),
+        "mesa_version": mesa_version,
+        "machine": {
+            "cpus": os.cpu_count(),
+            "cpus_usable": len(os.sched_getaffinity(0)),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "numba": numba.__version__,
+            "numpy": numpy.__version__,
+            "numba_threads": numba.get_num_threads(),
+            "loadavg_start": load_start,
+            "loadavg_end": _loadavg(),
+        },
+        "settings": {
+            "quick": args.quick,
+            "repeats": repeats,
+            "seeds": seeds,
+            "preset": "mesa-example",
+            "compile_or_cache_load_s": compile_s,
+            "agent_steps": "agents (citizens + cops, jailed included) x timed ticks",
+        },
+        "sizes": results,
+        "memory": memory,
+        "vision_sweeps": sweeps,
+    }
+    result["targets"] = evaluate_targets(results, memory)
+    print_report(result)
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"\nwrote {args.json}")
+    return result
+
+
+if __name__ == "__main__":
+    main()
