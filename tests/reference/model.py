@@ -138,12 +138,14 @@ class ReferenceModel:
             params = params.replace(seed=int(seed))
         self.p = params
         self.width, self.height = params.width, params.height
-        ss = seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(params.seed)
+        ss = (
+            seed
+            if isinstance(seed, np.random.SeedSequence)
+            else np.random.SeedSequence(params.seed)
+        )
         self.streams = {name: PyStream(state) for name, state in seed_streams(ss).items()}
         # Timeline events in order of their first tick (ties keep file order).
-        self.timeline = sorted(
-            timeline, key=lambda e: e.tick if hasattr(e, "tick") else e.start
-        )
+        self.timeline = sorted(timeline, key=lambda e: e.tick if hasattr(e, "tick") else e.start)
         self.ramp_origin: dict[int, float] = {}
         self.legitimacy = float(params.legitimacy)
         self.max_jail_term = float(params.max_jail_term)
@@ -314,7 +316,9 @@ class ReferenceModel:
         actives = 1 + others_active + (1 if counted_twice else 0)
         arrest_p = 1.0 - math.exp(-p.arrest_constant * ratio(cops, actives, p.ratio_rule))
         grievance = ag.hardship * (1.0 - self.legitimacy)
-        deterrence = 1.0 if p.deterrence_exponent == 0 else self.max_jail_term**p.deterrence_exponent
+        deterrence = (
+            1.0 if p.deterrence_exponent == 0 else self.max_jail_term**p.deterrence_exponent
+        )
         net_risk = ag.risk_aversion * arrest_p * deterrence
         active = grievance - net_risk > p.threshold
         self._change(ag, status=ACTIVE if active else QUIET)
@@ -411,7 +415,9 @@ class ReferenceModel:
         for parent in parents:
             if rng.uniform() >= self.p.clone_probability:
                 continue
-            empties = [s for s in self.sites_around(parent.site, self.clone_offsets) if self.empty(s)]
+            empties = [
+                s for s in self.sites_around(parent.site, self.clone_offsets) if self.empty(s)
+            ]
             if not empties:
                 continue
             site = empties[rng.randint(len(empties))]
