@@ -1,0 +1,162 @@
+"""docs/odd.md against the code: every parameter described, generated tables current,
+code references real, the hand-written table of open choices equal to the presets."""
+
+from __future__ import annotations
+
+import importlib.util
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import upheaval
+from upheaval.model.params import parameter_fields
+
+ROOT = Path(__file__).resolve().parent.parent
+DOC = ROOT / "docs" / "odd.md"
+SCRIPT = ROOT / "scripts" / "params_table.py"
+
+
+def _load_script():
+    spec = importlib.util.spec_from_file_location("params_table", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+params_table = _load_script()
+
+
+def prose() -> str:
+    """docs/odd.md without its generated blocks: what a person wrote."""
+    text = DOC.read_text("utf-8")
+    return re.sub(r"<!-- BEGIN GENERATED: (\w+).*?<!-- END GENERATED: \1 -->", "", text, flags=re.S)
+
+
+def mentions(text: str, name: str) -> bool:
+    return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text) is not None
+
+
+@pytest.mark.parametrize(
+    "location", [f"{f.metadata['section']}.{f.metadata['key']}" for f in parameter_fields()]
+)
+def test_every_parameter_is_described_in_the_prose(location):
+    # The generated table lists every parameter by construction; a new parameter must
+    # also be explained where it acts (submodels, design concepts or choices).
+    assert mentions(prose(), location), f"docs/odd.md never explains {location}"
+
+
+def test_mentions_needs_the_whole_name():
+    assert mentions("set `citizens.vision` here", "citizens.vision")
+    assert not mentions("set `citizens.visionary` here", "citizens.vision")
+    assert not mentions("set `xcitizens.vision` here", "citizens.vision")
+
+
+def test_generated_tables_are_up_to_date():
+    result = subprocess.run(
+        [sys.executable, str(SCRIPT), "--check"], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stderr
+
+
+def test_check_detects_a_stale_table(tmp_path):
+    text = DOC.read_text("utf-8")
+    stale = text.replace("| `citizens.legitimacy` | `0.82` |", "| `citizens.legitimacy` | `0.8` |")
+    assert stale != text
+    doc = tmp_path / "odd.md"
+    doc.write_text(stale, "utf-8")
+    assert params_table.main(["--check", "--doc", str(doc)]) == 1
+    assert doc.read_text("utf-8") == stale  # --check never writes
+    assert params_table.main(["--doc", str(doc)]) == 0
+    assert doc.read_text("utf-8") == text
+
+
+def test_generated_table_has_a_row_per_parameter():
+    rows = params_table.render_params().splitlines()[2:]
+    assert len(rows) == len(parameter_fields())
+    for row, f in zip(rows, parameter_fields(), strict=True):
+        assert row.startswith(f"| `{f.metadata['section']}.{f.metadata['key']}` |")
+        assert row.count(" | ") == 6  # seven cells: no unescaped '|' inside a cell
+
+
+def test_code_locations_resolve_and_read_their_parameter():
+    assert params_table.check_code_locations() == []
+
+
+def test_code_location_check_catches_a_wrong_entry(monkeypatch):
+    code = dict(params_table.CODE)
+    code["threshold"] = ("model/kernels.py:cop_turn",)  # never reads the threshold
+    code["ratio_rule"] = ("model/rules/activation.py:no_such_function",)
+    del code["seed"]
+    monkeypatch.setattr(params_table, "CODE", code)
+    problems = params_table.check_code_locations()
+    assert any("threshold" in p and "never mentions" in p for p in problems)
+    assert any("no_such_function" in p and "does not resolve" in p for p in problems)
+    assert "CODE has no entry for parameter 'seed'" in problems
+
+
+def test_compiled_names_follow_compile_rules():
+    names = params_table.compiled_names()
+    assert names["active_count_includes_self"] == {"includes_self"}
+    assert "cit_span_dy" in names["citizen_vision"]
+    assert "cop_span_dy" in names["vision_shape"]  # through the local `cop` neighbourhood
+
+
+def test_code_references_in_the_prose_resolve():
+    refs = set(re.findall(r"`([\w/]+\.py):([\w.]+)`", prose()))
+    assert refs, "expected module:function references in docs/odd.md"
+    for path, name in refs:
+        params_table.resolve(f"{path}:{name}")  # raises if the name is gone
+
+
+def test_file_references_in_the_prose_exist():
+    for path in set(re.findall(r"`([\w/]+\.py)`", prose())):
+        candidates = [ROOT / path, ROOT / "src" / "upheaval" / path]
+        assert any(c.is_file() for c in candidates), path
+
+
+# The hand-written table of §9: parameter cell, then NetLogo, Mesa and paper-run cells
+# whose first `value` must equal the presets'.
+PRESET_OF_COLUMN = {2: "netlogo-rebellion", 3: "mesa-example", 4: "epstein2002-run2"}
+
+
+def _choices_rows() -> list[list[str]]:
+    text = prose()
+    section = text.split("## 9. Choices the paper leaves open", 1)[1].split("\n## ", 1)[0]
+    rows = []
+    for line in section.splitlines():
+        if line.startswith("| ") and "`" in line.split("|")[2]:
+            rows.append([c.strip() for c in line.strip().strip("|").split("|")])
+    return rows
+
+
+def test_open_choices_table_matches_the_presets():
+    rows = _choices_rows()
+    assert len(rows) >= 9
+    by_loc = {f"{f.metadata['section']}.{f.metadata['key']}": f for f in parameter_fields()}
+    checked = 0
+    for row in rows:
+        locations = re.findall(r"`([\w.]+)`", row[1])
+        for col, preset in PRESET_OF_COLUMN.items():
+            value = re.match(r"`([^`]+)`", row[col])
+            assert value, (row, col)
+            for loc in locations:
+                actual = getattr(upheaval.load(preset).params, by_loc[loc].name)
+                written = params_table.fmt_value(actual).strip('"')
+                assert value.group(1) == written, (loc, preset, value.group(1), written)
+                checked += 1
+    assert checked >= 27
+
+
+def test_paper_runs_agree_on_every_open_choice():
+    # §9 gives one "paper-run presets" column: all eight runs must share those values.
+    rows = _choices_rows()
+    by_loc = {f"{f.metadata['section']}.{f.metadata['key']}": f for f in parameter_fields()}
+    runs = [upheaval.load(f"epstein2002-run{n}").params for n in range(1, 9)]
+    for row in rows:
+        for loc in re.findall(r"`([\w.]+)`", row[1]):
+            values = {getattr(p, by_loc[loc].name) for p in runs}
+            assert len(values) == 1, (loc, values)
