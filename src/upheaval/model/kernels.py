@@ -15,7 +15,8 @@ One tick:
 3. end-of-tick jail countdown (if that rule is chosen);
 4. Model II: ageing and death, then cloning.
 
-Every random draw comes from the ``dynamics`` stream, in the order above; this
+Step 1 draws from the ``events`` stream (:mod:`~upheaval.model.rules.forces`);
+steps 2-4 draw only from the ``dynamics`` stream, in the order above; this
 order is the random-stream contract that the reference implementation
 (``tests/reference``) follows to reproduce trajectories bit for bit.
 """
@@ -129,7 +130,12 @@ def deterrence_factor(max_jail_term, exponent):
 
 @njit(cache=True)
 def decide(g, a, i, r, legitimacy, deterrence):
-    """Rule A for free citizen ``i``; updates its status and lane. True if active."""
+    """Rule A for free citizen ``i``; updates its status and lane. True if active.
+
+    Active iff H(1 − L) − R·P·J_max^α > T with P = 1 − exp(−k·ratio(C, A)), C the cops
+    and A = 1 + the actives within vision v (Epstein 2002, rule A); see
+    :mod:`~upheaval.model.rules.activation`.
+    """
     site = a.position[i]
     cops, actives, _, _ = scan_lanes(g, site, r.cit_span_dy, r.cit_span_half)
     was_active = a.status[i] == ACTIVE
@@ -156,6 +162,10 @@ def decide(g, a, i, r, legitimacy, deterrence):
 
 @njit(cache=True)
 def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events):
+    """One citizen's turn (Epstein 2002): rule M (move to a random empty site within
+    v) and rule A (active iff G − N > T) in the configured order; in Model II an
+    active citizen then kills. A jailed citizen only serves (own-activation countdown).
+    """
     if a.status[i] == JAILED:
         if not r.countdown_own:
             return
@@ -175,6 +185,8 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
 
 @njit(cache=True)
 def cop_turn(g, a, i, r, max_jail_term, rng, events):
+    """One cop's turn (Epstein 2002): rule M (move to a random empty site within v*)
+    and rule C (arrest a random active within v*) in the configured order."""
     if r.cop_move and r.cop_move_first:
         move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
     enforce(g, a, i, r, max_jail_term, rng, events)
@@ -184,7 +196,11 @@ def cop_turn(g, a, i, r, max_jail_term, rng, events):
 
 @njit(cache=True)
 def activation_order(a, order, rng):
-    """Live slots in ascending order, Fisher–Yates shuffled; returns their number."""
+    """Live slots in ascending order, Fisher–Yates shuffled; returns their number.
+
+    A fresh random order every tick: Epstein's (2002) random-order asynchronous
+    activation.
+    """
     n = 0
     for i in range(a.status.shape[0]):
         if a.status[i] != DEAD:

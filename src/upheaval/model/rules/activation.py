@@ -32,7 +32,11 @@ RATIO_RULES = {
 
 @njit(cache=True)
 def cop_active_ratio(cops, actives, rule):
-    """(C/A) under a ratio rule; ``actives`` ≥ 1."""
+    """(C/A) under a ratio rule; ``actives`` ≥ 1.
+
+    literal C/A (Epstein 2002's text), ⌊C/A⌋ (NetLogo Rebellion), C/A rounded half
+    to even (Mesa, Python ``round``) or half up (model-spec §1).
+    """
     if rule == RATIO_LITERAL:
         return cops / actives
     q = cops // actives
@@ -56,7 +60,8 @@ def arrest_probability(cops, actives, k, rule):
 
 @njit(cache=True)
 def is_active(hardship, risk_aversion, legitimacy, threshold, p_arrest, deterrence):
-    """G − N > T with G = H(1 − L), N = R·P·deterrence (deterrence = J_max^α)."""
+    """G − N > T with G = H(1 − L), N = R·P·deterrence (deterrence = J_max^α);
+    Epstein 2002, rule A (strict: G − N = T is quiet)."""
     grievance = hardship * (1.0 - legitimacy)
     net_risk = risk_aversion * p_arrest * deterrence
     return grievance - net_risk > threshold

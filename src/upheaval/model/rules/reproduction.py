@@ -26,6 +26,8 @@ EV_DIED = 5  # + group
 
 @njit(cache=True)
 def age_and_die(g, a, n_slots, hold_site, free_slots, meta, events):
+    """age ← age + 1 for every citizen, jailed included; death at age ≥ death age,
+    death age ~ 1 + U{0 … max_age − 1} (Epstein 2002, Model II: U(0, 200))."""
     for i in range(n_slots):
         if a.kind[i] == CITIZEN and a.status[i] != DEAD:
             a.age[i] += 1
@@ -36,6 +38,8 @@ def age_and_die(g, a, n_slots, hold_site, free_slots, meta, events):
 
 @njit(cache=True)
 def clone(g, a, r, n_slots, parents, rng, free_slots, meta, events):
+    """Each free citizen clones with probability p = clone_probability onto a
+    uniformly drawn empty neighbouring site (Epstein 2002, Model II: p = 0.05)."""
     n = 0
     for i in range(n_slots):
         if a.kind[i] == CITIZEN and (a.status[i] == QUIET or a.status[i] == ACTIVE):
