@@ -1,0 +1,134 @@
+"""Neighbourhoods on the torus: sizes, canonical order, validation, compiled scans."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from numba import njit
+
+from reference import neighbourhood_offsets
+from upheaval import Simulation
+from upheaval.model.params import ParameterError, Params, validate_params
+from upheaval.model.state import CITIZEN, COP, DEAD, JAILED
+from upheaval.world.grid import count_empty, kth_empty, scan_lanes
+from upheaval.world.lattice import clone_neighbourhood, neighbourhood
+
+
+@njit(cache=True)
+def _scan_every_site(g, span_dy, span_half, size):
+    """Per site: the four lane sums, the number of empty sites and each k-th empty site."""
+    n = g.occupancy.shape[0]
+    lanes = np.zeros((n, 4), np.int64)
+    empties = np.zeros(n, np.int64)
+    kth = np.full((n, size + 1), -2, np.int64)
+    for site in range(n):
+        c, a, q, j = scan_lanes(g, site, span_dy, span_half)
+        lanes[site, 0] = c
+        lanes[site, 1] = a
+        lanes[site, 2] = q
+        lanes[site, 3] = j
+        m = count_empty(g, site, span_dy, span_half)
+        empties[site] = m
+        for k in range(m + 1):
+            kth[site, k] = kth_empty(g, site, span_dy, span_half, k)
+    return lanes, empties, kth
+
+
+@pytest.mark.parametrize(
+    ("shape", "radius", "size"),
+    [
+        ("euclidean", 7.0, 149),
+        ("euclidean", 1.7, 9),
+        ("euclidean", 1.0, 5),
+        ("euclidean", 1.5, 9),
+        ("euclidean", 0.0, 1),
+        ("von_neumann", 7.0, 113),
+        ("von_neumann", 1.0, 5),
+        ("moore", 7.0, 225),
+        ("moore", 1.0, 9),
+    ],
+)
+def test_neighbourhood_sizes(shape, radius, size):
+    assert neighbourhood(shape, radius).size == size
+    assert len(neighbourhood_offsets(shape, radius)) == size
+
+
+@pytest.mark.parametrize("shape", ["euclidean", "von_neumann", "moore"])
+@pytest.mark.parametrize("radius", [0.0, 1.0, 1.5, 1.7, 2.0, 2.9, 3.0, 4.5, 7.0])
+def test_offsets_follow_the_definition_in_canonical_order(shape, radius):
+    nb = neighbourhood(shape, radius)
+    offsets = list(zip(nb.offset_dx.tolist(), nb.offset_dy.tolist(), strict=True))
+    assert offsets == neighbourhood_offsets(shape, radius)
+    # Canonical order: rows by dy ascending, then dx ascending; own site included.
+    assert offsets == sorted(offsets, key=lambda o: (o[1], o[0]))
+    assert (0, 0) in offsets
+    # Row spans describe the same sites.
+    from_spans = [
+        (dx, int(dy))
+        for dy, h in zip(nb.span_dy, nb.span_half, strict=True)
+        for dx in range(-int(h), int(h) + 1)
+    ]
+    assert from_spans == offsets
+
+
+def test_clone_neighbourhoods():
+    assert clone_neighbourhood("moore").size == 9
+    assert clone_neighbourhood("von_neumann").size == 5
+
+
+@pytest.mark.parametrize("field", ["citizen_vision", "cop_vision"])
+def test_validation_rejects_vision_wider_than_the_lattice(field):
+    loc = "citizens.vision" if field == "citizen_vision" else "cops.vision"
+    base = Params(citizen_vision=1.0, cop_vision=1.0)
+    validate_params(base.replace(width=15, height=15, **{field: 7.0}))
+    validate_params(base.replace(width=10, height=30, **{field: 4.9}))
+    with pytest.raises(ParameterError) as err:
+        validate_params(base.replace(width=14, height=15, **{field: 7.0}))
+    assert err.value.location == loc
+    assert "14×15" in str(err.value)
+    with pytest.raises(ParameterError) as err:
+        validate_params(base.replace(width=30, height=10, **{field: 5.0}))
+    assert err.value.location == loc
+
+
+@pytest.mark.parametrize("hold_site", [False, True])
+def test_compiled_scans_equal_a_brute_force_count(hold_site):
+    """scan_lanes / count_empty / kth_empty against sites enumerated from the definition."""
+    p = Params(
+        width=11,
+        height=9,
+        citizen_vision=3.0,
+        cop_vision=2.0,
+        legitimacy=0.5,
+        cop_density=0.1,
+        jailed_hold_site=hold_site,
+    )
+    sim = Simulation(p, seed=3)
+    sim.step(6)
+    a, g = sim.agents, sim.lattice
+    w, h = p.width, p.height
+    nb = neighbourhood(p.vision_shape, p.citizen_vision)
+    offsets = neighbourhood_offsets(p.vision_shape, p.citizen_vision)
+    on = {}
+    for i in np.flatnonzero(a.status != DEAD):
+        if a.kind[i] == CITIZEN and a.status[i] == JAILED and not hold_site:
+            continue
+        on.setdefault(int(a.position[i]), []).append(int(i))
+    assert any(a.status == JAILED), "the state should hold jailed citizens"
+    lanes, n_empty, kth = _scan_every_site(g, nb.span_dy, nb.span_half, nb.size)
+    for site in range(w * h):
+        x, y = site % w, site // w
+        around = [((y + dy) % h) * w + (x + dx) % w for dx, dy in offsets]
+        here = [j for s in around for j in on.get(s, [])]
+        cops = sum(a.kind[j] == COP for j in here)
+        citizens = [j for j in here if a.kind[j] == CITIZEN]
+        expect = [
+            cops,
+            sum(a.status[j] == 1 for j in citizens),
+            sum(a.status[j] == 0 for j in citizens),
+            sum(a.status[j] == JAILED for j in citizens),
+        ]
+        assert lanes[site].tolist() == expect
+        empties = [s for s in around if s not in on]
+        assert n_empty[site] == len(empties)
+        assert kth[site, : len(empties) + 1].tolist() == [*empties, -1]
