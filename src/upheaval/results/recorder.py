@@ -151,17 +151,27 @@ def _write_json(path: Path, obj: dict[str, Any]) -> None:
 
 
 @contextlib.contextmanager
-def _sigint_deferred() -> Iterator[None]:
-    """Ignore Ctrl-C while files are being closed: a second Ctrl-C must not leave a
-    Parquet file without its footer. Only the main thread may touch signal handlers."""
+def _signals_deferred() -> Iterator[None]:
+    """Hold Ctrl-C (and a Python SIGTERM handler) while a row group is written or the
+    files are closed, then deliver it: an interruption in the middle would write a
+    row group twice or leave the Parquet file without its footer. Only the main
+    thread may touch signal handlers; elsewhere nothing is deferred."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    held: list[int] = []
+    previous: dict[int, Any] = {}
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        handler = signal.getsignal(signum)
+        if callable(handler):
+            previous[signum] = signal.signal(signum, lambda n, _frame: held.append(n))
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for signum in held[:1]:
+            previous[signum](signum, None)
 
 
 def prepare_run_directory(out: str | Path, overwrite: bool = False) -> Path:
@@ -245,9 +255,9 @@ class Recorder:
         self._started_utc = _utc_now()
         self._step_s0 = sim.timings["step_s"]
         self._first_row = len(sim.history) - 1  # the row this recorder starts from
-        self._taken = 0  # rows of sim.history moved to pending or written
-        self._pending: list[tuple] = []
-        self._written = 0
+        self._written = 0  # rows of sim.history on disk
+        self._agent_steps_sum = 0
+        self._agent_steps_rows = self._first_row  # history rows counted in the sum so far
         self._last_tick: int | None = None
         self._snap_wanted = snap_ticks
         self._snap_done: list[int] = []
@@ -255,7 +265,6 @@ class Recorder:
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.out / TICKS, self._schema)
         self._snap_writer: pq.ParquetWriter | None = None
         self._closed = False
-        self._take_rows()
         self._maybe_snapshot()
         self._write_manifest()
 
@@ -278,39 +287,26 @@ class Recorder:
 
     # -- recording --------------------------------------------------------------------
     def on_tick(self, sim: Simulation | None = None) -> None:
-        """Take the ticks recorded since the last call; call it after every tick."""
+        """Record the ticks played since the last call; call it after every tick."""
         if self._closed:
             raise RuntimeError(f"recorder for {self.out} is closed")
-        self._take_rows()
         self._maybe_snapshot()
-        if len(self._pending) >= self.flush_every:
+        if len(self.sim.history) - self._written >= self.flush_every:
             self.flush()
 
     def flush(self) -> None:
-        """Write the pending ticks as one row group and bring the manifest up to date."""
-        if self._pending and self._writer is not None:
-            import pyarrow as pa
-
-            cols = list(zip(*self._pending, strict=True))
-            batch = pa.table(
-                [pa.array(c, type=f.type) for c, f in zip(cols, self._schema, strict=True)],
-                schema=self._schema,
-            )
-            self._writer.write_table(batch, row_group_size=len(self._pending))
-            self._written += len(self._pending)
-            self._last_tick = int(self._pending[-1][0])
-            self._pending = []
-            self._write_manifest()
+        """Write the ticks not yet on disk as one row group; update the manifest."""
+        with _signals_deferred():
+            self._flush()
 
     def close(self, status: str = "complete", reason: str | None = None) -> None:
         """Write every finished tick, close the files and finish the manifest."""
         if self._closed:
             return
-        with _sigint_deferred():
-            self._take_rows()
+        with _signals_deferred():
             self.status, self.reason = status, reason
             try:
-                self.flush()
+                self._flush()
             finally:
                 if self._writer is not None:
                     self._writer.close()
@@ -322,30 +318,46 @@ class Recorder:
                 self._write_manifest(finished=True)
 
     # -- internals --------------------------------------------------------------------
-    def _take_rows(self) -> None:
-        rows = self.sim.history
-        if len(rows) > self._taken:
-            self._pending.extend(rows[self._taken :])
-            self._taken = len(rows)
+    def _flush(self) -> None:
+        # Rows come straight from sim.history by index: whatever the simulation has
+        # recorded is a finished tick, and the index makes a repeated flush harmless.
+        rows = self.sim.history[self._written :]
+        if rows and self._writer is not None:
+            import pyarrow as pa
+
+            cols = list(zip(*rows, strict=True))
+            batch = pa.table(
+                [pa.array(c, type=f.type) for c, f in zip(cols, self._schema, strict=True)],
+                schema=self._schema,
+            )
+            self._writer.write_table(batch, row_group_size=len(rows))
+            self._written += len(rows)
+            self._last_tick = int(rows[-1][0])
+            self._write_manifest()
 
     def _maybe_snapshot(self) -> None:
         t = self.sim.tick
         if t in self._snap_wanted and t not in self._snap_done:
             import pyarrow.parquet as pq
 
-            if self._snap_writer is None:
-                self._snap_writer = pq.ParquetWriter(self.out / SNAPSHOTS, snapshot_schema())
-            self._snap_writer.write_table(snapshot_table(t, lattice_snapshot(self.sim)))
-            self._snap_done.append(t)
+            with _signals_deferred():
+                if self._snap_writer is None:
+                    path = self.out / SNAPSHOTS
+                    self._snap_writer = pq.ParquetWriter(path, snapshot_schema())
+                self._snap_writer.write_table(snapshot_table(t, lattice_snapshot(self.sim)))
+                self._snap_done.append(t)
 
     def _agent_steps(self) -> int:
         """Agent turns played by the ticks this recorder saw: the live agents (citizens
-        of any status, cops) at the start of each tick, summed."""
-        rows = self.sim.history[self._first_row : self._taken - 1]
-        if not rows:
-            return 0
-        live = np.asarray([r[1 : 1 + len(TALLY)] for r in rows], dtype=np.int64)
-        return int(live.sum())
+        of any status, cops) at the start of each tick, summed. Kept as a running sum
+        so that a long run's manifest updates stay cheap."""
+        end = len(self.sim.history) - 1  # the last row is the state after the last tick
+        if end > self._agent_steps_rows:
+            rows = self.sim.history[self._agent_steps_rows : end]
+            live = np.asarray([r[1 : 1 + len(TALLY)] for r in rows], dtype=np.int64)
+            self._agent_steps_sum += int(live.sum())
+            self._agent_steps_rows = end
+        return self._agent_steps_sum
 
     def manifest(self, finished: bool = False) -> dict[str, Any]:
         """The manifest as it stands (what :meth:`close` writes)."""

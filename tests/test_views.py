@@ -1,0 +1,77 @@
+"""Figures and the progress bar: the PNG must show the series, not just exist."""
+
+from __future__ import annotations
+
+import matplotlib
+import matplotlib.colors as mcolors
+import matplotlib.image as mpimg
+import numpy as np
+import pytest
+
+import upheaval
+from upheaval.results import FIGURE, RunDirectoryError
+from upheaval.views.figures import save_run_figure, timeseries_figure
+
+
+def _pixels_near(img: np.ndarray, colour: str, tol: float = 0.08) -> int:
+    rgb = np.array(mcolors.to_rgb(colour))
+    return int(np.count_nonzero(np.all(np.abs(img[..., :3] - rgb) < tol, axis=-1)))
+
+
+def test_model1_figure_draws_quiet_active_jailed_cops(tmp_path):
+    backend = matplotlib.get_backend()
+    upheaval.run("epstein2002-run2", steps=120, seed=1, out=tmp_path / "run")
+    path = save_run_figure(tmp_path / "run")
+    assert path == tmp_path / "run" / FIGURE
+    img = mpimg.imread(path)
+    assert img.ndim == 3 and img.shape[0] > 300 and img.shape[1] > 600
+    # Not blank: mostly white background, with every series' colour present.
+    assert img[..., :3].std() > 0.05
+    for colour in ("tab:blue", "tab:red", "black", "tab:gray"):
+        assert _pixels_near(img, colour) > 200, colour
+    # Drawing used the Agg canvas directly; the process-wide backend is untouched.
+    assert matplotlib.get_backend() == backend
+
+
+def test_model2_figure_draws_both_groups_and_killings(tmp_path):
+    upheaval.run("epstein2002-run7", steps=60, seed=1, out=tmp_path / "run")
+    img = mpimg.imread(save_run_figure(tmp_path / "run", tmp_path / "fig.png"))
+    assert _pixels_near(img, "tab:green") > 200
+    assert _pixels_near(img, "tab:blue") > 200
+
+
+def test_figure_axes_hold_the_data():
+    sim = upheaval.Simulation(upheaval.load("epstein2002-run7"), seed=2).run(25)
+    table = sim.table()
+    fig = timeseries_figure(table, model2=True, title="t")
+    top, bottom = fig.axes
+    lines = {ln.get_label(): ln.get_ydata() for ln in top.get_lines()}
+    assert "cops" not in lines  # run 7 has none; a flat zero line would hide the others
+    np.testing.assert_array_equal(lines["Blue active"], table.column("active_blue").to_numpy())
+    np.testing.assert_array_equal(lines["Green quiet"], table.column("quiet_green").to_numpy())
+    killed = {ln.get_label(): ln.get_ydata() for ln in bottom.get_lines()}
+    np.testing.assert_array_equal(
+        killed["Green killed"], np.cumsum(table.column("killed_green").to_numpy())
+    )
+    fig1 = timeseries_figure(
+        upheaval.Simulation(upheaval.load("epstein2002-run2"), seed=2).run(10).table(),
+        model2=False,
+    )
+    assert [ln.get_label() for ln in fig1.axes[0].get_lines()] == [
+        "quiet",
+        "active",
+        "jailed",
+        "cops",
+    ]
+
+
+def test_figure_of_a_non_run_directory_fails_clearly(tmp_path):
+    with pytest.raises(RunDirectoryError, match="not a run directory"):
+        save_run_figure(tmp_path)
+
+
+def test_progress_bar_counts_ticks(capsys):
+    upheaval.run("epstein2002-run2", steps=20, seed=1, progress=True)
+    err = capsys.readouterr().err
+    assert "20/20" in err
+    assert "epstein2002-run2 seed 1" in err
