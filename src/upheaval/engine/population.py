@@ -15,8 +15,8 @@ Draw order (random-stream contract):
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from upheaval.model.jit import kernel
 from upheaval.model.params import Params
 from upheaval.model.rng import randint, uniform
 from upheaval.model.state import (
@@ -44,7 +44,7 @@ def agent_counts(p: Params) -> tuple[int, int]:
     return int(round(p.citizen_density * n)), int(round(p.cop_density * n))
 
 
-@njit(cache=True)
+@kernel(allocates=True)
 def _shuffled_sites(n_sites, rng):
     sites = np.arange(n_sites).astype(np.int32)
     for k in range(n_sites - 1, 0, -1):
@@ -55,7 +55,7 @@ def _shuffled_sites(n_sites, rng):
     return sites
 
 
-@njit(cache=True)
+@kernel(allocates=True)
 def _place_exact(g, a, n_cit, n_cop, rng):
     sites = _shuffled_sites(g.occupancy.shape[0], rng)
     for i in range(n_cit):
@@ -70,7 +70,7 @@ def _place_exact(g, a, n_cit, n_cop, rng):
     return n_cit + n_cop
 
 
-@njit(cache=True)
+@kernel
 def _place_bernoulli(g, a, cd, copd, rng):
     n = 0
     for s in range(g.occupancy.shape[0]):
@@ -88,7 +88,7 @@ def _place_bernoulli(g, a, cd, copd, rng):
     return n
 
 
-@njit(cache=True)
+@kernel
 def _attributes(a, n, model2, blue_share, max_age, rng):
     for i in range(n):
         if a.kind[i] != CITIZEN:

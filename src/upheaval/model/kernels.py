@@ -26,8 +26,8 @@ from __future__ import annotations
 from collections import namedtuple
 
 import numpy as np
-from numba import njit
 
+from upheaval.model.jit import kernel, rule
 from upheaval.model.params import Params
 from upheaval.model.rng import randint
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
@@ -120,7 +120,7 @@ def compile_rules(p: Params) -> Rules:
     )
 
 
-@njit(cache=True)
+@rule
 def deterrence_factor(max_jail_term, exponent):
     """J_max^α, the optional deterrence term in net risk (1 when α = 0)."""
     if exponent == 0.0:
@@ -128,7 +128,7 @@ def deterrence_factor(max_jail_term, exponent):
     return max_jail_term**exponent
 
 
-@njit(cache=True)
+@rule
 def decide(g, a, i, r, legitimacy, deterrence):
     """Rule A for free citizen ``i``; updates its status and lane. True if active.
 
@@ -160,7 +160,7 @@ def decide(g, a, i, r, legitimacy, deterrence):
     return now_active
 
 
-@njit(cache=True)
+@rule
 def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events):
     """One citizen's turn (Epstein 2002): rule M (move to a random empty site within
     v) and rule A (active iff G − N > T) in the configured order; in Model II an
@@ -183,7 +183,7 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
         move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
 
 
-@njit(cache=True)
+@rule
 def cop_turn(g, a, i, r, max_jail_term, rng, events):
     """One cop's turn (Epstein 2002): rule M (move to a random empty site within v*)
     and rule C (arrest a random active within v*) in the configured order."""
@@ -194,7 +194,7 @@ def cop_turn(g, a, i, r, max_jail_term, rng, events):
         move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
 
 
-@njit(cache=True)
+@rule
 def activation_order(a, order, rng):
     """Live slots in ascending order, Fisher–Yates shuffled; returns their number.
 
@@ -214,7 +214,7 @@ def activation_order(a, order, rng):
     return n
 
 
-@njit(cache=True)
+@kernel
 def step(g, a, r, rng, legitimacy, max_jail_term, order, free_slots, meta, events):
     """Advance the world by one tick (steps 2-4 above). ``events`` is zeroed first."""
     events[:] = 0
@@ -235,7 +235,7 @@ def step(g, a, r, rng, legitimacy, max_jail_term, order, free_slots, meta, event
         clone(g, a, r, n_slots, order, rng, free_slots, meta, events)
 
 
-@njit(cache=True)
+@kernel(allocates=True)
 def tally(a):
     """Counts by group and status, and cops on duty (see state.TALLY)."""
     out = np.zeros(len(TALLY), np.int64)
@@ -250,7 +250,7 @@ def tally(a):
     return out
 
 
-@njit(cache=True)
+@kernel(allocates=True)
 def free_citizens(a):
     """Number of free (quiet or active) citizens: an upper bound on births per tick."""
     n = 0

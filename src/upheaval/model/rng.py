@@ -22,7 +22,8 @@ changing a timeline never shifts the draws of the dynamics.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from upheaval.model.jit import kernel, rule
 
 STREAM_NAMES = ("init", "dynamics", "events")
 
@@ -43,12 +44,12 @@ def seed_streams(seed: int | np.random.SeedSequence) -> dict[str, np.ndarray]:
     return out
 
 
-@njit(inline="always")
+@rule
 def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@njit(inline="always")
+@rule
 def next_u64(s):
     """Advance stream ``s`` (uint64[4]) and return the next 64-bit output."""
     s0 = s[0]
@@ -70,19 +71,19 @@ def next_u64(s):
     return result
 
 
-@njit(inline="always")
+@rule
 def uniform(s):
     """A double in [0, 1) from stream ``s``."""
     return np.float64(next_u64(s) >> np.uint64(11)) * _INV_2_53
 
 
-@njit(inline="always")
+@rule
 def randint(s, n):
     """An integer in [0, n) from stream ``s`` (n ≥ 1)."""
     return np.int64(uniform(s) * n)
 
 
-@njit(cache=True)
+@kernel
 def fill_uniform(s, out):
     """Fill ``out`` with successive uniforms (used by initialisation)."""
     for i in range(out.shape[0]):

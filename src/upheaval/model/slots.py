@@ -10,13 +10,13 @@ reproducible and lets the reference implementation mirror slot numbers exactly.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from upheaval.model.jit import rule
 from upheaval.model.state import DEAD
 from upheaval.world.grid import lane_of, unplace
 
 
-@njit(cache=True)
+@rule
 def push_free(heap, meta, slot):
     n = meta[0]
     heap[n] = slot
@@ -29,7 +29,7 @@ def push_free(heap, meta, slot):
         n = parent
 
 
-@njit(cache=True)
+@rule
 def pop_free(heap, meta):
     """The lowest free slot (the caller checks that one exists)."""
     n = meta[0] - 1
@@ -70,7 +70,7 @@ def grow_heap(heap: np.ndarray, meta: np.ndarray, old: int, new: int) -> np.ndar
     return out
 
 
-@njit(cache=True)
+@rule
 def remove_agent(g, a, j, hold_site, free_slots, meta):
     """Take agent ``j`` out of the world and put its slot on the free list."""
     unplace(g, a, j, lane_of(a.kind[j], a.status[j], hold_site))

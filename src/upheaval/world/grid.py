@@ -10,8 +10,8 @@ candidates share a site, they are taken in ascending slot order.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from upheaval.model.jit import rule
 from upheaval.model.state import (
     ACTIVE,
     CITIZEN,
@@ -28,7 +28,7 @@ _LO = np.uint64(0x00FF00FF)
 _BYTE = np.uint32(0xFF)
 
 
-@njit(inline="always")
+@rule
 def lane_of(kind, status, hold_site):
     """The occupancy lane an agent fills, or NO_LANE if it is off the lattice."""
     if kind != CITIZEN:
@@ -42,7 +42,7 @@ def lane_of(kind, status, hold_site):
     return NO_LANE
 
 
-@njit(inline="always")
+@rule
 def place(g, a, i, site, lane):
     """Put agent ``i`` on ``site`` in ``lane`` (sites may be shared)."""
     a.position[i] = site
@@ -53,7 +53,7 @@ def place(g, a, i, site, lane):
     g.head[site] = i
 
 
-@njit(inline="always")
+@rule
 def unplace(g, a, i, lane):
     """Take agent ``i`` off its site (its position is kept)."""
     if lane == NO_LANE:
@@ -70,7 +70,7 @@ def unplace(g, a, i, lane):
     a.cell_next[i] = -1
 
 
-@njit(inline="always")
+@rule
 def relane(g, site, old_lane, new_lane):
     """Change an agent's lane on its site (e.g. quiet → active) without moving it."""
     if old_lane != NO_LANE:
@@ -79,13 +79,13 @@ def relane(g, site, old_lane, new_lane):
         g.occupancy[site] += np.uint32(1) << np.uint32(new_lane)
 
 
-@njit(inline="always")
+@rule
 def move_to(g, a, i, site, lane):
     unplace(g, a, i, lane)
     place(g, a, i, site, lane)
 
 
-@njit(inline="always")
+@rule
 def wrap_site(g, x, y, dx, dy):
     w = g.width
     h = g.height
@@ -102,7 +102,7 @@ def wrap_site(g, x, y, dx, dy):
     return yy * w + xx
 
 
-@njit(inline="always")
+@rule
 def _row_bounds(g, x, y, dy, half):
     """Memory runs [s0, e0) and [s1, e1) of one neighbourhood row, in dx order."""
     w = g.width
@@ -122,7 +122,7 @@ def _row_bounds(g, x, y, dy, half):
     return row + x0, row + x1 + 1, row, row
 
 
-@njit(inline="always")
+@rule
 def scan_lanes(g, site, span_dy, span_half):
     """Sum every lane over the neighbourhood of ``site``.
 
@@ -153,7 +153,7 @@ def scan_lanes(g, site, span_dy, span_half):
     )
 
 
-@njit(inline="always")
+@rule
 def count_lane(g, site, span_dy, span_half, lane):
     """Number of occupants of one lane within the neighbourhood of ``site``."""
     occ = g.occupancy
@@ -171,7 +171,7 @@ def count_lane(g, site, span_dy, span_half, lane):
     return n
 
 
-@njit(inline="always")
+@rule
 def count_empty(g, site, span_dy, span_half):
     """Number of empty sites within the neighbourhood of ``site``."""
     occ = g.occupancy
@@ -188,7 +188,7 @@ def count_empty(g, site, span_dy, span_half):
     return n
 
 
-@njit(inline="always")
+@rule
 def kth_empty(g, site, span_dy, span_half, k):
     """The k-th (0-based) empty site in canonical order; -1 if there are fewer."""
     occ = g.occupancy
@@ -210,7 +210,7 @@ def kth_empty(g, site, span_dy, span_half, k):
     return -1
 
 
-@njit(inline="always")
+@rule
 def _kth_on_site_with_status(g, a, c, status, k):
     """The k-th (0-based, ascending slot) citizen with ``status`` on site c."""
     best = -1
@@ -228,7 +228,7 @@ def _kth_on_site_with_status(g, a, c, status, k):
     return best
 
 
-@njit(inline="always")
+@rule
 def kth_in_lane(g, a, site, span_dy, span_half, lane, status, k):
     """The k-th (0-based) citizen of ``status`` (filling ``lane``) in canonical order."""
     occ = g.occupancy
@@ -255,7 +255,7 @@ def kth_in_lane(g, a, site, span_dy, span_half, lane, status, k):
     return -1
 
 
-@njit(inline="always")
+@rule
 def _is_free_member_of_other(a, j, group):
     return (
         a.kind[j] == CITIZEN
@@ -264,7 +264,7 @@ def _is_free_member_of_other(a, j, group):
     )
 
 
-@njit(inline="always")
+@rule
 def count_other_group(g, a, site, span_dy, span_half, group):
     """Model II: free citizens not of ``group`` within the neighbourhood."""
     occ = g.occupancy
@@ -288,7 +288,7 @@ def count_other_group(g, a, site, span_dy, span_half, group):
     return n
 
 
-@njit(inline="always")
+@rule
 def kth_other_group(g, a, site, span_dy, span_half, group, k):
     """Model II: the k-th free citizen not of ``group``, canonical order."""
     occ = g.occupancy

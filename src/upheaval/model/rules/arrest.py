@@ -7,8 +7,7 @@ as it went in. After an arrest the cop either steps onto the arrestee's site
 
 from __future__ import annotations
 
-from numba import njit
-
+from upheaval.model.jit import rule
 from upheaval.model.rng import randint
 from upheaval.model.rules.jail import draw_jail_term
 from upheaval.model.state import ACTIVE, JAILED, LANE_ACTIVE, LANE_COP, LANE_QUIET, QUIET
@@ -17,7 +16,7 @@ from upheaval.world.grid import count_lane, kth_in_lane, lane_of, move_to, relan
 EV_ARRESTS = 0
 
 
-@njit(cache=True)
+@rule
 def arrest(g, a, j, max_jail_term, inclusive, countdown_own, hold_site, rng, events):
     """Jail active citizen ``j``."""
     term = draw_jail_term(max_jail_term, inclusive, rng)
@@ -36,7 +35,7 @@ def arrest(g, a, j, max_jail_term, inclusive, countdown_own, hold_site, rng, eve
         unplace(g, a, j, LANE_ACTIVE)
 
 
-@njit(cache=True)
+@rule
 def enforce(g, a, i, r, max_jail_term, rng, events):
     """Rule C for cop ``i``. Returns the arrestee's slot, or -1 if none."""
     site = a.position[i]

@@ -10,8 +10,8 @@ their slots. All draws come from the ``events`` stream.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from upheaval.model.jit import kernel, rule
 from upheaval.model.rng import randint
 from upheaval.model.slots import pop_free, remove_agent
 from upheaval.model.state import COP, DEAD, LANE_COP, QUIET
@@ -20,7 +20,7 @@ from upheaval.world.grid import place
 SITE_TRIES = 64
 
 
-@njit(cache=True)
+@rule
 def random_empty_site_anywhere(g, rng):
     """A uniformly drawn empty site of the lattice, or -1 if none is empty."""
     n = g.occupancy.shape[0]
@@ -42,7 +42,7 @@ def random_empty_site_anywhere(g, rng):
     return -1
 
 
-@njit(cache=True)
+@kernel
 def add_cops(g, a, count, rng, free_slots, meta):
     """Place up to ``count`` new cops; returns how many found an empty site."""
     added = 0
@@ -60,7 +60,7 @@ def add_cops(g, a, count, rng, free_slots, meta):
     return added
 
 
-@njit(cache=True)
+@kernel(allocates=True)
 def remove_cops(g, a, count, hold_site, rng, free_slots, meta):
     """Withdraw ``count`` cops drawn uniformly among those on duty."""
     cops = np.empty(a.kind.shape[0], np.int32)

@@ -18,8 +18,8 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit
 
+from upheaval.model.jit import rule
 from upheaval.model.rng import randint
 from upheaval.model.state import CITIZEN, FOREVER, JAILED, LANE_JAILED, LANE_QUIET, QUIET
 from upheaval.world.grid import place, relane
@@ -27,7 +27,7 @@ from upheaval.world.grid import place, relane
 EV_RELEASED = 7
 
 
-@njit(cache=True)
+@rule
 def draw_jail_term(max_jail_term, inclusive, rng):
     """A jail term under the range rule; FOREVER when J_max is infinite."""
     if math.isinf(max_jail_term):
@@ -39,7 +39,7 @@ def draw_jail_term(max_jail_term, inclusive, rng):
     return randint(rng, n)
 
 
-@njit(cache=True)
+@rule
 def release(g, a, i, hold_site, events):
     """Free jailed citizen ``i``: quiet, back on the site it was jailed on."""
     a.status[i] = QUIET
@@ -51,7 +51,7 @@ def release(g, a, i, hold_site, events):
     events[EV_RELEASED] += 1
 
 
-@njit(cache=True)
+@rule
 def serve_turn(g, a, i, hold_site, events):
     """Own-activation countdown. True if the citizen is still jailed after it."""
     left = a.jail_left[i]
@@ -64,7 +64,7 @@ def serve_turn(g, a, i, hold_site, events):
     return False
 
 
-@njit(cache=True)
+@rule
 def end_of_tick_countdown(g, a, n_slots, hold_site, events):
     """End-of-tick countdown for every jailed citizen, in slot order."""
     for i in range(n_slots):

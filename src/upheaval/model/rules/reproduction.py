@@ -13,8 +13,8 @@ and its clone's death age.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from upheaval.model.jit import rule
 from upheaval.model.rng import randint, uniform
 from upheaval.model.slots import pop_free, remove_agent
 from upheaval.model.state import ACTIVE, CITIZEN, DEAD, LANE_QUIET, QUIET
@@ -24,7 +24,7 @@ EV_BORN = 3  # + group
 EV_DIED = 5  # + group
 
 
-@njit(cache=True)
+@rule
 def age_and_die(g, a, n_slots, hold_site, free_slots, meta, events):
     """age ← age + 1 for every citizen, jailed included; death at age ≥ death age,
     death age ~ 1 + U{0 … max_age − 1} (Epstein 2002, Model II: U(0, 200))."""
@@ -36,7 +36,7 @@ def age_and_die(g, a, n_slots, hold_site, free_slots, meta, events):
                 remove_agent(g, a, i, hold_site, free_slots, meta)
 
 
-@njit(cache=True)
+@rule
 def clone(g, a, r, n_slots, parents, rng, free_slots, meta, events):
     """Each free citizen clones with probability p = clone_probability onto a
     uniformly drawn empty neighbouring site (Epstein 2002, Model II: p = 0.05)."""

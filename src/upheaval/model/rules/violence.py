@@ -6,8 +6,7 @@ citizens are out of reach. The killer stays active, and cops may arrest it.
 
 from __future__ import annotations
 
-from numba import njit
-
+from upheaval.model.jit import rule
 from upheaval.model.rng import randint
 from upheaval.model.slots import remove_agent
 from upheaval.world.grid import count_other_group, kth_other_group
@@ -15,7 +14,7 @@ from upheaval.world.grid import count_other_group, kth_other_group
 EV_KILLED = 1  # + victim's group
 
 
-@njit(cache=True)
+@rule
 def kill_other_group(g, a, i, r, rng, free_slots, meta, events):
     """Citizen ``i`` kills a random free member of the other group in vision, if any."""
     site = a.position[i]
