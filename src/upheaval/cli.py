@@ -93,13 +93,19 @@ def _raise_terminated(signum: int, frame: object) -> None:
 @app.command()
 def run(
     scenario: Annotated[
-        str, typer.Argument(help="A preset name (see `upheaval presets`) or a .toml file.")
+        str,
+        typer.Argument(
+            metavar="PRESET|FILE.toml",
+            help="A preset name (see `upheaval presets`) or a scenario .toml file.",
+        ),
     ],
     steps: Annotated[
-        int | None, typer.Option("--steps", "-n", help="Ticks to run [default: run.steps].")
+        int | None,
+        typer.Option("--steps", "-n", help="Ticks to run (default: the scenario's run.steps)."),
     ] = None,
     seed: Annotated[
-        int | None, typer.Option("--seed", "-s", help="Root seed [default: run.seed].")
+        int | None,
+        typer.Option("--seed", "-s", help="Root seed (default: the scenario's run.seed)."),
     ] = None,
     set_: Annotated[
         list[str] | None,
@@ -111,7 +117,7 @@ def run(
     ] = None,
     out: Annotated[
         Path | None,
-        typer.Option("--out", "-o", help="Run directory [default: runs/<scenario>-seed<S>]."),
+        typer.Option("--out", "-o", help="Run directory (default: runs/SCENARIO-seedSEED)."),
     ] = None,
     snapshot_every: Annotated[
         int | None,
@@ -205,7 +211,9 @@ def _fmt(x: float | None, digits: int = 1) -> str:
 
 @app.command()
 def show(
-    run_dir: Annotated[Path, typer.Argument(help="A run directory written by `upheaval run`.")],
+    run_dir: Annotated[
+        Path, typer.Argument(metavar="RUN_DIR", help="A run directory written by `upheaval run`.")
+    ],
     threshold: Annotated[
         int, typer.Option(help="Actives above which an outburst begins (model-spec §3).")
     ] = 50,
