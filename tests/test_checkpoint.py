@@ -1,0 +1,130 @@
+"""Checkpoint and restore: the full state, random streams included."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+import upheaval
+from reference.compare import shrink
+from upheaval import Simulation
+from upheaval.model.params import Params
+from upheaval.model.state import Agents
+from upheaval.scenario.schema import Scenario
+from upheaval.scenario.timeline import SetEvent
+
+SMALL = Params(
+    width=20, height=20, citizen_vision=3.0, cop_vision=3.0, legitimacy=0.65, max_jail_term=8.0
+)
+
+CASES = {
+    "model-I": Scenario(params=SMALL),
+    "model-II": Scenario(params=SMALL.replace(variant="II", legitimacy=0.8, cop_density=0.02)),
+    "mesa-like": Scenario(
+        params=SMALL.replace(
+            jailed_hold_site=True, cop_after_arrest="stay", jail_countdown="own_activation"
+        )
+    ),
+    # The checkpoint falls inside a legitimacy ramp / a cop-removal ramp.
+    "run3-ramp": shrink(upheaval.load("epstein2002-run3"), side=20),
+    "run5-cops": shrink(upheaval.load("epstein2002-run5"), side=20),
+}
+
+
+def state_arrays(sim: Simulation) -> dict[str, np.ndarray]:
+    out = {f"agents.{n}": getattr(sim.agents, n).copy() for n in Agents._fields}
+    out["occupancy"] = sim.lattice.occupancy.copy()
+    out["head"] = sim.lattice.head.copy()
+    out.update({f"stream.{k}": v.copy() for k, v in sim.streams.items()})
+    return out
+
+
+def assert_same_run(a: Simulation, b: Simulation) -> None:
+    assert a.tick == b.tick
+    assert a.history == b.history
+    assert a.dynamic == b.dynamic
+    sa, sb = state_arrays(a), state_arrays(b)
+    for k in sa:
+        assert np.array_equal(sa[k], sb[k]), k
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_restore_continues_bit_identically(case):
+    sc = CASES[case]
+    whole = Simulation(sc, seed=21)
+    whole.step(30)
+    part = Simulation(sc, seed=21)
+    part.step(13)
+    cp = part.checkpoint()
+    part.step(17)
+    resumed = Simulation.restore(cp)
+    resumed.step(17)
+    assert_same_run(whole, part)
+    assert_same_run(whole, resumed)
+
+
+def test_checkpoint_is_a_deep_copy():
+    sim = Simulation(CASES["model-II"], seed=3)
+    sim.step(10)
+    cp = sim.checkpoint()
+    frozen = state_arrays(Simulation.restore(cp))
+    history = list(cp.history)
+    sim.step(10)
+    sim.agents.status[:] = 0
+    sim.lattice.occupancy[:] = 0
+    sim.streams["dynamics"][:] = 1
+    again = Simulation.restore(cp)
+    for k, v in state_arrays(again).items():
+        assert np.array_equal(v, frozen[k]), k
+    assert cp.history == history and cp.tick == 10
+    # Two branches restored from one checkpoint do not share state either.
+    a, b = Simulation.restore(cp), Simulation.restore(cp)
+    a.step(5)
+    b.step(5)
+    assert_same_run(a, b)
+
+
+def test_branch_into_a_variant_via_the_timeline():
+    sc = CASES["model-I"]
+    sim = Simulation(sc, seed=5)
+    sim.step(10)
+    cp = sim.checkpoint()
+    variant = dataclasses.replace(sc, timeline=(SetEvent(tick=11, param="legitimacy", value=0.3),))
+    base, branch = Simulation.restore(cp), Simulation.restore(cp, variant)
+    base.step(10)
+    branch.step(10)
+    assert branch.history[:11] == base.history[:11]
+    assert branch.legitimacy == 0.3 and base.legitimacy == SMALL.legitimacy
+    assert sum(r[2] for r in branch.history[11:]) > sum(r[2] for r in base.history[11:])
+
+
+def test_branch_into_a_variant_rule():
+    """A restored run takes the variant's rules from the next tick on."""
+    sc = CASES["model-I"]
+    sim = Simulation(sc, seed=5)
+    sim.step(10)
+    cp = sim.checkpoint()
+    variant = sc.with_params(cop_after_arrest="stay", ratio_rule="literal")
+    base, branch = Simulation.restore(cp), Simulation.restore(cp, variant)
+    base.step(10)
+    branch.step(10)
+    assert branch.history[:11] == base.history[:11]
+    assert branch.history[11:] != base.history[11:]
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="engine: Simulation.restore keeps the checkpoint's dynamic legitimacy, so a "
+    "variant scenario whose params change legitimacy (or max_jail_term, cop_density) "
+    "has no effect; reported to the engine owner",
+)
+def test_branch_into_a_variant_with_other_legitimacy_params():
+    sc = CASES["model-I"]
+    sim = Simulation(sc, seed=5)
+    sim.step(10)
+    cp = sim.checkpoint()
+    branch = Simulation.restore(cp, sc.with_params(legitimacy=0.3))
+    branch.step(1)
+    assert branch.legitimacy == 0.3
