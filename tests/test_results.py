@@ -9,6 +9,8 @@ answers are worked out by hand in the comments.
 from __future__ import annotations
 
 import json
+import os
+import signal
 
 import numba
 import numpy as np
@@ -196,6 +198,29 @@ def test_exception_marks_manifest_interrupted_with_reason(tmp_path):
     assert manifest["status"] == "interrupted"
     assert manifest["reason"] == "RuntimeError: boom"
     assert table.num_rows == 13 and table.equals(seen[-1].table())
+
+
+def test_ctrl_c_during_a_row_group_write_is_held_until_it_is_written(tmp_path):
+    # A real SIGINT sent from inside the Parquet write: it must take effect only once
+    # the row group is written and counted, so that closing does not write it again.
+    sim = upheaval.Simulation(upheaval.load(RUN2), seed=1)
+    rec = Recorder(tmp_path / "run", sim, flush_every=5)
+    real_write = rec._writer.write_table
+    sent = []
+
+    def write_then_ctrl_c(*args, **kwargs):
+        real_write(*args, **kwargs)
+        if not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    rec._writer.write_table = write_then_ctrl_c
+    with pytest.raises(KeyboardInterrupt), rec:
+        sim.run(20, on_tick=rec.on_tick)
+    assert sent and sim.tick == 4
+    m, table = read_run(tmp_path / "run")
+    assert table.column("tick").to_pylist() == [0, 1, 2, 3, 4]
+    assert m["status"] == "interrupted" and m["last_tick"] == 4
 
 
 def test_unclosed_recorder_reports_a_running_run(tmp_path):
