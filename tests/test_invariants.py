@@ -37,7 +37,7 @@ from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import RampEvent, SetEvent
 
 SETTINGS = settings(
-    max_examples=30,
+    max_examples=60,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow],
