@@ -4,10 +4,11 @@ Invoked by ``vs_mesa.py`` as a subprocess (it must not import upheaval: it runs 
 another interpreter). Prints one JSON object on stdout::
 
     {"mesa_version": ..., "python": ..., "import_s": ...,
-     "runs": [{"seed": s, "n_agents": n, "init_s": ..., "tick_s": [...]}, ...]}
+     "runs": [{"seed": s, "n_agents": n, "init_s": ..., "tick_s": [...], "cpu_s": ...}]}
 
-Only ``tick_s`` (wall time of each timed ``model.step()``) is used for agent-steps per
-second; the import and the model's construction are reported but not timed in.
+``tick_s`` (wall time of each timed ``model.step()``) gives agent-steps per second and
+``cpu_s`` (process CPU time of all timed ticks) the same per CPU-second; the import and
+the model's construction are reported but not timed in.
 """
 
 from __future__ import annotations
@@ -77,13 +78,17 @@ def main() -> None:
         # Mesa steps every agent each tick, jailed citizens included (they count down).
         n_agents = len(m.agents)
         tick_s = []
+        c0 = time.process_time()
         for _ in range(args.ticks):
             t0 = time.perf_counter()
             m.step()
             tick_s.append(time.perf_counter() - t0)
+        cpu_s = time.process_time() - c0
         if len(m.agents) != n_agents:
             raise RuntimeError(f"agent count changed during timing: {n_agents} → {len(m.agents)}")
-        runs.append({"seed": seed, "n_agents": n_agents, "init_s": init_s, "tick_s": tick_s})
+        runs.append(
+            {"seed": seed, "n_agents": n_agents, "init_s": init_s, "tick_s": tick_s, "cpu_s": cpu_s}
+        )
         del m
 
     json.dump(
