@@ -114,17 +114,17 @@ def test_branch_into_a_variant_rule():
     assert branch.history[11:] != base.history[11:]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine: Simulation.restore keeps the checkpoint's dynamic legitimacy, so a "
-    "variant scenario whose params change legitimacy (or max_jail_term, cop_density) "
-    "has no effect; reported to the engine owner",
-)
 def test_branch_into_a_variant_with_other_legitimacy_params():
     sc = CASES["model-I"]
     sim = Simulation(sc, seed=5)
     sim.step(10)
     cp = sim.checkpoint()
-    branch = Simulation.restore(cp, sc.with_params(legitimacy=0.3))
+    branch = Simulation.restore(cp, sc.with_params(legitimacy=0.3, cop_density=0.1))
+    assert branch.legitimacy == sim.legitimacy  # nothing changes before the next tick
     branch.step(1)
     assert branch.legitimacy == 0.3
+    assert branch.counts()["cops"] == round(0.1 * sc.params.n_sites)
+    same = Simulation.restore(cp, sc)
+    same.step(1)
+    sim.step(1)
+    assert same.history == sim.history

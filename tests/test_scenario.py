@@ -220,10 +220,10 @@ def test_vision_exactly_filling_the_lattice_is_allowed(tmp_path):
             "needs exactly one of 'set' or 'ramp'",
         ),
         ("tick = 5", "timeline[1]", "needs exactly one of 'set' or 'ramp'"),
-        ("set = { legitimacy = 0.5 }", "timeline[1].tick", "expected an integer tick, got None"),
+        ("set = { legitimacy = 0.5 }", "timeline[1].tick", "missing"),
         ("tick = 0\nset = { legitimacy = 0.5 }", "timeline[1].tick", "ticks start at 1, got 0"),
         ("tick = 2.5\nset = { legitimacy = 0.5 }", "timeline[1].tick", "expected an integer tick"),
-        ("end = 9\nramp = { legitimacy = 0.5 }", "timeline[1].start", "expected an integer tick"),
+        ("end = 9\nramp = { legitimacy = 0.5 }", "timeline[1].start", "missing"),
         (
             "start = 10\nend = 5\nramp = { legitimacy = 0.5 }",
             "timeline[1].end",
@@ -557,3 +557,31 @@ def test_cop_density_set_adds_cops_on_empty_sites():
     occupants = (occ & 0xFF) + ((occ >> 8) & 0xFF) + ((occ >> 16) & 0xFF) + (occ >> 24)
     assert int(occupants.max()) == 1
     assert int((occ & 0xFF).sum()) == 64
+
+
+def test_ramp_from_an_infinite_jail_term_is_refused(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(
+        '[scenario]\nextends = "epstein2002-run4"\n\n'
+        "[[timeline]]\nstart = 3\nend = 6\nramp = { max_jail_term = 30 }\n"
+    )
+    with pytest.raises(upheaval.ScenarioError) as e:
+        upheaval.load(f)
+    assert str(f) in str(e.value)
+    assert "timeline[1].ramp.max_jail_term" in str(e.value)
+    assert "infinite" in str(e.value)
+
+
+def test_jail_term_ramp_moves_through_whole_terms(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text(
+        '[scenario]\nextends = "epstein2002-run2"\n\n'
+        "[[timeline]]\nstart = 3\nend = 6\nramp = { max_jail_term = 45 }\n"
+    )
+    sim = upheaval.Simulation(upheaval.load(f), seed=1)
+    terms = []
+    for _ in range(6):
+        sim.step()
+        terms.append(sim.dynamic["max_jail_term"])
+    # 30 → 45 in four steps of 3.75, each rounded to a whole term (half to even)
+    assert terms == [30.0, 30.0, 34.0, 38.0, 41.0, 45.0]

@@ -52,8 +52,8 @@ def engine_snapshot(sim: Simulation) -> dict[int, tuple]:
 
 
 def comparable(snapshot: dict[int, tuple]) -> dict[int, tuple]:
-    """Drop the citizen-only attributes of cops: a cop ignores them, and a reinforcement
-    that reuses a dead citizen's slot may carry that citizen's stale values."""
+    """Drop the citizen-only attributes of cops: a cop ignores them (the engine zeroes
+    them when a reinforcement reuses a dead citizen's slot)."""
     return {k: (v if v[0] == "citizen" else v[:5]) for k, v in snapshot.items()}
 
 

@@ -262,20 +262,30 @@ class ReferenceModel:
                 origin = self.ramp_origin[idx]
                 steps_done = self.tick - e.start + 1
                 value = origin + (e.value - origin) * steps_done / (e.end - e.start + 1)
+            if e.param == "max_jail_term" and math.isfinite(value):
+                value = round(value)  # jail terms are whole ticks
             if e.param == "cop_density":
-                self._set_cop_count(round(value * (self.width * self.height)))
+                sites = self.width * self.height
+                target = round(value * sites)
+                on_duty = self._set_cop_count(target)
+                if on_duty != target:  # too few empty sites: record what was reached
+                    value = on_duty / sites
             setattr(self, e.param, float(value))
 
-    def _set_cop_count(self, target: int) -> None:
+    def _set_cop_count(self, target: int) -> int:
         rng = self.streams["events"]
         cops = [ag for ag in self.agents if ag.kind == COP and ag.status != DEAD]
+        on_duty = len(cops)
         for _ in range(target - len(cops)):
             site = self._random_empty_site_anywhere(rng)
             if site is None:
                 break
             self._new_agent(kind=COP, status=QUIET, site=site)
+            on_duty += 1
         for _ in range(len(cops) - target):
             self._remove(cops.pop(rng.randint(len(cops))))
+            on_duty -= 1
+        return on_duty
 
     def _random_empty_site_anywhere(self, rng: PyStream) -> tuple[int, int] | None:
         sites = self.all_sites()

@@ -21,7 +21,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from numba import njit
+from llvmlite import ir
+from numba import njit, types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 
 def rule(fn: Callable[..., Any]) -> Any:
@@ -38,3 +41,29 @@ def kernel(fn: Callable[..., Any] | None = None, *, allocates: bool = False) -> 
         return njit(cache=True, _nrt=False)(f)
 
     return wrap(fn) if fn is not None else wrap
+
+
+@intrinsic
+def prefetch(typingctx, array, index):
+    """Hint the CPU to fetch ``array[index]`` into cache (LLVM ``llvm.prefetch``).
+
+    Random-order activation touches a random agent and a random patch of the lattice
+    at every turn; on lattices larger than the cache each of those is a memory stall.
+    The activation order is known in advance, so the step prefetches the next
+    agents' data and neighbourhoods while the current agent works.
+    """
+    sig = types.void(array, index)
+
+    def codegen(context, builder, signature, args):
+        aryty, _ = signature.args
+        ary = context.make_array(aryty)(context, builder, args[0])
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        byte_ptr = builder.bitcast(ptr, ir.IntType(8).as_pointer())
+        i32 = ir.IntType(32)
+        fnty = ir.FunctionType(ir.VoidType(), [byte_ptr.type, i32, i32, i32])
+        fn = cgutils.get_or_insert_function(builder.module, fnty, "llvm.prefetch.p0")
+        # read access, high temporal locality, data cache
+        builder.call(fn, [byte_ptr, ir.Constant(i32, 0), ir.Constant(i32, 3), ir.Constant(i32, 1)])
+        return context.get_dummy_value()
+
+    return sig, codegen

@@ -52,9 +52,12 @@ def pop_free(heap, meta):
     return top
 
 
-def free_heap(capacity: int, used: int) -> tuple[np.ndarray, np.ndarray]:
-    """A heap of the free slots used … capacity-1 (a sorted array is a heap)."""
-    heap = np.zeros(capacity, np.int32)
+def free_heap(capacity: int, used: int, full: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """A heap of the free slots used … capacity-1 (a sorted array is a heap).
+
+    ``full`` sizes it for every slot; otherwise just for the slots free now.
+    """
+    heap = np.zeros(capacity if full else capacity - used, np.int32)
     heap[: capacity - used] = np.arange(used, capacity, dtype=np.int32)
     meta = np.array([capacity - used], np.int64)
     return heap, meta

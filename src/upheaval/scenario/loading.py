@@ -27,7 +27,7 @@ from upheaval.model.params import (
     validate_params,
 )
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import RampEvent, SetEvent, TimelineEvent
+from upheaval.scenario.timeline import RampEvent, SetEvent, TimelineEvent, first_tick
 
 PRESET_PACKAGE = "upheaval.scenario.presets"
 _SCENARIO_KEYS = ("name", "description", "extends")
@@ -81,14 +81,18 @@ def resolve_key(key: str, where: str) -> dataclasses.Field:
     if len(names) == 1:
         return matches[0]
     if not matches:
-        options = [f.name for f in parameter_fields()]
+        options = [f.name for f in parameter_fields()] + [
+            f.metadata["key"] for f in parameter_fields()
+        ]
         raise ScenarioError(where, key, "unknown parameter" + _suggest(key, options))
     spelled = ", ".join(sorted(f"{f.metadata['section']}.{f.metadata['key']}" for f in matches))
     raise ScenarioError(where, key, f"ambiguous; write one of {spelled}")
 
 
 def _tick_of(entry: dict[str, Any], name: str, where: str, key: str) -> int:
-    v = entry.get(name)
+    if name not in entry:
+        raise ScenarioError(where, f"{key}.{name}", "missing")
+    v = entry[name]
     if isinstance(v, bool) or not isinstance(v, int):
         raise ScenarioError(where, f"{key}.{name}", f"expected an integer tick, got {v!r}")
     if v < 1:
@@ -153,6 +157,22 @@ def _parse_timeline(entries: Any, where: str) -> tuple[TimelineEvent, ...]:
     return tuple(events)
 
 
+def _check_ramps(params: Params, timeline: list[TimelineEvent], where: str) -> None:
+    """Reject a ramp that would start from an infinite value (inf → x has no steps)."""
+    value = {"max_jail_term": params.max_jail_term}
+    ordered = sorted(enumerate(timeline, start=1), key=lambda ne: first_tick(ne[1]))
+    for n, e in ordered:
+        if e.param not in value:
+            continue
+        if isinstance(e, RampEvent) and math.isinf(value[e.param]):
+            raise ScenarioError(
+                where,
+                f"timeline[{n}].ramp.{e.param}",
+                "cannot ramp from an infinite value; set a finite value first",
+            )
+        value[e.param] = e.value
+
+
 def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None = None) -> Scenario:
     """Build a validated Scenario from parsed TOML ``data``."""
     if not isinstance(data, dict):
@@ -212,6 +232,7 @@ def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None =
         validate_params(params)
     except ParameterError as e:
         raise ScenarioError(where, e.location, e.reason) from None
+    _check_ramps(params, timeline, where)
     name = head.get("name", base.name if base is not None else Path(where).stem)
     desc = head.get("description", base.description if base is not None else "")
     return Scenario(

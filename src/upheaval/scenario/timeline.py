@@ -10,9 +10,11 @@ A scenario's ``[[timeline]]`` entries are of two kinds:
 Events take effect at the *start* of their tick, before any agent's turn, so tick 77
 is the first tick played with the new value. Parameters a timeline may change are
 those marked ``timeline`` in :mod:`upheaval.model.params`: ``legitimacy``,
-``max_jail_term`` and ``cop_density`` (which adds cops on random empty sites or
-removes random cops, drawn from the ``events`` stream, to reach
-round(density × sites)).
+``max_jail_term`` (a ramp passes through whole terms: each value is rounded, half
+to even; a ramp cannot start from ``inf``) and ``cop_density`` (which adds cops on
+random empty sites or removes random cops, drawn from the ``events`` stream, to
+reach round(density × sites); if the lattice has too few empty sites, the density
+reached is what is recorded).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import rule
+from upheaval.model.jit import prefetch, rule
 from upheaval.model.state import (
     ACTIVE,
     CITIZEN,
@@ -347,3 +347,21 @@ __all__ = [
     "unplace",
     "wrap_site",
 ]
+
+
+@rule
+def prefetch_neighbourhood(g, site, span_dy):
+    """Start fetching the lattice rows around ``site`` (one line per row) and its
+    agent list head, ahead of the turn that will scan them."""
+    w = g.width
+    h = g.height
+    x = site % w
+    y = site // w
+    prefetch(g.head, site)
+    for r in range(span_dy.shape[0]):
+        yy = y + span_dy[r]
+        if yy < 0:
+            yy += h
+        elif yy >= h:
+            yy -= h
+        prefetch(g.occupancy, yy * w + x)

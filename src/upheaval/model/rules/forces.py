@@ -53,7 +53,14 @@ def add_cops(g, a, count, rng, free_slots, meta):
         i = pop_free(free_slots, meta)
         a.kind[i] = COP
         a.status[i] = QUIET
+        # A reused slot may hold a dead citizen's attributes; a cop has none.
         a.jail_left[i] = 0
+        a.hardship[i] = 0.0
+        a.risk_aversion[i] = 0.0
+        a.group[i] = 0
+        if a.age.shape[0]:
+            a.age[i] = 0
+            a.death_age[i] = 0
         a.cell_next[i] = -1
         place(g, a, i, c, LANE_COP)
         added += 1
