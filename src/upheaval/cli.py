@@ -280,5 +280,11 @@ def show(
     typer.echo("\n".join(lines))
 
 
+# -- experiments: sweep, query, sensitivity (implemented in upheaval.experiments.cli) -----
+from upheaval.experiments.cli import register as _register_experiments  # noqa: E402
+
+_register_experiments(app)
+
+
 if __name__ == "__main__":
     app()

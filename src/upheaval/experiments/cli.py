@@ -1,0 +1,299 @@
+"""Command-line commands for experiments: ``upheaval sweep``, ``query``, ``sensitivity``.
+
+Registered on the main app by :mod:`upheaval.cli` (see :func:`register`). Errors a
+user can fix print one line and exit 2; Ctrl-C exits 130 with every finished run
+on disk (run the same command again to resume).
+"""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+EXIT_USER_ERROR = 2
+EXIT_INTERRUPTED = 130
+
+
+def _fail(message: object) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(EXIT_USER_ERROR)
+
+
+def sweep(
+    scenario: Annotated[
+        str,
+        typer.Argument(metavar="PRESET|FILE.toml", help="A preset name or a scenario .toml file."),
+    ],
+    design: Annotated[
+        str, typer.Option("--design", "-d", help="grid, lhs, sobol, morris or matrix.")
+    ] = "grid",
+    param: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--param",
+            "-p",
+            metavar="KEY=LOW:HIGH|KEY=V1,V2",
+            help="A varied parameter: a range (legitimacy=0.6:0.9) or a list (ratio_rule=floor,literal).",
+        ),
+    ] = None,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            "-N",
+            help="lhs: points; sobol: base sample N; morris: trajectories; grid: levels per range (5).",
+        ),
+    ] = None,
+    matrix: Annotated[
+        Path | None,
+        typer.Option("--matrix", help="CSV or Parquet sample matrix (with --design matrix)."),
+    ] = None,
+    replicates: Annotated[int, typer.Option("--replicates", "-r", help="Runs per point.")] = 1,
+    steps: Annotated[
+        int | None, typer.Option("--steps", "-n", help="Ticks per run (default: scenario's).")
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", "-s", help="Root seed of the sweep (default: scenario's run.seed)."),
+    ] = None,
+    design_seed: Annotated[
+        int, typer.Option("--design-seed", help="Seed of the lhs/sobol/morris sampler.")
+    ] = 0,
+    levels: Annotated[int, typer.Option(help="Morris grid levels.")] = 4,
+    second_order: Annotated[
+        bool, typer.Option(help="Sobol: sample for second-order indices too.")
+    ] = True,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Fix a parameter for every run."),
+    ] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="Sweep directory.")] = Path("sweep"),
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Local worker processes (all cores).")
+    ] = None,
+    dask: Annotated[
+        str | None,
+        typer.Option(
+            "--dask", metavar="ADDRESS", help="Run on a Dask scheduler ('local': start one)."
+        ),
+    ] = None,
+    ray: Annotated[
+        str | None,
+        typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster ('local': start one)."),
+    ] = None,
+    batch_size: Annotated[
+        int | None, typer.Option("--batch-size", help="Runs per task (default: automatic).")
+    ] = None,
+    keep_ticks: Annotated[
+        bool, typer.Option("--ticks", help="Keep every run's per-tick rows too.")
+    ] = False,
+    threshold: Annotated[int, typer.Option(help="Actives above which an outburst begins.")] = 50,
+    retry_failed: Annotated[
+        bool, typer.Option("--retry-failed", help="Run failed runs again on resume.")
+    ] = False,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace a previous sweep in --out.")
+    ] = False,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
+) -> None:
+    """Run a design of runs (resumable: run it again to finish an interrupted sweep)."""
+    from upheaval.experiments.designs import DesignError, make_design, parse_factor
+    from upheaval.experiments.runner import dask_executor, ray_executor, run_sweep
+    from upheaval.experiments.store import StoreError
+    from upheaval.scenario.loading import ScenarioError, apply_overrides, load
+
+    try:
+        sc = load(scenario)
+        if set_:
+            sc = apply_overrides(sc, list(set_))
+        factors = [parse_factor(p) for p in (param or [])]
+        d = make_design(
+            design,
+            factors,
+            samples=samples,
+            replicates=replicates,
+            seed=design_seed,
+            matrix=matrix,
+            levels=levels,
+            second_order=second_order,
+        )
+        if steps is not None and steps < 1:
+            raise DesignError("--steps", f"must be ≥ 1, got {steps}")
+        if sum(x is not None for x in (workers, dask, ray)) > 1:
+            raise DesignError("--workers/--dask/--ray", "give at most one of them")
+        if workers is not None and workers < 1:
+            raise DesignError("--workers", f"must be ≥ 1, got {workers}")
+    except (ScenarioError, DesignError) as e:
+        _fail(e)
+
+    import contextlib
+
+    ctx: Any = contextlib.nullcontext(None)
+    if dask is not None:
+        ctx = dask_executor(None if dask == "local" else dask)
+    elif ray is not None:
+        ctx = ray_executor(ray)
+
+    bar = _Progress(d.n_runs) if progress else None
+    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        with ctx as executor, bar or contextlib.nullcontext():
+            report = run_sweep(
+                sc,
+                d,
+                out,
+                steps=steps,
+                seed=seed,
+                executor=executor,
+                workers=workers,
+                batch_size=batch_size,
+                keep_ticks=keep_ticks,
+                threshold=threshold,
+                retry_failed=retry_failed,
+                force=force,
+                on_progress=bar.update if bar else None,
+            )
+    except (StoreError, ValueError) as e:
+        _fail(e)
+    except ImportError as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    typer.echo(
+        f"wrote {report.out}: {report.already + report.done}/{report.total} runs done "
+        f"({report.done} now, {report.already} before), {report.failed} failed "
+        f"in {report.seconds:.1f} s"
+    )
+    if report.failed:
+        typer.echo(f'see the failures: upheaval query {out} "SELECT * FROM failed"', err=True)
+
+
+class _Progress:
+    """A rich progress bar over runs, with the time left, on stderr."""
+
+    def __init__(self, total: int):
+        from rich.console import Console
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+            TimeRemainingColumn,
+        )
+
+        self._progress = Progress(
+            TextColumn("[bold]sweep"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("runs · failed {task.fields[failed]}"),
+            TimeElapsedColumn(),
+            TextColumn("left"),
+            TimeRemainingColumn(),
+            console=Console(stderr=True),
+        )
+        self._total = total
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.__exit__(*exc)
+
+    def update(self, done: int, failed: int, to_run: int) -> None:
+        if self._task is None:
+            self._task = self._progress.add_task("sweep", total=to_run, failed=0)
+        self._progress.update(self._task, completed=done + failed, failed=failed)
+
+
+def query(
+    sweep_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A sweep directory.")],
+    sql: Annotated[
+        str,
+        typer.Argument(
+            metavar="SQL",
+            help="DuckDB SQL over the views runs, ticks, design, status and failed.",
+        ),
+    ],
+    format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
+    limit: Annotated[int, typer.Option(help="Most rows printed as a table.")] = 50,
+) -> None:
+    """Query a sweep in place with DuckDB, e.g. "SELECT avg(peak_active) FROM runs"."""
+    from upheaval.experiments.store import StoreError, connect
+
+    if format not in ("table", "csv", "json"):
+        _fail(f"--format: expected table, csv or json, got {format!r}")
+    try:
+        con = connect(sweep_dir)
+    except StoreError as e:
+        _fail(e)
+    import duckdb
+
+    try:
+        rel = con.sql(sql)
+    except duckdb.Error as e:
+        _fail(f"query: {e}")
+    if rel is None:
+        return
+    if format == "table":
+        rel.show(max_rows=limit, max_width=10_000)
+        return
+    import json
+
+    cols = rel.columns
+    rows = rel.fetchall()
+    if format == "csv":
+        import csv
+        import sys
+
+        w = csv.writer(sys.stdout)
+        w.writerow(cols)
+        w.writerows(rows)
+    else:
+        for row in rows:
+            typer.echo(json.dumps(dict(zip(cols, row, strict=True)), default=str))
+
+
+def sensitivity(
+    sweep_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A sobol or morris sweep.")],
+    output: Annotated[
+        list[str] | None,
+        typer.Option("--output", "-y", help="Summary column(s) to analyse (default: peak_active)."),
+    ] = None,
+    conf_level: Annotated[float, typer.Option(help="Confidence level of the intervals.")] = 0.95,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 1000,
+    figure: Annotated[bool, typer.Option(help="Draw sensitivity.png.")] = True,
+) -> None:
+    """Sobol' or Morris indices with confidence intervals; writes sensitivity.csv (+ .png)."""
+    from upheaval.experiments.sensitivity import SensitivityError, analyse_sweep
+    from upheaval.experiments.store import StoreError
+
+    try:
+        table = analyse_sweep(
+            sweep_dir, output or ["peak_active"], conf_level=conf_level, resamples=resamples
+        )
+    except (StoreError, SensitivityError) as e:
+        _fail(e)
+    path = sweep_dir / "sensitivity.csv"
+    table.to_csv(path, index=False)
+    typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.3f}"))
+    if figure:
+        from upheaval.views.sensitivity import save_sensitivity_figure
+
+        save_sensitivity_figure(table, sweep_dir / "sensitivity.png")
+    typer.echo(f"wrote {path}" + (f" and {sweep_dir / 'sensitivity.png'}" if figure else ""))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the experiment commands to ``app``."""
+    app.command()(sweep)
+    app.command()(query)
+    app.command()(sensitivity)
