@@ -64,7 +64,7 @@ CODE: dict[str, tuple[str, ...]] = {
     ),
     "cop_density": (
         "engine/population.py:agent_counts",
-        "engine/simulation.py:Simulation._apply_timeline",
+        "engine/simulation.py:Simulation._set_dynamic",
         "model/rules/forces.py:add_cops@count",
         "model/rules/forces.py:remove_cops@count",
     ),

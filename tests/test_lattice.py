@@ -10,21 +10,36 @@ from reference import neighbourhood_offsets
 from upheaval import Simulation
 from upheaval.model.params import ParameterError, Params, validate_params
 from upheaval.model.state import CITIZEN, COP, DEAD, JAILED
-from upheaval.world.grid import count_empty, kth_empty, scan_lanes
+from upheaval.world.grid import (
+    count_cops_actives,
+    count_empty,
+    decode_occupancy,
+    kth_empty,
+    lane_counts,
+    lane_of,
+    place,
+    relane,
+    scan_lanes,
+    unplace,
+)
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 
 
 @njit(cache=True)
-def _scan_every_site(g, span_dy, span_half, size):
+def _scan_every_site(g, a, span_dy, span_half, size):
     """Per site: the four lane sums, the number of empty sites and each k-th empty site."""
-    n = g.occupancy.shape[0]
+    n = g.width * g.height
     lanes = np.zeros((n, 4), np.int64)
     empties = np.zeros(n, np.int64)
     kth = np.full((n, size + 1), -2, np.int64)
     for site in range(n):
-        c, a, q, j = scan_lanes(g, site, span_dy, span_half)
+        c, act, q, j = scan_lanes(g, a, site, span_dy, span_half)
+        c2, act2 = count_cops_actives(g, a, site, span_dy, span_half)
+        if c2 != c or act2 != act:
+            lanes[site, :] = -1
+            continue
         lanes[site, 0] = c
-        lanes[site, 1] = a
+        lanes[site, 1] = act
         lanes[site, 2] = q
         lanes[site, 3] = j
         m = count_empty(g, site, span_dy, span_half)
@@ -115,7 +130,7 @@ def test_compiled_scans_equal_a_brute_force_count(hold_site):
             continue
         on.setdefault(int(a.position[i]), []).append(int(i))
     assert any(a.status == JAILED), "the state should hold jailed citizens"
-    lanes, n_empty, kth = _scan_every_site(g, nb.span_dy, nb.span_half, nb.size)
+    lanes, n_empty, kth = _scan_every_site(g, a, nb.span_dy, nb.span_half, nb.size)
     for site in range(w * h):
         x, y = site % w, site // w
         around = [((y + dy) % h) * w + (x + dx) % w for dx, dy in offsets]
@@ -132,3 +147,64 @@ def test_compiled_scans_equal_a_brute_force_count(hold_site):
         empties = [s for s in around if s not in on]
         assert n_empty[site] == len(empties)
         assert kth[site, : len(empties) + 1].tolist() == [*empties, -1]
+
+
+def test_saturated_sites_are_counted_exactly():
+    """Five cops, four actives and four quiet citizens stacked on one site overflow the
+    2-bit lanes; every scan must still count them exactly, and taking them off again
+    must restore the byte."""
+    p = Params(
+        width=9,
+        height=9,
+        citizen_vision=2.0,
+        cop_vision=2.0,
+        cop_density=0.0,
+        citizen_density=0.2,
+        legitimacy=0.0,
+        threshold=-1.0,
+    )
+    sim = Simulation(p, seed=1)
+    g, a = sim.lattice, sim.agents
+    nb = neighbourhood(p.vision_shape, p.citizen_vision)
+    target = 40
+    citizens = [int(i) for i in np.flatnonzero(a.kind == CITIZEN)[:8]]
+    _stack(g, a, np.array(citizens, np.int64), target)
+    for i in citizens[:4]:
+        _set_active(g, a, i)
+    before = lane_counts(g, a, False)
+    assert before[target, 1] == 4 and before[target, 2] == 4
+    assert decode_occupancy(g)[target].tolist() == [0, 3, 3, 0]
+    c, act = _cops_actives(g, a, target, nb.span_dy, nb.span_half)
+    around = [
+        ((target // 9 + dy) % 9) * 9 + (target % 9 + dx) % 9
+        for dx, dy in zip(nb.offset_dx, nb.offset_dy, strict=True)
+    ]
+    assert act == before[around, 1].sum() and c == before[around, 0].sum()
+    # take three actives off: the lane falls back from "three or more" to exactly 1
+    for i in citizens[:3]:
+        _unstack(g, a, i)
+    assert decode_occupancy(g)[target].tolist() == [0, 1, 3, 0]
+    assert _cops_actives(g, a, target, nb.span_dy, nb.span_half) == (c, act - 3)
+
+
+@njit(cache=True)
+def _stack(g, a, slots, site):
+    for i in slots:
+        unplace(g, a, i, lane_of(a.kind[i], a.status[i], False))
+        place(g, a, i, site, lane_of(a.kind[i], a.status[i], False))
+
+
+@njit(cache=True)
+def _set_active(g, a, i):
+    a.status[i] = 1
+    relane(g, a, a.position[i], lane_of(0, 0, False), lane_of(0, 1, False))
+
+
+@njit(cache=True)
+def _unstack(g, a, i):
+    unplace(g, a, i, lane_of(a.kind[i], a.status[i], False))
+
+
+@njit(cache=True)
+def _cops_actives(g, a, site, span_dy, span_half):
+    return count_cops_actives(g, a, site, span_dy, span_half)

@@ -20,6 +20,7 @@ from upheaval import ScenarioError
 from upheaval.engine.simulation import COLUMNS
 from upheaval.model.params import Params, parameter_fields
 from upheaval.scenario.timeline import RampEvent, SetEvent
+from upheaval.world.grid import lane_counts
 
 # -- helpers ------------------------------------------------------------------------------
 
@@ -553,10 +554,9 @@ def test_cop_density_set_adds_cops_on_empty_sites():
     # At L = 0.9 no citizen can go active (G ≤ 0.1 = T), so nobody is arrested or
     # killed and no site is ever shared: reinforcements went to empty sites only.
     assert sum(_column(sim, "arrests")) == 0
-    occ = sim.lattice.occupancy.astype("int64")
-    occupants = (occ & 0xFF) + ((occ >> 8) & 0xFF) + ((occ >> 16) & 0xFF) + (occ >> 24)
-    assert int(occupants.max()) == 1
-    assert int((occ & 0xFF).sum()) == 64
+    counts = lane_counts(sim.lattice, sim.agents, sim.rules.hold_site)
+    assert int(counts.sum(axis=1).max()) == 1
+    assert int(counts[:, 0].sum()) == 64
 
 
 def test_ramp_from_an_infinite_jail_term_is_refused(tmp_path):

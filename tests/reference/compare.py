@@ -15,13 +15,10 @@ from upheaval.model.state import (
     COP,
     DEAD,
     JAILED,
-    LANE_ACTIVE,
-    LANE_COP,
-    LANE_JAILED,
-    LANE_QUIET,
     QUIET,
 )
 from upheaval.scenario.timeline import RampEvent, SetEvent
+from upheaval.world.grid import decode_occupancy
 
 KIND_NAMES = {CITIZEN: "citizen", COP: "cop"}
 STATUS_NAMES = {QUIET: "quiet", ACTIVE: "active", JAILED: "jailed"}
@@ -58,15 +55,27 @@ def comparable(snapshot: dict[int, tuple]) -> dict[int, tuple]:
 
 
 def engine_site_counts(sim: Simulation) -> dict[tuple[int, int], tuple[int, int, int, int]]:
-    """Per non-empty site: (cops, active, quiet, jailed) from the occupancy lanes."""
-    occ = sim.lattice.occupancy
-    w = int(sim.lattice.width)
+    """Per non-empty site: (cops, active, quiet, jailed) from the occupancy bytes; a
+    saturated lane (3: three or more) is resolved by walking the site's agent list,
+    as the engine does."""
+    g, a = sim.lattice, sim.agents
+    w = int(g.width)
+    lanes = decode_occupancy(g)
     out = {}
-    for s in np.flatnonzero(occ):
-        v = int(occ[s])
-        out[(int(s) % w, int(s) // w)] = tuple(
-            (v >> lane) & 0xFF for lane in (LANE_COP, LANE_ACTIVE, LANE_QUIET, LANE_JAILED)
-        )
+    for s in np.flatnonzero(lanes.any(axis=1)):
+        counts = [int(v) for v in lanes[s]]
+        if 3 in counts:
+            exact = [0, 0, 0, 0]
+            j = int(g.head[s])
+            while j != -1:
+                if a.kind[j] == COP:
+                    exact[0] += 1
+                else:
+                    exact[{ACTIVE: 1, QUIET: 2}.get(int(a.status[j]), 3)] += 1
+                j = int(a.cell_next[j])
+            assert [min(c, 3) for c in exact] == counts, f"site {s}: byte disagrees with list"
+            counts = exact
+        out[(int(s) % w, int(s) // w)] = tuple(counts)
     return out
 
 

@@ -18,7 +18,8 @@ import numpy as np
 from numba import njit
 
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability
-from upheaval.model.state import ACTIVE, CITIZEN, LANE_ACTIVE, LANE_COP, QUIET
+from upheaval.model.state import ACTIVE, CITIZEN, QUIET
+from upheaval.world.grid import lane_counts
 from upheaval.world.lattice import neighbourhood
 
 if TYPE_CHECKING:
@@ -31,10 +32,6 @@ class VisionCounts:
 
     cops: np.ndarray  # int64[sites]
     actives: np.ndarray  # int64[sites]
-
-
-def _lane(occupancy: np.ndarray, lane: int) -> np.ndarray:
-    return ((occupancy >> np.uint32(lane)) & np.uint32(0xFF)).astype(np.float64)
 
 
 def _kernel_spectrum(width: int, height: int, shape: str, radius: float) -> np.ndarray:
@@ -58,10 +55,11 @@ def counts_in_vision(
     shape = p.vision_shape if shape is None else shape
     w, h = int(sim.lattice.width), int(sim.lattice.height)
     spec = _kernel_spectrum(w, h, shape, radius)
-    occ = sim.lattice.occupancy.reshape(h, w)
+    counts = lane_counts(sim.lattice, sim.agents, sim.rules.hold_site)
     out = []
-    for lane in (LANE_COP, LANE_ACTIVE):
-        conv = np.fft.irfft2(np.fft.rfft2(_lane(occ, lane)) * spec, s=(h, w))
+    for column in (0, 1):  # cops, actives
+        grid = counts[:, column].reshape(h, w).astype(np.float64)
+        conv = np.fft.irfft2(np.fft.rfft2(grid) * spec, s=(h, w))
         out.append(np.rint(conv).astype(np.int64).ravel())
     return VisionCounts(cops=out[0], actives=out[1])
 

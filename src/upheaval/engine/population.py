@@ -57,7 +57,7 @@ def _shuffled_sites(n_sites, rng):
 
 @kernel(allocates=True)
 def _place_exact(g, a, n_cit, n_cop, rng):
-    sites = _shuffled_sites(g.occupancy.shape[0], rng)
+    sites = _shuffled_sites(g.width * g.height, rng)
     for i in range(n_cit):
         a.kind[i] = CITIZEN
         a.status[i] = QUIET
@@ -73,7 +73,7 @@ def _place_exact(g, a, n_cit, n_cop, rng):
 @kernel
 def _place_bernoulli(g, a, cd, copd, rng):
     n = 0
-    for s in range(g.occupancy.shape[0]):
+    for s in range(g.width * g.height):
         u = uniform(rng)
         if u < cd:
             a.kind[n] = CITIZEN

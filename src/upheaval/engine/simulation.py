@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import math
 import time
 from collections.abc import Callable
@@ -23,6 +22,7 @@ from upheaval.model.state import (
     Agents,
     Lattice,
     agents_nbytes,
+    copy_lattice,
     grow_agents,
     lattice_nbytes,
 )
@@ -275,7 +275,7 @@ class Simulation:
         return Checkpoint(
             scenario=self.scenario,
             tick=self.tick,
-            lattice=Lattice(*(copy.deepcopy(x) for x in self.lattice)),
+            lattice=copy_lattice(self.lattice),
             agents=Agents(*(x.copy() for x in self.agents)),
             streams={k: v.copy() for k, v in self.streams.items()},
             free_slots=self.free_slots.copy(),
@@ -296,7 +296,7 @@ class Simulation:
         sim.params = validate_params(sc.params)
         sim.seed_sequence = np.random.SeedSequence(sim.params.seed)
         sim.rules = compile_rules(sim.params)
-        sim.lattice = Lattice(*(copy.deepcopy(x) for x in cp.lattice))
+        sim.lattice = copy_lattice(cp.lattice)
         sim.agents = Agents(*(x.copy() for x in cp.agents))
         sim.streams = {k: v.copy() for k, v in cp.streams.items()}
         sim.free_slots = cp.free_slots.copy()

@@ -2,15 +2,13 @@
 
 Agents live in fixed-capacity arrays indexed by *slot*; a removed agent's slot is
 marked ``DEAD`` and kept on a free list for reuse (Model II births, cop
-reinforcements). Per agent this costs 20 bytes (Model I), per site 8 bytes; at
-the benchmark's densities that is about 31 bytes per agent in all.
+reinforcements). Per agent this costs 20 bytes (Model I), per site 5 bytes.
 
-The lattice keeps, per site, a packed ``uint32`` occupancy with one byte per kind
-of occupant (cops, active, quiet, jailed-holding-the-site) and the head of a
-linked list of the agents there. Counts rather than a single owner let a site be
-shared where a rule set allows it (NetLogo: a released prisoner returns to its
-site, a cop steps onto its arrestee's site), and let the kernels count cops and
-actives in vision with two adds per site.
+The lattice keeps, per site, one occupancy byte (a 2-bit count of each kind of
+occupant: cops, active, quiet, jailed-holding-the-site) and the head of a linked list
+of the agents there. Counts rather than a single owner let a site be shared where a
+rule set allows it (NetLogo: a released prisoner returns to its site, a cop steps
+onto its arrestee's site); see :mod:`upheaval.world.grid`.
 """
 
 from __future__ import annotations
@@ -29,11 +27,12 @@ ACTIVE = 1
 JAILED = 2
 DEAD = 3
 
-# Occupancy lanes: bit offset of each occupant kind's byte in a site's uint32.
+# Occupancy lanes: bit offset of each occupant kind's 2-bit field in a site's byte
+# (see upheaval.world.grid).
 LANE_COP = 0
-LANE_ACTIVE = 8
-LANE_QUIET = 16
-LANE_JAILED = 24
+LANE_ACTIVE = 2
+LANE_QUIET = 4
+LANE_JAILED = 6
 NO_LANE = -1  # a jailed citizen who does not hold its site is off the lattice
 
 #: Jail term meaning "for ever" (J_max = inf).
@@ -43,9 +42,11 @@ FOREVER = -1
 BLUE = 0
 GREEN = 1
 
-Lattice = namedtuple("Lattice", ["width", "height", "occupancy", "head"])
-Lattice.__doc__ = """One torus lattice: ``occupancy`` uint32[sites], ``head`` int32[sites]
-(first agent on the site, -1 if none)."""
+Lattice = namedtuple("Lattice", ["width", "height", "occupancy", "head", "active_total"])
+Lattice.__doc__ = """One torus lattice: ``occupancy`` uint8[sites] (one byte a site, see
+upheaval.world.grid), ``head`` int32[sites] (first agent on the site, -1 if none),
+``active_total`` int64[1] (active citizens on the lattice: lets cops skip their scan
+when there are none)."""
 
 Agents = namedtuple(
     "Agents",
@@ -110,8 +111,19 @@ def empty_lattice(width: int, height: int) -> Lattice:
     return Lattice(
         width=np.int64(width),
         height=np.int64(height),
-        occupancy=np.zeros(n, np.uint32),
+        occupancy=np.zeros(n, np.uint8),
         head=np.full(n, -1, np.int32),
+        active_total=np.zeros(1, np.int64),
+    )
+
+
+def copy_lattice(g: Lattice) -> Lattice:
+    return Lattice(
+        width=g.width,
+        height=g.height,
+        occupancy=g.occupancy.copy(),
+        head=g.head.copy(),
+        active_total=g.active_total.copy(),
     )
 
 
@@ -133,4 +145,4 @@ def agents_nbytes(a: Agents) -> int:
 
 
 def lattice_nbytes(g: Lattice) -> int:
-    return g.occupancy.nbytes + g.head.nbytes
+    return g.occupancy.nbytes + g.head.nbytes + g.active_total.nbytes

@@ -11,7 +11,7 @@ from upheaval.model.jit import rule
 from upheaval.model.rng import randint
 from upheaval.model.rules.jail import draw_jail_term
 from upheaval.model.state import ACTIVE, JAILED, LANE_ACTIVE, LANE_COP, LANE_QUIET, QUIET
-from upheaval.world.grid import count_lane, kth_in_lane, lane_of, move_to, relane, unplace
+from upheaval.world.grid import count_cops_actives, kth_in_lane, lane_of, move_to, relane, unplace
 
 EV_ARRESTS = 0
 
@@ -24,13 +24,13 @@ def arrest(g, a, j, max_jail_term, inclusive, countdown_own, hold_site, rng, eve
     if term == 0 and not countdown_own:
         # NetLogo: a jail term of 0 means not in jail; the arrest only quiets.
         a.status[j] = QUIET
-        relane(g, a.position[j], LANE_ACTIVE, LANE_QUIET)
+        relane(g, a, a.position[j], LANE_ACTIVE, LANE_QUIET)
         return
     a.status[j] = JAILED
     a.jail_left[j] = term
     new_lane = lane_of(a.kind[j], JAILED, hold_site)
     if hold_site:
-        relane(g, a.position[j], LANE_ACTIVE, new_lane)
+        relane(g, a, a.position[j], LANE_ACTIVE, new_lane)
     else:
         unplace(g, a, j, LANE_ACTIVE)
 
@@ -38,8 +38,10 @@ def arrest(g, a, j, max_jail_term, inclusive, countdown_own, hold_site, rng, eve
 @rule
 def enforce(g, a, i, r, max_jail_term, rng, events):
     """Rule C for cop ``i``. Returns the arrestee's slot, or -1 if none."""
+    if g.active_total[0] == 0:
+        return -1  # nobody active anywhere: no scan needed
     site = a.position[i]
-    n = count_lane(g, site, r.cop_span_dy, r.cop_span_half, LANE_ACTIVE)
+    _, n = count_cops_actives(g, a, site, r.cop_span_dy, r.cop_span_half)
     if n == 0:
         return -1
     k = randint(rng, n)

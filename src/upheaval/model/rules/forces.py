@@ -23,7 +23,7 @@ SITE_TRIES = 64
 @rule
 def random_empty_site_anywhere(g, rng):
     """A uniformly drawn empty site of the lattice, or -1 if none is empty."""
-    n = g.occupancy.shape[0]
+    n = g.width * g.height
     for _ in range(SITE_TRIES):
         c = randint(rng, n)
         if g.occupancy[c] == 0:

@@ -45,7 +45,7 @@ def release(g, a, i, hold_site, events):
     a.status[i] = QUIET
     a.jail_left[i] = 0
     if hold_site:
-        relane(g, a.position[i], LANE_JAILED, LANE_QUIET)
+        relane(g, a, a.position[i], LANE_JAILED, LANE_QUIET)
     else:
         place(g, a, i, a.position[i], LANE_QUIET)
     events[EV_RELEASED] += 1
