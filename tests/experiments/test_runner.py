@@ -148,10 +148,10 @@ def test_failed_runs_are_logged_and_the_sweep_completes(tmp_path, small_scenario
         tmp_path / "s", "SELECT point, replicate, error FROM failed ORDER BY 1, 2"
     ).to_pylist()
     assert [(f["point"], f["replicate"]) for f in failed] == [(1, 0), (1, 1), (3, 0), (3, 1)]
-    assert failed[0]["error"] == (
-        "ScenarioError: design point 1: legitimacy: must be ≤ 1, got 1.5"
+    assert failed[0]["error"] == ("ScenarioError: design point 1: legitimacy: must be ≤ 1, got 1.5")
+    assert failed[2]["error"].startswith(
+        "ScenarioError: design point 3: width: expected an integer"
     )
-    assert failed[2]["error"].startswith("ScenarioError: design point 3: width: expected an integer")
     assert sorted(
         query(tmp_path / "s", "SELECT DISTINCT point FROM runs").column(0).to_pylist()
     ) == [0, 2]
@@ -267,7 +267,8 @@ def test_duckdb_views_and_ticks(tmp_path, small_scenario):
     ).fetchall()
     assert len(got) == 4 and all(row[2] == row[3] for row in got)
     by_leg = con.execute(
-        "SELECT legitimacy, count(*) FROM runs JOIN design USING (point, legitimacy) GROUP BY 1 ORDER BY 1"
+        "SELECT legitimacy, count(*) FROM runs JOIN design USING (point, legitimacy) "
+        "GROUP BY 1 ORDER BY 1"
     ).fetchall()
     assert by_leg == [(0.6, 2), (0.9, 2)]
     con.close()

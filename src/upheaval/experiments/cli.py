@@ -36,7 +36,8 @@ def sweep(
             "--param",
             "-p",
             metavar="KEY=LOW:HIGH|KEY=V1,V2",
-            help="A varied parameter: a range (legitimacy=0.6:0.9) or a list (ratio_rule=floor,literal).",
+            help="A varied parameter: a range (legitimacy=0.6:0.9) "
+            "or a list (ratio_rule=floor,literal).",
         ),
     ] = None,
     samples: Annotated[
@@ -44,7 +45,8 @@ def sweep(
         typer.Option(
             "--samples",
             "-N",
-            help="lhs: points; sobol: base sample N; morris: trajectories; grid: levels per range (5).",
+            help="lhs: points; sobol: base sample N; morris: trajectories; "
+            "grid: levels per range (5).",
         ),
     ] = None,
     matrix: Annotated[
