@@ -30,6 +30,7 @@ import multiprocessing
 import os
 import shutil
 import signal
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterator
@@ -165,12 +166,28 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
         if task.keep_ticks:
             store.write_part(pa.concat_tables(tick_tables), out / store.TICKS / name)
             ticks_part = f"{store.TICKS}/{name}"
+    rss = _peak_rss_mib()
+    for s in statuses:
+        if rss is not None:
+            s["worker_peak_rss_mib"] = rss
+    if rows:
         for s in statuses:
             if s["status"] == "done":
                 s["part"] = f"{store.SUMMARIES}/{name}"
                 if ticks_part:
                     s["ticks_part"] = ticks_part
     return statuses
+
+
+def _peak_rss_mib() -> float | None:
+    """This worker process's peak resident memory so far, in MiB (None where unknown)."""
+    try:
+        import resource
+    except ImportError:
+        return None
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    # Linux reports KiB, macOS bytes.
+    return round(peak / (2**20 if sys.platform == "darwin" else 1024), 1)
 
 
 # -- executors ---------------------------------------------------------------------------
