@@ -54,6 +54,8 @@ from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 #: Prefetch distances in turns (measured best of 8/4, 16/8, 32/16, 64/24 at 2000×2000).
 AGENT_AHEAD = 32
 LATTICE_AHEAD = 16
+#: Below this many sites the state stays in cache and prefetching only costs time.
+PREFETCH_MIN_SITES = 250_000
 
 Rules = namedtuple(
     "Rules",
@@ -84,6 +86,7 @@ Rules = namedtuple(
         "hold_site",
         "clone_probability",
         "max_age",
+        "prefetch",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
@@ -121,6 +124,7 @@ def compile_rules(p: Params) -> Rules:
         hold_site=bool(p.jailed_hold_site),
         clone_probability=float(p.clone_probability),
         max_age=np.int64(p.max_age),
+        prefetch=p.n_sites >= PREFETCH_MIN_SITES,
     )
 
 
@@ -231,7 +235,7 @@ def step(g, a, r, rng, legitimacy, max_jail_term, order, free_slots, meta, event
         # Prefetch in two stages: the agent data of the turn AGENT_AHEAD ahead, and
         # the lattice around the agent LATTICE_AHEAD ahead (whose position is by
         # then in cache). Prefetches are hints: results do not depend on them.
-        if t + AGENT_AHEAD < n:
+        if r.prefetch and t + AGENT_AHEAD < n:
             j = order[t + AGENT_AHEAD]
             prefetch(a.position, j)
             prefetch(a.status, j)
@@ -239,7 +243,7 @@ def step(g, a, r, rng, legitimacy, max_jail_term, order, free_slots, meta, event
             prefetch(a.hardship, j)
             prefetch(a.risk_aversion, j)
             prefetch(a.cell_next, j)
-        if t + LATTICE_AHEAD < n:
+        if r.prefetch and t + LATTICE_AHEAD < n:
             j = order[t + LATTICE_AHEAD]
             prefetch_neighbourhood(g, a.position[j], r.cit_span_dy)
         i = order[t]
