@@ -9,7 +9,7 @@ import pytest
 
 import upheaval
 from reference.compare import shrink
-from upheaval import Simulation
+from upheaval import Checkpoint, Simulation
 from upheaval.model.params import Params
 from upheaval.model.state import Agents
 from upheaval.scenario.schema import Scenario
@@ -128,3 +128,22 @@ def test_branch_into_a_variant_with_other_legitimacy_params():
     same.step(1)
     sim.step(1)
     assert same.history == sim.history
+
+
+def test_checkpoint_file_round_trip_continues_bit_identically(tmp_path):
+    sc = upheaval.load("epstein2002-run5")  # mid-ramp of cop withdrawal at tick 60
+    sim = Simulation(sc, seed=9)
+    sim.step(60)
+    path = sim.checkpoint().save(tmp_path / "run5-t60.ckpt")
+    sim.step(40)
+    restored = Simulation.restore(Checkpoint.load(path))
+    restored.step(40)
+    assert restored.history == sim.history
+    assert np.array_equal(restored.agents.position, sim.agents.position)
+
+
+def test_loading_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
+    bad = tmp_path / "x.ckpt"
+    bad.write_bytes(b"not a pickle")
+    with pytest.raises(ValueError, match="not an upheaval checkpoint"):
+        Checkpoint.load(bad)

@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import math
+import os
+import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from upheaval._version import __version__
 from upheaval.model.kernels import compile_rules, free_citizens, step, tally
 from upheaval.model.params import Params, validate_params
 from upheaval.model.rng import seed_streams
@@ -30,6 +34,9 @@ from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import RampEvent, SetEvent, first_tick, value_at
 
 from .population import populate
+
+#: Checkpoint file format; bump when the state layout changes.
+CHECKPOINT_FORMAT = "upheaval-checkpoint-1"
 
 #: Columns of one recorded tick, in order.
 COLUMNS = ("tick", *TALLY, *EVENTS, "legitimacy")
@@ -53,6 +60,32 @@ class Checkpoint:
     ramp_origins: dict[RampEvent, float]
     history: list[tuple] = field(default_factory=list)
     pending: dict[str, float] = field(default_factory=dict)
+
+    def save(self, path: str | Path) -> Path:
+        """Write the checkpoint to one file (written whole, then renamed into place)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        with tmp.open("wb") as f:
+            pickle.dump((CHECKPOINT_FORMAT, __version__, self), f, protocol=5)
+        os.replace(tmp, path)
+        return path
+
+    @staticmethod
+    def load(path: str | Path) -> Checkpoint:
+        """Read a checkpoint written by :meth:`save` (only load files you trust: the
+        format is Python's pickle)."""
+        path = Path(path)
+        try:
+            with path.open("rb") as f:
+                fmt, version, cp = pickle.load(f)
+        except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
+            raise ValueError(f"{path}: not an upheaval checkpoint ({e})") from None
+        if fmt != CHECKPOINT_FORMAT or not isinstance(cp, Checkpoint):
+            raise ValueError(
+                f"{path}: checkpoint format {fmt!r} (written by upheaval {version}); "
+                f"this version reads {CHECKPOINT_FORMAT!r}"
+            )
+        return cp
 
 
 class Simulation:
