@@ -308,65 +308,59 @@ def kth_empty(g, site, span_dy, span_half, k):
     return -1
 
 
+# Candidates a scan may pick: citizens of a given status (rule C's arrestee), or free
+# citizens of another group (Model II's victim).
+BY_STATUS = 0
+OF_OTHER_GROUP = 1
+
+
 @rule
-def _kth_on_site_with_status(g, a, c, status, k):
-    """The k-th (0-based, ascending slot) citizen with ``status`` on site c."""
-    best = -1
+def _is_candidate(a, j, mode, value):
+    if a.kind[j] != CITIZEN:
+        return False
+    if mode == BY_STATUS:
+        return a.status[j] == value
+    return (a.status[j] == QUIET or a.status[j] == ACTIVE) and a.group[j] != value
+
+
+@rule
+def _candidates_on_site(g, a, c, mode, value, lane):
+    """How many candidates stand on site c (the lane byte answers without a walk)."""
+    if mode == BY_STATUS:
+        m = np.int64((g.occupancy[c] >> np.uint8(lane)) & _FULL)
+        return lane_count_at(g, a, c, lane) if m == 3 else m
+    if not g.occupancy[c] & _FREE_CITIZEN:
+        return 0
+    m = 0
+    j = g.head[c]
+    while j != -1:
+        if _is_candidate(a, j, mode, value):
+            m += 1
+        j = a.cell_next[j]
+    return m
+
+
+@rule
+def _kth_on_site(g, a, c, mode, value, k):
+    """The k-th (0-based, ascending slot) candidate on site c."""
     # Sharing is rare: a selection by repeated minimum is cheapest here.
     lower = -1
+    best = -1
     for _ in range(k + 1):
         best = -1
         j = g.head[c]
         while j != -1:
-            if a.kind[j] == CITIZEN and a.status[j] == status and j > lower:
-                if best == -1 or j < best:
-                    best = j
+            if j > lower and _is_candidate(a, j, mode, value) and (best == -1 or j < best):
+                best = j
             j = a.cell_next[j]
         lower = best
     return best
 
 
 @rule
-def kth_in_lane(g, a, site, span_dy, span_half, lane, status, k):
-    """The k-th (0-based) citizen of ``status`` (filling ``lane``) in canonical order."""
-    occ = g.occupancy
-    w = g.width
-    x = site % w
-    y = site // w
-    for r in range(span_dy.shape[0]):
-        s0, e0, s1, e1 = _row_bounds(g, x, y, span_dy[r], span_half[r])
-        for seg in range(2):
-            s = s0 if seg == 0 else s1
-            e = e0 if seg == 0 else e1
-            for c in range(s, e):
-                m = np.int64((occ[c] >> np.uint8(lane)) & _FULL)
-                if m:
-                    if m == 3:
-                        m = lane_count_at(g, a, c, lane)
-                    if k < m:
-                        if m == 1:
-                            j = g.head[c]
-                            while not (a.kind[j] == CITIZEN and a.status[j] == status):
-                                j = a.cell_next[j]
-                            return j
-                        return _kth_on_site_with_status(g, a, c, status, k)
-                    k -= m
-    return -1
-
-
-@rule
-def _is_free_member_of_other(a, j, group):
-    return (
-        a.kind[j] == CITIZEN
-        and (a.status[j] == QUIET or a.status[j] == ACTIVE)
-        and a.group[j] != group
-    )
-
-
-@rule
-def count_other_group(g, a, site, span_dy, span_half, group):
-    """Model II: free citizens not of ``group`` within the neighbourhood."""
-    occ = g.occupancy
+def _candidates(g, a, site, span_dy, span_half, mode, value, lane, k):
+    """With k < 0: the number of candidates in the neighbourhood. Otherwise the k-th
+    (0-based) candidate in canonical order, or -1 if there are fewer."""
     w = g.width
     x = site % w
     y = site // w
@@ -377,51 +371,29 @@ def count_other_group(g, a, site, span_dy, span_half, group):
             s = s0 if seg == 0 else s1
             e = e0 if seg == 0 else e1
             for c in range(s, e):
-                if occ[c] & _FREE_CITIZEN:
-                    j = g.head[c]
-                    while j != -1:
-                        if _is_free_member_of_other(a, j, group):
-                            n += 1
-                        j = a.cell_next[j]
-    return n
+                m = _candidates_on_site(g, a, c, mode, value, lane)
+                if k >= 0 and k - n < m:
+                    return _kth_on_site(g, a, c, mode, value, k - n)
+                n += m
+    return n if k < 0 else -1
+
+
+@rule
+def kth_in_lane(g, a, site, span_dy, span_half, lane, status, k):
+    """The k-th (0-based) citizen of ``status`` (filling ``lane``) in canonical order."""
+    return _candidates(g, a, site, span_dy, span_half, BY_STATUS, status, lane, k)
+
+
+@rule
+def count_other_group(g, a, site, span_dy, span_half, group):
+    """Model II: free citizens not of ``group`` within the neighbourhood."""
+    return _candidates(g, a, site, span_dy, span_half, OF_OTHER_GROUP, group, 0, -1)
 
 
 @rule
 def kth_other_group(g, a, site, span_dy, span_half, group, k):
     """Model II: the k-th free citizen not of ``group``, canonical order."""
-    occ = g.occupancy
-    w = g.width
-    x = site % w
-    y = site // w
-    for r in range(span_dy.shape[0]):
-        s0, e0, s1, e1 = _row_bounds(g, x, y, span_dy[r], span_half[r])
-        for seg in range(2):
-            s = s0 if seg == 0 else s1
-            e = e0 if seg == 0 else e1
-            for c in range(s, e):
-                if occ[c] & _FREE_CITIZEN:
-                    m = 0
-                    j = g.head[c]
-                    while j != -1:
-                        if _is_free_member_of_other(a, j, group):
-                            m += 1
-                        j = a.cell_next[j]
-                    if k < m:
-                        # ascending slot order among this site's candidates
-                        lower = -1
-                        best = -1
-                        for _ in range(k + 1):
-                            best = -1
-                            j = g.head[c]
-                            while j != -1:
-                                if _is_free_member_of_other(a, j, group) and j > lower:
-                                    if best == -1 or j < best:
-                                        best = j
-                                j = a.cell_next[j]
-                            lower = best
-                        return best
-                    k -= m
-    return -1
+    return _candidates(g, a, site, span_dy, span_half, OF_OTHER_GROUP, group, 0, k)
 
 
 @rule
