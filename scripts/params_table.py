@@ -123,6 +123,62 @@ CODE: dict[str, tuple[str, ...]] = {
         "world/lattice.py:clone_neighbourhood@kind",
         "model/rules/reproduction.py:clone",
     ),
+    "legitimacy_feedback": (
+        "model/kernels.py:compile_rules",
+        "engine/simulation.py:Simulation._update_legitimacy",
+        "engine/simulation.py:Simulation._set_dynamic",
+    ),
+    "legitimacy_recovery": (
+        "engine/simulation.py:Simulation._update_legitimacy",
+        "model/rules/legitimacy.py:next_global_legitimacy@recovery",
+        "model/rules/legitimacy.py:update_agent_legitimacy@recovery",
+    ),
+    "legitimacy_arrest_impact": (
+        "engine/simulation.py:Simulation._update_legitimacy",
+        "model/rules/legitimacy.py:news@arrest_impact",
+    ),
+    "legitimacy_seen_arrest": (
+        "model/kernels.py:compile_rules",
+        "model/rules/lethal.py:enforce_with_force",
+        "model/rules/legitimacy.py:witness@legit_drop",
+    ),
+    "legitimacy_seen_kill": (
+        "model/kernels.py:compile_rules",
+        "model/rules/lethal.py:enforce_with_force",
+        "model/rules/legitimacy.py:witness@legit_drop",
+    ),
+    "hardship_distribution": (
+        "model/rules/hardship.py:needs_shaping",
+        "model/rules/hardship.py:shape_hardship",
+    ),
+    "hardship_low": ("model/rules/hardship.py:shape_hardship",),
+    "hardship_high": ("model/rules/hardship.py:shape_hardship",),
+    "hardship_beta_a": ("model/rules/hardship.py:shape_hardship",),
+    "hardship_beta_b": ("model/rules/hardship.py:shape_hardship",),
+    "hardship_group_share": (
+        "model/rules/hardship.py:shape_hardship",
+        "model/rules/hardship.py:draw_group@share",
+    ),
+    "hardship_group_low": ("model/rules/hardship.py:shape_hardship",),
+    "hardship_group_high": ("model/rules/hardship.py:shape_hardship",),
+    "lethal_probability": (
+        "model/kernels.py:lethal_ever",
+        "engine/simulation.py:Simulation.step",
+        "model/rules/lethal.py:enforce_with_force@lethal_p",
+    ),
+    "lethal_backlash": (
+        "engine/simulation.py:Simulation._update_legitimacy",
+        "model/rules/legitimacy.py:news@backlash",
+    ),
+    "lethal_deterrence": (
+        "model/kernels.py:compile_rules",
+        "model/rules/legitimacy.py:witness@fear_rise",
+        "model/kernels.py:decide@fear",
+    ),
+    "lethal_fear_decay": (
+        "engine/simulation.py:Simulation._update_legitimacy",
+        "model/rules/legitimacy.py:decay_fear@decay",
+    ),
     "steps": ("engine/simulation.py:Simulation.run",),
     "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),
 }

@@ -23,6 +23,14 @@ Draw order (the contract, as documented):
   (index among actives in canonical order, then the jail term), killings, and after
   all turns the Model II clone draws.
 
+Mechanisms (issue 3), written from docs/odd.md §7.9-7.12 and the docstrings of
+model/rules/legitimacy.py, hardship.py, lethal.py, forces.py and scenario/timeline.py:
+hardship shaping draws one init uniform per citizen (the hardship group) after all
+other initial draws; a lethal-force order q > 0 draws one dynamics uniform per
+enforcement after the suspect; reinforcements draw from the events stream like
+classic additions but within their area; everything else is arithmetic in float64
+stored to float32 where the engine stores float32.
+
 Canonical order: neighbourhood rows by dy ascending, then dx ascending; several
 candidates on one site are taken in ascending slot order.
 """
@@ -34,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
+from scipy.special import betaincinv
 
 from upheaval.model.rng import PyStream, seed_streams
 
@@ -64,8 +73,10 @@ ROW = (
     "died_blue",
     "died_green",
     "released",
+    "killed_by_cops",
     "legitimacy",
 )
+EVENT_NAMES = ROW[8:17]
 
 
 @dataclass
@@ -82,6 +93,11 @@ class Agent:
     group: int = BLUE
     age: int = 0
     death_age: int = 0
+    legit: float = 0.0  # per-agent legitimacy (float32 values)
+    fear: float = 0.0
+    cohort: int = 0
+    hardship0: float = 0.0
+    unit: int = 0
 
 
 def within(shape: str, radius: float, dx: int, dy: int) -> bool:
@@ -158,8 +174,12 @@ class ReferenceModel:
         self.agents: list[Agent] = []  # indexed by slot; dead ones stay until reused
         self.on_site: dict[tuple[int, int], list[Agent]] = {}
         self.tick = 0
-        self.events = dict.fromkeys(ROW[8:16], 0)
+        self.events = dict.fromkeys(EVENT_NAMES, 0)
+        self.lethal_probability = float(params.lethal_probability)
+        self.anchor = float(params.legitimacy)
+        self._mechanism_flags()
         self._populate()
+        self._init_mechanisms()
         self.history: list[tuple] = [self.row()]
 
     # -- the lattice ------------------------------------------------------------------
@@ -245,9 +265,164 @@ class ReferenceModel:
                 ag.death_age = 1 + rng.randint(p.max_age)
                 ag.age = rng.randint(ag.death_age)
 
+    # -- mechanisms -------------------------------------------------------------------
+    def _mechanism_flags(self) -> None:
+        p = self.p
+        self.per_agent = p.legitimacy_feedback == "per_agent"
+        self.lethal_ever = p.lethal_probability > 0 or any(
+            getattr(e, "param", None) == "lethal_probability" and e.value > 0 for e in self.timeline
+        )
+        self.fear_on = self.lethal_ever and p.lethal_deterrence > 0
+        self.units: dict[str, int] = {}
+        self.guards: set[int] = set()
+        for e in self.timeline:
+            if getattr(e, "action", None) == "reinforce":
+                code = self.units.setdefault(e.unit, len(self.units) + 1)
+                if e.mode == "guard":
+                    self.guards.add(code)
+
+    def citizens(self) -> list[Agent]:
+        return [ag for ag in self.agents if ag.kind == CITIZEN and ag.status != DEAD]
+
+    def _init_mechanisms(self) -> None:
+        p = self.p
+        shaped = (
+            p.hardship_distribution != "uniform"
+            or (p.hardship_low, p.hardship_high) != (0.0, 1.0)
+            or p.hardship_group_share > 0
+        )
+        if shaped:
+            if p.hardship_group_share > 0:
+                for ag in self.citizens():
+                    ag.cohort = 1 if self.streams["init"].uniform() < p.hardship_group_share else 0
+            for ag in self.citizens():
+                u = ag.hardship
+                if ag.cohort == 1:
+                    h = p.hardship_group_low + (p.hardship_group_high - p.hardship_group_low) * u
+                elif p.hardship_distribution == "beta":
+                    h = float(betaincinv(p.hardship_beta_a, p.hardship_beta_b, u))
+                elif (p.hardship_low, p.hardship_high) != (0.0, 1.0):
+                    h = p.hardship_low + (p.hardship_high - p.hardship_low) * u
+                else:
+                    h = u
+                ag.hardship = as_float32(h)
+        for ag in self.citizens():
+            if self.per_agent:
+                ag.legit = as_float32(p.legitimacy)
+            ag.hardship0 = ag.hardship
+
+    @staticmethod
+    def _clamp(v: float) -> float:
+        return min(1.0, max(0.0, v))
+
+    def _set_legitimacy(self, value: float) -> None:
+        if self.per_agent:
+            delta = value - self.legitimacy
+            for ag in self.citizens():
+                ag.legit = as_float32(self._clamp(ag.legit + delta))
+        self.anchor = value
+        self.legitimacy = value
+
+    def _in_area(self, ag: Agent, area) -> bool:
+        if area is None:
+            return True
+        x0, y0, x1, y1 = area
+        return x0 <= ag.site[0] <= x1 and y0 <= ag.site[1] <= y1
+
+    def _act(self, e: Any) -> None:
+        targets = [
+            ag
+            for ag in self.citizens()
+            if self._in_area(ag, e.area) and (e.target == "all" or ag.cohort == 1)
+        ]
+        if e.action == "shock":
+            for ag in targets:
+                ag.hardship = as_float32(min(1.0, ag.hardship * e.factor))
+        elif e.action == "rollback":
+            for ag in targets:
+                ag.hardship = as_float32(ag.hardship + e.share * (ag.hardship0 - ag.hardship))
+        elif e.action == "concession":
+            if self.per_agent:
+                for ag in self.citizens():
+                    ag.legit = as_float32(self._clamp(ag.legit + e.legitimacy))
+            else:
+                self.legitimacy = self._clamp(self.legitimacy + e.legitimacy)
+        elif e.action == "reinforce":
+            area = e.area or (0, 0, self.width - 1, self.height - 1)
+            for _ in range(e.count):
+                site = self._random_empty_site_in(area, self.streams["events"])
+                if site is None:
+                    break
+                self._new_agent(kind=COP, status=QUIET, site=site, unit=self.units[e.unit])
+        elif e.action == "withdraw":
+            code = self.units[e.unit]
+            members = [
+                ag for ag in self.agents if ag.kind == COP and ag.status != DEAD and ag.unit == code
+            ]
+            if e.count < 0:
+                for ag in members:
+                    self._remove(ag)
+            else:
+                for _ in range(min(e.count, len(members))):
+                    self._remove(members.pop(self.streams["events"].randint(len(members))))
+
+    def _random_empty_site_in(self, area, rng: PyStream) -> tuple[int, int] | None:
+        x0, y0, x1, y1 = area
+        sites = [(x, y) for y in range(y0, y1 + 1) for x in range(x0, x1 + 1)]
+        for _ in range(SITE_TRIES):
+            site = sites[rng.randint(len(sites))]
+            if self.empty(site):
+                return site
+        empties = [s for s in sites if self.empty(s)]
+        if not empties:
+            return None
+        return empties[rng.randint(len(empties))]
+
+    def _witness(self, site, legit_drop: float, fear_rise: float, skip: Agent | None) -> None:
+        for s in self.sites_around(site, self.vision[CITIZEN]):
+            for ag in self.on_site.get(s, ()):
+                if ag is skip or ag.kind != CITIZEN or ag.status not in (QUIET, ACTIVE):
+                    continue
+                if legit_drop > 0:
+                    ag.legit = as_float32(max(0.0, ag.legit - legit_drop))
+                if fear_rise > 0:
+                    ag.fear = as_float32(min(1.0, ag.fear + fear_rise))
+
+    def _after_tick(self) -> None:
+        """Legitimacy feedback and fear decay, after the tick's row is recorded."""
+        p = self.p
+        on = p.legitimacy_feedback != "off"
+        if on or (self.lethal_ever and p.lethal_backlash > 0):
+            n = len(self.citizens())
+            arr = p.legitimacy_arrest_impact if on else 0.0
+            kill = p.lethal_backlash if self.lethal_ever else 0.0
+            drop = (
+                (arr * self.events["arrests"] + kill * self.events["killed_by_cops"]) / n
+                if n > 0
+                else 0.0
+            )
+            rec = p.legitimacy_recovery if on else 0.0
+            if self.per_agent:
+                for ag in self.citizens():
+                    ag.legit = as_float32(
+                        self._clamp(ag.legit + rec * (self.anchor - ag.legit) - drop)
+                    )
+            else:
+                self.legitimacy = self._clamp(
+                    self.legitimacy + rec * (self.anchor - self.legitimacy) - drop
+                )
+        if self.fear_on:
+            for ag in self.agents:
+                if ag.status != DEAD:
+                    ag.fear = as_float32(ag.fear * p.lethal_fear_decay)
+
     # -- timeline ---------------------------------------------------------------------
     def _apply_timeline(self) -> None:
         for idx, e in enumerate(self.timeline):
+            if hasattr(e, "action"):
+                if self.tick == e.tick:
+                    self._act(e)
+                continue
             current = getattr(self, e.param)
             if hasattr(e, "tick"):
                 if self.tick != e.tick:
@@ -270,7 +445,10 @@ class ReferenceModel:
                 on_duty = self._set_cop_count(target)
                 if on_duty != target:  # too few empty sites: record what was reached
                     value = on_duty / sites
-            setattr(self, e.param, float(value))
+            if e.param == "legitimacy":
+                self._set_legitimacy(float(value))
+            else:
+                setattr(self, e.param, float(value))
 
     def _set_cop_count(self, target: int) -> int:
         rng = self.streams["events"]
@@ -325,7 +503,10 @@ class ReferenceModel:
         counted_twice = p.active_count_includes_self and ag.status == ACTIVE
         actives = 1 + others_active + (1 if counted_twice else 0)
         arrest_p = 1.0 - math.exp(-p.arrest_constant * ratio(cops, actives, p.ratio_rule))
-        grievance = ag.hardship * (1.0 - self.legitimacy)
+        if self.fear_on:
+            arrest_p = min(1.0, arrest_p + ag.fear)  # killings seen raise perceived risk
+        legitimacy = ag.legit if self.per_agent else self.legitimacy
+        grievance = ag.hardship * (1.0 - legitimacy)
         deterrence = (
             1.0 if p.deterrence_exponent == 0 else self.max_jail_term**p.deterrence_exponent
         )
@@ -352,13 +533,29 @@ class ReferenceModel:
         if not suspects:
             return
         suspect = suspects[self.streams["dynamics"].randint(len(suspects))]
-        term = self._jail_term()
-        self.events["arrests"] += 1
-        if term == 0 and self.p.jail_countdown == "end_of_tick":
-            self._change(suspect, status=QUIET)  # NetLogo: a term of 0 is no jail
+        p = self.p
+        if (
+            self.lethal_probability > 0
+            and self.streams["dynamics"].uniform() < self.lethal_probability
+        ):
+            self.events["killed_by_cops"] += 1
+            self._remove(suspect)
+            self._witness(
+                suspect.site,
+                p.legitimacy_seen_kill if self.per_agent else 0.0,
+                p.lethal_deterrence if self.fear_on else 0.0,
+                None,
+            )
         else:
-            self._change(suspect, status=JAILED, jail_left=term)
-        if self.p.cop_after_arrest == "arrestee_site":
+            term = self._jail_term()
+            self.events["arrests"] += 1
+            if term == 0 and p.jail_countdown == "end_of_tick":
+                self._change(suspect, status=QUIET)  # NetLogo: a term of 0 is no jail
+            else:
+                self._change(suspect, status=JAILED, jail_left=term)
+            if self.per_agent:
+                self._witness(suspect.site, p.legitimacy_seen_arrest, 0.0, suspect)
+        if p.cop_after_arrest == "arrestee_site" and cop.unit not in self.guards:
             self._change(cop, site=suspect.site)
 
     def _kill(self, killer: Agent) -> None:
@@ -398,10 +595,11 @@ class ReferenceModel:
 
     def _cop_turn(self, cop: Agent) -> None:
         p = self.p
-        if p.cop_movement and p.cop_turn_order == "move_then_act":
+        moves = p.cop_movement and cop.unit not in self.guards  # guards keep their post
+        if moves and p.cop_turn_order == "move_then_act":
             self._move(cop, self.vision[COP])
         self._enforce(cop)
-        if p.cop_movement and p.cop_turn_order == "act_then_move":
+        if moves and p.cop_turn_order == "act_then_move":
             self._move(cop, self.vision[COP])
 
     def _end_of_tick_countdown(self) -> None:
@@ -448,7 +646,7 @@ class ReferenceModel:
         for _ in range(n):
             self.tick += 1
             self._apply_timeline()
-            self.events = dict.fromkeys(ROW[8:16], 0)
+            self.events = dict.fromkeys(EVENT_NAMES, 0)
             rng = self.streams["dynamics"]
             order = [ag.slot for ag in self.agents if ag.status != DEAD]
             for k in range(len(order) - 1, 0, -1):
@@ -468,6 +666,7 @@ class ReferenceModel:
                 self._age_and_die()
                 self._clone()
             self.history.append(self.row())
+            self._after_tick()
 
     # -- records ----------------------------------------------------------------------
     def row(self) -> tuple:
@@ -482,9 +681,25 @@ class ReferenceModel:
         return (
             self.tick,
             *counts.values(),
-            *(self.events[k] for k in ROW[8:16]),
-            self.legitimacy,
+            *(self.events[k] for k in EVENT_NAMES),
+            self._shown_legitimacy(),
         )
+
+    def _shown_legitimacy(self) -> float:
+        """The legitimacy column: L, or under per-agent legitimacy the mean L_i of the
+        live citizens in slot order (numpy's float64 mean, as the engine)."""
+        if not self.per_agent:
+            return self.legitimacy
+        values = [ag.legit for ag in self.citizens()]
+        return float(np.mean(np.array(values, np.float64))) if values else 0.0
+
+    def mechanism_snapshot(self) -> dict[int, tuple]:
+        """Live agents: slot → (legit, fear, cohort, hardship0, unit)."""
+        return {
+            ag.slot: (ag.legit, ag.fear, ag.cohort, ag.hardship0, ag.unit)
+            for ag in self.agents
+            if ag.status != DEAD
+        }
 
     def snapshot(self) -> dict[int, tuple]:
         """Live agents: slot → (kind, status, x, y, jail_left, group, age, death_age, H, R).

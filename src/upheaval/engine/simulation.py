@@ -13,15 +13,19 @@ from pathlib import Path
 import numpy as np
 
 from upheaval._version import __version__
-from upheaval.model.kernels import compile_rules, free_citizens, step, tally
+from upheaval.model.kernels import compile_rules, free_citizens, lethal_ever, step, tally
 from upheaval.model.params import Params, validate_params
 from upheaval.model.rng import seed_streams
-from upheaval.model.rules.forces import add_cops, remove_cops
+from upheaval.model.rules import hardship, legitimacy
+from upheaval.model.rules.forces import add_cops, reinforce, remove_cops, withdraw_unit
 from upheaval.model.slots import free_heap, grow_heap
 from upheaval.model.state import (
+    CITIZEN,
     COP,
     DEAD,
+    EV_KILLED_BY_COPS,
     EVENTS,
+    MECH_EVENTS,
     TALLY,
     Agents,
     Lattice,
@@ -29,9 +33,19 @@ from upheaval.model.state import (
     copy_lattice,
     grow_agents,
     lattice_nbytes,
+    with_extras,
 )
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import RampEvent, SetEvent, first_tick, value_at
+from upheaval.scenario.timeline import (
+    MAX_UNITS,
+    ActionEvent,
+    RampEvent,
+    SetEvent,
+    check_actions,
+    first_tick,
+    unit_codes,
+    value_at,
+)
 
 from .population import populate
 
@@ -39,7 +53,9 @@ from .population import populate
 CHECKPOINT_FORMAT = "upheaval-checkpoint-1"
 
 #: Columns of one recorded tick, in order.
-COLUMNS = ("tick", *TALLY, *EVENTS, "legitimacy")
+#: The mechanisms' counters (state.MECH_EVENTS) come after the classic ones and before
+#: ``legitimacy``, which stays last so that readers of ``row[-1]`` keep working.
+COLUMNS = ("tick", *TALLY, *EVENTS, *MECH_EVENTS, "legitimacy")
 
 
 @dataclass
@@ -60,6 +76,7 @@ class Checkpoint:
     ramp_origins: dict[RampEvent, float]
     history: list[tuple] = field(default_factory=list)
     pending: dict[str, float] = field(default_factory=dict)
+    anchor: float | None = None
 
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint to one file (written whole, then renamed into place)."""
@@ -121,29 +138,152 @@ class Simulation:
             seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(p.seed)
         )
         self.streams = seed_streams(self.seed_sequence)
-        self.rules = compile_rules(p)
+        check_actions(p, scenario.timeline)
+        self.rules = compile_rules(p, scenario.timeline)
         t0 = time.perf_counter()
         self.lattice, self.agents, used = populate(p, self.streams["init"])
+        self._init_mechanism_state()
         cap = self.agents.kind.shape[0]
-        # Model II removes and adds agents every tick: room for every slot. Model I
-        # only frees slots when a timeline withdraws cops (see _set_cop_count), so
-        # its heap starts with just the unused slots and grows on demand — 4 bytes
-        # an agent saved at the benchmark's scale.
-        self.free_slots, self.free_meta = free_heap(cap, used, full=self.rules.model2)
+        # Model II removes and adds agents every tick, and lethal force kills: room
+        # for every slot. Model I otherwise only frees slots when a timeline withdraws
+        # cops (see _set_cop_count), so its heap starts with just the unused slots and
+        # grows on demand — 4 bytes an agent saved at the benchmark's scale.
+        full = self.rules.model2 or lethal_ever(p, scenario.timeline)
+        self.free_slots, self.free_meta = free_heap(cap, used, full=full)
         self.order = np.zeros(cap, np.int32)
-        self.events = np.zeros(len(EVENTS), np.int64)
+        self.events = np.zeros(len(EVENTS) + len(MECH_EVENTS), np.int64)
         self.tick = 0
         self.dynamic = {
             "legitimacy": float(p.legitimacy),
             "max_jail_term": float(p.max_jail_term),
             "cop_density": float(p.cop_density),
+            "lethal_probability": float(p.lethal_probability),
         }
+        self._anchor = float(p.legitimacy)
+        self._setup_mechanisms()
         self._ramp_origins: dict[RampEvent, float] = {}
         self._pending: dict[str, float] = {}
         self._timeline = sorted(scenario.timeline, key=first_tick)
         self.history: list[tuple] = []
         self.timings = {"init_s": time.perf_counter() - t0, "step_s": 0.0}
         self._record()
+
+    # -- mechanisms (issue 3) ---------------------------------------------------------
+    def _extras_needed(self) -> tuple[str, ...]:
+        p, tl = self.params, self.scenario.timeline
+        actions = {e.action for e in tl if isinstance(e, ActionEvent)}
+        need = []
+        if p.legitimacy_feedback == "per_agent":
+            need.append("legit")
+        if self.rules.fear_on:
+            need.append("fear")
+        if p.hardship_group_share > 0:
+            need.append("cohort")
+        if "rollback" in actions:
+            need.append("hardship0")
+        if "reinforce" in actions:
+            need.append("unit")
+        return tuple(need)
+
+    def _init_mechanism_state(self) -> None:
+        """Allocate the per-agent arrays the mechanisms need and set their tick-0 values
+        (hardship shaping draws from the ``init`` stream after the population)."""
+        p = self.params
+        self.agents = with_extras(self.agents, self._extras_needed())
+        a = self.agents
+        if hardship.needs_shaping(p):
+            hardship.shape_hardship(p, a, self.streams["init"])
+        citizens = (a.kind == CITIZEN) & (a.status != DEAD)
+        if a.legit.shape[0]:
+            a.legit[citizens] = np.float32(p.legitimacy)
+        if a.hardship0.shape[0]:
+            a.hardship0[citizens] = a.hardship[citizens]
+
+    def _setup_mechanisms(self) -> None:
+        """Values the mechanisms derive from parameters and timeline (not state)."""
+        p, tl = self.params, self.scenario.timeline
+        self._units = unit_codes(tl)
+        self.guard_units = np.zeros(MAX_UNITS + 1, np.int8)
+        for e in tl:
+            if isinstance(e, ActionEvent) and e.action == "reinforce" and e.mode == "guard":
+                self.guard_units[self._units[e.unit]] = 1
+        self._lethal = lethal_ever(p, tl)
+        self._legit_dynamic = p.legitimacy_feedback != "off" or (
+            self._lethal and p.lethal_backlash > 0
+        )
+
+    def _update_legitimacy(self) -> None:
+        """After the tick: legitimacy feedback (rules/legitimacy.py) and fear decay."""
+        p = self.params
+        if self._legit_dynamic:
+            row = self.history[-1]
+            citizens = sum(row[1:7])
+            arrests = int(self.events[0])
+            killings = int(self.events[EV_KILLED_BY_COPS])
+            on = p.legitimacy_feedback != "off"
+            drop = legitimacy.news(
+                p.legitimacy_arrest_impact if on else 0.0,
+                p.lethal_backlash if self._lethal else 0.0,
+                arrests,
+                killings,
+                citizens,
+            )
+            recovery = p.legitimacy_recovery if on else 0.0
+            if p.legitimacy_feedback == "per_agent":
+                legitimacy.update_agent_legitimacy(
+                    self.agents, self.dynamic["legitimacy"], recovery, drop
+                )
+            else:
+                self.dynamic["legitimacy"] = legitimacy.next_global_legitimacy(
+                    self.dynamic["legitimacy"], self._anchor, recovery, drop
+                )
+        if self.rules.fear_on:
+            legitimacy.decay_fear(self.agents, p.lethal_fear_decay)
+
+    def _area(self, e: ActionEvent) -> tuple[int, int, int, int]:
+        if e.area is not None:
+            return e.area
+        return (0, 0, self.params.width - 1, self.params.height - 1)
+
+    def _act(self, e: ActionEvent) -> None:
+        """Apply one timeline action (scenario/timeline.py)."""
+        a, w = self.agents, self.params.width
+        if e.action == "shock":
+            hardship.shock(a, w, e.factor, e.target == "group", *self._area(e))
+        elif e.action == "rollback":
+            hardship.rollback(a, w, e.share, e.target == "group", *self._area(e))
+        elif e.action == "concession":
+            if self.params.legitimacy_feedback == "per_agent":
+                legitimacy.shift_agent_legitimacy(a, e.legitimacy)
+            else:
+                value = self.dynamic["legitimacy"] + e.legitimacy
+                self.dynamic["legitimacy"] = min(1.0, max(0.0, value))
+        elif e.action == "reinforce":
+            self._reserve(e.count)
+            reinforce(
+                self.lattice,
+                self.agents,
+                e.count,
+                self._units[e.unit],
+                *self._area(e),
+                self.streams["events"],
+                self.free_slots,
+                self.free_meta,
+            )
+        elif e.action == "withdraw":
+            code = self._units[e.unit]
+            a = self.agents
+            self._heap_room(int(np.count_nonzero((a.unit == code) & (a.status != DEAD))))
+            withdraw_unit(
+                self.lattice,
+                self.agents,
+                code,
+                e.count,
+                self.rules.hold_site,
+                self.streams["events"],
+                self.free_slots,
+                self.free_meta,
+            )
 
     # -- inspection -------------------------------------------------------------------
     @property
@@ -186,6 +326,8 @@ class Simulation:
                 self.streams["dynamics"],
                 self.dynamic["legitimacy"],
                 self.dynamic["max_jail_term"],
+                self.dynamic["lethal_probability"],
+                self.guard_units,
                 self.order,
                 self.free_slots,
                 self.free_meta,
@@ -193,6 +335,7 @@ class Simulation:
             )
             self.timings["step_s"] += time.perf_counter() - t0
             self._record()
+            self._update_legitimacy()
 
     def run(
         self,
@@ -222,8 +365,17 @@ class Simulation:
     # -- internals --------------------------------------------------------------------
     def _record(self) -> None:
         t = tally(self.agents)
+        if self.params.legitimacy_feedback == "per_agent":
+            shown = legitimacy.mean_citizen_legitimacy(self.agents)
+        else:
+            shown = self.dynamic["legitimacy"]
         self.history.append(
-            (self.tick, *map(int, t), *map(int, self.events), self.dynamic["legitimacy"])
+            (
+                self.tick,
+                *map(int, t),
+                *map(int, self.events),
+                shown,
+            )
         )
 
     def _apply_timeline(self) -> None:
@@ -233,6 +385,10 @@ class Simulation:
         for e in self._timeline:
             if first_tick(e) > self.tick:
                 break
+            if isinstance(e, ActionEvent):
+                if e.tick == self.tick:
+                    self._act(e)
+                continue
             if isinstance(e, RampEvent) and self.tick == e.start:
                 self._ramp_origins[e] = self.dynamic[e.param]
             before = self._ramp_origins.get(e, self.dynamic[e.param])
@@ -243,6 +399,10 @@ class Simulation:
     def _set_dynamic(self, name: str, value: float) -> None:
         if name == "max_jail_term" and math.isfinite(value):
             value = float(round(value))  # a ramp passes through whole terms only
+        if name == "legitimacy":
+            if self.params.legitimacy_feedback == "per_agent":
+                legitimacy.shift_agent_legitimacy(self.agents, value - self.dynamic[name])
+            self._anchor = float(value)
         if name == "cop_density":
             cops = self._set_cop_count(int(round(value * self.params.n_sites)))
             if cops != int(round(value * self.params.n_sites)):
@@ -317,6 +477,7 @@ class Simulation:
             ramp_origins=dict(self._ramp_origins),
             history=list(self.history),
             pending=dict(self._pending),
+            anchor=self._anchor,
         )
 
     @classmethod
@@ -328,16 +489,20 @@ class Simulation:
         sim.scenario = sc
         sim.params = validate_params(sc.params)
         sim.seed_sequence = np.random.SeedSequence(sim.params.seed)
-        sim.rules = compile_rules(sim.params)
+        sim.rules = compile_rules(sim.params, sc.timeline)
         sim.lattice = copy_lattice(cp.lattice)
         sim.agents = Agents(*(x.copy() for x in cp.agents))
         sim.streams = {k: v.copy() for k, v in cp.streams.items()}
         sim.free_slots = cp.free_slots.copy()
         sim.free_meta = cp.free_meta.copy()
         sim.order = np.zeros(sim.agents.kind.shape[0], np.int32)
-        sim.events = np.zeros(len(EVENTS), np.int64)
+        sim.events = np.zeros(len(EVENTS) + len(MECH_EVENTS), np.int64)
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
+        sim.dynamic.setdefault("lethal_probability", float(sim.params.lethal_probability))
+        sim._anchor = cp.anchor if cp.anchor is not None else sim.dynamic["legitimacy"]
+        sim._setup_mechanisms()
+        sim.agents = with_extras(sim.agents, sim._extras_needed())
         sim._ramp_origins = dict(cp.ramp_origins)
         # A variant's own values of the time-varying parameters take over at the next
         # tick (before that tick's timeline events); unchanged ones carry on.

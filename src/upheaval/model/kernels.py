@@ -15,6 +15,14 @@ One tick:
 3. end-of-tick jail countdown (if that rule is chosen);
 4. Model II: ageing and death, then cloning.
 
+Mechanisms (issue 3) hook in only where a flag of :class:`Rules` says they are on,
+so the classic tick runs the same code and draws: rule C becomes
+:func:`~upheaval.model.rules.lethal.enforce_with_force` (lethal force, per-agent
+legitimacy, guard posts; one extra ``uniform`` per enforcement while the lethal
+order is > 0); rule A reads the citizen's own legitimacy and fear; guards skip rule
+M. The per-tick legitimacy update and fear decay run after the step
+(engine/simulation.py).
+
 Step 1 draws from the ``events`` stream (:mod:`~upheaval.model.rules.forces`);
 steps 2-4 draw only from the ``dynamics`` stream, in the order above; this
 order is the random-stream contract that the reference implementation
@@ -33,6 +41,7 @@ from upheaval.model.rng import randint
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
 from upheaval.model.rules.arrest import enforce
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
+from upheaval.model.rules.lethal import enforce_with_force
 from upheaval.model.rules.movement import move
 from upheaval.model.rules.reproduction import age_and_die, clone
 from upheaval.model.rules.violence import kill_other_group
@@ -87,13 +96,32 @@ Rules = namedtuple(
         "clone_probability",
         "max_age",
         "prefetch",
+        # mechanisms (issue 3): flags, so that off costs one branch
+        "legit_per_agent",
+        "fear_on",
+        "force_on",
+        "seen_arrest",
+        "seen_kill",
+        "fear_rise",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
 
 
-def compile_rules(p: Params) -> Rules:
-    """Translate validated parameters into the kernels' record."""
+def lethal_ever(p: Params, timeline=()) -> bool:
+    """Whether a lethal-force order > 0 is in force at some tick of the run."""
+    return p.lethal_probability > 0 or any(
+        getattr(e, "param", None) == "lethal_probability" and e.value > 0 for e in timeline
+    )
+
+
+def has_guards(timeline=()) -> bool:
+    return any(getattr(e, "action", None) == "reinforce" and e.mode == "guard" for e in timeline)
+
+
+def compile_rules(p: Params, timeline=()) -> Rules:
+    """Translate validated parameters (and the timeline's mechanism needs) into the
+    kernels' record."""
     cit = neighbourhood(p.vision_shape, p.citizen_vision)
     cop = neighbourhood(p.vision_shape, p.cop_vision)
     cl = clone_neighbourhood(p.clone_neighbourhood)
@@ -125,6 +153,16 @@ def compile_rules(p: Params) -> Rules:
         clone_probability=float(p.clone_probability),
         max_age=np.int64(p.max_age),
         prefetch=p.n_sites >= PREFETCH_MIN_SITES,
+        legit_per_agent=p.legitimacy_feedback == "per_agent",
+        fear_on=lethal_ever(p, timeline) and p.lethal_deterrence > 0,
+        force_on=lethal_ever(p, timeline)
+        or p.legitimacy_feedback == "per_agent"
+        or has_guards(timeline),
+        seen_arrest=float(p.legitimacy_seen_arrest)
+        if p.legitimacy_feedback == "per_agent"
+        else 0.0,
+        seen_kill=float(p.legitimacy_seen_kill) if p.legitimacy_feedback == "per_agent" else 0.0,
+        fear_rise=float(p.lethal_deterrence) if lethal_ever(p, timeline) else 0.0,
     )
 
 
@@ -137,12 +175,13 @@ def deterrence_factor(max_jail_term, exponent):
 
 
 @rule
-def decide(g, a, i, r, legitimacy, deterrence):
+def decide(g, a, i, r, legitimacy, deterrence, fear):
     """Rule A for free citizen ``i``; updates its status and lane. True if active.
 
     Active iff H(1 − L) − R·P·J_max^α > T with P = 1 − exp(−k·ratio(C, A)), C the cops
     and A = 1 + the actives within vision v (Epstein 2002, rule A); see
-    :mod:`~upheaval.model.rules.activation`.
+    :mod:`~upheaval.model.rules.activation`. ``fear`` (0 unless lethal-force
+    deterrence is on) is added to P, capped at 1.
     """
     site = a.position[i]
     was_active = a.status[i] == ACTIVE
@@ -152,7 +191,7 @@ def decide(g, a, i, r, legitimacy, deterrence):
     # active even at P = 1, decides the same whatever it would see (exact in floating
     # point too, as rounding is monotone), so the scan is skipped. Most citizens are
     # one of the two: with L = 0.8, T = 0.1, every H ≤ 0.5 is quiet at P = 0.
-    if not is_active(h, risk, legitimacy, r.threshold, 0.0, deterrence):
+    if not is_active(h, risk, legitimacy, r.threshold, min(1.0, fear), deterrence):
         now_active = False
     elif is_active(h, risk, legitimacy, r.threshold, 1.0, deterrence):
         now_active = True
@@ -161,6 +200,8 @@ def decide(g, a, i, r, legitimacy, deterrence):
         if was_active and not r.includes_self:
             actives -= 1  # the scan saw the citizen itself on its own site
         p = arrest_probability(cops, 1 + actives, r.arrest_constant, r.ratio_rule)
+        if r.fear_on:
+            p = min(1.0, p + fear)
         now_active = is_active(h, risk, legitimacy, r.threshold, p, deterrence)
     if now_active != was_active:
         if now_active:
@@ -187,7 +228,12 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
     if r.cit_move and r.cit_move_first:
         lane = LANE_ACTIVE if a.status[i] == ACTIVE else LANE_QUIET
         move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
-    active = decide(g, a, i, r, legitimacy, deterrence)
+    fear = 0.0
+    if r.legit_per_agent:
+        legitimacy = np.float64(a.legit[i])
+    if r.fear_on:
+        fear = np.float64(a.fear[i])
+    active = decide(g, a, i, r, legitimacy, deterrence, fear)
     if r.model2 and active:
         kill_other_group(g, a, i, r, rng, free_slots, meta, events)
     if r.cit_move and not r.cit_move_first:
@@ -196,9 +242,21 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
 
 
 @rule
-def cop_turn(g, a, i, r, max_jail_term, rng, events):
+def cop_turn(g, a, i, r, max_jail_term, lethal_p, guard_units, rng, free_slots, meta, events):
     """One cop's turn (Epstein 2002): rule M (move to a random empty site within v*)
-    and rule C (arrest a random active within v*) in the configured order."""
+    and rule C (arrest a random active within v*) in the configured order. With
+    mechanisms on, rule C may kill (lethal force) and a guard never moves."""
+    if r.force_on:
+        guard = a.unit.shape[0] > 0 and guard_units[a.unit[i]] == 1
+        moves = r.cop_move and not guard
+        if moves and r.cop_move_first:
+            move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
+        enforce_with_force(
+            g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
+        )
+        if moves and not r.cop_move_first:
+            move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
+        return
     if r.cop_move and r.cop_move_first:
         move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
     enforce(g, a, i, r, max_jail_term, rng, events)
@@ -227,8 +285,12 @@ def activation_order(a, order, rng):
 
 
 @kernel
-def step(g, a, r, rng, legitimacy, max_jail_term, order, free_slots, meta, events):
-    """Advance the world by one tick (steps 2-4 above). ``events`` is zeroed first."""
+def step(
+    g, a, r, rng, legitimacy, max_jail_term, lethal_p, guard_units, order, free_slots, meta, events
+):
+    """Advance the world by one tick (steps 2-4 above). ``events`` is zeroed first.
+    ``lethal_p`` is the lethal-force order in force, ``guard_units[u]`` 1 if unit u
+    guards its posts."""
     events[:] = 0
     n = activation_order(a, order, rng)
     for t in range(n):
@@ -250,7 +312,9 @@ def step(g, a, r, rng, legitimacy, max_jail_term, order, free_slots, meta, event
         if a.status[i] == DEAD:
             continue
         if a.kind[i] == COP:
-            cop_turn(g, a, i, r, max_jail_term, rng, events)
+            cop_turn(
+                g, a, i, r, max_jail_term, lethal_p, guard_units, rng, free_slots, meta, events
+            )
         else:
             citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events)
     n_slots = a.status.shape[0]

@@ -21,9 +21,23 @@ EPSTEIN_TEXT = "Epstein 2002, PNAS 99(suppl 3):7243, text"
 NETLOGO = "NetLogo Rebellion (Wilensky 2004), where the paper is silent"
 MESA = "Mesa epstein_civil_violence example"
 OURS = "our design (documented in docs/odd.md)"
+LEMOS = "Lemos, Lopes & Coelho 2016, Int. J. Intelligent Systems 31(2); form ours (model-spec §4)"
+LETHAL = "our design after model-spec §4 (lethal force; Moro 2016, PLoS ONE 11(4))"
 
 #: TOML tables, in the order a scenario file lists them.
-SECTIONS = ("model", "world", "population", "citizens", "cops", "jail", "groups", "run")
+SECTIONS = (
+    "model",
+    "world",
+    "population",
+    "citizens",
+    "cops",
+    "jail",
+    "groups",
+    "legitimacy",
+    "hardship",
+    "lethal_force",
+    "run",
+)
 
 
 def _p(
@@ -356,6 +370,164 @@ class Params:
         choices=("moore", "von_neumann"),
     )
 
+    # -- legitimacy (mechanism 1: legitimacy that answers to events) -----------------------
+    legitimacy_feedback: str = _p(
+        "off",
+        "legitimacy",
+        "feedback",
+        "'off': L only changes by the timeline (the classic model); 'global': one L that "
+        "falls with the arrests and killings of each tick and recovers toward its anchor; "
+        "'per_agent': every citizen has its own L, which also falls with each arrest or "
+        "killing it sees.",
+        LEMOS,
+        kind="choice",
+        choices=("off", "global", "per_agent"),
+    )
+    legitimacy_recovery: float = _p(
+        0.01,
+        "legitimacy",
+        "recovery",
+        "λ_rec: share of the gap to the anchor L0 (citizens.legitimacy as the timeline "
+        "sets it) that L recovers each tick.",
+        LEMOS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    legitimacy_arrest_impact: float = _p(
+        0.1,
+        "legitimacy",
+        "arrest_impact",
+        "λ_arr: L falls by λ_arr × arrests / citizens each tick (arrests heard of by all).",
+        LEMOS,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+    )
+    legitimacy_seen_arrest: float = _p(
+        0.001,
+        "legitimacy",
+        "seen_arrest_impact",
+        "per_agent only: a citizen's L falls by this much for each arrest within its vision.",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    legitimacy_seen_kill: float = _p(
+        0.02,
+        "legitimacy",
+        "seen_kill_impact",
+        "per_agent only: a citizen's L falls by this much for each killing by the police "
+        "within its vision.",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+
+    # -- hardship (mechanism 2: heterogeneity and shocks) -----------------------------------
+    hardship_distribution: str = _p(
+        "uniform",
+        "hardship",
+        "distribution",
+        "Distribution of H: 'uniform' on [low, high] (U(0, 1) is the paper's), or 'beta' "
+        "with shapes beta_a, beta_b; both are quantile transforms of the one uniform drawn "
+        "per citizen, so no extra draw.",
+        EPSTEIN,
+        kind="choice",
+        choices=("uniform", "beta"),
+    )
+    hardship_low: float = _p(
+        0.0, "hardship", "low", "Lower end of uniform H.", EPSTEIN, kind="float", low=0.0, high=1.0
+    )
+    hardship_high: float = _p(
+        1.0, "hardship", "high", "Upper end of uniform H.", EPSTEIN, kind="float", low=0.0, high=1.0
+    )
+    hardship_beta_a: float = _p(
+        2.0, "hardship", "beta_a", "Beta shape a of H.", OURS, kind="float", low=0.01, high=1000.0
+    )
+    hardship_beta_b: float = _p(
+        2.0, "hardship", "beta_b", "Beta shape b of H.", OURS, kind="float", low=0.01, high=1000.0
+    )
+    hardship_group_share: float = _p(
+        0.0,
+        "hardship",
+        "group_share",
+        "Share of citizens in a group with its own hardship (e.g. oil workers), drawn "
+        "one uniform per citizen from the init stream after all other attributes; 0: no group.",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    hardship_group_low: float = _p(
+        0.0,
+        "hardship",
+        "group_low",
+        "The group's H is uniform on [group_low, group_high] (same uniform as H).",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    hardship_group_high: float = _p(
+        1.0,
+        "hardship",
+        "group_high",
+        "Upper end of the group's uniform H.",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+
+    # -- lethal force (mechanism 3) -----------------------------------------------------------
+    lethal_probability: float = _p(
+        0.0,
+        "lethal_force",
+        "probability",
+        "q: chance that an enforcement kills instead of arresting (the order in force; a "
+        "timeline switches it on and off). 0: no killings and no extra draw.",
+        LETHAL,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        timeline=True,
+    )
+    lethal_backlash: float = _p(
+        2.0,
+        "lethal_force",
+        "backlash",
+        "λ_kill: L falls by λ_kill × killings by the police / citizens each tick "
+        "(heard of by all).",
+        LETHAL,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+    )
+    lethal_deterrence: float = _p(
+        0.0,
+        "lethal_force",
+        "deterrence",
+        "Fear added to the estimated arrest probability P of every citizen who sees a "
+        "killing (P + fear, capped at 1); 0: no deterrence and no fear array.",
+        LETHAL,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    lethal_fear_decay: float = _p(
+        0.9,
+        "lethal_force",
+        "fear_decay",
+        "Fear is multiplied by this each tick.",
+        LETHAL,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+
     # -- run -----------------------------------------------------------------------------
     steps: int = _p(
         500, "run", "steps", "Number of ticks to run.", OURS, kind="int", low=0, high=10**9
@@ -464,6 +636,26 @@ def validate_params(p: Params) -> Params:
                 f"vision {v:g} spans {2 * r + 1} sites, more than the "
                 f"{p.width}×{p.height} lattice; the neighbourhood would wrap onto itself",
             )
+    if p.hardship_low > p.hardship_high:
+        raise ParameterError(
+            "hardship.low", f"low {p.hardship_low:g} exceeds high {p.hardship_high:g}"
+        )
+    if p.hardship_group_low > p.hardship_group_high:
+        raise ParameterError(
+            "hardship.group_low",
+            f"group_low {p.hardship_group_low:g} exceeds group_high {p.hardship_group_high:g}",
+        )
+    if p.variant == "II" and (
+        p.legitimacy_feedback == "per_agent"
+        or p.hardship_group_share > 0
+        or p.lethal_deterrence > 0
+    ):
+        # Model II clones would inherit a dead slot's per-agent mechanism state.
+        raise ParameterError(
+            "model.variant",
+            "Model II does not yet support per-agent legitimacy, hardship groups or "
+            "lethal-force deterrence",
+        )
     if p.variant == "II" and p.width * p.height > 4_000_000:
         raise ParameterError("world.width", "Model II supports at most 4,000,000 sites")
     return p

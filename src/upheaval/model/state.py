@@ -61,6 +61,12 @@ Agents = namedtuple(
         "group",  # int8: Model II group (BLUE/GREEN); all BLUE in Model I
         "age",  # int16: Model II age in ticks (empty array in Model I)
         "death_age",  # int16: Model II age at death (empty array in Model I)
+        # Mechanism state, each an empty array unless its mechanism is on (OPTIONAL):
+        "legit",  # float32: per-agent legitimacy L_i (legitimacy.feedback = per_agent)
+        "fear",  # float32: fear from killings seen (lethal_force.deterrence > 0)
+        "cohort",  # int8: 1 for the hardship group (hardship.group_share > 0)
+        "hardship0",  # float32: hardship before any shock (timeline rollbacks)
+        "unit",  # int8: reinforcement unit, 0 for the initial force (timeline reinforcements)
     ],
 )
 Agents.__doc__ = "All agents, struct of arrays, indexed by slot."
@@ -89,9 +95,29 @@ EVENTS = (
 )
 
 
-def empty_agents(capacity: int, model2: bool) -> Agents:
-    """Allocate agent arrays with every slot free."""
+#: Per-agent arrays that exist only while a mechanism needs them (else size 0), so the
+#: classic model keeps its memory per agent.
+OPTIONAL = {
+    "legit": np.float32,
+    "fear": np.float32,
+    "cohort": np.int8,
+    "hardship0": np.float32,
+    "unit": np.int8,
+}
+
+#: Per-tick event counters of the mechanisms, recorded after the classic ones (their
+#: index in the events array is ``len(EVENTS) + k``).
+MECH_EVENTS = ("killed_by_cops",)
+EV_KILLED_BY_COPS = 8
+
+
+def empty_agents(capacity: int, model2: bool, extras: tuple[str, ...] = ()) -> Agents:
+    """Allocate agent arrays with every slot free; ``extras`` names the OPTIONAL arrays
+    to allocate in full."""
     n2 = capacity if model2 else 0
+    opt = {
+        name: np.zeros(capacity if name in extras else 0, dtype) for name, dtype in OPTIONAL.items()
+    }
     return Agents(
         kind=np.zeros(capacity, np.int8),
         status=np.full(capacity, DEAD, np.int8),
@@ -103,7 +129,22 @@ def empty_agents(capacity: int, model2: bool) -> Agents:
         group=np.zeros(capacity, np.int8),
         age=np.zeros(n2, np.int16),
         death_age=np.zeros(n2, np.int16),
+        **opt,
     )
+
+
+def extras_of(a: Agents) -> tuple[str, ...]:
+    """The OPTIONAL arrays that ``a`` holds in full."""
+    return tuple(name for name in OPTIONAL if getattr(a, name).shape[0] > 0)
+
+
+def with_extras(a: Agents, extras: tuple[str, ...]) -> Agents:
+    """``a`` with the named OPTIONAL arrays allocated (zeros) where they are empty."""
+    n = a.kind.shape[0]
+    changes = {
+        name: np.zeros(n, OPTIONAL[name]) for name in extras if getattr(a, name).shape[0] == 0
+    }
+    return a._replace(**changes) if changes else a
 
 
 def empty_lattice(width: int, height: int) -> Lattice:
@@ -132,7 +173,7 @@ def grow_agents(a: Agents, capacity: int) -> Agents:
     old = a.kind.shape[0]
     if capacity <= old:
         return a
-    new = empty_agents(capacity, a.age.shape[0] > 0)
+    new = empty_agents(capacity, a.age.shape[0] > 0, extras_of(a))
     for name in Agents._fields:
         src = getattr(a, name)
         if src.shape[0]:

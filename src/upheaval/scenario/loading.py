@@ -27,7 +27,17 @@ from upheaval.model.params import (
     validate_params,
 )
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import RampEvent, SetEvent, TimelineEvent, first_tick
+from upheaval.scenario.timeline import (
+    ACTION_KEYS,
+    ACTIONS,
+    ActionEvent,
+    RampEvent,
+    SetEvent,
+    TimelineError,
+    TimelineEvent,
+    check_actions,
+    first_tick,
+)
 
 PRESET_PACKAGE = "upheaval.scenario.presets"
 _SCENARIO_KEYS = ("name", "description", "extends")
@@ -63,6 +73,23 @@ def _timeline_params() -> dict[str, str]:
             out[loc] = f.name
             out[f.metadata["key"]] = f.name
     return out
+
+
+#: Sections of the issue-3 mechanisms: their timeline parameters are listed by
+#: ``section.key`` after the classic ones.
+MECHANISM_SECTIONS = ("legitimacy", "hardship", "lethal_force")
+
+
+def _timeline_names() -> list[str]:
+    """Timeline parameters for messages: classic ones by field name, then mechanisms'."""
+    classic, mech = [], []
+    for f in parameter_fields():
+        if f.metadata["timeline"]:
+            if f.metadata["section"] in MECHANISM_SECTIONS:
+                mech.append(f"{f.metadata['section']}.{f.metadata['key']}")
+            else:
+                classic.append(f.name)
+    return sorted(classic) + sorted(mech)
 
 
 def resolve_key(key: str, where: str) -> dataclasses.Field:
@@ -109,6 +136,9 @@ def _parse_timeline(entries: Any, where: str) -> tuple[TimelineEvent, ...]:
         key = f"timeline[{n}]"
         if not isinstance(entry, dict):
             raise ScenarioError(where, key, "expected a table")
+        if "action" in entry:
+            events.append(_parse_action(entry, where, key))
+            continue
         unknown = set(entry) - {"tick", "start", "end", "set", "ramp"}
         if unknown:
             raise ScenarioError(where, f"{key}.{sorted(unknown)[0]}", "unknown key")
@@ -134,7 +164,7 @@ def _parse_timeline(entries: Any, where: str) -> tuple[TimelineEvent, ...]:
         for pname, value in changes.items():
             pkey = f"{key}.{action}.{pname}"
             if pname not in allowed:
-                options = sorted({k for k in allowed if "." not in k})
+                options = _timeline_names()
                 raise ScenarioError(
                     where,
                     pkey,
@@ -157,12 +187,88 @@ def _parse_timeline(entries: Any, where: str) -> tuple[TimelineEvent, ...]:
     return tuple(events)
 
 
+def _number(v: Any, where: str, key: str, low: float, high: float, *, open_low=False) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):
+        raise ScenarioError(where, key, f"expected a number, got {v!r}")
+    if (v <= low if open_low else v < low) or v > high:
+        bound = f"> {low:g}" if open_low else f"≥ {low:g}"
+        raise ScenarioError(where, key, f"must be {bound} and ≤ {high:g}, got {v!r}")
+    return float(v)
+
+
+def _parse_action(entry: dict[str, Any], where: str, key: str) -> ActionEvent:
+    """One ``{ tick = t, action = "...", ... }`` entry (see scenario/timeline.py)."""
+    action = entry["action"]
+    if action not in ACTIONS:
+        raise ScenarioError(
+            where,
+            f"{key}.action",
+            f"expected one of {', '.join(map(repr, ACTIONS))}, got {action!r}"
+            + (_suggest(action, list(ACTIONS)) if isinstance(action, str) else ""),
+        )
+    required, optional = ACTION_KEYS[action]
+    allowed = {"tick", "action", *required, *optional}
+    for k in entry:
+        if k not in allowed:
+            if k in ("set", "ramp", "start", "end"):
+                reason = f"an action takes 'tick' and its own keys, not {k!r}"
+            else:
+                reason = f"unknown key for action {action!r}; it takes " + ", ".join(
+                    sorted(allowed - {"tick", "action"})
+                )
+            raise ScenarioError(where, f"{key}.{k}", reason)
+    for k in required:
+        if k not in entry:
+            raise ScenarioError(where, f"{key}.{k}", f"missing (action {action!r} needs it)")
+    tick = _tick_of(entry, "tick", where, key)
+    fields: dict[str, Any] = {}
+    if "factor" in entry:
+        fields["factor"] = _number(
+            entry["factor"], where, f"{key}.factor", 0.0, 100.0, open_low=True
+        )
+    if "share" in entry:
+        fields["share"] = _number(entry["share"], where, f"{key}.share", 0.0, 1.0, open_low=True)
+    if "legitimacy" in entry:
+        fields["legitimacy"] = _number(entry["legitimacy"], where, f"{key}.legitimacy", -1.0, 1.0)
+    if "count" in entry:
+        c = entry["count"]
+        if isinstance(c, bool) or not isinstance(c, int) or c < 1:
+            raise ScenarioError(where, f"{key}.count", f"expected an integer ≥ 1, got {c!r}")
+        fields["count"] = c
+    for k, choices in (("target", ("all", "group")), ("mode", ("patrol", "guard"))):
+        if k in entry:
+            if entry[k] not in choices:
+                raise ScenarioError(
+                    where,
+                    f"{key}.{k}",
+                    f"expected one of {', '.join(map(repr, choices))}, got {entry[k]!r}",
+                )
+            fields[k] = entry[k]
+    if "unit" in entry:
+        u = entry["unit"]
+        if not isinstance(u, str) or not u.strip():
+            raise ScenarioError(where, f"{key}.unit", f"expected a unit name, got {u!r}")
+        fields["unit"] = u
+    if "area" in entry:
+        a = entry["area"]
+        if (
+            not isinstance(a, list)
+            or len(a) != 4
+            or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in a)
+        ):
+            raise ScenarioError(
+                where, f"{key}.area", f"expected [x0, y0, x1, y1] of site indices ≥ 0, got {a!r}"
+            )
+        fields["area"] = tuple(a)
+    return ActionEvent(tick=tick, action=action, **fields)
+
+
 def _check_ramps(params: Params, timeline: list[TimelineEvent], where: str) -> None:
     """Reject a ramp that would start from an infinite value (inf → x has no steps)."""
     value = {"max_jail_term": params.max_jail_term}
     ordered = sorted(enumerate(timeline, start=1), key=lambda ne: first_tick(ne[1]))
     for n, e in ordered:
-        if e.param not in value:
+        if isinstance(e, ActionEvent) or e.param not in value:
             continue
         if isinstance(e, RampEvent) and math.isinf(value[e.param]):
             raise ScenarioError(
@@ -233,6 +339,10 @@ def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None =
     except ParameterError as e:
         raise ScenarioError(where, e.location, e.reason) from None
     _check_ramps(params, timeline, where)
+    try:
+        check_actions(params, timeline)
+    except TimelineError as e:
+        raise ScenarioError(where, f"timeline[{e.index}].{e.key}", e.reason) from None
     name = head.get("name", base.name if base is not None else Path(where).stem)
     desc = head.get("description", base.description if base is not None else "")
     return Scenario(
@@ -314,4 +424,8 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | list[str]) -
         validate_params(params)
     except ParameterError as e:
         raise ScenarioError("--set", e.location, e.reason) from None
+    try:
+        check_actions(params, scenario.timeline)
+    except TimelineError as e:
+        raise ScenarioError("--set", f"timeline[{e.index}].{e.key}", e.reason) from None
     return dataclasses.replace(scenario, params=params)

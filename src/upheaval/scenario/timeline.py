@@ -15,6 +15,29 @@ to even; a ramp cannot start from ``inf``) and ``cop_density`` (which adds cops 
 random empty sites or removes random cops, drawn from the ``events`` stream, to
 reach round(density × sites); if the lattice has too few empty sites, the density
 reached is what is recorded).
+
+A third kind, an **action** at one tick — ``{ tick = 10, action = "shock", factor =
+1.5 }`` — does something a parameter cannot say (mechanisms of issue 3; docs/odd.md
+§7.9-7.12). Actions and their keys:
+
+* ``shock``: ``factor`` > 0 multiplies the hardship of the targeted citizens (capped
+  at 1); ``target`` is ``"all"`` (default) or ``"group"`` (the hardship group), and
+  an optional ``area = [x0, y0, x1, y1]`` (inclusive site bounds) narrows it to the
+  citizens whose site lies inside;
+* ``rollback``: moves the targeted citizens' hardship back toward its value before
+  any shock by ``share`` (0 < share ≤ 1, default 1: all the way); same targeting;
+* ``concession``: adds ``legitimacy`` (−1 … 1) to the legitimacy in force (every
+  citizen's, under per-agent legitimacy), clamped to [0, 1]; under legitimacy
+  feedback the anchor it recovers toward is unchanged;
+* ``reinforce``: ``count`` new cops of unit ``unit`` (a name) on uniformly drawn
+  empty sites of ``area`` (default: the whole lattice), drawn from the ``events``
+  stream; ``mode = "patrol"`` (default: they move like any cop) or ``"guard"``
+  (they never leave their site, even after an arrest);
+* ``withdraw``: removes unit ``unit`` — all of it, or ``count`` cops drawn uniformly
+  among those of the unit on duty (``events`` stream).
+
+Actions of a tick act in the order of the sorted timeline (file order among ties),
+after the ``set``/``ramp`` events listed before them.
 """
 
 from __future__ import annotations
@@ -41,15 +64,97 @@ class RampEvent:
     value: float
 
 
-TimelineEvent = SetEvent | RampEvent
+ACTIONS = ("shock", "rollback", "concession", "reinforce", "withdraw")
+
+#: Keys each action takes: (required, optional).
+ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "shock": (("factor",), ("target", "area")),
+    "rollback": ((), ("share", "target", "area")),
+    "concession": (("legitimacy",), ()),
+    "reinforce": (("count", "unit"), ("mode", "area")),
+    "withdraw": (("unit",), ("count",)),
+}
+
+#: Most reinforcement units a run may have (unit codes are int8; 0 is the initial force).
+MAX_UNITS = 127
+
+
+@dataclass(frozen=True)
+class ActionEvent:
+    """At ``tick``, an action (see the module docstring); unused fields keep defaults."""
+
+    tick: int
+    action: str
+    factor: float = 1.0
+    share: float = 1.0
+    legitimacy: float = 0.0
+    count: int = -1  # withdraw: -1 means the whole unit
+    target: str = "all"
+    area: tuple[int, int, int, int] | None = None
+    mode: str = "patrol"
+    unit: str = ""
+
+
+TimelineEvent = SetEvent | RampEvent | ActionEvent
 
 
 def first_tick(e: TimelineEvent) -> int:
-    return e.tick if isinstance(e, SetEvent) else e.start
+    return e.start if isinstance(e, RampEvent) else e.tick
 
 
 def last_tick(e: TimelineEvent) -> int:
-    return e.tick if isinstance(e, SetEvent) else e.end
+    return e.end if isinstance(e, RampEvent) else e.tick
+
+
+class TimelineError(ValueError):
+    """An action that cannot work with these parameters: ``index`` is its 1-based
+    position in the timeline as given, ``key`` the offending key."""
+
+    def __init__(self, index: int, key: str, reason: str):
+        self.index, self.key, self.reason = index, key, reason
+        super().__init__(f"timeline[{index}].{key}: {reason}")
+
+
+def unit_codes(timeline: tuple[TimelineEvent, ...] | list[TimelineEvent]) -> dict[str, int]:
+    """Unit name → code 1, 2, … in the order units first arrive."""
+    codes: dict[str, int] = {}
+    for e in sorted(timeline, key=first_tick):
+        if isinstance(e, ActionEvent) and e.action == "reinforce" and e.unit not in codes:
+            codes[e.unit] = len(codes) + 1
+    return codes
+
+
+def check_actions(params, timeline) -> None:
+    """Check actions against the parameters (lattice bounds, the hardship group, units
+    arriving before they leave, one mode per unit); raise TimelineError."""
+    modes: dict[str, tuple[str, int]] = {}
+    indexed = sorted(enumerate(timeline, start=1), key=lambda ne: first_tick(ne[1]))
+    for n, e in indexed:
+        if not isinstance(e, ActionEvent):
+            continue
+        if e.area is not None:
+            x0, y0, x1, y1 = e.area
+            if not (0 <= x0 <= x1 < params.width and 0 <= y0 <= y1 < params.height):
+                raise TimelineError(
+                    n,
+                    "area",
+                    f"[{x0}, {y0}, {x1}, {y1}] is not inside the {params.width}×"
+                    f"{params.height} lattice with x0 ≤ x1, y0 ≤ y1",
+                )
+        if e.target == "group" and params.hardship_group_share <= 0:
+            raise TimelineError(n, "target", "'group' needs hardship.group_share > 0")
+        if e.action == "reinforce":
+            seen = modes.get(e.unit)
+            if seen is not None and seen[0] != e.mode:
+                raise TimelineError(
+                    n, "mode", f"unit {e.unit!r} arrived as {seen[0]!r} at tick {seen[1]}"
+                )
+            modes.setdefault(e.unit, (e.mode, e.tick))
+            if len(modes) > MAX_UNITS:
+                raise TimelineError(n, "unit", f"more than {MAX_UNITS} units")
+        if e.action == "withdraw":
+            if e.unit not in modes:
+                raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")
 
 
 def value_at(e: TimelineEvent, tick: int, before: float) -> float | None:

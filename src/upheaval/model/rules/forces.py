@@ -5,6 +5,19 @@ Reinforcements go to uniformly drawn empty sites of the whole lattice (rejection
 then enumeration, as in rule M) and take the lowest free slots; withdrawals remove
 cops drawn uniformly among those on duty, one at a time from the ascending list of
 their slots. All draws come from the ``events`` stream.
+
+Reinforcement and intervention (issue 3, mechanism 5): a timeline ``reinforce``
+action places ``count`` cops of a named *unit* (code 1, 2, … in order of first
+arrival; 0 is the initial force, stored per agent in ``unit`` only in runs that
+have reinforcements) on uniformly drawn empty sites of an area x0…x1 × y0…y1 —
+up to 64 draws of ``randint(area sites)`` (row-major within the area), then, after
+64 misses, one ``randint(empty sites of the area)`` over them in row-major order;
+the whole lattice as area gives exactly the draws of :func:`add_cops`. A unit is
+``patrol`` (moves like any cop) or ``guard`` (``guard_units[code] = 1``: never
+moves, and stays at its post after an arrest). ``withdraw`` removes a whole unit in
+slot order (no draw) or ``count`` of its cops drawn as in :func:`remove_cops`.
+Units have no mind of their own yet: the code is where later mechanisms (defection,
+foreign troops that do not defect) attach.
 """
 
 from __future__ import annotations
@@ -61,10 +74,100 @@ def add_cops(g, a, count, rng, free_slots, meta):
         if a.age.shape[0]:
             a.age[i] = 0
             a.death_age[i] = 0
+        clear_mechanism_state(a, i, 0)
         a.cell_next[i] = -1
         place(g, a, i, c, LANE_COP)
         added += 1
     return added
+
+
+@rule
+def clear_mechanism_state(a, i, unit):
+    """A new cop in slot ``i`` carries no citizen's mechanism state; its unit code."""
+    if a.legit.shape[0]:
+        a.legit[i] = 0.0
+    if a.fear.shape[0]:
+        a.fear[i] = 0.0
+    if a.cohort.shape[0]:
+        a.cohort[i] = 0
+    if a.hardship0.shape[0]:
+        a.hardship0[i] = 0.0
+    if a.unit.shape[0]:
+        a.unit[i] = unit
+
+
+@rule
+def random_empty_site_in_area(g, x0, y0, x1, y1, rng):
+    """A uniformly drawn empty site of the area, or -1 if none is empty."""
+    aw = x1 - x0 + 1
+    n = aw * (y1 - y0 + 1)
+    for _ in range(SITE_TRIES):
+        k = randint(rng, n)
+        c = (y0 + k // aw) * g.width + x0 + k % aw
+        if g.occupancy[c] == 0:
+            return c
+    empties = 0
+    for k in range(n):
+        empties += g.occupancy[(y0 + k // aw) * g.width + x0 + k % aw] == 0
+    if empties == 0:
+        return -1
+    m = randint(rng, empties)
+    for k in range(n):
+        c = (y0 + k // aw) * g.width + x0 + k % aw
+        if g.occupancy[c] == 0:
+            if m == 0:
+                return c
+            m -= 1
+    return -1
+
+
+@kernel
+def reinforce(g, a, count, unit, x0, y0, x1, y1, rng, free_slots, meta):
+    """Place up to ``count`` cops of ``unit`` in the area; returns how many were placed."""
+    added = 0
+    for _ in range(count):
+        c = random_empty_site_in_area(g, x0, y0, x1, y1, rng)
+        if c < 0:
+            break
+        i = pop_free(free_slots, meta)
+        a.kind[i] = COP
+        a.status[i] = QUIET
+        a.jail_left[i] = 0
+        a.hardship[i] = 0.0
+        a.risk_aversion[i] = 0.0
+        a.group[i] = 0
+        if a.age.shape[0]:
+            a.age[i] = 0
+            a.death_age[i] = 0
+        clear_mechanism_state(a, i, unit)
+        a.cell_next[i] = -1
+        place(g, a, i, c, LANE_COP)
+        added += 1
+    return added
+
+
+@kernel(allocates=True)
+def withdraw_unit(g, a, unit, count, hold_site, rng, free_slots, meta):
+    """Withdraw ``unit``: all of it (count < 0, slot order) or ``count`` drawn uniformly."""
+    members = np.empty(a.kind.shape[0], np.int32)
+    n = 0
+    for i in range(a.kind.shape[0]):
+        if a.kind[i] == COP and a.status[i] != DEAD and a.unit[i] == unit:
+            members[n] = i
+            n += 1
+    if count < 0:
+        for t in range(n):
+            remove_agent(g, a, members[t], hold_site, free_slots, meta)
+        return n
+    removed = 0
+    for _ in range(min(count, n)):
+        k = randint(rng, n)
+        j = members[k]
+        members[k : n - 1] = members[k + 1 : n]
+        n -= 1
+        remove_agent(g, a, j, hold_site, free_slots, meta)
+        removed += 1
+    return removed
 
 
 @kernel(allocates=True)

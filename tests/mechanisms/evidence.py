@@ -1,0 +1,227 @@
+"""Measurements behind the evidence tests of the issue-3 mechanisms (part A).
+
+Each function runs one mechanism on and off (or early and late) over fixed seeds and
+returns plain numbers; the tests assert the direction of the effect and write the
+record to ``tests/mechanisms/results/*.json``, which ``scripts/mechanisms_report.py``
+summarises into docs/mechanisms.md. Paired designs: the same seed runs both arms, so
+until the mechanism first acts both arms are identical.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from pathlib import Path
+from typing import Any
+
+import upheaval
+from upheaval.engine.simulation import COLUMNS, Simulation
+from upheaval.scenario.schema import Scenario
+from upheaval.scenario.timeline import ActionEvent, SetEvent
+
+RESULTS = Path(__file__).resolve().parent / "results"
+SEEDS = tuple(range(1, 21))
+COL = {name: k for k, name in enumerate(COLUMNS)}
+
+
+def base() -> Scenario:
+    return upheaval.load("epstein2002-run2")
+
+
+def run(sc: Scenario, seed: int, ticks: int) -> list[tuple]:
+    sim = Simulation(sc, seed=seed)
+    sim.step(ticks)
+    return sim.history
+
+
+def column(history: list[tuple], name: str) -> list[float]:
+    return [row[COL[name]] for row in history]
+
+
+def paired_effect(on: list[float], off: list[float]) -> dict[str, Any]:
+    """Mean paired difference, its standard deviation, Cohen's d_z and the share of
+    seeds where on > off."""
+    diffs = [a - b for a, b in zip(on, off, strict=True)]
+    mean = statistics.fmean(diffs)
+    sd = statistics.stdev(diffs) if len(diffs) > 1 else 0.0
+    return {
+        "n_seeds": len(diffs),
+        "mean_on": statistics.fmean(on),
+        "mean_off": statistics.fmean(off),
+        "mean_difference": mean,
+        "sd_difference": sd,
+        "cohens_dz": mean / sd if sd > 0 else math.copysign(math.inf, mean) if mean else 0.0,
+        "share_on_greater": sum(d > 0 for d in diffs) / len(diffs),
+    }
+
+
+def write(name: str, record: dict[str, Any]) -> None:
+    RESULTS.mkdir(exist_ok=True)
+    (RESULTS / f"{name}.json").write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+
+
+# -- 1. legitimacy that answers to events ------------------------------------------------
+def legitimacy_feedback(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
+    """Global feedback (defaults) against the classic model on run 2.
+
+    Measures the legitimacy deficit L0 − L averaged over the 50 ticks after the first
+    large outburst (≥ 50 actives), and mean actives per tick with and without."""
+    sc = base()
+    on_sc = sc.with_params(legitimacy_feedback="global")
+    l0 = sc.params.legitimacy
+    deficits, end_deficits, act_on, act_off, first = [], [], [], [], []
+    for seed in seeds:
+        h_on = run(on_sc, seed, ticks)
+        h_off = run(sc, seed, ticks)
+        active = column(h_on, "active_blue")
+        legit = column(h_on, "legitimacy")
+        t0 = next((t for t, a in enumerate(active) if a >= 50), None)
+        first.append(t0)
+        window = legit[t0 + 1 : t0 + 51] if t0 is not None else [l0]
+        deficits.append(l0 - statistics.fmean(window))
+        end_deficits.append(l0 - legit[-1])
+        act_on.append(statistics.fmean(active[1:]))
+        act_off.append(statistics.fmean(column(h_off, "active_blue")[1:]))
+    return {
+        "scenario": "epstein2002-run2, legitimacy.feedback = global (defaults)",
+        "ticks": ticks,
+        "seeds": list(seeds),
+        "first_outburst_tick": first,
+        "legitimacy_deficit_after_outburst": {
+            "mean": statistics.fmean(deficits),
+            "min": min(deficits),
+            "share_positive": sum(d > 0 for d in deficits) / len(deficits),
+        },
+        "legitimacy_deficit_at_end": {
+            "mean": statistics.fmean(end_deficits),
+            "share_positive": sum(d > 0 for d in end_deficits) / len(end_deficits),
+        },
+        "mean_actives": paired_effect(act_on, act_off),
+    }
+
+
+# -- 2. hardship shocks --------------------------------------------------------------------
+def hardship_shock(seeds=SEEDS, ticks: int = 200) -> dict[str, Any]:
+    """A hardship shock ×1.5 to all citizens at tick 50, rolled back fully at tick 120,
+    against no shock; and a shock to a 20 % group only.
+
+    Effects: mean actives in ticks 51-120 (shock vs none), in ticks 141-200 (after the
+    rollback vs none), and ticks 51-120 for the group shock vs none."""
+    sc = base()
+    shock = (ActionEvent(tick=50, action="shock", factor=1.5),)
+    rollback = (*shock, ActionEvent(tick=120, action="rollback", share=1.0))
+    grp = sc.with_params(hardship_group_share=0.2)
+    grp_shock = (ActionEvent(tick=50, action="shock", factor=1.5, target="group"),)
+    during_on, during_off, after_on, after_off, g_on, g_off = [], [], [], [], [], []
+    for seed in seeds:
+        h_none = column(run(sc, seed, ticks), "active_blue")
+        h_rb = column(
+            run(Scenario(params=sc.params, timeline=rollback), seed, ticks), "active_blue"
+        )
+        during_on.append(statistics.fmean(h_rb[51:121]))
+        during_off.append(statistics.fmean(h_none[51:121]))
+        after_on.append(statistics.fmean(h_rb[141:]))
+        after_off.append(statistics.fmean(h_none[141:]))
+        gn = column(run(grp, seed, ticks), "active_blue")
+        gs = column(
+            run(Scenario(params=grp.params, timeline=grp_shock), seed, ticks), "active_blue"
+        )
+        g_on.append(statistics.fmean(gs[51:121]))
+        g_off.append(statistics.fmean(gn[51:121]))
+    return {
+        "scenario": "epstein2002-run2; shock factor 1.5 at tick 50, rollback at tick 120",
+        "ticks": ticks,
+        "seeds": list(seeds),
+        "actives_during_shock": paired_effect(during_on, during_off),
+        "actives_after_rollback": paired_effect(after_on, after_off),
+        "actives_during_group_shock": paired_effect(g_on, g_off),
+    }
+
+
+# -- 3. lethal force -------------------------------------------------------------------------
+def lethal_force(seeds=SEEDS, ticks: int = 250, q: float = 0.05) -> dict[str, Any]:
+    """Lethal force q on run 2 from tick 1.
+
+    Deaths: killed_by_cops with q against none. Backlash: with deterrence off, mean
+    actives in ticks 101-250 with backlash 20 against backlash 0. Deterrence: with
+    backlash 0, mean actives with deterrence 0.5 against none."""
+    sc = base()
+    strong = sc.with_params(lethal_probability=q, lethal_backlash=20.0)
+    none = sc.with_params(lethal_probability=q, lethal_backlash=0.0)
+    feared = none.with_params(lethal_deterrence=0.5)
+    deaths_on, deaths_off, bl_on, bl_off, dt_on, dt_off = [], [], [], [], [], []
+    for seed in seeds:
+        h_strong = run(strong, seed, ticks)
+        h_none = run(none, seed, ticks)
+        h_classic = run(sc, seed, ticks)
+        h_feared = run(feared, seed, ticks)
+        deaths_on.append(sum(column(h_none, "killed_by_cops")))
+        deaths_off.append(sum(column(h_classic, "killed_by_cops")))
+        bl_on.append(statistics.fmean(column(h_strong, "active_blue")[101:]))
+        bl_off.append(statistics.fmean(column(h_none, "active_blue")[101:]))
+        dt_on.append(statistics.fmean(column(h_feared, "active_blue")[1:]))
+        dt_off.append(statistics.fmean(column(h_none, "active_blue")[1:]))
+    return {
+        "scenario": f"epstein2002-run2, lethal_force.probability = {q}",
+        "ticks": ticks,
+        "seeds": list(seeds),
+        "deaths": paired_effect(deaths_on, deaths_off),
+        "later_actives_backlash_20_vs_0": paired_effect(bl_on, bl_off),
+        "actives_deterrence_0.5_vs_0": paired_effect(dt_on, dt_off),
+    }
+
+
+# -- 5. reinforcement: hysteresis -------------------------------------------------------------
+def _break_restore(active: list[int], n_cit: int, ticks: int) -> tuple[int, int | None]:
+    brk = next((t - 50 for t in range(50, 150) if active[t] >= 0.05 * n_cit), 100)
+    res = next((t - 150 for t in range(150, ticks + 1) if active[t] <= 0.01 * n_cit), None)
+    return brk, res
+
+
+def reinforcement_hysteresis(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
+    """Run 2's society with L = 0.8 kept calm by 118 cops (cop_density 0.074); at
+    tick 50 the cops fall to 16 (cop_density 0.01); at tick 150 an intervention unit
+    of 102 patrols arrives, restoring the number.
+
+    Break time: ticks from the removal to the first tick with ≥ 5 % of the citizens
+    active; restore time: ticks from the arrival to the first tick with ≤ 1 % active
+    (never: the remaining ticks). Hysteresis would be restore > break. Measured for
+    the classic model and with global legitimacy feedback; plus the reinforcement's
+    own effect: mean actives in ticks 151-300 with against without it."""
+    sc = upheaval.load("epstein2002-run2").with_params(cop_density=0.074, legitimacy=0.8)
+    removal = SetEvent(tick=50, param="cop_density", value=0.01)
+    arrival = ActionEvent(tick=150, action="reinforce", count=102, unit="intervention")
+    n_cit = round(sc.params.citizen_density * sc.params.n_sites)
+    out: dict[str, Any] = {
+        "scenario": "epstein2002-run2, L = 0.8, cops 118 → 16 at tick 50, +102 at tick 150",
+        "ticks": ticks,
+        "seeds": list(seeds),
+    }
+    for label, params in (
+        ("classic", sc.params),
+        ("legitimacy_feedback", sc.params.replace(legitimacy_feedback="global")),
+    ):
+        breaks, restores, with_r, without_r = [], [], [], []
+        for seed in seeds:
+            a = column(
+                run(Scenario(params=params, timeline=(removal, arrival)), seed, ticks),
+                "active_blue",
+            )
+            b = column(
+                run(Scenario(params=params, timeline=(removal,)), seed, ticks), "active_blue"
+            )
+            brk, res = _break_restore(a, n_cit, ticks)
+            breaks.append(brk)
+            restores.append(res if res is not None else ticks - 150 + 1)
+            with_r.append(statistics.fmean(a[151:]))
+            without_r.append(statistics.fmean(b[151:]))
+        diffs = [r - b for r, b in zip(restores, breaks, strict=True)]
+        out[label] = {
+            "break_ticks": breaks,
+            "restore_ticks": restores,
+            "restore_minus_break": paired_effect(restores, breaks),
+            "share_restore_slower": sum(d > 0 for d in diffs) / len(diffs),
+            "actives_after_arrival_with_vs_without": paired_effect(with_r, without_r),
+        }
+    return out

@@ -1,0 +1,104 @@
+"""Evidence that each mechanism of issue 3 (part A) does what it says: 20 fixed
+seeds, paired arms, effect sizes recorded in tests/mechanisms/results/*.json (see
+scripts/mechanisms_report.py → docs/mechanisms.md) and the direction asserted.
+
+Where a claim the issue names does not appear in this model (hysteresis after a
+reinforcement), the measurement is recorded and the test asserts what the model
+does instead, so that a change in that behaviour is noticed."""
+
+from __future__ import annotations
+
+import evidence as ev
+import pytest
+
+
+@pytest.fixture(scope="module")
+def legit():
+    r = ev.legitimacy_feedback()
+    ev.write("legitimacy_feedback", r)
+    return r
+
+
+def test_legitimacy_stays_below_its_start_after_the_first_outburst(legit):
+    # Lemos et al. 2016: repression leaves legitimacy lower than before.
+    assert all(t is not None for t in legit["first_outburst_tick"])
+    assert legit["legitimacy_deficit_after_outburst"]["share_positive"] == 1.0
+    assert legit["legitimacy_deficit_at_end"]["share_positive"] == 1.0
+
+
+def test_legitimacy_feedback_raises_mobilisation(legit):
+    eff = legit["mean_actives"]
+    assert eff["n_seeds"] >= 20
+    assert eff["mean_difference"] > 0 and eff["cohens_dz"] > 0.8
+    assert eff["share_on_greater"] >= 0.9
+
+
+@pytest.fixture(scope="module")
+def shock():
+    r = ev.hardship_shock()
+    ev.write("hardship_shock", r)
+    return r
+
+
+def test_hardship_shock_raises_mobilisation_and_rollback_undoes_it(shock):
+    during, after = shock["actives_during_shock"], shock["actives_after_rollback"]
+    assert during["n_seeds"] >= 20
+    assert during["mean_difference"] > 0 and during["cohens_dz"] > 0.8
+    # After a full rollback the shocked runs are back near the unshocked ones.
+    assert abs(after["mean_difference"]) < 0.25 * during["mean_difference"]
+
+
+def test_group_shock_raises_mobilisation_less_than_a_general_one(shock):
+    grp, all_ = shock["actives_during_group_shock"], shock["actives_during_shock"]
+    assert grp["mean_difference"] > 0 and grp["cohens_dz"] > 0.5
+    assert grp["mean_difference"] < all_["mean_difference"]
+
+
+@pytest.fixture(scope="module")
+def lethal():
+    r = ev.lethal_force()
+    ev.write("lethal_force", r)
+    return r
+
+
+def test_lethal_force_kills(lethal):
+    d = lethal["deaths"]
+    assert d["n_seeds"] >= 20 and d["mean_off"] == 0 and d["share_on_greater"] == 1.0
+
+
+def test_strong_backlash_raises_later_mobilisation(lethal):
+    eff = lethal["later_actives_backlash_20_vs_0"]
+    assert eff["mean_difference"] > 0 and eff["cohens_dz"] > 0.5
+
+
+def test_deterrence_lowers_mobilisation(lethal):
+    eff = lethal["actives_deterrence_0.5_vs_0"]
+    assert eff["mean_difference"] < 0 and eff["cohens_dz"] < -0.8
+
+
+@pytest.fixture(scope="module")
+def hysteresis():
+    r = ev.reinforcement_hysteresis()
+    ev.write("reinforcement_hysteresis", r)
+    return r
+
+
+def test_reinforcement_restores_calm(hysteresis):
+    eff = hysteresis["classic"]["actives_after_arrival_with_vs_without"]
+    assert eff["n_seeds"] >= 20
+    assert eff["mean_difference"] < 0 and eff["cohens_dz"] < -0.8
+
+
+def test_late_reinforcement_restores_calm_more_slowly_than_removal_broke_it(hysteresis):
+    # The issue's hysteresis claim. Measured: removal breaks calm within its own tick,
+    # the reinforcement needs a few ticks (citizens decide afresh every tick, so the
+    # lag is short), and longer once legitimacy has fallen during the rebellion.
+    classic, fed = hysteresis["classic"], hysteresis["legitimacy_feedback"]
+    for rec in (classic, fed):
+        assert len(rec["break_ticks"]) == len(rec["restore_ticks"]) >= 20
+        assert all(b < 100 for b in rec["break_ticks"]), "the removal should break calm"
+        assert rec["share_restore_slower"] >= 0.9
+    assert (
+        fed["restore_minus_break"]["mean_difference"]
+        > classic["restore_minus_break"]["mean_difference"]
+    )
