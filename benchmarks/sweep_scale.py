@@ -71,7 +71,9 @@ def _measure(name: str, workers: int, runs: int, steps: int, root: Path, backend
     wall = time.perf_counter() - t0
     status = read_status(out)
     sim = sum(float(e.get("seconds", 0.0)) for e in status.values())
-    assert report.complete and report.failed == 0, report
+    if not report.complete or report.failed:
+        errors = {e.get("error") for e in status.values() if e.get("status") == "failed"}
+        raise RuntimeError(f"{name}: {report.failed} runs failed: {sorted(map(str, errors))[:3]}")
     return {
         "backend": name,
         "workers": workers,
@@ -128,25 +130,24 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     results: dict = {"machine": f"{platform.machine()}, python {platform.python_version()}"}
     try:
-        rows = [
-            _measure("local", 1, args.runs, args.steps, root, "local"),
-            _measure("local", 2, args.runs, args.steps, root / "2", "local"),
-        ]
-        for backend in ("dask", "ray"):
-            if backend in args.skip:
-                continue
+        rows: list[dict] = []
+        plan = [("local", 1, root / "1"), ("local", 2, root / "2")]
+        plan += [(b, 2, root / b) for b in ("dask", "ray") if b not in args.skip]
+        for backend, workers, where in plan:
             try:
-                rows.append(_measure(backend, 2, args.runs, args.steps, root, backend))
-            except ImportError as e:
-                print(f"{backend}: skipped ({e})", file=sys.stderr)
-        results["throughput"] = rows
-        results["speedup_2_over_1"] = round(rows[1]["runs_per_s"] / rows[0]["runs_per_s"], 2)
-        for r in rows:
+                r = _measure(backend, workers, args.runs, args.steps, where, backend)
+            except (ImportError, RuntimeError) as e:
+                print(f"{backend}: not measured ({e})", flush=True)
+                continue
+            rows.append(r)
             print(
                 f"{r['backend']:>6} × {r['workers']}: {r['runs']} runs × {r['steps']} ticks in "
                 f"{r['wall_s']:.1f} s = {r['runs_per_s']:.2f} runs/s; mean run "
-                f"{1000 * r['run_s_mean']:.1f} ms; overhead {r['overhead_per_run_ms']:.1f} ms/run"
+                f"{1000 * r['run_s_mean']:.1f} ms; overhead {r['overhead_per_run_ms']:.1f} ms/run",
+                flush=True,
             )
+        results["throughput"] = rows
+        results["speedup_2_over_1"] = round(rows[1]["runs_per_s"] / rows[0]["runs_per_s"], 2)
         print(f"speed-up, 2 local workers over 1: {results['speedup_2_over_1']:.2f}×")
         if "memory" not in args.skip:
             # A fresh process, so that the peak memory is this sweep's alone (not the

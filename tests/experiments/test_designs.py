@@ -121,3 +121,8 @@ def test_factor_bounds_round_half_up():
     f = Factor(name="width", kind="int", low=10, high=12)
     assert f.bounds() == (9.5, 12.5)
     assert f.from_unit(np.array([9.5, 10.49, 10.5, 12.49])) == [10, 10, 11, 12]
+
+
+def test_an_ensemble_is_a_grid_without_factors():
+    d = make_design("grid", [], replicates=7)
+    assert (d.n_points, d.n_runs, d.point(0)) == (1, 7, {})
