@@ -8,8 +8,9 @@ does instead, so that a change in that behaviour is noticed."""
 
 from __future__ import annotations
 
-import evidence as ev
 import pytest
+
+from mechanisms import evidence as ev
 
 
 @pytest.fixture(scope="module")

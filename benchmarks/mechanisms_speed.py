@@ -1,0 +1,84 @@
+"""Cost of the issue-3 mechanisms (part A): the classic step against the step with
+every mechanism of part A on, on the same grid and seed.
+
+"All on": per-agent legitimacy feedback, a Beta hardship with a group, lethal force
+(q = 0.05) with deterrence and backlash, and a guard unit plus a patrol unit
+arriving at tick 1 (so the rule C with force and posts runs throughout). The
+classic arm is run 2's parameters at the same size. Time is CPU time of the step
+kernel plus the per-tick mechanism updates (``Simulation.step`` wall time on one
+thread, best of ``--repeats``), after a warm-up that compiles.
+
+Usage::
+
+    python benchmarks/mechanisms_speed.py [--side 200] [--ticks 50] [--repeats 3]
+
+Prints ns per agent-step for each arm and their ratio (target: ≤ 2).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import upheaval
+from upheaval.engine.simulation import Simulation
+from upheaval.scenario.schema import Scenario
+from upheaval.scenario.timeline import ActionEvent
+
+
+def scenarios(side: int) -> tuple[Scenario, Scenario]:
+    classic = upheaval.load("epstein2002-run2").with_params(width=side, height=side, steps=0)
+    p = classic.params.replace(
+        legitimacy_feedback="per_agent",
+        hardship_distribution="beta",
+        hardship_group_share=0.2,
+        hardship_group_low=0.3,
+        lethal_probability=0.05,
+        lethal_deterrence=0.2,
+        lethal_backlash=2.0,
+    )
+    n = max(1, side * side // 200)
+    timeline = (
+        ActionEvent(tick=1, action="reinforce", count=n, unit="guards", mode="guard"),
+        ActionEvent(tick=1, action="reinforce", count=n, unit="patrol"),
+    )
+    return classic, Scenario(params=p, timeline=timeline)
+
+
+def ns_per_agent_step(sc: Scenario, ticks: int, repeats: int, seed: int = 1) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        sim = Simulation(sc, seed=seed)
+        sim.step(2)  # compile and pass the tick-1 arrivals
+        agents = sim.n_agents()
+        t0 = time.process_time()
+        sim.step(ticks)
+        best = min(best, (time.process_time() - t0) / (ticks * agents) * 1e9)
+    return best
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--side", type=int, default=200)
+    ap.add_argument("--ticks", type=int, default=50)
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    classic, mech = scenarios(args.side)
+    c = ns_per_agent_step(classic, args.ticks, args.repeats)
+    m = ns_per_agent_step(mech, args.ticks, args.repeats)
+    mem_off = Simulation(classic, seed=1)
+    out = {
+        "side": args.side,
+        "ticks": args.ticks,
+        "classic_ns_per_agent_step": round(c, 1),
+        "mechanisms_ns_per_agent_step": round(m, 1),
+        "ratio": round(m / c, 3),
+        "classic_bytes_per_agent": round(mem_off.nbytes() / mem_off.n_agents(), 1),
+    }
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

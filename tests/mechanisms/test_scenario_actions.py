@@ -1,0 +1,96 @@
+"""Scenario files with mechanism actions: strict loading with errors naming the entry
+and key, and the generated report current."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+import upheaval
+from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
+from upheaval.scenario.timeline import ActionEvent
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAD = '[scenario]\nextends = "epstein2002-run2"\n[legitimacy]\nfeedback = "global"\n'
+
+
+def load_text(tmp_path, text):
+    path = tmp_path / "s.toml"
+    path.write_text(HEAD + text, "utf-8")
+    return load_file(path)
+
+
+def test_actions_load(tmp_path):
+    sc = load_text(
+        tmp_path,
+        '[[timeline]]\ntick = 10\naction = "shock"\nfactor = 1.5\narea = [0, 0, 19, 39]\n'
+        '[[timeline]]\ntick = 20\naction = "concession"\nlegitimacy = 0.1\n'
+        '[[timeline]]\ntick = 30\naction = "reinforce"\ncount = 20\nunit = "army"\n'
+        'mode = "guard"\n'
+        '[[timeline]]\ntick = 40\naction = "withdraw"\nunit = "army"\n'
+        "[[timeline]]\ntick = 12\nset = { 'lethal_force.probability' = 0.1 }\n",
+    )
+    assert sc.params.legitimacy_feedback == "global"
+    assert sc.timeline[0] == ActionEvent(tick=10, action="shock", factor=1.5, area=(0, 0, 19, 39))
+    assert sc.timeline[2].mode == "guard" and sc.timeline[3].count == -1
+    sim = upheaval.Simulation(sc, seed=1)
+    sim.step(45)
+    cops = [row[7] for row in sim.history]
+    assert cops[30] == cops[29] + 20 and cops[40] == cops[29]
+
+
+@pytest.mark.parametrize(
+    ("entry", "key", "reason"),
+    [
+        ('action = "riot"', "timeline[1].action", "expected one of"),
+        ('action = "shock"', "timeline[1].factor", "missing"),
+        ('action = "shock"\nfactor = 0', "timeline[1].factor", "must be > 0"),
+        ('action = "shock"\nfactor = 2\nunit = "x"', "timeline[1].unit", "unknown key"),
+        ('action = "shock"\nfactor = 2\narea = [0, 0, 50, 5]', "timeline[1].area", "inside"),
+        ('action = "shock"\nfactor = 2\narea = [1, 2]', "timeline[1].area", "[x0, y0, x1, y1]"),
+        ('action = "shock"\nfactor = 2\ntarget = "group"', "timeline[1].target", "group_share"),
+        ('action = "rollback"\nshare = 1.5', "timeline[1].share", "≤ 1"),
+        ('action = "concession"\nlegitimacy = 2', "timeline[1].legitimacy", "≤ 1"),
+        ('action = "reinforce"\nunit = "a"', "timeline[1].count", "missing"),
+        ('action = "reinforce"\ncount = 0\nunit = "a"', "timeline[1].count", "≥ 1"),
+        ('action = "reinforce"\ncount = 3\nunit = "a"\nmode = "x"', "timeline[1].mode", "'guard'"),
+        ('action = "withdraw"\nunit = "ghost"', "timeline[1].unit", "no unit 'ghost'"),
+        ('action = "shock"\nfactor = 2\nset = { legitimacy = 0.5 }', "timeline[1].set", "own keys"),
+    ],
+)
+def test_bad_action_is_named(tmp_path, entry, key, reason):
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, f"[[timeline]]\ntick = 5\n{entry}\n")
+    err = info.value
+    assert err.key == key, str(err)
+    assert reason in err.reason, err.reason
+
+
+def test_withdrawal_before_arrival_is_named(tmp_path):
+    text = (
+        '[[timeline]]\ntick = 30\naction = "reinforce"\ncount = 3\nunit = "a"\n'
+        '[[timeline]]\ntick = 20\naction = "withdraw"\nunit = "a"\n'
+    )
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, text)
+    assert info.value.key == "timeline[2].unit"
+
+
+def test_override_shrinking_the_lattice_under_an_area_is_named(tmp_path):
+    sc = load_text(
+        tmp_path, '[[timeline]]\ntick = 5\naction = "shock"\nfactor = 2\narea = [0, 0, 30, 30]\n'
+    )
+    with pytest.raises(ScenarioError) as info:
+        apply_overrides(sc, ["width=20"])
+    assert info.value.key == "timeline[1].area"
+
+
+def test_mechanisms_report_is_current():
+    spec = importlib.util.spec_from_file_location(
+        "mechanisms_report", ROOT / "scripts" / "mechanisms_report.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    assert module.main(["--check"]) == 0, "run: python scripts/mechanisms_report.py"
