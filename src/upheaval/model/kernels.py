@@ -35,7 +35,7 @@ from collections import namedtuple
 
 import numpy as np
 
-from upheaval.model.jit import kernel, prefetch, rule
+from upheaval.model.jit import hot_rule, kernel, prefetch, rule
 from upheaval.model.params import Params
 from upheaval.model.rng import randint
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
@@ -174,7 +174,7 @@ def deterrence_factor(max_jail_term, exponent):
     return max_jail_term**exponent
 
 
-@rule
+@hot_rule
 def decide(g, a, i, r, legitimacy, deterrence, fear):
     """Rule A for free citizen ``i``; updates its status and lane. True if active.
 
@@ -213,7 +213,7 @@ def decide(g, a, i, r, legitimacy, deterrence, fear):
     return now_active
 
 
-@rule
+@hot_rule
 def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events):
     """One citizen's turn (Epstein 2002): rule M (move to a random empty site within
     v) and rule A (active iff G − N > T) in the configured order; in Model II an
@@ -241,7 +241,7 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
         move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
 
 
-@rule
+@hot_rule
 def cop_turn(g, a, i, r, max_jail_term, lethal_p, guard_units, rng, free_slots, meta, events):
     """One cop's turn (Epstein 2002): rule M (move to a random empty site within v*)
     and rule C (arrest a random active within v*) in the configured order. With

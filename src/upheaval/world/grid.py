@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import prefetch, rule
+from upheaval.model.jit import hot_rule, prefetch, rule
 from upheaval.model.state import (
     ACTIVE,
     CITIZEN,
@@ -102,7 +102,7 @@ def _refresh(g, a, site):
     )
 
 
-@rule
+@hot_rule
 def place(g, a, i, site, lane):
     """Put agent ``i`` on ``site`` in ``lane`` (sites may be shared)."""
     a.position[i] = site
@@ -117,7 +117,7 @@ def place(g, a, i, site, lane):
         g.occupancy[site] = v + (np.uint8(1) << np.uint8(lane))
 
 
-@rule
+@hot_rule
 def unplace(g, a, i, lane):
     """Take agent ``i`` off its site (its position is kept)."""
     if lane == NO_LANE:
@@ -140,7 +140,7 @@ def unplace(g, a, i, lane):
         _refresh(g, a, site)
 
 
-@rule
+@hot_rule
 def relane(g, a, site, old_lane, new_lane):
     """Record that an agent on ``site`` changed lane (e.g. quiet → active); its status
     must already be updated."""
@@ -157,7 +157,7 @@ def relane(g, a, site, old_lane, new_lane):
         )
 
 
-@rule
+@hot_rule
 def move_to(g, a, i, site, lane):
     unplace(g, a, i, lane)
     place(g, a, i, site, lane)
@@ -238,7 +238,7 @@ def scan_lanes(g, a, site, span_dy, span_half):
     return cops, active, quiet, jailed
 
 
-@rule
+@hot_rule
 def count_cops_actives(g, a, site, span_dy, span_half):
     """(cops, actives) within the neighbourhood of ``site``, own site included.
 

@@ -7,7 +7,7 @@ as it went in. After an arrest the cop either steps onto the arrestee's site
 
 from __future__ import annotations
 
-from upheaval.model.jit import rule
+from upheaval.model.jit import hot_rule
 from upheaval.model.rng import randint
 from upheaval.model.rules.jail import draw_jail_term
 from upheaval.model.state import ACTIVE, JAILED, LANE_ACTIVE, LANE_COP, LANE_QUIET, QUIET
@@ -16,7 +16,7 @@ from upheaval.world.grid import count_cops_actives, kth_in_lane, lane_of, move_t
 EV_ARRESTS = 0
 
 
-@rule
+@hot_rule
 def arrest(g, a, j, max_jail_term, inclusive, countdown_own, hold_site, rng, events):
     """Jail active citizen ``j``."""
     term = draw_jail_term(max_jail_term, inclusive, rng)
@@ -35,7 +35,7 @@ def arrest(g, a, j, max_jail_term, inclusive, countdown_own, hold_site, rng, eve
         unplace(g, a, j, LANE_ACTIVE)
 
 
-@rule
+@hot_rule
 def enforce(g, a, i, r, max_jail_term, rng, events):
     """Rule C for cop ``i``. Returns the arrestee's slot, or -1 if none."""
     if g.active_total[0] == 0:

@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from upheaval.model.jit import rule
+from upheaval.model.jit import hot_rule, rule
 from upheaval.model.rng import randint
 from upheaval.model.state import CITIZEN, FOREVER, JAILED, LANE_JAILED, LANE_QUIET, QUIET
 from upheaval.world.grid import place, relane
@@ -39,7 +39,7 @@ def draw_jail_term(max_jail_term, inclusive, rng):
     return randint(rng, n)
 
 
-@rule
+@hot_rule
 def release(g, a, i, hold_site, events):
     """Free jailed citizen ``i``: quiet, back on the site it was jailed on."""
     a.status[i] = QUIET
@@ -51,7 +51,7 @@ def release(g, a, i, hold_site, events):
     events[EV_RELEASED] += 1
 
 
-@rule
+@hot_rule
 def serve_turn(g, a, i, hold_site, events):
     """Own-activation countdown. True if the citizen is still jailed after it."""
     left = a.jail_left[i]

@@ -25,7 +25,7 @@ unless it is a guard, which never leaves its post.
 
 from __future__ import annotations
 
-from upheaval.model.jit import rule
+from upheaval.model.jit import hot_rule
 from upheaval.model.rng import randint, uniform
 from upheaval.model.rules.arrest import arrest
 from upheaval.model.rules.legitimacy import witness
@@ -34,7 +34,7 @@ from upheaval.model.state import ACTIVE, EV_KILLED_BY_COPS, LANE_ACTIVE, LANE_CO
 from upheaval.world.grid import count_cops_actives, kth_in_lane, move_to
 
 
-@rule
+@hot_rule
 def enforce_with_force(g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events):
     """Rule C with lethal force and posts for cop ``i``; returns the suspect or -1."""
     if g.active_total[0] == 0:

@@ -11,14 +11,14 @@ where a scan costs the whole neighbourhood.
 
 from __future__ import annotations
 
-from upheaval.model.jit import rule
+from upheaval.model.jit import hot_rule
 from upheaval.model.rng import randint
 from upheaval.world.grid import count_empty, kth_empty, move_to, wrap_site
 
 MOVE_TRIES = 16
 
 
-@rule
+@hot_rule
 def random_empty_site(g, site, off_dx, off_dy, span_dy, span_half, rng):
     """A uniformly drawn empty site in the neighbourhood of ``site``, or -1."""
     m = off_dx.shape[0]
@@ -35,7 +35,7 @@ def random_empty_site(g, site, off_dx, off_dy, span_dy, span_half, rng):
     return kth_empty(g, site, span_dy, span_half, randint(rng, n))
 
 
-@rule
+@hot_rule
 def move(g, a, i, lane, off_dx, off_dy, span_dy, span_half, rng):
     """Rule M for agent ``i`` currently filling ``lane``."""
     c = random_empty_site(g, a.position[i], off_dx, off_dy, span_dy, span_half, rng)
