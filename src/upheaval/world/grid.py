@@ -398,8 +398,8 @@ def kth_other_group(g, a, site, span_dy, span_half, group, k):
 
 @rule
 def prefetch_neighbourhood(g, site, span_dy):
-    """Start fetching the lattice rows around ``site`` (one line per row) and its
-    agent list head, ahead of the turn that will scan them."""
+    """Start fetching the lattice rows around ``site`` (one line per row, for the
+    occupancy bytes and the list heads), ahead of the turn that will use them."""
     w = g.width
     h = g.height
     x = site % w
@@ -412,6 +412,7 @@ def prefetch_neighbourhood(g, site, span_dy):
         elif yy >= h:
             yy -= h
         prefetch(g.occupancy, yy * w + x)
+        prefetch(g.head, yy * w + x)  # a move's target list, within ±16 sites of x
 
 
 def lane_counts(g: Lattice, a: Agents, hold_site: bool) -> np.ndarray:
