@@ -436,3 +436,25 @@ def test_run_outbursts_sums_groups_and_reads_all_sources(tmp_path):
     assert from_dir.count >= 1  # run 2 erupts within 150 ticks at seed 1
     with pytest.raises(TypeError, match="run directory, a per-tick table or a Simulation"):
         run_outbursts(42)
+
+
+def test_manifest_records_timeline_actions():
+    from upheaval.results.recorder import timeline_entries
+    from upheaval.scenario.timeline import ActionEvent
+
+    entries = timeline_entries([ActionEvent(tick=3, action="shock", factor=2.0, area=(0, 0, 9, 9))])
+    assert entries == [
+        {
+            "kind": "action",
+            "tick": 3,
+            "action": "shock",
+            "factor": 2.0,
+            "share": 1.0,
+            "legitimacy": 0.0,
+            "count": -1,
+            "target": "all",
+            "area": (0, 0, 9, 9),
+            "mode": "patrol",
+            "unit": "",
+        }
+    ]

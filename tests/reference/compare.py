@@ -17,7 +17,7 @@ from upheaval.model.state import (
     JAILED,
     QUIET,
 )
-from upheaval.scenario.timeline import RampEvent, SetEvent
+from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.world.grid import decode_occupancy
 
 KIND_NAMES = {CITIZEN: "citizen", COP: "cop"}
@@ -136,4 +136,13 @@ def shrink(scenario: Any, side: int = 15, time_scale: int = 5) -> Any:
             start = max(1, round(e.start / time_scale))
             end = max(start, round(e.end / time_scale))
             events.append(dataclasses.replace(e, start=start, end=end))
+        elif isinstance(e, ActionEvent):
+            tick = max(1, round(e.tick / time_scale))
+            area = e.area
+            if area is not None:  # keep the area on the shrunk lattice
+                x0, y0, x1, y1 = area
+                area = (min(x0, side - 1), min(y0, side - 1), min(x1, side - 1), min(y1, side - 1))
+            events.append(dataclasses.replace(e, tick=tick, area=area))
+        else:
+            raise TypeError(f"unknown timeline event {e!r}")
     return dataclasses.replace(scenario, params=p, timeline=tuple(events))

@@ -35,6 +35,7 @@ import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
+from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -46,7 +47,7 @@ from upheaval.engine.simulation import COLUMNS
 from upheaval.model.params import Params, parameter_fields
 from upheaval.model.state import TALLY
 from upheaval.results.snapshots import lattice_snapshot, snapshot_schema, snapshot_table
-from upheaval.scenario.timeline import RampEvent, SetEvent, TimelineEvent
+from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent, TimelineEvent
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -123,6 +124,11 @@ def timeline_entries(timeline: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
                     "value": _plain(e.value),
                 }
             )
+        elif isinstance(e, ActionEvent):
+            # every field, defaults included: the manifest must say what was run
+            out.append({"kind": "action", **{k: _plain(v) for k, v in asdict(e).items()}})
+        else:
+            raise TypeError(f"unknown timeline event {e!r}")
     return out
 
 
