@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import platform
 import resource
 import shutil
@@ -71,6 +72,7 @@ def _measure(name: str, workers: int, runs: int, steps: int, root: Path, backend
     wall = time.perf_counter() - t0
     status = read_status(out)
     sim = sum(float(e.get("seconds", 0.0)) for e in status.values())
+    cpu = sum(float(e.get("cpu_seconds", 0.0)) for e in status.values())
     if not report.complete or report.failed:
         errors = {e.get("error") for e in status.values() if e.get("status") == "failed"}
         raise RuntimeError(f"{name}: {report.failed} runs failed: {sorted(map(str, errors))[:3]}")
@@ -82,6 +84,9 @@ def _measure(name: str, workers: int, runs: int, steps: int, root: Path, backend
         "wall_s": round(wall, 2),
         "runs_per_s": round(d.n_runs / wall, 2),
         "run_s_mean": round(sim / d.n_runs, 4),
+        "run_cpu_s_mean": round(cpu / d.n_runs, 4),
+        "busy_share": round(sim / (wall * workers), 3),
+        "load_average_after": round(os.getloadavg()[0], 2),
         "overhead_per_run_ms": round(1000 * (wall * workers - sim) / d.n_runs, 2),
     }
 
@@ -143,7 +148,9 @@ def main(argv: list[str] | None = None) -> int:
             print(
                 f"{r['backend']:>6} × {r['workers']}: {r['runs']} runs × {r['steps']} ticks in "
                 f"{r['wall_s']:.1f} s = {r['runs_per_s']:.2f} runs/s; mean run "
-                f"{1000 * r['run_s_mean']:.1f} ms; overhead {r['overhead_per_run_ms']:.1f} ms/run",
+                f"{1000 * r['run_s_mean']:.1f} ms wall, {1000 * r['run_cpu_s_mean']:.1f} ms CPU; "
+                f"overhead {r['overhead_per_run_ms']:.1f} ms/run; workers busy "
+                f"{100 * r['busy_share']:.0f} %; load average {r['load_average_after']:.1f}",
                 flush=True,
             )
         results["throughput"] = rows
