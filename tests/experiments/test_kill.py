@@ -68,3 +68,21 @@ def test_sigkill_mid_sweep_then_resume(tmp_path):
     _, stderr = fresh.communicate(timeout=300)
     assert fresh.returncode == 0, stderr.decode()
     assert table.equals(read_runs(tmp_path / "fresh"))
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_stops_the_sweep_keeping_finished_runs(tmp_path):
+    out = tmp_path / "s"
+    proc = _sweep(out)
+    deadline = time.monotonic() + 120
+    while _done(out) < 4:
+        assert proc.poll() is None, proc.stderr.read().decode()
+        assert time.monotonic() < deadline, "the sweep made no progress"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130, stderr.decode()
+    assert "run again to resume" in stderr.decode()
+    done = _done(out)
+    assert 4 <= done < 60
+    assert read_runs(out).num_rows == done

@@ -164,6 +164,16 @@ def test_failed_runs_are_logged_and_the_sweep_completes(tmp_path, small_scenario
     assert (retry.done, retry.failed) == (0, 4)
 
 
+def test_a_sweep_with_no_finished_run_still_has_its_columns(tmp_path, small_scenario):
+    matrix = tmp_path / "m.csv"
+    matrix.write_text("legitimacy\n1.5\n")
+    d = designs.make_design("matrix", matrix=matrix)
+    report = run_sweep(small_scenario, d, tmp_path / "s", steps=STEPS, executor=SerialExecutor())
+    assert (report.done, report.failed) == (0, 1)
+    t = query(tmp_path / "s", "SELECT point, legitimacy, peak_active FROM runs")
+    assert t.num_rows == 0 and t.column_names == ["point", "legitimacy", "peak_active"]
+
+
 def test_an_exception_in_the_worker_is_a_failed_run(tmp_path, small_scenario, monkeypatch):
     from upheaval.experiments import runner
 

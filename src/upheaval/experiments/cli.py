@@ -14,7 +14,16 @@ from typing import Annotated, Any
 import typer
 
 EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130
+EXIT_INTERRUPTED = 130  # 128 + SIGINT
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so that the sweep stops cleanly."""
+
+
+def _raise_terminated(signum: int, frame: object) -> None:
+    raise Terminated()
 
 
 def _fail(message: object) -> None:
@@ -140,7 +149,7 @@ def sweep(
         ctx = ray_executor(ray)
 
     bar = _Progress(d.n_runs) if progress else None
-    previous = signal.signal(signal.SIGTERM, signal.default_int_handler)
+    previous = signal.signal(signal.SIGTERM, _raise_terminated)
     try:
         with ctx as executor, bar or contextlib.nullcontext():
             report = run_sweep(
@@ -162,9 +171,10 @@ def sweep(
         _fail(e)
     except ImportError as e:
         _fail(e)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        code = EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
+        raise typer.Exit(code) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     typer.echo(

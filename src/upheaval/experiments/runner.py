@@ -81,6 +81,19 @@ def _arrow_type(name: str):
     return {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}.get(name, pa.string())
 
 
+def arrow_type_name(t: Any) -> str:
+    """The store's name for an Arrow type of a factor column."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(t):
+        return "int64"
+    if pa.types.is_floating(t):
+        return "float64"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return "string"
+
+
 def summary_schema(columns: tuple[tuple[str, str], ...]):
     """Schema of the summaries parts: keys, factors, seed, :data:`METRICS`."""
     import pyarrow as pa
@@ -350,17 +363,9 @@ def _prepare(out: Path, identity: dict[str, Any], design: Design, force: bool) -
 def _columns(design: Design) -> tuple[tuple[str, str], ...]:
     import pyarrow as pa
 
-    cols = []
-    for name, values in design.points.items():
-        t = pa.array(values).type
-        if pa.types.is_integer(t):
-            cols.append((name, "int64"))
-        elif pa.types.is_floating(t):
-            cols.append((name, "float64"))
-        elif pa.types.is_boolean(t):
-            cols.append((name, "bool"))
-        else:
-            cols.append((name, "string"))
+    cols = [
+        (name, arrow_type_name(pa.array(values).type)) for name, values in design.points.items()
+    ]
     clash = {n for n, _ in cols} & (set(METRICS) | {"point", "replicate", "spawn_key"})
     if clash:
         raise ValueError(f"a factor is named like a summary column: {sorted(clash)}")

@@ -227,9 +227,10 @@ def connect(out: str | Path, database: str = ":memory:") -> duckdb.DuckDBPyConne
         files, runs = _committed(out, kind)
         if not files:
             if kind == SUMMARIES:
-                con.execute(
-                    "CREATE VIEW runs AS SELECT * FROM design WHERE false"
-                )  # an empty view, so queries still parse
+                # No finished run yet: an empty view with the right columns, so that
+                # queries still parse and name the columns they would find.
+                con.register("_no_runs", _empty_runs(out))
+                con.execute("CREATE VIEW runs AS SELECT * FROM _no_runs")
             continue
         done = pa.table(
             {
@@ -248,6 +249,16 @@ def connect(out: str | Path, database: str = ":memory:") -> duckdb.DuckDBPyConne
             f"AND s.filename = d.file"
         )
     return con
+
+
+def _empty_runs(out: Path) -> pa.Table:
+    import pyarrow.parquet as pq
+
+    from upheaval.experiments.runner import arrow_type_name, summary_schema
+
+    design = pq.read_schema(out / DESIGN)
+    columns = tuple((f.name, arrow_type_name(f.type)) for f in design if f.name != "point")
+    return summary_schema(columns).empty_table()
 
 
 def _sql_str(value: str | Path) -> str:
