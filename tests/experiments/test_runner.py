@@ -296,3 +296,24 @@ def test_local_executor_does_not_change_the_global_start_method():
     assert ex.submit(sum, [1, 2]).result() == 3
     ex.shutdown()
     assert multiprocessing.get_start_method(allow_none=True) == before
+
+
+@pytest.mark.parametrize("preset", ["epstein2002-run3", "epstein2002-run7"])
+def test_timelines_and_model_ii_run_in_sweeps(tmp_path, preset):
+    # run 3 ramps legitimacy down through its timeline; run 7 is Model II (killings)
+    sc = upheaval.apply_overrides(upheaval.load(preset), {"width": 20, "height": 20})
+    d = designs.grid([parse_factor("threshold=0.05,0.1")], replicates=2)
+    run_sweep(sc, d, tmp_path / "s", steps=60, seed=2, executor=SerialExecutor())
+    rows = read_runs(tmp_path / "s").to_pylist()
+    assert len(rows) == 4
+    for row in rows:
+        point_sc = upheaval.apply_overrides(sc, d.point(row["point"]))
+        seed = run_seed(np.random.SeedSequence(2), row["point"], row["replicate"])
+        sim = upheaval.Simulation(point_sc, seed=seed).run(60)
+        expected = summarise(sim.history)
+        assert {k: row[k] for k in expected} == expected
+        assert row["final_legitimacy"] == sim.legitimacy
+    if preset == "epstein2002-run3":
+        assert all(r["final_legitimacy"] < sc.params.legitimacy for r in rows)
+    else:
+        assert sum(r["killed_blue"] + r["killed_green"] for r in rows) > 0
