@@ -246,7 +246,10 @@ def dask_executor(address: str | None = None) -> Iterator[cf.Executor]:
         ) from None
     client = Client(address) if address else Client(processes=True)
     try:
-        yield client.get_executor(pure=False)
+        executor = client.get_executor(pure=False)
+        # How many tasks the cluster runs at once: the runner keeps twice that in flight.
+        executor.slots = sum(client.nthreads().values()) or 1
+        yield executor
     finally:
         client.close()
 
@@ -258,6 +261,13 @@ class RayExecutor(cf.Executor):
         import ray
 
         self._remote = ray.remote(_call)
+
+    @property
+    def slots(self) -> int:
+        """CPUs in the Ray cluster: the runner keeps twice as many tasks in flight."""
+        import ray
+
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> cf.Future:
         return self._remote.remote(fn, args, kwargs).future()
@@ -396,11 +406,12 @@ def run_sweep(
     """Run every run of ``design`` not yet done in ``out``; returns a :class:`SweepReport`.
 
     ``executor`` defaults to :func:`local_executor` with ``workers`` processes (all
-    cores); any :class:`concurrent.futures.Executor` works. ``seed`` (default: the
-    scenario's ``run.seed``) is the root of every run's seed. Calling it again with the
-    same arguments resumes: runs the log says are done are skipped (failed ones too,
-    unless ``retry_failed``). ``on_progress(done, failed, to_run)`` is called as tasks
-    finish. Ctrl-C stops the sweep with every finished run on disk.
+    cores); any :class:`concurrent.futures.Executor` works (``workers``, or the
+    executor's ``slots`` attribute, sizes the tasks and how many are in flight).
+    ``seed`` (default: the scenario's ``run.seed``) is the root of every run's seed.
+    Calling it again with the same arguments resumes: runs the log says are done are
+    skipped (failed ones too, unless ``retry_failed``). ``on_progress(done, failed,
+    to_run)`` is called as tasks finish. Ctrl-C stops the sweep with every finished run on disk.
 
     >>> from upheaval import load
     >>> from upheaval.experiments import designs, run_sweep
@@ -435,7 +446,8 @@ def run_sweep(
             if status.get((p, r), {}).get("status") not in skip
         ]
         del status
-        n_workers = workers or os.cpu_count() or 1
+        # An executor may say how many tasks it runs at once (``slots``: Dask, Ray).
+        n_workers = workers or getattr(executor, "slots", None) or os.cpu_count() or 1
         size = batch_size or default_batch_size(len(todo), n_workers)
         log = store.StatusLog(out)
         counts = {"done": 0, "failed": 0}
