@@ -33,6 +33,7 @@ METRICS: dict[str, str] = {
     "arrests": "int64",  # summed over the run
     "killed_blue": "int64",
     "killed_green": "int64",
+    "killed_by_cops": "int64",  # lethal force (mechanisms); 0 where it is off
     "released": "int64",
     "born": "int64",
     "died": "int64",
@@ -86,6 +87,7 @@ def summarise(
         "arrests": total("arrests"),
         "killed_blue": total("killed_blue"),
         "killed_green": total("killed_green"),
+        "killed_by_cops": total("killed_by_cops"),
         "released": total("released"),
         "born": total("born_blue", "born_green"),
         "died": total("died_blue", "died_green"),
