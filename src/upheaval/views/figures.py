@@ -49,30 +49,19 @@ def timeseries_figure(table: pa.Table, *, model2: bool, title: str = ""):
     if model2:
         for group, colour in (("blue", _BLUE), ("green", _GREEN)):
             name = group.capitalize()
-            top.plot(
-                tick,
-                _col(table, f"quiet_{group}"),
-                color=colour,
-                lw=1.2,
-                ls="-",
-                label=f"{name} quiet",
-            )
-            top.plot(
-                tick,
-                _col(table, f"active_{group}"),
-                color=colour,
-                lw=1.2,
-                ls="--",
-                label=f"{name} active",
-            )
-            top.plot(
-                tick,
-                _col(table, f"jailed_{group}"),
-                color=colour,
-                lw=1.0,
-                ls=":",
-                label=f"{name} jailed",
-            )
+            for state, width, style in (
+                ("quiet", 1.2, "-"),
+                ("active", 1.2, "--"),
+                ("jailed", 1.0, ":"),
+            ):
+                top.plot(
+                    tick,
+                    _col(table, f"{state}_{group}"),
+                    color=colour,
+                    lw=width,
+                    ls=style,
+                    label=f"{name} {state}",
+                )
             bottom.plot(
                 tick,
                 np.cumsum(_col(table, f"killed_{group}")),
