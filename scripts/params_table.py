@@ -179,6 +179,60 @@ CODE: dict[str, tuple[str, ...]] = {
         "engine/simulation.py:Simulation._update_legitimacy",
         "model/rules/legitimacy.py:decay_fear@decay",
     ),
+    "forces_minds": (
+        "model/kernels.py:compile_rules",
+        "model/kernels.py:cop_turn@minds",
+        "engine/simulation.py:Simulation._init_mechanism_state",
+    ),
+    "forces_initial_origin": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:draw_initial_minds@unit_origin",
+    ),
+    "forces_reinforcement_origin": (
+        "model/kernels.py:compile_rules",
+        "model/rules/forces.py:reinforce@unit_origin",
+    ),
+    "forces_hardship_high": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:draw_mind@cop_hardship_high",
+    ),
+    "forces_local_police_loyalty_low": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:draw_mind@loyalty_low",
+    ),
+    "forces_local_police_loyalty_high": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:draw_mind@loyalty_high",
+    ),
+    "forces_national_guard_loyalty_low": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:draw_mind@loyalty_low",
+    ),
+    "forces_national_guard_loyalty_high": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:draw_mind@loyalty_high",
+    ),
+    "forces_foreign_loyalty_low": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:draw_mind@loyalty_low",
+    ),
+    "forces_foreign_loyalty_high": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:draw_mind@loyalty_high",
+    ),
+    "forces_stand_aside_threshold": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:cop_mind@stand_aside",
+    ),
+    "forces_defect_threshold": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:cop_mind@defect",
+    ),
+    "forces_disarm_ratio": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:cop_mind@disarm_ratio",
+        "engine/simulation.py:Simulation.__init__",
+    ),
     "steps": ("engine/simulation.py:Simulation.run",),
     "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),
 }

@@ -121,6 +121,40 @@ CASES = {
         ),
         (ActionEvent(tick=2, action="reinforce", count=4, unit="g", mode="guard"),),
     ),
+    "cops' minds: stand aside, defect, disarm": (
+        BASE.replace(
+            legitimacy=0.3,
+            cop_density=0.1,
+            forces_minds=True,
+            forces_local_police_loyalty_low=0.0,
+            forces_local_police_loyalty_high=0.6,
+            forces_stand_aside_threshold=0.05,
+            forces_defect_threshold=0.25,
+            forces_disarm_ratio=4.0,
+        ),
+        (RampEvent(start=4, end=8, param="legitimacy", value=0.1),),
+    ),
+    "cops' minds: foreign reinforcements, per-agent legitimacy, lethal force": (
+        BASE.replace(
+            legitimacy=0.4,
+            legitimacy_feedback="per_agent",
+            legitimacy_seen_arrest=0.02,
+            lethal_probability=0.2,
+            forces_minds=True,
+            forces_reinforcement_origin="foreign",
+            forces_foreign_loyalty_low=0.0,
+            forces_foreign_loyalty_high=0.2,
+            forces_stand_aside_threshold=0.0,
+            forces_defect_threshold=0.1,
+            forces_disarm_ratio=3.0,
+        ),
+        (
+            ActionEvent(tick=2, action="reinforce", count=8, unit="un", area=(3, 3, 9, 9)),
+            ActionEvent(tick=3, action="reinforce", count=3, unit="post", mode="guard"),
+            SetEvent(tick=6, param="cop_density", value=0.12),
+            ActionEvent(tick=11, action="withdraw", unit="un", count=2),
+        ),
+    ),
 }
 
 
@@ -169,3 +203,23 @@ def test_checkpoint_continues_bit_identically_with_mechanisms(label):
     assert resumed.history == straight.history
     for name, x, y in zip(straight.agents._fields, straight.agents, resumed.agents, strict=True):
         assert np.array_equal(x, y), name
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_minds_parity_cases_exercise_every_verdict(seed):
+    """The cops' minds cases stand aside, defect and disarm; foreign units never defect
+    (no citizen ever carries a reinforcement unit's code)."""
+    params, timeline = CASES["cops' minds: stand aside, defect, disarm"]
+    sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
+    sim.step(16)
+    totals = np.array(sim.history)[:, 17:20].sum(axis=0)
+    assert (totals > 0).all(), totals  # stood aside, defected, disarmed
+    params, timeline = CASES[
+        "cops' minds: foreign reinforcements, per-agent legitimacy, lethal force"
+    ]
+    sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
+    for _ in range(16):
+        sim.step()
+        a = sim.agents
+        assert not np.any((a.kind == 0) & (a.status != 3) & (a.unit > 0))
+    assert sum(r[17] for r in sim.history) > 0 and sum(r[19] for r in sim.history) > 0

@@ -24,7 +24,9 @@ Draw order (the contract, as documented):
   all turns the Model II clone draws.
 
 Mechanisms (issue 3), written from docs/odd.md §7.9-7.12 and the docstrings of
-model/rules/legitimacy.py, hardship.py, lethal.py, forces.py and scenario/timeline.py:
+model/rules/legitimacy.py, hardship.py, lethal.py, forces.py, defection.py and
+scenario/timeline.py (cops' minds: two uniforms per cop, init stream after the
+hardship group at the start, events stream after each added cop's site):
 hardship shaping draws one init uniform per citizen (the hardship group) after all
 other initial draws; a lethal-force order q > 0 draws one dynamics uniform per
 enforcement after the suspect; reinforcements draw from the events stream like
@@ -74,9 +76,12 @@ ROW = (
     "died_green",
     "released",
     "killed_by_cops",
+    "stood_aside",
+    "defected",
+    "disarmed",
     "legitimacy",
 )
-EVENT_NAMES = ROW[8:17]
+EVENT_NAMES = ROW[8:20]
 
 
 @dataclass
@@ -306,10 +311,65 @@ class ReferenceModel:
                 else:
                     h = u
                 ag.hardship = as_float32(h)
+        if p.forces_minds:
+            for ag in self.agents:
+                if ag.kind == COP and ag.status != DEAD:
+                    self._draw_mind(ag, p.forces_initial_origin, self.streams["init"])
         for ag in self.citizens():
             if self.per_agent:
                 ag.legit = as_float32(p.legitimacy)
             ag.hardship0 = ag.hardship
+
+    # -- security forces with minds (docs/odd.md §7.14) --------------------------------
+    def _draw_mind(self, cop: Agent, origin: str, rng: PyStream) -> None:
+        """H_c = hardship_high·u₁, ℓ = lo + (hi − lo)·u₂, stored as H and R."""
+        p = self.p
+        cop.hardship = as_float32(p.forces_hardship_high * rng.uniform())
+        lo = getattr(p, f"forces_{origin}_loyalty_low")
+        hi = getattr(p, f"forces_{origin}_loyalty_high")
+        cop.risk_aversion = as_float32(lo + (hi - lo) * rng.uniform())
+
+    def _origin(self, cop: Agent) -> str:
+        p = self.p
+        return p.forces_initial_origin if cop.unit == 0 else p.forces_reinforcement_origin
+
+    def _leave_force(self, cop: Agent, status: str) -> None:
+        """A cop becomes a citizen of ``status`` on its site; H_c, ℓ become H, R."""
+        self._change(cop, kind=CITIZEN, status=status)
+        cop.legit = as_float32(self.legitimacy) if self.per_agent else 0.0
+        cop.fear = 0.0
+        cop.cohort = 0
+        cop.hardship0 = cop.hardship
+
+    def _mind(self, cop: Agent) -> str:
+        """'enforce', 'aside' or 'gone' (disarmed or defected)."""
+        p = self.p
+        cops = actives = 0
+        for site in self.sites_around(cop.site, self.vision[COP]):
+            for other in self.on_site.get(site, ()):
+                if other.kind == COP:
+                    cops += 1
+                elif other.status == ACTIVE:
+                    actives += 1
+        origin = self._origin(cop)
+        if p.forces_disarm_ratio > 0 and actives > 0 and actives >= p.forces_disarm_ratio * cops:
+            self.events["disarmed"] += 1
+            if origin == "foreign":
+                self._remove(cop)
+            else:
+                self._leave_force(cop, QUIET)
+            return "gone"
+        grievance = cop.hardship * (1.0 - self.legitimacy)
+        fellow_risk = 1.0 - math.exp(-p.arrest_constant * cops / (1 + actives))
+        d = grievance - cop.risk_aversion * fellow_risk
+        if d > p.forces_defect_threshold and origin != "foreign":
+            self.events["defected"] += 1
+            self._leave_force(cop, ACTIVE)
+            return "gone"
+        if d > p.forces_stand_aside_threshold:
+            self.events["stood_aside"] += 1
+            return "aside"
+        return "enforce"
 
     @staticmethod
     def _clamp(v: float) -> float:
@@ -353,7 +413,9 @@ class ReferenceModel:
                 site = self._random_empty_site_in(area, self.streams["events"])
                 if site is None:
                     break
-                self._new_agent(kind=COP, status=QUIET, site=site, unit=self.units[e.unit])
+                cop = self._new_agent(kind=COP, status=QUIET, site=site, unit=self.units[e.unit])
+                if self.p.forces_minds:
+                    self._draw_mind(cop, self.p.forces_reinforcement_origin, self.streams["events"])
         elif e.action == "withdraw":
             code = self.units[e.unit]
             members = [
@@ -458,7 +520,9 @@ class ReferenceModel:
             site = self._random_empty_site_anywhere(rng)
             if site is None:
                 break
-            self._new_agent(kind=COP, status=QUIET, site=site)
+            cop = self._new_agent(kind=COP, status=QUIET, site=site)
+            if self.p.forces_minds:
+                self._draw_mind(cop, self.p.forces_initial_origin, rng)
             on_duty += 1
         for _ in range(len(cops) - target):
             self._remove(cops.pop(rng.randint(len(cops))))
@@ -595,10 +659,17 @@ class ReferenceModel:
 
     def _cop_turn(self, cop: Agent) -> None:
         p = self.p
+        aside = False
+        if p.forces_minds:
+            verdict = self._mind(cop)
+            if verdict == "gone":
+                return
+            aside = verdict == "aside"
         moves = p.cop_movement and cop.unit not in self.guards  # guards keep their post
         if moves and p.cop_turn_order == "move_then_act":
             self._move(cop, self.vision[COP])
-        self._enforce(cop)
+        if not aside:
+            self._enforce(cop)
         if moves and p.cop_turn_order == "act_then_move":
             self._move(cop, self.vision[COP])
 

@@ -17,6 +17,7 @@ from upheaval.model.kernels import compile_rules, free_citizens, lethal_ever, st
 from upheaval.model.params import Params, validate_params
 from upheaval.model.rng import seed_streams
 from upheaval.model.rules import hardship, legitimacy
+from upheaval.model.rules.defection import draw_initial_minds
 from upheaval.model.rules.forces import add_cops, reinforce, remove_cops, withdraw_unit
 from upheaval.model.slots import free_heap, grow_heap
 from upheaval.model.state import (
@@ -148,7 +149,12 @@ class Simulation:
         # for every slot. Model I otherwise only frees slots when a timeline withdraws
         # cops (see _set_cop_count), so its heap starts with just the unused slots and
         # grows on demand — 4 bytes an agent saved at the benchmark's scale.
-        full = self.rules.model2 or lethal_ever(p, scenario.timeline)
+        # Cops' minds: a disarmed foreign soldier leaves the world.
+        full = (
+            self.rules.model2
+            or lethal_ever(p, scenario.timeline)
+            or (p.forces_minds and p.forces_disarm_ratio > 0)
+        )
         self.free_slots, self.free_meta = free_heap(cap, used, full=full)
         self.order = np.zeros(cap, np.int32)
         self.events = np.zeros(len(EVENTS) + len(MECH_EVENTS), np.int64)
@@ -193,6 +199,8 @@ class Simulation:
         a = self.agents
         if hardship.needs_shaping(p):
             hardship.shape_hardship(p, a, self.streams["init"])
+        if p.forces_minds:
+            draw_initial_minds(a, self.rules, self.streams["init"])
         citizens = (a.kind == CITIZEN) & (a.status != DEAD)
         if a.legit.shape[0]:
             a.legit[citizens] = np.float32(p.legitimacy)
@@ -266,6 +274,7 @@ class Simulation:
                 e.count,
                 self._units[e.unit],
                 *self._area(e),
+                self.rules,
                 self.streams["events"],
                 self.free_slots,
                 self.free_meta,
@@ -421,6 +430,7 @@ class Simulation:
                     self.lattice,
                     self.agents,
                     target - current,
+                    self.rules,
                     rng,
                     self.free_slots,
                     self.free_meta,

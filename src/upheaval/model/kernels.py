@@ -40,6 +40,7 @@ from upheaval.model.params import Params
 from upheaval.model.rng import randint
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
 from upheaval.model.rules.arrest import enforce
+from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_mind
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
 from upheaval.model.rules.movement import move
@@ -57,6 +58,7 @@ from upheaval.model.state import (
     QUIET,
     TALLY,
 )
+from upheaval.scenario.timeline import MAX_UNITS
 from upheaval.world.grid import count_cops_actives, prefetch_neighbourhood, relane
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 
@@ -103,6 +105,15 @@ Rules = namedtuple(
         "seen_arrest",
         "seen_kill",
         "fear_rise",
+        # mechanism 4 (security forces with minds): off costs one branch per cop turn
+        "minds",
+        "unit_origin",
+        "loyalty_low",
+        "loyalty_high",
+        "cop_hardship_high",
+        "stand_aside",
+        "defect",
+        "disarm_ratio",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
@@ -125,6 +136,25 @@ def compile_rules(p: Params, timeline=()) -> Rules:
     cit = neighbourhood(p.vision_shape, p.citizen_vision)
     cop = neighbourhood(p.vision_shape, p.cop_vision)
     cl = clone_neighbourhood(p.clone_neighbourhood)
+    unit_origin = np.full(MAX_UNITS + 1, ORIGIN_CODES[p.forces_reinforcement_origin], np.int8)
+    unit_origin[0] = ORIGIN_CODES[p.forces_initial_origin]
+    # indexed by origin code (rules/defection.py: local police, national guard, foreign)
+    loyalty_low = np.array(
+        [
+            p.forces_local_police_loyalty_low,
+            p.forces_national_guard_loyalty_low,
+            p.forces_foreign_loyalty_low,
+        ],
+        np.float64,
+    )
+    loyalty_high = np.array(
+        [
+            p.forces_local_police_loyalty_high,
+            p.forces_national_guard_loyalty_high,
+            p.forces_foreign_loyalty_high,
+        ],
+        np.float64,
+    )
     return Rules(
         model2=p.variant == "II",
         cit_span_dy=cit.span_dy,
@@ -163,6 +193,14 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         else 0.0,
         seen_kill=float(p.legitimacy_seen_kill) if p.legitimacy_feedback == "per_agent" else 0.0,
         fear_rise=float(p.lethal_deterrence) if lethal_ever(p, timeline) else 0.0,
+        minds=bool(p.forces_minds),
+        unit_origin=unit_origin,
+        loyalty_low=loyalty_low,
+        loyalty_high=loyalty_high,
+        cop_hardship_high=float(p.forces_hardship_high),
+        stand_aside=float(p.forces_stand_aside_threshold),
+        defect=float(p.forces_defect_threshold),
+        disarm_ratio=float(p.forces_disarm_ratio),
     )
 
 
@@ -242,24 +280,36 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
 
 
 @hot_rule
-def cop_turn(g, a, i, r, max_jail_term, lethal_p, guard_units, rng, free_slots, meta, events):
+def cop_turn(
+    g, a, i, r, legitimacy, max_jail_term, lethal_p, guard_units, rng, free_slots, meta, events
+):
     """One cop's turn (Epstein 2002): rule M (move to a random empty site within v*)
     and rule C (arrest a random active within v*) in the configured order. With
-    mechanisms on, rule C may kill (lethal force) and a guard never moves."""
+    mechanisms on, rule C may kill (lethal force), a guard never moves, and a cop with
+    a mind may first be disarmed, defect (either ends its turn) or stand aside (no
+    rule C this turn)."""
+    aside = False
+    if r.minds:
+        verdict = cop_mind(g, a, i, r, legitimacy, free_slots, meta, events)
+        if verdict == GONE:
+            return
+        aside = verdict == STAND_ASIDE
     if r.force_on:
         guard = a.unit.shape[0] > 0 and guard_units[a.unit[i]] == 1
         moves = r.cop_move and not guard
         if moves and r.cop_move_first:
             move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
-        enforce_with_force(
-            g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
-        )
+        if not aside:
+            enforce_with_force(
+                g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
+            )
         if moves and not r.cop_move_first:
             move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
         return
     if r.cop_move and r.cop_move_first:
         move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
-    enforce(g, a, i, r, max_jail_term, rng, events)
+    if not aside:
+        enforce(g, a, i, r, max_jail_term, rng, events)
     if r.cop_move and not r.cop_move_first:
         move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
 
@@ -313,7 +363,18 @@ def step(
             continue
         if a.kind[i] == COP:
             cop_turn(
-                g, a, i, r, max_jail_term, lethal_p, guard_units, rng, free_slots, meta, events
+                g,
+                a,
+                i,
+                r,
+                legitimacy,
+                max_jail_term,
+                lethal_p,
+                guard_units,
+                rng,
+                free_slots,
+                meta,
+                events,
             )
         else:
             citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events)

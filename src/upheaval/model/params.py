@@ -23,6 +23,8 @@ MESA = "Mesa epstein_civil_violence example"
 OURS = "our design (documented in docs/odd.md)"
 LEMOS = "Lemos, Lopes & Coelho 2016, Int. J. Intelligent Systems 31(2); form ours (model-spec §4)"
 LETHAL = "our design after model-spec §4 (lethal force; Moro 2016, PLoS ONE 11(4))"
+FORCES = "our design (security forces with minds of their own; docs/odd.md §7.14)"
+ORIGINS = ("local_police", "national_guard", "foreign")
 
 #: TOML tables, in the order a scenario file lists them.
 SECTIONS = (
@@ -36,6 +38,7 @@ SECTIONS = (
     "legitimacy",
     "hardship",
     "lethal_force",
+    "security_forces",
     "run",
 )
 
@@ -528,6 +531,140 @@ class Params:
         high=1.0,
     )
 
+    # -- security forces with minds of their own (mechanism 4) --------------------------------
+    forces_minds: bool = _p(
+        False,
+        "security_forces",
+        "minds",
+        "Cops have hardship and loyalty and decide each turn to enforce, stand aside or "
+        "defect, and may be disarmed by a crowd. false: the classic cop (no draws).",
+        FORCES,
+        kind="bool",
+    )
+    forces_initial_origin: str = _p(
+        "local_police",
+        "security_forces",
+        "initial_origin",
+        "Origin of the initial force (unit 0): its loyalty distribution; foreign troops "
+        "never defect.",
+        FORCES,
+        kind="choice",
+        choices=ORIGINS,
+    )
+    forces_reinforcement_origin: str = _p(
+        "national_guard",
+        "security_forces",
+        "reinforcement_origin",
+        "Origin of every unit a timeline `reinforce` brings (cops a cop_density change "
+        "adds join the initial force).",
+        FORCES,
+        kind="choice",
+        choices=ORIGINS,
+    )
+    forces_hardship_high: float = _p(
+        1.0,
+        "security_forces",
+        "hardship_high",
+        "A cop's hardship H_c ~ U(0, hardship_high).",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    forces_local_police_loyalty_low: float = _p(
+        0.3,
+        "security_forces",
+        "local_police_loyalty_low",
+        "Loyalty ℓ of local police ~ U(low, high): lower end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    forces_local_police_loyalty_high: float = _p(
+        0.9,
+        "security_forces",
+        "local_police_loyalty_high",
+        "Loyalty ℓ of local police ~ U(low, high): upper end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    forces_national_guard_loyalty_low: float = _p(
+        0.5,
+        "security_forces",
+        "national_guard_loyalty_low",
+        "Loyalty ℓ of national guard units ~ U(low, high): lower end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    forces_national_guard_loyalty_high: float = _p(
+        1.0,
+        "security_forces",
+        "national_guard_loyalty_high",
+        "Loyalty ℓ of national guard units ~ U(low, high): upper end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    forces_foreign_loyalty_low: float = _p(
+        0.7,
+        "security_forces",
+        "foreign_loyalty_low",
+        "Loyalty ℓ of foreign troops ~ U(low, high): lower end (they may stand aside, "
+        "never defect).",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    forces_foreign_loyalty_high: float = _p(
+        1.0,
+        "security_forces",
+        "foreign_loyalty_high",
+        "Loyalty ℓ of foreign troops ~ U(low, high): upper end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    forces_stand_aside_threshold: float = _p(
+        0.1,
+        "security_forces",
+        "stand_aside_threshold",
+        "T_s: a cop stands aside (makes no arrest this turn) iff H_c(1 − L) − ℓ·P_c > T_s.",
+        FORCES,
+        kind="float",
+        low=-1.0,
+        high=1.0,
+    )
+    forces_defect_threshold: float = _p(
+        0.3,
+        "security_forces",
+        "defect_threshold",
+        "T_d ≥ T_s: a cop defects (becomes an active citizen on its site) iff "
+        "H_c(1 − L) − ℓ·P_c > T_d; foreign troops never do.",
+        FORCES,
+        kind="float",
+        low=-1.0,
+        high=1.0,
+    )
+    forces_disarm_ratio: float = _p(
+        0.0,
+        "security_forces",
+        "disarm_ratio",
+        "A cop is disarmed when the actives within its vision number ≥ disarm_ratio × "
+        "the cops there (itself included); 0: never.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+    )
+
     # -- run -----------------------------------------------------------------------------
     steps: int = _p(
         500, "run", "steps", "Number of ticks to run.", OURS, kind="int", low=0, high=10**9
@@ -645,6 +782,24 @@ def validate_params(p: Params) -> Params:
             "hardship.group_low",
             f"group_low {p.hardship_group_low:g} exceeds group_high {p.hardship_group_high:g}",
         )
+    for origin in ORIGINS:
+        lo = getattr(p, f"forces_{origin}_loyalty_low")
+        hi = getattr(p, f"forces_{origin}_loyalty_high")
+        if lo > hi:
+            raise ParameterError(
+                f"security_forces.{origin}_loyalty_low",
+                f"{origin}_loyalty_low {lo:g} exceeds {origin}_loyalty_high {hi:g}",
+            )
+    if p.forces_defect_threshold < p.forces_stand_aside_threshold:
+        raise ParameterError(
+            "security_forces.defect_threshold",
+            f"defect_threshold {p.forces_defect_threshold:g} is below stand_aside_threshold "
+            f"{p.forces_stand_aside_threshold:g} (a cop that would defect would first stand "
+            "aside)",
+        )
+    if p.variant == "II" and p.forces_minds:
+        # Defectors become citizens, which in Model II would need a group and an age.
+        raise ParameterError("security_forces.minds", "Model II does not yet support cops' minds")
     if p.variant == "II" and (
         p.legitimacy_feedback == "per_agent"
         or p.hardship_group_share > 0

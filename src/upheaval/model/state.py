@@ -54,8 +54,8 @@ Agents = namedtuple(
         "kind",  # int8: CITIZEN or COP
         "status",  # int8: QUIET, ACTIVE, JAILED or DEAD
         "position",  # int32: flat site index y*width + x (kept while jailed off-lattice)
-        "hardship",  # float32: H ~ U(0, 1)
-        "risk_aversion",  # float32: R ~ U(0, 1)
+        "hardship",  # float32: H ~ U(0, 1); a cop's H_c when cops have minds (else 0)
+        "risk_aversion",  # float32: R ~ U(0, 1); a cop's loyalty ℓ when cops have minds
         "jail_left",  # int16: remaining jail term, FOREVER for life
         "cell_next",  # int32: next agent on the same site, -1 at the end
         "group",  # int8: Model II group (BLUE/GREEN); all BLUE in Model I
@@ -107,8 +107,11 @@ OPTIONAL = {
 
 #: Per-tick event counters of the mechanisms, recorded after the classic ones (their
 #: index in the events array is ``len(EVENTS) + k``).
-MECH_EVENTS = ("killed_by_cops",)
+MECH_EVENTS = ("killed_by_cops", "stood_aside", "defected", "disarmed")
 EV_KILLED_BY_COPS = 8
+EV_STOOD_ASIDE = 9
+EV_DEFECTED = 10
+EV_DISARMED = 11
 
 
 def empty_agents(capacity: int, model2: bool, extras: tuple[str, ...] = ()) -> Agents:

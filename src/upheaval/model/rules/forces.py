@@ -16,8 +16,9 @@ the whole lattice as area gives exactly the draws of :func:`add_cops`. A unit is
 ``patrol`` (moves like any cop) or ``guard`` (``guard_units[code] = 1``: never
 moves, and stays at its post after an arrest). ``withdraw`` removes a whole unit in
 slot order (no draw) or ``count`` of its cops drawn as in :func:`remove_cops`.
-Units have no mind of their own yet: the code is where later mechanisms (defection,
-foreign troops that do not defect) attach.
+A unit's code gives its origin (mechanism 4, :mod:`~upheaval.model.rules.defection`):
+with cops' minds on, every cop placed here draws its hardship and loyalty from the
+``events`` stream right after its site.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import numpy as np
 
 from upheaval.model.jit import kernel, rule
 from upheaval.model.rng import randint
+from upheaval.model.rules.defection import draw_mind
 from upheaval.model.slots import pop_free, remove_agent
 from upheaval.model.state import COP, DEAD, LANE_COP, QUIET
 from upheaval.world.grid import place
@@ -56,8 +58,9 @@ def random_empty_site_anywhere(g, rng):
 
 
 @kernel
-def add_cops(g, a, count, rng, free_slots, meta):
-    """Place up to ``count`` new cops; returns how many found an empty site."""
+def add_cops(g, a, count, r, rng, free_slots, meta):
+    """Place up to ``count`` new cops of the initial force; returns how many found an
+    empty site. With cops' minds on, each draws its mind right after its site."""
     added = 0
     for _ in range(count):
         c = random_empty_site_anywhere(g, rng)
@@ -77,6 +80,8 @@ def add_cops(g, a, count, rng, free_slots, meta):
         clear_mechanism_state(a, i, 0)
         a.cell_next[i] = -1
         place(g, a, i, c, LANE_COP)
+        if r.minds:
+            draw_mind(a, i, r.unit_origin[0], r, rng)
         added += 1
     return added
 
@@ -122,8 +127,9 @@ def random_empty_site_in_area(g, x0, y0, x1, y1, rng):
 
 
 @kernel
-def reinforce(g, a, count, unit, x0, y0, x1, y1, rng, free_slots, meta):
-    """Place up to ``count`` cops of ``unit`` in the area; returns how many were placed."""
+def reinforce(g, a, count, unit, x0, y0, x1, y1, r, rng, free_slots, meta):
+    """Place up to ``count`` cops of ``unit`` in the area; returns how many were placed.
+    With cops' minds on, each draws its mind right after its site."""
     added = 0
     for _ in range(count):
         c = random_empty_site_in_area(g, x0, y0, x1, y1, rng)
@@ -142,6 +148,8 @@ def reinforce(g, a, count, unit, x0, y0, x1, y1, rng, free_slots, meta):
         clear_mechanism_state(a, i, unit)
         a.cell_next[i] = -1
         place(g, a, i, c, LANE_COP)
+        if r.minds:
+            draw_mind(a, i, r.unit_origin[unit], r, rng)
         added += 1
     return added
 
