@@ -1,0 +1,314 @@
+"""Counterfactuals: ensembles of named variants of a scenario, paired by replicate.
+
+A *variant* is a small patch of a scenario:
+
+``no-intervention``
+    drops every ``reinforce`` action (and the ``withdraw`` actions of the units they
+    bring);
+``no-lethal-force``
+    ``lethal_force.probability`` = 0 and every timeline ``set``/``ramp`` of it dropped;
+``early-concession``
+    every ``concession`` action moved to half its tick (rounded down, at least tick 1);
+``no-shutdown``
+    refused: there is no internet mechanism yet;
+``NAME:key=value,…``
+    a user's variant: parameters overridden as with ``--set``.
+
+A variant that would change nothing (``no-intervention`` of a scenario without
+reinforcements …) is refused, naming what is missing.
+
+Every variant, and the baseline (the scenario as given), is run through
+:func:`upheaval.experiments.run_sweep` with the same root seed, so replicate r of
+every variant gets the same ``SeedSequence`` (common random numbers): differences
+against the baseline are paired by replicate. Outcomes per run (statistics of
+:mod:`summary_stats`, version :data:`SUMMARY_VERSION`):
+
+* ``regime_holds`` — 1 if peak actives stay below ``hold_share`` (default 0.25) of
+  the initial citizens (round(citizen density × sites)), else 0;
+* ``deaths`` — killed_blue + killed_green + killed_by_cops;
+* ``arrests``, ``peak_active`` and ``unrest_duration`` (ticks from the first to the
+  last tick with actives ≥ the outburst threshold).
+
+Each variant's mean has a percentile-bootstrap interval over replicates; each
+difference against the baseline a paired percentile-bootstrap interval (the same
+resampled replicates for both arms). The bootstrap's generator is seeded from the
+comparison's seed, so the table is reproducible.
+"""
+
+from __future__ import annotations
+
+import concurrent.futures as cf
+import dataclasses
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from upheaval.experiments.designs import grid
+from upheaval.experiments.runner import run_sweep
+from upheaval.experiments.summary_stats import SUMMARY_VERSION, sweep_statistics
+from upheaval.results.outbursts import DEFAULT_THRESHOLD
+from upheaval.scenario.schema import Scenario
+from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
+
+BASELINE = "baseline"
+BUILTIN = ("no-intervention", "no-lethal-force", "early-concession", "no-shutdown")
+OUTCOMES = ("regime_holds", "deaths", "arrests", "peak_active", "unrest_duration")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+
+class VariantError(ValueError):
+    """A variant that cannot be built: ``name`` names it, ``reason`` says why."""
+
+    def __init__(self, name: str, reason: str):
+        self.name, self.reason = name, reason
+        super().__init__(f"--what-if {name}: {reason}")
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    scenario: Scenario
+    patch: str  # what was changed, in words
+
+
+def _without_reinforcements(sc: Scenario) -> tuple[Scenario, str]:
+    units = {e.unit for e in sc.timeline if isinstance(e, ActionEvent) and e.action == "reinforce"}
+    if not units:
+        raise VariantError("no-intervention", "the scenario has no reinforce action to drop")
+    kept = tuple(
+        e
+        for e in sc.timeline
+        if not (isinstance(e, ActionEvent) and e.action in ("reinforce", "withdraw"))
+    )
+    return dataclasses.replace(sc, timeline=kept), f"dropped units {', '.join(sorted(units))}"
+
+
+def _without_lethal_force(sc: Scenario) -> tuple[Scenario, str]:
+    timed = [
+        e
+        for e in sc.timeline
+        if isinstance(e, SetEvent | RampEvent) and e.param == "lethal_probability"
+    ]
+    if sc.params.lethal_probability == 0 and not timed:
+        raise VariantError("no-lethal-force", "lethal_force.probability is already 0 throughout")
+    kept = tuple(e for e in sc.timeline if not any(e is t for t in timed))
+    out = dataclasses.replace(sc, timeline=kept).with_params(lethal_probability=0.0)
+    return out, f"lethal_force.probability 0, {len(timed)} timeline change(s) of it dropped"
+
+
+def _early_concession(sc: Scenario) -> tuple[Scenario, str]:
+    moved = []
+    events = []
+    for e in sc.timeline:
+        if isinstance(e, ActionEvent) and e.action == "concession":
+            t = max(1, e.tick // 2)
+            moved.append(f"{e.tick}→{t}")
+            e = dataclasses.replace(e, tick=t)
+        events.append(e)
+    if not moved:
+        raise VariantError("early-concession", "the scenario has no concession action to move")
+    # The timeline's order is by tick: keep it sorted (file order among ties).
+    events.sort(key=lambda e: e.start if isinstance(e, RampEvent) else e.tick)
+    return dataclasses.replace(sc, timeline=tuple(events)), f"concession at tick {', '.join(moved)}"
+
+
+def make_variant(scenario: Scenario, spec: str) -> Variant:
+    """Build a variant from ``--what-if`` text (module docstring)."""
+    from upheaval.scenario.loading import ScenarioError, apply_overrides
+
+    spec = spec.strip()
+    if ":" in spec:
+        name, _, body = spec.partition(":")
+        name = name.strip()
+        if not _NAME.match(name) or name == BASELINE:
+            raise VariantError(
+                spec, f"a variant name is letters, digits, '-', '_', '.', not {name!r}"
+            )
+        sets = [s.strip() for s in body.split(",") if s.strip()]
+        if not sets or any("=" not in s for s in sets):
+            raise VariantError(name, f"expected name:key=value,…, got {spec!r}")
+        try:
+            sc = apply_overrides(scenario, sets)
+        except ScenarioError as e:
+            raise VariantError(name, f"{e.key}: {e.reason}") from None
+        return Variant(name, sc, ", ".join(sets))
+    if spec == "no-shutdown":
+        raise VariantError(
+            spec, "there is no internet-shutdown mechanism in the model yet, so nothing to remove"
+        )
+    builders = {
+        "no-intervention": _without_reinforcements,
+        "no-lethal-force": _without_lethal_force,
+        "early-concession": _early_concession,
+    }
+    if spec not in builders:
+        raise VariantError(
+            spec, f"unknown variant; known: {', '.join(BUILTIN)}, or name:key=value,…"
+        )
+    sc, patch = builders[spec](scenario)
+    return Variant(spec, sc, patch)
+
+
+@dataclass
+class Comparison:
+    """Per-run outcomes of every variant (``outcomes[name]``: replicates × OUTCOMES)."""
+
+    out: Path
+    variants: list[Variant]
+    outcomes: dict[str, np.ndarray]
+    replicates: int
+
+    def runs_table(self):
+        import pandas as pd
+
+        frames = []
+        for name, v in self.outcomes.items():
+            df = pd.DataFrame(v, columns=list(OUTCOMES))
+            df.insert(0, "replicate", np.arange(len(v)))
+            df.insert(0, "variant", name)
+            frames.append(df)
+        return pd.concat(frames, ignore_index=True)
+
+
+def compare(
+    scenario: Scenario,
+    what_if: Sequence[str],
+    out: str | Path,
+    *,
+    replicates: int = 20,
+    steps: int | None = None,
+    seed: int | None = None,
+    executor: cf.Executor | None = None,
+    workers: int | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    hold_share: float = 0.25,
+    force: bool = False,
+) -> Comparison:
+    """Run the baseline and each variant ``replicates`` times with common random numbers."""
+    if not what_if:
+        raise VariantError("", "give at least one --what-if variant")
+    if replicates < 2:
+        raise VariantError("", f"--replicates must be ≥ 2 for intervals, got {replicates}")
+    if not 0 < hold_share <= 1:
+        raise VariantError("", f"--hold-share must lie in (0, 1], got {hold_share}")
+    variants = [Variant(BASELINE, scenario, "the scenario as given")]
+    for spec in what_if:
+        v = make_variant(scenario, spec)
+        if any(v.name == w.name for w in variants):
+            raise VariantError(v.name, "given twice")
+        variants.append(v)
+    out = Path(out).resolve()
+    root = scenario.params.seed if seed is None else int(seed)
+    design = grid([], replicates=replicates)
+    outcomes: dict[str, np.ndarray] = {}
+    for v in variants:
+        where = out / "variants" / v.name
+        report = run_sweep(
+            v.scenario,
+            design,
+            where,
+            steps=steps,
+            seed=root,  # the same root for every variant: common random numbers
+            executor=executor,
+            workers=workers,
+            keep_ticks=True,
+            threshold=threshold,
+            force=force,
+        )
+        stats = sweep_statistics(where, threshold)
+        if len(stats) != replicates:
+            raise RuntimeError(
+                f"variant {v.name}: {report.total - len(stats)} runs failed; "
+                f'see upheaval query {where} "SELECT * FROM failed"'
+            )
+        p = v.scenario.params
+        citizens = round(p.citizen_density * p.width * p.height)
+        rows = []
+        for r in range(replicates):
+            s = stats[(0, r)]
+            rows.append(
+                [
+                    float(s["peak_active"] < hold_share * citizens),
+                    s["deaths"],
+                    s["arrests"],
+                    s["peak_active"],
+                    s["unrest_duration"],
+                ]
+            )
+        outcomes[v.name] = np.asarray(rows, dtype=np.float64)
+    return Comparison(out, variants, outcomes, replicates)
+
+
+def bootstrap_table(comp: Comparison, *, resamples: int = 2000, level: float = 0.95, seed: int = 0):
+    """Means with percentile-bootstrap intervals; paired differences against the baseline."""
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, comp.replicates, size=(resamples, comp.replicates))
+    lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
+    base = comp.outcomes[BASELINE]
+    rows: list[dict[str, Any]] = []
+    for name, v in comp.outcomes.items():
+        means = v[idx].mean(axis=1)  # resamples × outcomes
+        diffs = (v - base)[idx].mean(axis=1)
+        for k, outcome in enumerate(OUTCOMES):
+            row = {
+                "variant": name,
+                "outcome": outcome,
+                "mean": float(v[:, k].mean()),
+                "lo": float(np.percentile(means[:, k], lo_q)),
+                "hi": float(np.percentile(means[:, k], hi_q)),
+            }
+            if name != BASELINE:
+                row["diff"] = float((v[:, k] - base[:, k]).mean())
+                row["diff_lo"] = float(np.percentile(diffs[:, k], lo_q))
+                row["diff_hi"] = float(np.percentile(diffs[:, k], hi_q))
+            rows.append(row)
+    return pd.DataFrame(
+        rows, columns=["variant", "outcome", "mean", "lo", "hi", "diff", "diff_lo", "diff_hi"]
+    )
+
+
+def write_comparison(comp: Comparison, table) -> dict[str, Path]:
+    """Write runs.parquet (per-run outcomes), compare.csv/.parquet and variants.json."""
+    import json
+
+    paths = {
+        "runs": comp.out / "runs.parquet",
+        "table": comp.out / "compare.csv",
+        "table_parquet": comp.out / "compare.parquet",
+        "variants": comp.out / "variants.json",
+    }
+    comp.runs_table().to_parquet(paths["runs"], index=False)
+    table.to_csv(paths["table"], index=False)
+    table.to_parquet(paths["table_parquet"], index=False)
+    paths["variants"].write_text(
+        json.dumps(
+            {
+                "summary_version": SUMMARY_VERSION,
+                "replicates": comp.replicates,
+                "variants": [{"name": v.name, "patch": v.patch} for v in comp.variants],
+            },
+            indent=1,
+        ),
+        "utf-8",
+    )
+    return paths
+
+
+__all__ = [
+    "BASELINE",
+    "BUILTIN",
+    "OUTCOMES",
+    "Comparison",
+    "Variant",
+    "VariantError",
+    "bootstrap_table",
+    "compare",
+    "make_variant",
+    "write_comparison",
+]

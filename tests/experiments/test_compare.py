@@ -1,0 +1,110 @@
+"""Counterfactual comparisons: variants, common random numbers, paired intervals."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import upheaval
+from upheaval.experiments import SerialExecutor
+from upheaval.experiments.compare import (
+    BASELINE,
+    OUTCOMES,
+    VariantError,
+    bootstrap_table,
+    compare,
+    make_variant,
+    write_comparison,
+)
+from upheaval.scenario.loading import apply_overrides, scenario_from_dict
+from upheaval.scenario.timeline import ActionEvent
+
+STEPS = 60
+
+
+def small(**sets):
+    sc = upheaval.load("epstein2002-run2")
+    return apply_overrides(sc, {"world.width": 20, "world.height": 20, **sets})
+
+
+def with_timeline(sc):
+    entries = [
+        {"tick": 20, "action": "reinforce", "count": 10, "unit": "csto"},
+        {"tick": 40, "action": "withdraw", "unit": "csto"},
+        {"tick": 30, "action": "concession", "legitimacy": 0.05},
+        {"tick": 10, "set": {"lethal_force.probability": 0.1}},
+    ]
+    return scenario_from_dict({"timeline": entries}, "test", base=sc)
+
+
+def test_builtin_variants_patch_the_timeline():
+    sc = with_timeline(small())
+    ni = make_variant(sc, "no-intervention").scenario
+    assert not any(
+        isinstance(e, ActionEvent) and e.action in ("reinforce", "withdraw") for e in ni.timeline
+    )
+    assert len(ni.timeline) == len(sc.timeline) - 2
+    nl = make_variant(sc, "no-lethal-force").scenario
+    assert nl.params.lethal_probability == 0
+    assert not any(getattr(e, "param", "") == "lethal_probability" for e in nl.timeline)
+    ec = make_variant(sc, "early-concession").scenario
+    (c,) = [e for e in ec.timeline if isinstance(e, ActionEvent) and e.action == "concession"]
+    assert c.tick == 15
+    user = make_variant(sc, "strong:legitimacy=0.9,cop_density=0.06")
+    assert user.name == "strong" and user.scenario.params.legitimacy == 0.9
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("no-shutdown", "no internet-shutdown mechanism"),
+        ("nope", "unknown variant"),
+        ("no-intervention", "no reinforce action"),
+        ("early-concession", "no concession action"),
+        ("no-lethal-force", "already 0"),
+        ("x:legitimacy=2", "legitimacy"),
+        ("x:legitimacy", "expected name:key=value"),
+    ],
+)
+def test_bad_variants_are_named(spec, message):
+    with pytest.raises(VariantError, match=message):
+        make_variant(small(), spec)
+
+
+def test_lethal_force_raises_deaths_paired(tmp_path):
+    sc = small(**{"lethal_force.probability": 0.2, "legitimacy": 0.7})
+    comp = compare(
+        sc,
+        ["no-lethal-force", "more-cops:cop_density=0.08"],
+        tmp_path,
+        replicates=6,
+        steps=STEPS,
+        executor=SerialExecutor(),
+        threshold=14,
+    )
+    assert set(comp.outcomes) == {BASELINE, "no-lethal-force", "more-cops"}
+    base, nolethal = comp.outcomes[BASELINE], comp.outcomes["no-lethal-force"]
+    k = OUTCOMES.index("deaths")
+    assert np.all(nolethal[:, k] == 0) and np.all(base[:, k] > 0)
+    table = bootstrap_table(comp, resamples=500, seed=1)
+    row = table[(table.variant == "no-lethal-force") & (table.outcome == "deaths")].iloc[0]
+    assert row["diff"] == pytest.approx(-base[:, k].mean())
+    assert row["diff_lo"] <= row["diff"] <= row["diff_hi"] < 0
+    b = table[(table.variant == BASELINE)]
+    assert b["diff"].isna().all() and (b["lo"] <= b["mean"]).all() and (b["mean"] <= b["hi"]).all()
+    # Common random numbers: the baseline's replicate r is the same run whatever else is compared.
+    again = compare(
+        sc,
+        ["no-lethal-force"],
+        tmp_path / "again",
+        replicates=6,
+        steps=STEPS,
+        executor=SerialExecutor(),
+        threshold=14,
+    )
+    assert np.array_equal(again.outcomes[BASELINE], base)
+    paths = write_comparison(comp, table)
+    import pandas as pd
+
+    runs = pd.read_parquet(paths["runs"])
+    assert len(runs) == 18 and set(OUTCOMES) <= set(runs)
