@@ -177,3 +177,50 @@ def test_events_csv_with_fatalities_and_errors(tmp_path):
         load_observed(bad)
     with pytest.raises(ObservedError, match="no such file"):
         load_observed(tmp_path / "missing.csv")
+
+
+def test_cli_calibrate_smoke_and_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from upheaval.cli import app
+
+    runner = CliRunner()
+    small = ["--set", "world.width=16", "--set", "world.height=16"]
+    run_dir = tmp_path / "obs"
+    r = runner.invoke(app, ["run", "epstein2002-run2", *small, "-n", "30", "--out", str(run_dir)])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "cal"
+    args = [
+        "calibrate",
+        "epstein2002-run2",
+        *small,
+        "--observed",
+        str(run_dir),
+        "-p",
+        "legitimacy=0.7:0.9",
+        "--particles",
+        "8",
+        "--generations",
+        "2",
+        "-n",
+        "30",
+        "--threshold",
+        "9",
+        "--workers",
+        "1",
+        "--out",
+        str(out),
+    ]
+    r = runner.invoke(app, args)
+    assert r.exit_code == 0, r.output
+    for name in ("posterior.csv", "particles.parquet", "generations.csv", "posterior.png"):
+        assert (out / name).is_file(), name
+    assert "legitimacy" in (out / "posterior.csv").read_text()
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("when,event_type\n2022-01-01,protest\n")
+    r = runner.invoke(app, [*args[:6], "--observed", str(bad), *args[8:]])
+    assert r.exit_code == 2
+    assert "no column 'date'" in r.output and len(r.output.strip().splitlines()) == 1
+    r = runner.invoke(app, [*args, "--stat", "nonsense", "--force"])
+    assert r.exit_code == 2 and "unknown statistic 'nonsense'" in r.output

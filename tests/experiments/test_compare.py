@@ -108,3 +108,36 @@ def test_lethal_force_raises_deaths_paired(tmp_path):
 
     runs = pd.read_parquet(paths["runs"])
     assert len(runs) == 18 and set(OUTCOMES) <= set(runs)
+
+
+def test_cli_compare_smoke_and_errors(tmp_path):
+    from typer.testing import CliRunner
+
+    from upheaval.cli import app
+
+    runner = CliRunner()
+    base = [
+        "compare",
+        "epstein2002-run2",
+        "--set",
+        "world.width=16",
+        "--set",
+        "world.height=16",
+        "-n",
+        "20",
+        "-r",
+        "3",
+        "--workers",
+        "1",
+    ]
+    out = tmp_path / "c"
+    r = runner.invoke(app, [*base, "--what-if", "cops:cop_density=0.08", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "cops" in r.output and "diff" in r.output
+    for name in ("compare.csv", "compare.parquet", "runs.parquet", "compare.png"):
+        assert (out / name).is_file(), name
+    r = runner.invoke(app, [*base, "--what-if", "frobnicate", "--out", str(tmp_path / "d")])
+    assert r.exit_code == 2 and "unknown variant" in r.output
+    assert len(r.output.strip().splitlines()) == 1
+    r = runner.invoke(app, [*base, "--what-if", "no-shutdown", "--out", str(tmp_path / "e")])
+    assert r.exit_code == 2 and "internet" in r.output

@@ -1,4 +1,5 @@
-"""Command-line commands for experiments: ``upheaval sweep``, ``query``, ``sensitivity``.
+"""Command-line commands for experiments: ``upheaval sweep``, ``query``, ``sensitivity``,
+``calibrate`` and ``compare``.
 
 Registered on the main app by :mod:`upheaval.cli` (see :func:`register`). Errors a
 user can fix print one line and exit 2; Ctrl-C exits 130 with every finished run
@@ -304,8 +305,206 @@ def sensitivity(
     typer.echo(f"wrote {path}" + (f" and {sweep_dir / 'sensitivity.png'}" if figure else ""))
 
 
+def calibrate(
+    scenario: Annotated[
+        str,
+        typer.Argument(metavar="PRESET|FILE.toml", help="A preset name or a scenario .toml file."),
+    ],
+    observed: Annotated[
+        Path,
+        typer.Option(
+            "--observed", help="A run directory (upheaval run) or an event CSV (date, event_type…)."
+        ),
+    ],
+    param: Annotated[
+        list[str],
+        typer.Option("--param", "-p", metavar="KEY=LOW:HIGH", help="A uniform prior."),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Calibration directory.")],
+    particles: Annotated[int, typer.Option("--particles", help="Particles per generation.")] = 100,
+    generations: Annotated[int, typer.Option("--generations", help="Generations.")] = 4,
+    quantile: Annotated[
+        float, typer.Option(help="Tolerance: this quantile of the previous distances.")
+    ] = 0.5,
+    stat: Annotated[
+        list[str] | None,
+        typer.Option("--stat", help="A summary statistic to compare (default: a documented set)."),
+    ] = None,
+    tick_days: Annotated[
+        float, typer.Option("--tick-days", help="Days per tick (event CSV only).")
+    ] = 1.0,
+    steps: Annotated[
+        int | None, typer.Option("--steps", "-n", help="Ticks per run (default: scenario's).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "-s", help="Root seed (default: scenario's run.seed).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Fix a parameter for every run."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Local worker processes (all cores).")
+    ] = None,
+    threshold: Annotated[int, typer.Option(help="Actives at which a tick counts as unrest.")] = 50,
+    max_rounds: Annotated[
+        int, typer.Option("--max-rounds", help="Most simulation rounds per generation.")
+    ] = 20,
+    force: Annotated[bool, typer.Option("--force", help="Replace a previous calibration.")] = False,
+    figure: Annotated[bool, typer.Option(help="Draw posterior.png.")] = True,
+) -> None:
+    """Calibrate parameters to observed data by ABC-SMC; writes posterior tables and a figure."""
+    from upheaval.experiments.calibration import CalibrationError, write_result
+    from upheaval.experiments.calibration import calibrate as run_abc
+    from upheaval.experiments.designs import DesignError, parse_factor
+    from upheaval.experiments.store import StoreError
+    from upheaval.experiments.summary_stats import ObservedError, load_observed
+    from upheaval.scenario.loading import ScenarioError, apply_overrides, load
+
+    try:
+        sc = load(scenario)
+        if set_:
+            sc = apply_overrides(sc, list(set_))
+        factors = [parse_factor(p) for p in param]
+        obs = load_observed(observed, threshold, tick_days)
+        if workers is not None and workers < 1:
+            raise DesignError("--workers", f"must be ≥ 1, got {workers}")
+        if steps is not None and steps < 1:
+            raise DesignError("--steps", f"must be ≥ 1, got {steps}")
+    except (ScenarioError, DesignError, ObservedError) as e:
+        _fail(e)
+    if obs.notes:
+        typer.echo(f"observed: {obs.notes}", err=True)
+
+    def report(pop) -> None:
+        typer.echo(
+            f"generation {pop.generation}: epsilon {pop.epsilon:.4g}, "
+            f"{len(pop.weights)} accepted of {pop.simulations} runs, ESS {pop.ess:.1f}",
+            err=True,
+        )
+
+    try:
+        result = run_abc(
+            sc,
+            obs,
+            factors,
+            out,
+            statistics=stat,
+            particles=particles,
+            generations=generations,
+            quantile=quantile,
+            steps=steps,
+            seed=seed,
+            workers=workers,
+            threshold=threshold,
+            max_rounds=max_rounds,
+            force=force,
+            on_generation=report,
+        )
+    except (CalibrationError, StoreError, ValueError) as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; finished rounds are in {out} (run again to resume)", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    paths = write_result(result)
+    typer.echo(result.summary_table().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
+    if figure:
+        from upheaval.views.calibration import save_posterior_figure
+
+        save_posterior_figure(result, out / "posterior.png")
+    typer.echo(
+        f"wrote {paths['posterior']}, {paths['particles']}, {paths['generations']}"
+        + (f" and {out / 'posterior.png'}" if figure else "")
+    )
+
+
+def compare(
+    scenario: Annotated[
+        str,
+        typer.Argument(metavar="PRESET|FILE.toml", help="A preset name or a scenario .toml file."),
+    ],
+    what_if: Annotated[
+        list[str],
+        typer.Option(
+            "--what-if",
+            metavar="NAME|NAME:KEY=VALUE,…",
+            help="no-intervention, no-lethal-force, early-concession, or name:key=value,…",
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Comparison directory.")],
+    replicates: Annotated[int, typer.Option("--replicates", "-r", help="Runs per variant.")] = 20,
+    steps: Annotated[
+        int | None, typer.Option("--steps", "-n", help="Ticks per run (default: scenario's).")
+    ] = None,
+    seed: Annotated[
+        int | None, typer.Option("--seed", "-s", help="Root seed (default: scenario's run.seed).")
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", metavar="KEY=VALUE", help="Change the baseline (and every variant)."),
+    ] = None,
+    workers: Annotated[
+        int | None, typer.Option("--workers", "-w", help="Local worker processes (all cores).")
+    ] = None,
+    threshold: Annotated[int, typer.Option(help="Actives at which a tick counts as unrest.")] = 50,
+    hold_share: Annotated[
+        float,
+        typer.Option(
+            "--hold-share", help="The regime holds if peak actives < this share of citizens."
+        ),
+    ] = 0.25,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
+    force: Annotated[bool, typer.Option("--force", help="Replace a previous comparison.")] = False,
+    figure: Annotated[bool, typer.Option(help="Draw compare.png.")] = True,
+) -> None:
+    """Run named variants of a scenario with common random numbers; paired differences."""
+    from upheaval.experiments.compare import VariantError, bootstrap_table, write_comparison
+    from upheaval.experiments.compare import compare as run_compare
+    from upheaval.experiments.store import StoreError
+    from upheaval.scenario.loading import ScenarioError, apply_overrides, load
+
+    try:
+        sc = load(scenario)
+        if set_:
+            sc = apply_overrides(sc, list(set_))
+        if workers is not None and workers < 1:
+            raise ValueError(f"--workers: must be ≥ 1, got {workers}")
+        if steps is not None and steps < 1:
+            raise ValueError(f"--steps: must be ≥ 1, got {steps}")
+        comp = run_compare(
+            sc,
+            what_if,
+            out,
+            replicates=replicates,
+            steps=steps,
+            seed=seed,
+            workers=workers,
+            threshold=threshold,
+            hold_share=hold_share,
+            force=force,
+        )
+    except (ScenarioError, VariantError, StoreError, ValueError) as e:
+        _fail(e)
+    except KeyboardInterrupt:
+        typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
+        raise typer.Exit(EXIT_INTERRUPTED) from None
+    table = bootstrap_table(comp, resamples=resamples, seed=comp.replicates)
+    paths = write_comparison(comp, table)
+    typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep=""))
+    if figure:
+        from upheaval.views.calibration import save_compare_figure
+
+        save_compare_figure(table, out / "compare.png")
+    typer.echo(
+        f"wrote {paths['table']}, {paths['runs']}"
+        + (f" and {out / 'compare.png'}" if figure else "")
+    )
+
+
 def register(app: typer.Typer) -> None:
     """Add the experiment commands to ``app``."""
     app.command()(sweep)
     app.command()(query)
     app.command()(sensitivity)
+    app.command()(calibrate)
+    app.command()(compare)

@@ -190,11 +190,11 @@ def compare(
 ) -> Comparison:
     """Run the baseline and each variant ``replicates`` times with common random numbers."""
     if not what_if:
-        raise VariantError("", "give at least one --what-if variant")
+        raise ValueError("--what-if: give at least one variant")
     if replicates < 2:
-        raise VariantError("", f"--replicates must be ≥ 2 for intervals, got {replicates}")
+        raise ValueError(f"--replicates: must be ≥ 2 for intervals, got {replicates}")
     if not 0 < hold_share <= 1:
-        raise VariantError("", f"--hold-share must lie in (0, 1], got {hold_share}")
+        raise ValueError(f"--hold-share: must lie in (0, 1], got {hold_share}")
     variants = [Variant(BASELINE, scenario, "the scenario as given")]
     for spec in what_if:
         v = make_variant(scenario, spec)
