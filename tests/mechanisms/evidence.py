@@ -225,3 +225,68 @@ def reinforcement_hysteresis(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
             "actives_after_arrival_with_vs_without": paired_effect(with_r, without_r),
         }
     return out
+
+
+# -- 4. security forces with minds of their own ---------------------------------------------
+def security_forces(seeds=SEEDS, ticks: int = 150) -> dict[str, Any]:
+    """Run 2 with cops' minds on and legitimacy dropping at tick 50 from 0.82 to 0.6
+    (defection arms) or 0.7 (disarming arms, a smaller crowd).
+
+    Defection: disloyal local police (ℓ ~ U(0, 0.4)) against loyal (ℓ ~ U(0.9, 1)):
+    defections and the peak of actives after the drop. Foreign troops: the disloyal
+    range given to a foreign initial force against local police (defections).
+    Disarming: loyal forces with disarm_ratio 8 and 32, and 200 (more actives than a
+    cop's vision holds sites: never reachable): cops disarmed."""
+    sc = base()
+    drop = (SetEvent(tick=50, param="legitimacy", value=0.6),)
+    mild = (SetEvent(tick=50, param="legitimacy", value=0.7),)
+    minds = sc.params.replace(forces_minds=True)
+    disloyal = minds.replace(
+        forces_local_police_loyalty_low=0.0,
+        forces_local_police_loyalty_high=0.4,
+        forces_foreign_loyalty_low=0.0,
+        forces_foreign_loyalty_high=0.4,
+    )
+    loyal = minds.replace(forces_local_police_loyalty_low=0.9, forces_local_police_loyalty_high=1.0)
+    foreign = disloyal.replace(forces_initial_origin="foreign")
+    ratios = (8.0, 32.0, 200.0)
+    rec: dict[str, list[float]] = {
+        k: [] for k in ("def_dis", "def_loy", "peak_dis", "peak_loy", "def_for", "aside_for")
+    }
+    disarmed: dict[float, list[int]] = {q: [] for q in ratios}
+    for seed in seeds:
+        h_dis = run(Scenario(params=disloyal, timeline=drop), seed, ticks)
+        h_loy = run(Scenario(params=loyal, timeline=drop), seed, ticks)
+        h_for = run(Scenario(params=foreign, timeline=drop), seed, ticks)
+        rec["def_dis"].append(sum(column(h_dis, "defected")))
+        rec["def_loy"].append(sum(column(h_loy, "defected")))
+        rec["peak_dis"].append(max(column(h_dis, "active_blue")[51:]))
+        rec["peak_loy"].append(max(column(h_loy, "active_blue")[51:]))
+        rec["def_for"].append(sum(column(h_for, "defected")))
+        rec["aside_for"].append(sum(column(h_for, "stood_aside")))
+        for q in ratios:
+            h = run(
+                Scenario(params=loyal.replace(forces_disarm_ratio=q), timeline=mild), seed, ticks
+            )
+            disarmed[q].append(sum(column(h, "disarmed")))
+    return {
+        "scenario": (
+            "epstein2002-run2, security_forces.minds, legitimacy 0.82 → 0.6 "
+            "(disarming: 0.7) at tick 50"
+        ),
+        "ticks": ticks,
+        "seeds": list(seeds),
+        "defections_disloyal_vs_loyal": paired_effect(rec["def_dis"], rec["def_loy"]),
+        "peak_actives_disloyal_vs_loyal": paired_effect(rec["peak_dis"], rec["peak_loy"]),
+        "defections_local_vs_foreign": paired_effect(rec["def_dis"], rec["def_for"]),
+        "foreign_defections": rec["def_for"],
+        "foreign_stood_aside": rec["aside_for"],
+        "disarmed_by_ratio": {
+            f"{q:g}": {
+                "mean": statistics.fmean(disarmed[q]),
+                "share_positive": sum(d > 0 for d in disarmed[q]) / len(disarmed[q]),
+                "per_seed": disarmed[q],
+            }
+            for q in ratios
+        },
+    }

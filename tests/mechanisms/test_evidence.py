@@ -103,3 +103,34 @@ def test_late_reinforcement_restores_calm_more_slowly_than_removal_broke_it(hyst
         fed["restore_minus_break"]["mean_difference"]
         > classic["restore_minus_break"]["mean_difference"]
     )
+
+
+@pytest.fixture(scope="module")
+def forces():
+    r = ev.security_forces()
+    ev.write("security_forces", r)
+    return r
+
+
+@pytest.mark.slow
+def test_disloyal_forces_defect_and_let_mobilisation_peak_higher(forces):
+    d = forces["defections_disloyal_vs_loyal"]
+    assert d["n_seeds"] >= 20
+    assert d["mean_on"] > 0 and d["mean_difference"] > 0 and d["share_on_greater"] >= 0.9
+    peak = forces["peak_actives_disloyal_vs_loyal"]
+    assert peak["mean_difference"] > 0 and peak["cohens_dz"] > 0.5
+
+
+@pytest.mark.slow
+def test_foreign_troops_never_defect(forces):
+    assert forces["foreign_defections"] == [0] * len(forces["seeds"])
+    # the same disloyal range does make local police defect, and foreigners stand aside
+    assert forces["defections_local_vs_foreign"]["share_on_greater"] >= 0.9
+    assert all(n > 0 for n in forces["foreign_stood_aside"])
+
+
+@pytest.mark.slow
+def test_crowds_disarm_cops_more_the_lower_the_ratio(forces):
+    by = forces["disarmed_by_ratio"]
+    assert by["8"]["share_positive"] == 1.0
+    assert by["8"]["mean"] > by["32"]["mean"] > by["200"]["mean"] == 0
