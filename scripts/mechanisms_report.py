@@ -48,6 +48,15 @@ SECTIONS = (
         "later mobilisation (seed 1: 0.65 vs 1.63 actives a tick).",
     ),
     (
+        "security_forces",
+        "4. Security forces with minds of their own (our design)",
+        "With legitimacy dropping 0.82 → 0.6 at tick 50, disloyal local police "
+        "(ℓ ~ U(0, 0.4)) defect and the peak of actives is higher than with loyal "
+        "police (ℓ ~ U(0.9, 1)); a foreign force with the same disloyal range never "
+        "defects (it stands aside instead). With a milder drop (→ 0.7) and loyal "
+        "police, crowds disarm every cop at disarm_ratio 8, a few at 32, none at 200.",
+    ),
+    (
         "reinforcement_hysteresis",
         "5. Reinforcement and foreign intervention",
         "Removing cops (118 → 16) breaks calm within the tick of the removal; an "
@@ -115,6 +124,15 @@ def render() -> str:
         }
         for k, v in extra.items():
             lines.append(f"* {k}: " + ", ".join(f"{kk} {fmt(vv)}" for kk, vv in v.items()))
+        if "disarmed_by_ratio" in rec:
+            lines.append(
+                "* cops disarmed (mean per run) by disarm_ratio: "
+                + ", ".join(
+                    f"{q}: {fmt(v['mean'])} (share of seeds > 0: {fmt(v['share_positive'])})"
+                    for q, v in rec["disarmed_by_ratio"].items()
+                )
+            )
+            lines.append(f"* foreign defections per seed: {rec['foreign_defections']}")
         for label in ("classic", "legitimacy_feedback"):
             if label in rec:
                 r = rec[label]
