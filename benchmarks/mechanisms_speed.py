@@ -2,7 +2,8 @@
 every mechanism of part A on, on the same grid and seed.
 
 "All on": per-agent legitimacy feedback, a Beta hardship with a group, lethal force
-(q = 0.05) with deterrence and backlash, and a guard unit plus a patrol unit
+(q = 0.05) with deterrence and backlash, security forces with minds (disarm ratio
+8), and a guard unit plus a patrol unit
 arriving at tick 1 (so the rule C with force and posts runs throughout). The
 classic arm is run 2's parameters at the same size. Time is CPU time of the step
 kernel plus the per-tick mechanism updates (``Simulation.step`` wall time on one
@@ -37,6 +38,8 @@ def scenarios(side: int) -> tuple[Scenario, Scenario]:
         lethal_probability=0.05,
         lethal_deterrence=0.2,
         lethal_backlash=2.0,
+        forces_minds=True,
+        forces_disarm_ratio=8.0,
     )
     n = max(1, side * side // 200)
     timeline = (
