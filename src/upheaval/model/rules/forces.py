@@ -35,55 +35,11 @@ from upheaval.world.grid import place
 SITE_TRIES = 64
 
 
-@rule
-def random_empty_site_anywhere(g, rng):
-    """A uniformly drawn empty site of the lattice, or -1 if none is empty."""
-    n = g.width * g.height
-    for _ in range(SITE_TRIES):
-        c = randint(rng, n)
-        if g.occupancy[c] == 0:
-            return c
-    empties = 0
-    for c in range(n):
-        empties += g.occupancy[c] == 0
-    if empties == 0:
-        return -1
-    k = randint(rng, empties)
-    for c in range(n):
-        if g.occupancy[c] == 0:
-            if k == 0:
-                return c
-            k -= 1
-    return -1
-
-
 @kernel
 def add_cops(g, a, count, r, rng, free_slots, meta):
-    """Place up to ``count`` new cops of the initial force; returns how many found an
-    empty site. With cops' minds on, each draws its mind right after its site."""
-    added = 0
-    for _ in range(count):
-        c = random_empty_site_anywhere(g, rng)
-        if c < 0:
-            break
-        i = pop_free(free_slots, meta)
-        a.kind[i] = COP
-        a.status[i] = QUIET
-        # A reused slot may hold a dead citizen's attributes; a cop has none.
-        a.jail_left[i] = 0
-        a.hardship[i] = 0.0
-        a.risk_aversion[i] = 0.0
-        a.group[i] = 0
-        if a.age.shape[0]:
-            a.age[i] = 0
-            a.death_age[i] = 0
-        clear_mechanism_state(a, i, 0)
-        a.cell_next[i] = -1
-        place(g, a, i, c, LANE_COP)
-        if r.minds:
-            draw_mind(a, i, r.unit_origin[0], r, rng)
-        added += 1
-    return added
+    """Place up to ``count`` new cops of the initial force (unit 0) on random empty
+    sites of the whole lattice; returns how many found one."""
+    return reinforce(g, a, count, 0, 0, 0, g.width - 1, g.height - 1, r, rng, free_slots, meta)
 
 
 @rule
