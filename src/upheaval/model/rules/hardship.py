@@ -25,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaincinv
 
-from upheaval.model.jit import kernel
+from upheaval.model.jit import kernel, rule
 from upheaval.model.params import Params
 from upheaval.model.rng import uniform
 from upheaval.model.state import CITIZEN, DEAD
@@ -66,21 +66,26 @@ def shape_hardship(p: Params, a, rng: np.ndarray) -> None:
     a.hardship[citizens] = h.astype(np.float32)
 
 
+@rule
+def _targeted(a, i, width, group_only, x0, y0, x1, y1):
+    """Whether citizen ``i`` is hit by a shock or rollback with this target and area."""
+    if a.kind[i] != CITIZEN or a.status[i] == DEAD:
+        return False
+    if group_only and a.cohort[i] != 1:
+        return False
+    x = a.position[i] % width
+    y = a.position[i] // width
+    return x0 <= x <= x1 and y0 <= y <= y1
+
+
 @kernel
 def shock(a, width, factor, group_only, x0, y0, x1, y1):
     """H ← float32(min(1, H·factor)) for the targeted citizens; returns how many."""
     n = 0
     for i in range(a.kind.shape[0]):
-        if a.kind[i] != CITIZEN or a.status[i] == DEAD:
-            continue
-        if group_only and a.cohort[i] != 1:
-            continue
-        x = a.position[i] % width
-        y = a.position[i] // width
-        if x < x0 or x > x1 or y < y0 or y > y1:
-            continue
-        a.hardship[i] = np.float32(min(1.0, np.float64(a.hardship[i]) * factor))
-        n += 1
+        if _targeted(a, i, width, group_only, x0, y0, x1, y1):
+            a.hardship[i] = np.float32(min(1.0, np.float64(a.hardship[i]) * factor))
+            n += 1
     return n
 
 
@@ -89,15 +94,8 @@ def rollback(a, width, share, group_only, x0, y0, x1, y1):
     """H ← float32(H + share·(H0 − H)) for the targeted citizens; returns how many."""
     n = 0
     for i in range(a.kind.shape[0]):
-        if a.kind[i] != CITIZEN or a.status[i] == DEAD:
-            continue
-        if group_only and a.cohort[i] != 1:
-            continue
-        x = a.position[i] % width
-        y = a.position[i] // width
-        if x < x0 or x > x1 or y < y0 or y > y1:
-            continue
-        h = np.float64(a.hardship[i])
-        a.hardship[i] = np.float32(h + share * (np.float64(a.hardship0[i]) - h))
-        n += 1
+        if _targeted(a, i, width, group_only, x0, y0, x1, y1):
+            h = np.float64(a.hardship[i])
+            a.hardship[i] = np.float32(h + share * (np.float64(a.hardship0[i]) - h))
+            n += 1
     return n
