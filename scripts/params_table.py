@@ -233,6 +233,23 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/rules/defection.py:cop_mind@disarm_ratio",
         "engine/simulation.py:Simulation.__init__",
     ),
+    "information_enabled": (
+        "model/kernels.py:compile_rules",
+        "model/kernels.py:decide@media_on",
+        "engine/simulation.py:Simulation.step@media_on",
+    ),
+    "information_online": (
+        "engine/simulation.py:Simulation._broadcast",
+        "model/rules/information.py:online_at@initially_online",
+    ),
+    "information_actives_weight": (
+        "engine/simulation.py:Simulation._broadcast",
+        "model/rules/information.py:broadcast@actives_weight",
+    ),
+    "information_repression_weight": (
+        "engine/simulation.py:Simulation._broadcast",
+        "model/rules/information.py:broadcast@repression_weight",
+    ),
     "steps": ("engine/simulation.py:Simulation.run",),
     "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),
 }

@@ -155,6 +155,29 @@ CASES = {
             ActionEvent(tick=11, action="withdraw", unit="un", count=2),
         ),
     ),
+    "information channel: actives and repression, shutdown and restore": (
+        BASE.replace(
+            legitimacy=0.55,
+            information_enabled=True,
+            information_actives_weight=3.0,
+            information_repression_weight=25.0,
+        ),
+        (
+            ActionEvent(tick=6, action="shutdown"),
+            ActionEvent(tick=11, action="restore"),
+        ),
+    ),
+    "information channel off at start, lethal force, literal ratio": (
+        BASE.replace(
+            ratio_rule="literal",
+            lethal_probability=0.3,
+            information_enabled=True,
+            information_online=False,
+            information_actives_weight=2.5,
+            information_repression_weight=10.0,
+        ),
+        (ActionEvent(tick=4, action="restore"),),
+    ),
 }
 
 
@@ -189,7 +212,12 @@ def test_parity_runs_exercise_the_mechanisms():
 
 @pytest.mark.parametrize(
     "label",
-    ["per-agent legitimacy", "global, concession and set", "reinforcement, guards and withdrawal"],
+    [
+        "per-agent legitimacy",
+        "global, concession and set",
+        "reinforcement, guards and withdrawal",
+        "information channel: actives and repression, shutdown and restore",
+    ],
 )
 def test_checkpoint_continues_bit_identically_with_mechanisms(label):
     params, timeline = CASES[label]
@@ -223,3 +251,21 @@ def test_minds_parity_cases_exercise_every_verdict(seed):
         a = sim.agents
         assert not np.any((a.kind == 0) & (a.status != 3) & (a.unit > 0))
     assert sum(r[17] for r in sim.history) > 0 and sum(r[19] for r in sim.history) > 0
+
+
+def test_information_parity_case_broadcasts_and_shuts_down():
+    """The information case hears both signals while online and nothing during the
+    shutdown (ticks 6-10), and the broadcast changes the trajectory."""
+    params, timeline = CASES["information channel: actives and repression, shutdown and restore"]
+    sc = Scenario(params=params, timeline=timeline)
+    sim = Simulation(sc, seed=1)
+    media = []
+    for _ in range(16):
+        sim.step()
+        media.append(tuple(int(v) for v in sim.rules.media))
+    assert all(m == (0, 0) for m in media[5:10])
+    online = media[:5] + media[10:]
+    assert any(m[0] > 0 for m in online) and any(m[1] > 0 for m in online), media
+    silent = Simulation(Scenario(params=params.replace(information_enabled=False)), seed=1)
+    silent.step(16)
+    assert silent.history != sim.history

@@ -182,6 +182,8 @@ class ReferenceModel:
         self.events = dict.fromkeys(EVENT_NAMES, 0)
         self.lethal_probability = float(params.lethal_probability)
         self.anchor = float(params.legitimacy)
+        self.online = bool(params.information_online)
+        self.media = (0, 0)  # (as-if-seen actives, as-if-seen cops) of the broadcast
         self._mechanism_flags()
         self._populate()
         self._init_mechanisms()
@@ -416,6 +418,8 @@ class ReferenceModel:
                 cop = self._new_agent(kind=COP, status=QUIET, site=site, unit=self.units[e.unit])
                 if self.p.forces_minds:
                     self._draw_mind(cop, self.p.forces_reinforcement_origin, self.streams["events"])
+        elif e.action in ("shutdown", "restore"):
+            self.online = e.action == "restore"
         elif e.action == "withdraw":
             code = self.units[e.unit]
             members = [
@@ -554,6 +558,22 @@ class ReferenceModel:
         if empties:
             self._change(ag, site=empties[rng.randint(len(empties))])
 
+    def _broadcast(self) -> tuple[int, int]:
+        """The information channel: last tick's lattice-wide actives and repression,
+        spread evenly over the lattice and counted within a citizen's vision (floored)."""
+        p = self.p
+        if not (p.information_enabled and self.online):
+            return (0, 0)
+        last = dict(zip(ROW, self.history[-1], strict=True))
+        actives = last["active_blue"] + last["active_green"]
+        repression = last["arrests"] + last["killed_by_cops"]
+        v, sites = len(self.vision[CITIZEN]), self.width * self.height
+        # the same association as the engine: ((w · count) · |V|) / sites
+        return (
+            math.floor(p.information_actives_weight * actives * v / sites),
+            math.floor(p.information_repression_weight * repression * v / sites),
+        )
+
     def _decide(self, ag: Agent) -> bool:
         """Rule A: active iff G − N > T."""
         p = self.p
@@ -565,7 +585,8 @@ class ReferenceModel:
                 elif other.status == ACTIVE and other is not ag:
                     others_active += 1
         counted_twice = p.active_count_includes_self and ag.status == ACTIVE
-        actives = 1 + others_active + (1 if counted_twice else 0)
+        actives = 1 + others_active + (1 if counted_twice else 0) + self.media[0]
+        cops += self.media[1]
         arrest_p = 1.0 - math.exp(-p.arrest_constant * ratio(cops, actives, p.ratio_rule))
         if self.fear_on:
             arrest_p = min(1.0, arrest_p + ag.fear)  # killings seen raise perceived risk
@@ -717,6 +738,7 @@ class ReferenceModel:
         for _ in range(n):
             self.tick += 1
             self._apply_timeline()
+            self.media = self._broadcast()
             self.events = dict.fromkeys(EVENT_NAMES, 0)
             rng = self.streams["dynamics"]
             order = [ag.slot for ag in self.agents if ag.status != DEAD]

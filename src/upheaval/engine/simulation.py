@@ -16,7 +16,7 @@ from upheaval._version import __version__
 from upheaval.model.kernels import compile_rules, free_citizens, lethal_ever, step, tally
 from upheaval.model.params import Params, validate_params
 from upheaval.model.rng import seed_streams
-from upheaval.model.rules import hardship, legitimacy
+from upheaval.model.rules import hardship, information, legitimacy
 from upheaval.model.rules.defection import draw_initial_minds
 from upheaval.model.rules.forces import add_cops, reinforce, remove_cops, withdraw_unit
 from upheaval.model.slots import free_heap, grow_heap
@@ -248,6 +248,21 @@ class Simulation:
         if self.rules.fear_on:
             legitimacy.decay_fear(self.agents, p.lethal_fear_decay)
 
+    def _broadcast(self) -> None:
+        """Before the tick: what the information channel reports of the previous tick's
+        row (rules/information.py), as as-if-seen counts for rule A."""
+        p, row = self.params, self.history[-1]
+        online = information.online_at(p.information_online, self.scenario.timeline, self.tick)
+        self.rules.media[0], self.rules.media[1] = information.broadcast(
+            online,
+            p.information_actives_weight,
+            p.information_repression_weight,
+            row[COLUMNS.index("active_blue")] + row[COLUMNS.index("active_green")],
+            row[COLUMNS.index("arrests")] + row[COLUMNS.index("killed_by_cops")],
+            int(self.rules.cit_off_dx.shape[0]),
+            p.n_sites,
+        )
+
     def _area(self, e: ActionEvent) -> tuple[int, int, int, int]:
         if e.area is not None:
             return e.area
@@ -327,6 +342,8 @@ class Simulation:
             self.tick += 1
             self._apply_timeline()
             self._ensure_capacity()
+            if self.rules.media_on:
+                self._broadcast()
             t0 = time.perf_counter()
             step(
                 self.lattice,

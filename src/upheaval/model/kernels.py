@@ -114,6 +114,10 @@ Rules = namedtuple(
         "stand_aside",
         "defect",
         "disarm_ratio",
+        # mechanism 7 (information beyond sight): off costs one branch per scan;
+        # ``media`` int64[2] = (A_media, C_media), rewritten by the engine every tick
+        "media_on",
+        "media",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
@@ -201,6 +205,8 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         stand_aside=float(p.forces_stand_aside_threshold),
         defect=float(p.forces_defect_threshold),
         disarm_ratio=float(p.forces_disarm_ratio),
+        media_on=bool(p.information_enabled),
+        media=np.zeros(2, np.int64),
     )
 
 
@@ -219,7 +225,9 @@ def decide(g, a, i, r, legitimacy, deterrence, fear):
     Active iff H(1 − L) − R·P·J_max^α > T with P = 1 − exp(−k·ratio(C, A)), C the cops
     and A = 1 + the actives within vision v (Epstein 2002, rule A); see
     :mod:`~upheaval.model.rules.activation`. ``fear`` (0 unless lethal-force
-    deterrence is on) is added to P, capped at 1.
+    deterrence is on) is added to P, capped at 1. With the information channel on,
+    the broadcast's as-if-seen actives and cops are added to A and C
+    (:mod:`~upheaval.model.rules.information`).
     """
     site = a.position[i]
     was_active = a.status[i] == ACTIVE
@@ -237,6 +245,9 @@ def decide(g, a, i, r, legitimacy, deterrence, fear):
         cops, actives = count_cops_actives(g, a, site, r.cit_span_dy, r.cit_span_half)
         if was_active and not r.includes_self:
             actives -= 1  # the scan saw the citizen itself on its own site
+        if r.media_on:
+            actives += r.media[0]
+            cops += r.media[1]
         p = arrest_probability(cops, 1 + actives, r.arrest_constant, r.ratio_rule)
         if r.fear_on:
             p = min(1.0, p + fear)

@@ -23,6 +23,10 @@ MESA = "Mesa epstein_civil_violence example"
 OURS = "our design (documented in docs/odd.md)"
 LEMOS = "Lemos, Lopes & Coelho 2016, Int. J. Intelligent Systems 31(2); form ours (model-spec §4)"
 LETHAL = "our design after model-spec §4 (lethal force; Moro 2016, PLoS ONE 11(4))"
+INFORMATION = (
+    "our design after Makowsky & Rubin 2013, PLoS ONE 8(11) and Hassanpour 2014, "
+    "Political Communication 31(1) (docs/odd.md §7.15)"
+)
 FORCES = "our design (security forces with minds of their own; docs/odd.md §7.14)"
 ORIGINS = ("local_police", "national_guard", "foreign")
 
@@ -39,6 +43,7 @@ SECTIONS = (
     "hardship",
     "lethal_force",
     "security_forces",
+    "information",
     "run",
 )
 
@@ -660,6 +665,49 @@ class Params:
         "A cop is disarmed when the actives within its vision number ≥ disarm_ratio × "
         "the cops there (itself included); 0: never.",
         FORCES,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+    )
+
+    # -- information beyond sight (mechanism 7) ------------------------------------------------
+    information_enabled: bool = _p(
+        False,
+        "information",
+        "enabled",
+        "A long-range channel (media, the internet) tells every citizen the lattice-wide "
+        "actives and repression of the previous tick, as if seen within its vision. "
+        "false: citizens know only what they see (the classic model).",
+        INFORMATION,
+        kind="bool",
+    )
+    information_online: bool = _p(
+        True,
+        "information",
+        "online",
+        "Whether the channel is up at tick 0; timeline actions shutdown and restore "
+        "switch it off and on.",
+        INFORMATION,
+        kind="bool",
+    )
+    information_actives_weight: float = _p(
+        1.0,
+        "information",
+        "actives_weight",
+        "w_A: a citizen adds ⌊w_A · actives · |V| / sites⌋ to the actives it sees "
+        "(mobilising: rebellion elsewhere lowers perceived risk).",
+        INFORMATION,
+        kind="float",
+        low=0.0,
+        high=100.0,
+    )
+    information_repression_weight: float = _p(
+        0.0,
+        "information",
+        "repression_weight",
+        "w_R: a citizen adds ⌊w_R · (arrests + killings) · |V| / sites⌋ to the cops it "
+        "sees (damping: broadcast repression raises perceived risk).",
+        INFORMATION,
         kind="float",
         low=0.0,
         high=1000.0,

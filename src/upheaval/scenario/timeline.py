@@ -34,7 +34,9 @@ A third kind, an **action** at one tick — ``{ tick = 10, action = "shock", fac
   stream; ``mode = "patrol"`` (default: they move like any cop) or ``"guard"``
   (they never leave their site, even after an arrest);
 * ``withdraw``: removes unit ``unit`` — all of it, or ``count`` cops drawn uniformly
-  among those of the unit on duty (``events`` stream).
+  among those of the unit on duty (``events`` stream);
+* ``shutdown`` / ``restore``: the long-range information channel goes down / comes
+  back (an internet shutdown; needs ``information.enabled``; docs/odd.md §7.15).
 
 Actions of a tick act in the order of the sorted timeline (file order among ties),
 after the ``set``/``ramp`` events listed before them.
@@ -64,7 +66,7 @@ class RampEvent:
     value: float
 
 
-ACTIONS = ("shock", "rollback", "concession", "reinforce", "withdraw")
+ACTIONS = ("shock", "rollback", "concession", "reinforce", "withdraw", "shutdown", "restore")
 
 #: Keys each action takes: (required, optional).
 ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -73,6 +75,8 @@ ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "concession": (("legitimacy",), ()),
     "reinforce": (("count", "unit"), ("mode", "area")),
     "withdraw": (("unit",), ("count",)),
+    "shutdown": ((), ()),
+    "restore": ((), ()),
 }
 
 #: Most reinforcement units a run may have (unit codes are int8; 0 is the initial force).
@@ -152,6 +156,8 @@ def check_actions(params, timeline) -> None:
             modes.setdefault(e.unit, (e.mode, e.tick))
             if len(modes) > MAX_UNITS:
                 raise TimelineError(n, "unit", f"more than {MAX_UNITS} units")
+        if e.action in ("shutdown", "restore") and not params.information_enabled:
+            raise TimelineError(n, "action", f"{e.action!r} needs information.enabled = true")
         if e.action == "withdraw":
             if e.unit not in modes:
                 raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")
