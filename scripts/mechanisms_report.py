@@ -66,6 +66,18 @@ SECTIONS = (
         "short, because citizens decide afresh every tick; legitimacy feedback "
         "lengthens it.",
     ),
+    (
+        "information_channel",
+        "7. Information beyond sight (our design)",
+        "A broadcast of the previous tick's lattice-wide actives (w_A = 1, as-if-seen "
+        "counts) raises the peak of mobilisation in every seed (outbursts are not "
+        "fewer); broadcasting arrests as perceived cops (w_R = 5) damps it strongly. "
+        "Hassanpour's finding is NOT reproduced: after a shutdown at tick 100, clusters "
+        "per active site do not rise and the largest cluster's share rises — protest "
+        "gets more concentrated, not more dispersed — since here the channel "
+        "mobilises everyone alike and there is no focal site for it to draw crowds to "
+        "(docs/odd.md §7.15).",
+    ),
 )
 
 

@@ -290,3 +290,95 @@ def security_forces(seeds=SEEDS, ticks: int = 150) -> dict[str, Any]:
             for q in ratios
         },
     }
+
+
+# -- 7. information beyond sight -----------------------------------------------------------
+def information_channel(
+    seeds=SEEDS, ticks: int = 300, shutdown_tick: int = 100, repression_weight: float = 5.0
+) -> dict[str, Any]:
+    """The long-range channel on run 2 (docs/odd.md §7.15), paired by seed.
+
+    * mobilising (w_A = 1): peak actives and outburst count against the classic model;
+    * damping (w_A = 0, w_R = ``repression_weight``): peak and mean actives;
+    * shutdown: the mobilising channel cut at ``shutdown_tick`` against left on; from
+      that tick on, at every tick with ≥ 5 active sites, clusters per active site and
+      the largest cluster's share (analysis/dispersion.py), averaged per run.
+    """
+    from upheaval.analysis.dispersion import dispersion
+    from upheaval.results.outbursts import outbursts
+
+    sc = base()
+    p = sc.params
+    mobilising = p.replace(information_enabled=True, information_actives_weight=1.0)
+    damping = p.replace(
+        information_enabled=True,
+        information_actives_weight=0.0,
+        information_repression_weight=repression_weight,
+    )
+    cut = (ActionEvent(tick=shutdown_tick, action="shutdown"),)
+
+    def actives(params: Any, seed: int) -> list[int]:
+        return column(run(Scenario(params=params), seed, ticks), "active_blue")
+
+    def spread(timeline: tuple, seed: int) -> tuple[float, float, float]:
+        sim = Simulation(Scenario(params=mobilising, timeline=timeline), seed=seed)
+        per_site, largest, after = [], [], []
+        for _ in range(ticks):
+            sim.step()
+            if sim.tick < shutdown_tick:
+                continue
+            after.append(sim.history[-1][COL["active_blue"]])
+            d = dispersion(sim.agents, p.width, p.height)
+            if d.active_sites >= 5:
+                per_site.append(d.clusters / d.active_sites)
+                largest.append(d.largest_share)
+        return statistics.fmean(per_site), statistics.fmean(largest), statistics.fmean(after)
+
+    rows: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "peak_off",
+            "peak_on",
+            "count_off",
+            "count_on",
+            "mean_off",
+            "peak_damped",
+            "mean_damped",
+            "cps_online",
+            "cps_shutdown",
+            "largest_online",
+            "largest_shutdown",
+            "after_online",
+            "after_shutdown",
+        )
+    }
+    for seed in seeds:
+        off, on, damped = actives(p, seed), actives(mobilising, seed), actives(damping, seed)
+        rows["peak_off"].append(max(off))
+        rows["peak_on"].append(max(on))
+        rows["count_off"].append(outbursts(off).count)
+        rows["count_on"].append(outbursts(on).count)
+        rows["mean_off"].append(statistics.fmean(off))
+        rows["peak_damped"].append(max(damped))
+        rows["mean_damped"].append(statistics.fmean(damped))
+        for arm, tl in (("online", ()), ("shutdown", cut)):
+            cps, largest, after = spread(tl, seed)
+            rows[f"cps_{arm}"].append(cps)
+            rows[f"largest_{arm}"].append(largest)
+            rows[f"after_{arm}"].append(after)
+    return {
+        "scenario": "epstein2002-run2",
+        "seeds": list(seeds),
+        "ticks": ticks,
+        "shutdown_tick": shutdown_tick,
+        "repression_weight": repression_weight,
+        "peak_mobilising": paired_effect(rows["peak_on"], rows["peak_off"]),
+        "outbursts_mobilising": paired_effect(rows["count_on"], rows["count_off"]),
+        "peak_damping": paired_effect(rows["peak_damped"], rows["peak_off"]),
+        "mean_damping": paired_effect(rows["mean_damped"], rows["mean_off"]),
+        "clusters_per_active_site_shutdown": paired_effect(
+            rows["cps_shutdown"], rows["cps_online"]
+        ),
+        "largest_share_shutdown": paired_effect(rows["largest_shutdown"], rows["largest_online"]),
+        "actives_after_shutdown": paired_effect(rows["after_shutdown"], rows["after_online"]),
+    }
