@@ -147,3 +147,52 @@ def test_loading_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
     bad.write_bytes(b"not a pickle")
     with pytest.raises(ValueError, match="not an upheaval checkpoint"):
         Checkpoint.load(bad)
+
+
+def _free_slots_consistent(sim):
+    free = sim.free_slots[: int(sim.free_meta[0])]
+    dead = np.flatnonzero(sim.agents.status == 3)
+    assert len(set(free.tolist())) == free.size
+    assert sorted(free.tolist()) == dead.tolist()
+
+
+def test_branch_into_lethal_force_has_room_for_the_dead():
+    """A classic run keeps a small free-slot heap; a branch where the police kill must
+    grow it before the kernel frees slots (this once overran the heap)."""
+    sc = upheaval.load("epstein2002-run2")
+    sim = Simulation(sc, seed=3)
+    sim.step(20)
+    branch = Simulation.restore(sim.checkpoint(), sc.with_params(lethal_probability=0.5))
+    branch.step(30)
+    killed = sum(
+        dict(zip(branch.table().column_names, row, strict=True))["killed_by_cops"]
+        for row in branch.history
+    )
+    assert killed > 0
+    _free_slots_consistent(branch)
+
+
+def test_branch_into_per_agent_legitimacy_starts_from_the_global_value():
+    sc = upheaval.load("epstein2002-run2")
+    sim = Simulation(sc, seed=3)
+    sim.step(10)
+    branch = Simulation.restore(sim.checkpoint(), sc.with_params(legitimacy_feedback="per_agent"))
+    a = branch.agents
+    citizens = (a.kind == 0) & (a.status != 3)
+    assert np.all(a.legit[citizens] == np.float32(sc.params.legitimacy))
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"hardship_distribution": "beta"}, "hardship.distribution"),
+        ({"forces_minds": True}, "security_forces.minds"),
+        ({"width": 30}, "world.width"),
+    ],
+)
+def test_branch_cannot_change_what_only_the_initial_population_reads(change, key):
+    sc = upheaval.load("epstein2002-run2")
+    sim = Simulation(sc, seed=3)
+    sim.step(2)
+    with pytest.raises(ValueError, match=key):
+        Simulation.restore(sim.checkpoint(), sc.with_params(**change))

@@ -14,7 +14,7 @@ import numpy as np
 
 from upheaval._version import __version__
 from upheaval.model.kernels import compile_rules, free_citizens, lethal_ever, step, tally
-from upheaval.model.params import Params, validate_params
+from upheaval.model.params import Params, parameter_fields, validate_params
 from upheaval.model.rng import seed_streams
 from upheaval.model.rules import hardship, information, legitimacy
 from upheaval.model.rules.defection import draw_initial_minds
@@ -145,17 +145,7 @@ class Simulation:
         self.lattice, self.agents, used = populate(p, self.streams["init"])
         self._init_mechanism_state()
         cap = self.agents.kind.shape[0]
-        # Model II removes and adds agents every tick, and lethal force kills: room
-        # for every slot. Model I otherwise only frees slots when a timeline withdraws
-        # cops (see _set_cop_count), so its heap starts with just the unused slots and
-        # grows on demand — 4 bytes an agent saved at the benchmark's scale.
-        # Cops' minds: a disarmed foreign soldier leaves the world.
-        full = (
-            self.rules.model2
-            or lethal_ever(p, scenario.timeline)
-            or (p.forces_minds and p.forces_disarm_ratio > 0)
-        )
-        self.free_slots, self.free_meta = free_heap(cap, used, full=full)
+        self.free_slots, self.free_meta = free_heap(cap, used, full=self._kernel_removes())
         self.order = np.zeros(cap, np.int32)
         self.events = np.zeros(len(EVENTS) + len(MECH_EVENTS), np.int64)
         self.tick = 0
@@ -173,6 +163,19 @@ class Simulation:
         self.history: list[tuple] = []
         self.timings = {"init_s": time.perf_counter() - t0, "step_s": 0.0}
         self._record()
+
+    def _kernel_removes(self) -> bool:
+        """Whether agents can leave the world inside the step kernel, which then needs
+        room on the free-slot heap for every slot: Model II (killings, deaths), lethal
+        force, or a disarmed foreign soldier. Otherwise slots are freed only by timeline
+        withdrawals (see _set_cop_count), so the heap starts with just the unused slots
+        and grows on demand — 4 bytes an agent saved at the benchmark's scale."""
+        p = self.params
+        return bool(
+            self.rules.model2
+            or lethal_ever(p, self.scenario.timeline)
+            or (p.forces_minds and p.forces_disarm_ratio > 0)
+        )
 
     # -- mechanisms (issue 3) ---------------------------------------------------------
     def _extras_needed(self) -> tuple[str, ...]:
@@ -529,7 +532,18 @@ class Simulation:
         sim.dynamic.setdefault("lethal_probability", float(sim.params.lethal_probability))
         sim._anchor = cp.anchor if cp.anchor is not None else sim.dynamic["legitimacy"]
         sim._setup_mechanisms()
+        _check_branch(cp.scenario.params, sim.params)
+        fresh = [n for n in sim._extras_needed() if getattr(sim.agents, n).shape[0] == 0]
         sim.agents = with_extras(sim.agents, sim._extras_needed())
+        citizens = (sim.agents.kind == CITIZEN) & (sim.agents.status != DEAD)
+        if "legit" in fresh:  # per-agent legitimacy starts from the global value
+            sim.agents.legit[citizens] = np.float32(sim.dynamic["legitimacy"])
+        if "hardship0" in fresh:  # rollbacks return to the hardship at the branch
+            sim.agents.hardship0[citizens] = sim.agents.hardship[citizens]
+        if sim._kernel_removes() and sim.free_slots.shape[0] < sim.agents.kind.shape[0]:
+            heap = np.zeros(sim.agents.kind.shape[0], np.int32)
+            heap[: sim.free_slots.shape[0]] = sim.free_slots
+            sim.free_slots = heap
         sim._ramp_origins = dict(cp.ramp_origins)
         # A variant's own values of the time-varying parameters take over at the next
         # tick (before that tick's timeline events); unchanged ones carry on.
@@ -547,4 +561,47 @@ class Simulation:
         return sim
 
 
-__all__ = ["COLUMNS", "Checkpoint", "SetEvent", "Simulation"]
+#: Parameters read only when the population is built: a branch cannot change them.
+INITIAL_ONLY = (
+    "variant",
+    "width",
+    "height",
+    "placement",
+    "citizen_density",
+    "blue_share",
+    "hardship_distribution",
+    "hardship_low",
+    "hardship_high",
+    "hardship_beta_a",
+    "hardship_beta_b",
+    "hardship_group_share",
+    "hardship_group_low",
+    "hardship_group_high",
+    "forces_minds",
+    "forces_hardship_high",
+    "forces_initial_origin",
+    "forces_local_police_loyalty_low",
+    "forces_local_police_loyalty_high",
+    "forces_national_guard_loyalty_low",
+    "forces_national_guard_loyalty_high",
+    "forces_foreign_loyalty_low",
+    "forces_foreign_loyalty_high",
+)
+
+
+def _check_branch(old: Params, new: Params) -> None:
+    """Refuse a variant that changes what only the initial population reads: those
+    values are drawn or laid out at tick 0 and a branch would silently ignore them."""
+    changed = [n for n in INITIAL_ONLY if getattr(old, n) != getattr(new, n)]
+    if changed:
+        fields = {f.name: f for f in parameter_fields()}
+        keys = ", ".join(
+            f"{fields[n].metadata['section']}.{fields[n].metadata['key']}" for n in changed
+        )
+        raise ValueError(
+            f"cannot branch a checkpoint into a variant that changes {keys}: these are "
+            "read only when the population is built; start a new run instead"
+        )
+
+
+__all__ = ["COLUMNS", "INITIAL_ONLY", "Checkpoint", "SetEvent", "Simulation"]
