@@ -231,7 +231,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "forces_disarm_ratio": (
         "model/kernels.py:compile_rules",
         "model/rules/defection.py:cop_mind@disarm_ratio",
-        "engine/simulation.py:Simulation.__init__",
+        "engine/simulation.py:Simulation._kernel_removes",
     ),
     "information_enabled": (
         "model/kernels.py:compile_rules",
