@@ -456,5 +456,6 @@ def test_manifest_records_timeline_actions():
             "area": (0, 0, 9, 9),
             "mode": "patrol",
             "unit": "",
+            "origin": "",
         }
     ]

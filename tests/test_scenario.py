@@ -585,3 +585,23 @@ def test_jail_term_ramp_moves_through_whole_terms(tmp_path):
         terms.append(sim.dynamic["max_jail_term"])
     # 30 → 45 in four steps of 3.75, each rounded to a whole term (half to even)
     assert terms == [30.0, 30.0, 34.0, 38.0, 41.0, 45.0]
+
+
+def test_reinforce_origin_is_validated(tmp_path):
+    def load(extra: str):
+        f = tmp_path / "s.toml"
+        f.write_text(
+            '[scenario]\nextends = "epstein2002-run2"\n\n[security_forces]\nminds = true\n\n'
+            '[[timeline]]\ntick = 5\naction = "reinforce"\ncount = 3\nunit = "csto"\n' + extra
+        )
+        return upheaval.load(f)
+
+    sc = load('origin = "foreign"\n')
+    assert sc.timeline[0].origin == "foreign"
+    with pytest.raises(upheaval.ScenarioError, match=r"timeline\[1\]\.origin.*'foreign'"):
+        load('origin = "mercenary"\n')
+    with pytest.raises(upheaval.ScenarioError, match=r"timeline\[2\]\.origin.*'foreign'"):
+        load(
+            'origin = "foreign"\n\n[[timeline]]\ntick = 9\naction = "reinforce"\ncount = 2\n'
+            'unit = "csto"\norigin = "national_guard"\n'
+        )

@@ -14,7 +14,7 @@ from reference.model import ReferenceModel
 from upheaval.engine.simulation import Simulation
 from upheaval.model.params import Params
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
+from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent, unit_codes
 
 BASE = Params(
     width=13,
@@ -155,6 +155,23 @@ CASES = {
             ActionEvent(tick=11, action="withdraw", unit="un", count=2),
         ),
     ),
+    "cops' minds: units of different origins (guard and foreign)": (
+        BASE.replace(
+            legitimacy=0.3,
+            forces_minds=True,
+            forces_national_guard_loyalty_low=0.0,
+            forces_national_guard_loyalty_high=0.3,
+            forces_foreign_loyalty_low=0.0,
+            forces_foreign_loyalty_high=0.3,
+            forces_stand_aside_threshold=0.02,
+            forces_defect_threshold=0.05,
+        ),
+        (
+            ActionEvent(tick=2, action="reinforce", count=6, unit="ng", origin="national_guard"),
+            ActionEvent(tick=3, action="reinforce", count=6, unit="csto", origin="foreign"),
+            ActionEvent(tick=7, action="reinforce", count=2, unit="csto", origin="foreign"),
+        ),
+    ),
     "information channel: actives and repression, shutdown and restore": (
         BASE.replace(
             legitimacy=0.55,
@@ -269,3 +286,16 @@ def test_information_parity_case_broadcasts_and_shuts_down():
     silent = Simulation(Scenario(params=params.replace(information_enabled=False)), seed=1)
     silent.step(16)
     assert silent.history != sim.history
+
+
+def test_foreign_units_never_defect_while_others_do():
+    """Per-unit origins: with equally low loyalty, national guards defect (a defector
+    keeps its unit code as a citizen) and the foreign unit never does."""
+    params, timeline = CASES["cops' minds: units of different origins (guard and foreign)"]
+    sim = Simulation(Scenario(params=params, timeline=timeline), seed=1)
+    sim.step(20)
+    a = sim.agents
+    codes = unit_codes(timeline)
+    citizens = (a.kind == 0) & (a.status != 3)
+    assert (citizens & (a.unit == codes["ng"])).any()
+    assert not (citizens & (a.unit == codes["csto"])).any()

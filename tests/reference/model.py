@@ -282,11 +282,14 @@ class ReferenceModel:
         self.fear_on = self.lethal_ever and p.lethal_deterrence > 0
         self.units: dict[str, int] = {}
         self.guards: set[int] = set()
+        self.unit_origin: dict[int, str] = {}  # code → origin given on its actions
         for e in self.timeline:
             if getattr(e, "action", None) == "reinforce":
                 code = self.units.setdefault(e.unit, len(self.units) + 1)
                 if e.mode == "guard":
                     self.guards.add(code)
+                if e.origin:
+                    self.unit_origin[code] = e.origin
 
     def citizens(self) -> list[Agent]:
         return [ag for ag in self.agents if ag.kind == CITIZEN and ag.status != DEAD]
@@ -333,7 +336,9 @@ class ReferenceModel:
 
     def _origin(self, cop: Agent) -> str:
         p = self.p
-        return p.forces_initial_origin if cop.unit == 0 else p.forces_reinforcement_origin
+        if cop.unit == 0:
+            return p.forces_initial_origin
+        return self.unit_origin.get(cop.unit) or p.forces_reinforcement_origin
 
     def _leave_force(self, cop: Agent, status: str) -> None:
         """A cop becomes a citizen of ``status`` on its site; H_c, ℓ become H, R."""
@@ -417,7 +422,7 @@ class ReferenceModel:
                     break
                 cop = self._new_agent(kind=COP, status=QUIET, site=site, unit=self.units[e.unit])
                 if self.p.forces_minds:
-                    self._draw_mind(cop, self.p.forces_reinforcement_origin, self.streams["events"])
+                    self._draw_mind(cop, self._origin(cop), self.streams["events"])
         elif e.action in ("shutdown", "restore"):
             self.online = e.action == "restore"
         elif e.action == "withdraw":

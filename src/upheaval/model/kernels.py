@@ -58,7 +58,7 @@ from upheaval.model.state import (
     QUIET,
     TALLY,
 )
-from upheaval.scenario.timeline import MAX_UNITS
+from upheaval.scenario.timeline import MAX_UNITS, unit_codes, unit_origins
 from upheaval.world.grid import count_cops_actives, prefetch_neighbourhood, relane
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 
@@ -142,6 +142,10 @@ def compile_rules(p: Params, timeline=()) -> Rules:
     cl = clone_neighbourhood(p.clone_neighbourhood)
     unit_origin = np.full(MAX_UNITS + 1, ORIGIN_CODES[p.forces_reinforcement_origin], np.int8)
     unit_origin[0] = ORIGIN_CODES[p.forces_initial_origin]
+    codes = unit_codes(timeline)
+    for name, origin in unit_origins(timeline).items():
+        if origin:
+            unit_origin[codes[name]] = ORIGIN_CODES[origin]
     # indexed by origin code (rules/defection.py: local police, national guard, foreign)
     loyalty_low = np.array(
         [

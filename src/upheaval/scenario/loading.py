@@ -235,7 +235,11 @@ def _parse_action(entry: dict[str, Any], where: str, key: str) -> ActionEvent:
         if isinstance(c, bool) or not isinstance(c, int) or c < 1:
             raise ScenarioError(where, f"{key}.count", f"expected an integer ≥ 1, got {c!r}")
         fields["count"] = c
-    for k, choices in (("target", ("all", "group")), ("mode", ("patrol", "guard"))):
+    for k, choices in (
+        ("target", ("all", "group")),
+        ("mode", ("patrol", "guard")),
+        ("origin", ("local_police", "national_guard", "foreign")),
+    ):
         if k in entry:
             if entry[k] not in choices:
                 raise ScenarioError(

@@ -32,7 +32,10 @@ A third kind, an **action** at one tick — ``{ tick = 10, action = "shock", fac
 * ``reinforce``: ``count`` new cops of unit ``unit`` (a name) on uniformly drawn
   empty sites of ``area`` (default: the whole lattice), drawn from the ``events``
   stream; ``mode = "patrol"`` (default: they move like any cop) or ``"guard"``
-  (they never leave their site, even after an arrest);
+  (they never leave their site, even after an arrest); ``origin`` =
+  ``"local_police"``, ``"national_guard"`` or ``"foreign"`` (default:
+  ``security_forces.reinforcement_origin``) sets the unit's loyalty range and whether
+  it may defect when cops' minds are on; a unit keeps one mode and one origin;
 * ``withdraw``: removes unit ``unit`` — all of it, or ``count`` cops drawn uniformly
   among those of the unit on duty (``events`` stream);
 * ``shutdown`` / ``restore``: the long-range information channel goes down / comes
@@ -73,7 +76,7 @@ ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "shock": (("factor",), ("target", "area")),
     "rollback": ((), ("share", "target", "area")),
     "concession": (("legitimacy",), ()),
-    "reinforce": (("count", "unit"), ("mode", "area")),
+    "reinforce": (("count", "unit"), ("mode", "area", "origin")),
     "withdraw": (("unit",), ("count",)),
     "shutdown": ((), ()),
     "restore": ((), ()),
@@ -97,6 +100,7 @@ class ActionEvent:
     area: tuple[int, int, int, int] | None = None
     mode: str = "patrol"
     unit: str = ""
+    origin: str = ""  # reinforce: "" means security_forces.reinforcement_origin
 
 
 TimelineEvent = SetEvent | RampEvent | ActionEvent
@@ -119,6 +123,13 @@ class TimelineError(ValueError):
         super().__init__(f"timeline[{index}].{key}: {reason}")
 
 
+def unit_origins(timeline: tuple[TimelineEvent, ...] | list[TimelineEvent]) -> dict[str, str]:
+    """Unit name → its origin as given on its reinforce actions ("" for the default)."""
+    return {
+        e.unit: e.origin for e in timeline if isinstance(e, ActionEvent) and e.action == "reinforce"
+    }
+
+
 def unit_codes(timeline: tuple[TimelineEvent, ...] | list[TimelineEvent]) -> dict[str, int]:
     """Unit name → code 1, 2, … in the order units first arrive."""
     codes: dict[str, int] = {}
@@ -132,6 +143,7 @@ def check_actions(params, timeline) -> None:
     """Check actions against the parameters (lattice bounds, the hardship group, units
     arriving before they leave, one mode per unit); raise TimelineError."""
     modes: dict[str, tuple[str, int]] = {}
+    origins: dict[str, tuple[str, int]] = {}
     indexed = sorted(enumerate(timeline, start=1), key=lambda ne: first_tick(ne[1]))
     for n, e in indexed:
         if not isinstance(e, ActionEvent):
@@ -154,6 +166,14 @@ def check_actions(params, timeline) -> None:
                     n, "mode", f"unit {e.unit!r} arrived as {seen[0]!r} at tick {seen[1]}"
                 )
             modes.setdefault(e.unit, (e.mode, e.tick))
+            origin = origins.setdefault(e.unit, (e.origin, e.tick))
+            if origin[0] != e.origin:
+                raise TimelineError(
+                    n,
+                    "origin",
+                    f"unit {e.unit!r} arrived with origin {origin[0] or 'default'!r} "
+                    f"at tick {origin[1]}",
+                )
             if len(modes) > MAX_UNITS:
                 raise TimelineError(n, "unit", f"more than {MAX_UNITS} units")
         if e.action in ("shutdown", "restore") and not params.information_enabled:
