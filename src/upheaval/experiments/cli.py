@@ -23,6 +23,18 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, turned into an interruption so that the sweep stops cleanly."""
 
 
+# Options several commands share, declared once.
+StepsOption = Annotated[
+    int | None, typer.Option("--steps", "-n", help="Ticks per run (default: scenario's).")
+]
+SeedOption = Annotated[
+    int | None, typer.Option("--seed", "-s", help="Root seed (default: scenario's run.seed).")
+]
+WorkersOption = Annotated[
+    int | None, typer.Option("--workers", "-w", help="Local worker processes (all cores).")
+]
+
+
 def _raise_terminated(signum: int, frame: object) -> None:
     raise Terminated()
 
@@ -64,9 +76,7 @@ def sweep(
         typer.Option("--matrix", help="CSV or Parquet sample matrix (with --design matrix)."),
     ] = None,
     replicates: Annotated[int, typer.Option("--replicates", "-r", help="Runs per point.")] = 1,
-    steps: Annotated[
-        int | None, typer.Option("--steps", "-n", help="Ticks per run (default: scenario's).")
-    ] = None,
+    steps: StepsOption = None,
     seed: Annotated[
         int | None,
         typer.Option("--seed", "-s", help="Root seed of the sweep (default: scenario's run.seed)."),
@@ -83,9 +93,7 @@ def sweep(
         typer.Option("--set", metavar="KEY=VALUE", help="Fix a parameter for every run."),
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Sweep directory.")] = Path("sweep"),
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Local worker processes (all cores).")
-    ] = None,
+    workers: WorkersOption = None,
     dask: Annotated[
         str | None,
         typer.Option(
@@ -333,19 +341,13 @@ def calibrate(
     tick_days: Annotated[
         float, typer.Option("--tick-days", help="Days per tick (event CSV only).")
     ] = 1.0,
-    steps: Annotated[
-        int | None, typer.Option("--steps", "-n", help="Ticks per run (default: scenario's).")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", "-s", help="Root seed (default: scenario's run.seed).")
-    ] = None,
+    steps: StepsOption = None,
+    seed: SeedOption = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="Fix a parameter for every run."),
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Local worker processes (all cores).")
-    ] = None,
+    workers: WorkersOption = None,
     threshold: Annotated[int, typer.Option(help="Actives at which a tick counts as unrest.")] = 50,
     max_rounds: Annotated[
         int, typer.Option("--max-rounds", help="Most simulation rounds per generation.")
@@ -433,19 +435,13 @@ def compare(
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Comparison directory.")],
     replicates: Annotated[int, typer.Option("--replicates", "-r", help="Runs per variant.")] = 20,
-    steps: Annotated[
-        int | None, typer.Option("--steps", "-n", help="Ticks per run (default: scenario's).")
-    ] = None,
-    seed: Annotated[
-        int | None, typer.Option("--seed", "-s", help="Root seed (default: scenario's run.seed).")
-    ] = None,
+    steps: StepsOption = None,
+    seed: SeedOption = None,
     set_: Annotated[
         list[str] | None,
         typer.Option("--set", metavar="KEY=VALUE", help="Change the baseline (and every variant)."),
     ] = None,
-    workers: Annotated[
-        int | None, typer.Option("--workers", "-w", help="Local worker processes (all cores).")
-    ] = None,
+    workers: WorkersOption = None,
     threshold: Annotated[int, typer.Option(help="Actives at which a tick counts as unrest.")] = 50,
     hold_share: Annotated[
         float,
