@@ -348,16 +348,21 @@ class ReferenceModel:
         cop.cohort = 0
         cop.hardship0 = cop.hardship
 
+    def _cops_and_actives(self, site, offsets, excluding: Agent | None = None) -> tuple[int, int]:
+        """Cops and active citizens on the sites around ``site`` (``excluding`` one)."""
+        cops = actives = 0
+        for s in self.sites_around(site, offsets):
+            for other in self.on_site.get(s, ()):
+                if other.kind == COP:
+                    cops += 1
+                elif other.status == ACTIVE and other is not excluding:
+                    actives += 1
+        return cops, actives
+
     def _mind(self, cop: Agent) -> str:
         """'enforce', 'aside' or 'gone' (disarmed or defected)."""
         p = self.p
-        cops = actives = 0
-        for site in self.sites_around(cop.site, self.vision[COP]):
-            for other in self.on_site.get(site, ()):
-                if other.kind == COP:
-                    cops += 1
-                elif other.status == ACTIVE:
-                    actives += 1
+        cops, actives = self._cops_and_actives(cop.site, self.vision[COP])
         origin = self._origin(cop)
         if p.forces_disarm_ratio > 0 and actives > 0 and actives >= p.forces_disarm_ratio * cops:
             self.events["disarmed"] += 1
@@ -582,13 +587,7 @@ class ReferenceModel:
     def _decide(self, ag: Agent) -> bool:
         """Rule A: active iff G − N > T."""
         p = self.p
-        cops = others_active = 0
-        for site in self.sites_around(ag.site, self.vision[CITIZEN]):
-            for other in self.on_site.get(site, ()):
-                if other.kind == COP:
-                    cops += 1
-                elif other.status == ACTIVE and other is not ag:
-                    others_active += 1
+        cops, others_active = self._cops_and_actives(ag.site, self.vision[CITIZEN], ag)
         counted_twice = p.active_count_includes_self and ag.status == ACTIVE
         actives = 1 + others_active + (1 if counted_twice else 0) + self.media[0]
         cops += self.media[1]

@@ -110,6 +110,22 @@ def reinforce(g, a, count, unit, x0, y0, x1, y1, r, rng, free_slots, meta):
     return added
 
 
+@rule
+def _withdraw_drawn(g, a, members, n, count, hold_site, rng, free_slots, meta):
+    """Remove ``count`` of the ``n`` slots in ``members`` (ascending), each drawn
+    uniformly among those left; returns how many were removed."""
+    removed = 0
+    for _ in range(min(count, n)):
+        k = randint(rng, n)
+        j = members[k]
+        for t in range(k, n - 1):  # keep the rest ascending (a slice copy would allocate)
+            members[t] = members[t + 1]
+        n -= 1
+        remove_agent(g, a, j, hold_site, free_slots, meta)
+        removed += 1
+    return removed
+
+
 @kernel(allocates=True)
 def withdraw_unit(g, a, unit, count, hold_site, rng, free_slots, meta):
     """Withdraw ``unit``: all of it (count < 0, slot order) or ``count`` drawn uniformly."""
@@ -123,15 +139,7 @@ def withdraw_unit(g, a, unit, count, hold_site, rng, free_slots, meta):
         for t in range(n):
             remove_agent(g, a, members[t], hold_site, free_slots, meta)
         return n
-    removed = 0
-    for _ in range(min(count, n)):
-        k = randint(rng, n)
-        j = members[k]
-        members[k : n - 1] = members[k + 1 : n]
-        n -= 1
-        remove_agent(g, a, j, hold_site, free_slots, meta)
-        removed += 1
-    return removed
+    return _withdraw_drawn(g, a, members, n, count, hold_site, rng, free_slots, meta)
 
 
 @kernel(allocates=True)
@@ -143,12 +151,4 @@ def remove_cops(g, a, count, hold_site, rng, free_slots, meta):
         if a.kind[i] == COP and a.status[i] != DEAD:
             cops[n] = i
             n += 1
-    removed = 0
-    for _ in range(min(count, n)):
-        k = randint(rng, n)
-        j = cops[k]
-        cops[k : n - 1] = cops[k + 1 : n]
-        n -= 1
-        remove_agent(g, a, j, hold_site, free_slots, meta)
-        removed += 1
-    return removed
+    return _withdraw_drawn(g, a, cops, n, count, hold_site, rng, free_slots, meta)
