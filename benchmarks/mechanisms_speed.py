@@ -3,8 +3,9 @@ every mechanism of part A on, on the same grid and seed.
 
 "All on": per-agent legitimacy feedback, a Beta hardship with a group, lethal force
 (q = 0.05) with deterrence and backlash, security forces with minds (disarm ratio
-8), the information channel (actives and repression broadcast), and a guard unit
-plus a patrol unit
+8), the information channel (actives and repression broadcast), an elite split
+(half the initial force under a rival faction, a tenth of the ruler's cops passing
+to it at tick 1), and a guard unit plus a patrol unit
 arriving at tick 1 (so the rule C with force and posts runs throughout). The
 classic arm is run 2's parameters at the same size. Time is CPU time of the step
 kernel plus the per-tick mechanism updates (``Simulation.step`` wall time on one
@@ -43,11 +44,14 @@ def scenarios(side: int) -> tuple[Scenario, Scenario]:
         forces_disarm_ratio=8.0,
         information_enabled=True,
         information_repression_weight=1.0,
+        elite_rival_share=0.5,
+        elite_rival_loyalty=0.5,
     )
     n = max(1, side * side // 200)
     timeline = (
         ActionEvent(tick=1, action="reinforce", count=n, unit="guards", mode="guard"),
         ActionEvent(tick=1, action="reinforce", count=n, unit="patrol"),
+        ActionEvent(tick=1, action="shift_command", to="rival", share=0.1),
     )
     return classic, Scenario(params=p, timeline=timeline)
 

@@ -78,6 +78,17 @@ SECTIONS = (
         "mobilises everyone alike and there is no focal site for it to draw crowds to "
         "(docs/odd.md §7.15).",
     ),
+    (
+        "elite_split",
+        "9. Elite split (our design)",
+        "With legitimacy dropping 0.82 → 0.6 at tick 50 and half the initial force "
+        "under a rival faction of loyalty λ = 0.2, cops break ranks (stand aside or "
+        "defect) about three times as often and arrest less than under one command; "
+        "the ruler taking command of the whole force at tick 100 restores discipline. "
+        "The peak of actives rises only a little and not in every seed (recorded, not "
+        "asserted): a cop standing aside still counts as a cop in citizens' arrest "
+        "probability (docs/odd.md §7.18).",
+    ),
 )
 
 

@@ -250,6 +250,21 @@ CODE: dict[str, tuple[str, ...]] = {
         "engine/simulation.py:Simulation._broadcast",
         "model/rules/information.py:broadcast@repression_weight",
     ),
+    "elite_rival_share": (
+        "engine/simulation.py:Simulation._init_mechanism_state",
+        "model/rules/defection.py:draw_initial_factions@rival_share",
+        "model/kernels.py:elite_split",
+    ),
+    "elite_ruler_loyalty": (
+        "engine/simulation.py:Simulation.step@elite_ruler_loyalty",
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:cop_mind@elite_loyalty",
+    ),
+    "elite_rival_loyalty": (
+        "engine/simulation.py:Simulation.step@elite_rival_loyalty",
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:cop_mind@elite_loyalty",
+    ),
     "steps": ("engine/simulation.py:Simulation.run",),
     "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),
 }

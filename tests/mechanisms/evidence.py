@@ -292,6 +292,62 @@ def security_forces(seeds=SEEDS, ticks: int = 150) -> dict[str, Any]:
     }
 
 
+# -- 9. elite split ---------------------------------------------------------------------------
+def elite_split(
+    seeds=SEEDS, ticks: int = 150, drop_tick: int = 50, reclaim_tick: int = 100
+) -> dict[str, Any]:
+    """Run 2 with cops' minds on and legitimacy 0.82 → 0.6 at ``drop_tick``
+    (docs/odd.md §7.18), paired by seed.
+
+    Arms: one command (united); half the initial force under a rival faction whose
+    loyalty to the ruler is λ_rival = 0.2 (split); the split, with the ruler taking
+    command of the whole force at ``reclaim_tick`` (reclaimed). Measures: cops who
+    break ranks (stood aside + defected) and the peak of actives between the drop and
+    the reclaim (split vs united); cops breaking ranks after the reclaim (reclaimed
+    vs split)."""
+    sc = base()
+    drop = SetEvent(tick=drop_tick, param="legitimacy", value=0.6)
+    united = sc.params.replace(forces_minds=True)
+    split = united.replace(elite_rival_share=0.5, elite_rival_loyalty=0.2)
+    reclaim = ActionEvent(tick=reclaim_tick, action="shift_command", to="ruler")
+    rec: dict[str, list[float]] = {
+        k: [] for k in ("broke_split", "broke_united", "peak_split", "peak_united")
+    }
+    rec |= {"after_split": [], "after_reclaimed": [], "arrests_split": [], "arrests_united": []}
+
+    def broke(h: list[tuple], lo: int, hi: int) -> int:
+        return sum(column(h, "stood_aside")[lo:hi]) + sum(column(h, "defected")[lo:hi])
+
+    for seed in seeds:
+        h_u = run(Scenario(params=united, timeline=(drop,)), seed, ticks)
+        h_s = run(Scenario(params=split, timeline=(drop,)), seed, ticks)
+        h_r = run(Scenario(params=split, timeline=(drop, reclaim)), seed, ticks)
+        window = (drop_tick + 1, reclaim_tick + 1)
+        rec["broke_split"].append(broke(h_s, *window))
+        rec["broke_united"].append(broke(h_u, *window))
+        rec["peak_split"].append(max(column(h_s, "active_blue")[window[0] : window[1]]))
+        rec["peak_united"].append(max(column(h_u, "active_blue")[window[0] : window[1]]))
+        rec["arrests_split"].append(sum(column(h_s, "arrests")[window[0] : window[1]]))
+        rec["arrests_united"].append(sum(column(h_u, "arrests")[window[0] : window[1]]))
+        rec["after_split"].append(broke(h_s, reclaim_tick + 1, ticks + 1))
+        rec["after_reclaimed"].append(broke(h_r, reclaim_tick + 1, ticks + 1))
+    return {
+        "scenario": (
+            "epstein2002-run2, security_forces.minds, legitimacy 0.82 → 0.6 at tick "
+            f"{drop_tick}; split: elite.rival_share 0.5, rival_loyalty 0.2; reclaimed: "
+            f"shift_command to the ruler at tick {reclaim_tick}"
+        ),
+        "ticks": ticks,
+        "seeds": list(seeds),
+        "broke_ranks_split_vs_united": paired_effect(rec["broke_split"], rec["broke_united"]),
+        "peak_actives_split_vs_united": paired_effect(rec["peak_split"], rec["peak_united"]),
+        "arrests_split_vs_united": paired_effect(rec["arrests_split"], rec["arrests_united"]),
+        "broke_ranks_after_reclaim_vs_split": paired_effect(
+            rec["after_reclaimed"], rec["after_split"]
+        ),
+    }
+
+
 # -- 7. information beyond sight -----------------------------------------------------------
 def information_channel(
     seeds=SEEDS, ticks: int = 300, shutdown_tick: int = 100, repression_weight: float = 5.0

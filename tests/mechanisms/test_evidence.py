@@ -136,6 +136,31 @@ def test_crowds_disarm_cops_more_the_lower_the_ratio(forces):
     assert by["8"]["mean"] > by["32"]["mean"] > by["200"]["mean"] == 0
 
 
+# -- 9. elite split ---------------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def elite():
+    r = ev.elite_split()
+    ev.write("elite_split", r)
+    return r
+
+
+@pytest.mark.slow
+def test_a_disloyal_rival_faction_breaks_ranks_and_arrests_less(elite):
+    d = elite["broke_ranks_split_vs_united"]
+    assert d["n_seeds"] >= 20
+    assert d["mean_difference"] > 0 and d["share_on_greater"] >= 0.9 and d["cohens_dz"] > 1
+    assert elite["arrests_split_vs_united"]["mean_difference"] < 0
+    # The peak of actives is recorded, not asserted: cops standing aside still count
+    # as cops in citizens' P, so the split need not raise it (docs/mechanisms.md).
+    assert elite["peak_actives_split_vs_united"]["n_seeds"] == d["n_seeds"]
+
+
+@pytest.mark.slow
+def test_the_ruler_reclaiming_command_restores_discipline(elite):
+    d = elite["broke_ranks_after_reclaim_vs_split"]
+    assert d["mean_difference"] < 0 and d["share_on_greater"] <= 0.1 and d["cohens_dz"] < -1
+
+
 # -- 7. information beyond sight --------------------------------------------------------------
 @pytest.fixture(scope="module")
 def information():

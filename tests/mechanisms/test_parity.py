@@ -26,7 +26,7 @@ BASE = Params(
     max_jail_term=4.0,
 )
 
-FIELDS = ("legit", "fear", "cohort", "hardship0", "unit")
+FIELDS = ("legit", "fear", "cohort", "hardship0", "unit", "faction")
 
 
 def assert_same_mechanism_state(sim: Simulation, ref: ReferenceModel, where: str) -> None:
@@ -195,6 +195,36 @@ CASES = {
         ),
         (ActionEvent(tick=4, action="restore"),),
     ),
+    "elite split: rival faction, loyalties set and ramped, command shifts": (
+        BASE.replace(
+            legitimacy=0.3,
+            cop_density=0.1,
+            forces_minds=True,
+            forces_local_police_loyalty_low=0.2,
+            forces_local_police_loyalty_high=0.8,
+            forces_stand_aside_threshold=0.05,
+            forces_defect_threshold=0.2,
+            elite_rival_share=0.5,
+            elite_rival_loyalty=0.3,
+        ),
+        (
+            SetEvent(tick=4, param="elite_rival_loyalty", value=0.0),
+            ActionEvent(tick=6, action="shift_command", to="ruler", share=0.5),
+            ActionEvent(tick=7, action="reinforce", count=4, unit="ng"),
+            ActionEvent(tick=10, action="shift_command", to="rival"),
+            RampEvent(start=11, end=13, param="elite_ruler_loyalty", value=0.2),
+        ),
+    ),
+    "elite split: a share of the force changes sides mid-run": (
+        BASE.replace(
+            legitimacy=0.35,
+            forces_minds=True,
+            forces_stand_aside_threshold=0.02,
+            forces_defect_threshold=0.15,
+            elite_rival_loyalty=0.1,
+        ),
+        (ActionEvent(tick=3, action="shift_command", to="rival", share=0.4),),
+    ),
 }
 
 
@@ -234,6 +264,7 @@ def test_parity_runs_exercise_the_mechanisms():
         "global, concession and set",
         "reinforcement, guards and withdrawal",
         "information channel: actives and repression, shutdown and restore",
+        "elite split: rival faction, loyalties set and ramped, command shifts",
     ],
 )
 def test_checkpoint_continues_bit_identically_with_mechanisms(label):
@@ -299,3 +330,29 @@ def test_foreign_units_never_defect_while_others_do():
     citizens = (a.kind == 0) & (a.status != 3)
     assert (citizens & (a.unit == codes["ng"])).any()
     assert not (citizens & (a.unit == codes["csto"])).any()
+
+
+def test_elite_split_cases_move_command_and_change_verdicts():
+    """The split case starts with both factions, moves half the rival's cops to the
+    ruler at tick 6 and all of them to the rival at tick 10; cops the ruler calls in
+    answer to the ruler; and the split changes what cops do."""
+    params, timeline = CASES["elite split: rival faction, loyalties set and ramped, command shifts"]
+    sim = Simulation(Scenario(params=params, timeline=timeline), seed=1)
+    per_tick, called_in = [], []
+    for _ in range(12):
+        sim.step()
+        a = sim.agents
+        cops = (a.kind == 1) & (a.status != 3)
+        ruler, rival = (int((cops & (a.faction == f)).sum()) for f in (0, 1))
+        per_tick.append((ruler, rival))
+        called_in.append(a.faction[cops & (a.unit == 1)].tolist())
+    ruler5, rival5 = per_tick[4]
+    assert rival5 > 0 and ruler5 > 0
+    # the shift at tick 6 acts before any turn: the rival keeps round(half) fewer
+    # cops, less any of its cops who defect or are disarmed during tick 6
+    assert per_tick[5][1] <= rival5 - round(0.5 * rival5) < rival5
+    assert called_in[6] and set(called_in[6]) == {0}  # the ruler's reinforcements
+    assert per_tick[9][0] == 0 and per_tick[9][1] > 0
+    united = Simulation(Scenario(params=params.replace(elite_rival_share=0.0)), seed=1)
+    united.step(12)
+    assert united.history != sim.history

@@ -58,6 +58,9 @@ def test_actions_load(tmp_path):
         ('action = "reinforce"\ncount = 3\nunit = "a"\nmode = "x"', "timeline[1].mode", "'guard'"),
         ('action = "withdraw"\nunit = "ghost"', "timeline[1].unit", "no unit 'ghost'"),
         ('action = "shock"\nfactor = 2\nset = { legitimacy = 0.5 }', "timeline[1].set", "own keys"),
+        ('action = "shift_command"', "timeline[1].to", "missing"),
+        ('action = "shift_command"\nto = "army"', "timeline[1].to", "'ruler'"),
+        ('action = "shift_command"\nto = "rival"', "timeline[1].action", "minds = true"),
     ],
 )
 def test_bad_action_is_named(tmp_path, entry, key, reason):
@@ -94,3 +97,20 @@ def test_mechanisms_report_is_current():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     assert module.main(["--check"]) == 0, "run: python scripts/mechanisms_report.py"
+
+
+def test_elite_split_loads_and_is_checked(tmp_path):
+    sc = load_text(
+        tmp_path,
+        "[security_forces]\nminds = true\n[elite]\nrival_share = 0.4\nrival_loyalty = 0.2\n"
+        '[[timeline]]\ntick = 8\naction = "shift_command"\nto = "ruler"\nshare = 0.5\n'
+        "[[timeline]]\ntick = 9\nset = { 'elite.rival_loyalty' = 0.0 }\n",
+    )
+    assert sc.params.elite_rival_share == 0.4
+    assert sc.timeline[0] == ActionEvent(tick=8, action="shift_command", to="ruler", share=0.5)
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, "[elite]\nrival_share = 0.4\n")
+    assert info.value.key == "elite.rival_share" and "minds" in info.value.reason
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, "[security_forces]\nminds = true\n[elite]\nrival_loyalty = 1.5\n")
+    assert info.value.key == "elite.rival_loyalty"

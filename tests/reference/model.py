@@ -103,6 +103,7 @@ class Agent:
     cohort: int = 0
     hardship0: float = 0.0
     unit: int = 0
+    faction: int = 0  # elite split: 0 the ruler, 1 the rival faction
 
 
 def within(shape: str, radius: float, dx: int, dy: int) -> bool:
@@ -183,6 +184,8 @@ class ReferenceModel:
         self.lethal_probability = float(params.lethal_probability)
         self.anchor = float(params.legitimacy)
         self.online = bool(params.information_online)
+        self.elite_ruler_loyalty = float(params.elite_ruler_loyalty)
+        self.elite_rival_loyalty = float(params.elite_rival_loyalty)
         self.media = (0, 0)  # (as-if-seen actives, as-if-seen cops) of the broadcast
         self._mechanism_flags()
         self._populate()
@@ -282,6 +285,9 @@ class ReferenceModel:
         self.fear_on = self.lethal_ever and p.lethal_deterrence > 0
         self.units: dict[str, int] = {}
         self.guards: set[int] = set()
+        self.elite_split = p.elite_rival_share > 0 or any(
+            getattr(e, "action", None) == "shift_command" for e in self.timeline
+        )
         self.unit_origin: dict[int, str] = {}  # code → origin given on its actions
         for e in self.timeline:
             if getattr(e, "action", None) == "reinforce":
@@ -320,6 +326,11 @@ class ReferenceModel:
             for ag in self.agents:
                 if ag.kind == COP and ag.status != DEAD:
                     self._draw_mind(ag, p.forces_initial_origin, self.streams["init"])
+        if p.elite_rival_share > 0:  # factions of the initial force (docs/odd.md §7.18)
+            for ag in self.agents:
+                if ag.kind == COP and ag.status != DEAD:
+                    rival = self.streams["init"].uniform() < p.elite_rival_share
+                    ag.faction = 1 if rival else 0
         for ag in self.citizens():
             if self.per_agent:
                 ag.legit = as_float32(p.legitimacy)
@@ -347,6 +358,7 @@ class ReferenceModel:
         cop.fear = 0.0
         cop.cohort = 0
         cop.hardship0 = cop.hardship
+        cop.faction = 0
 
     def _cops_and_actives(self, site, offsets, excluding: Agent | None = None) -> tuple[int, int]:
         """Cops and active citizens on the sites around ``site`` (``excluding`` one)."""
@@ -373,7 +385,10 @@ class ReferenceModel:
             return "gone"
         grievance = cop.hardship * (1.0 - self.legitimacy)
         fellow_risk = 1.0 - math.exp(-p.arrest_constant * cops / (1 + actives))
-        d = grievance - cop.risk_aversion * fellow_risk
+        loyalty = cop.risk_aversion
+        if self.elite_split:  # the faction's loyalty to the ruler weighs the cop's
+            loyalty = (self.elite_ruler_loyalty, self.elite_rival_loyalty)[cop.faction] * loyalty
+        d = grievance - loyalty * fellow_risk
         if d > p.forces_defect_threshold and origin != "foreign":
             self.events["defected"] += 1
             self._leave_force(cop, ACTIVE)
@@ -428,6 +443,17 @@ class ReferenceModel:
                 cop = self._new_agent(kind=COP, status=QUIET, site=site, unit=self.units[e.unit])
                 if self.p.forces_minds:
                     self._draw_mind(cop, self._origin(cop), self.streams["events"])
+        elif e.action == "shift_command":
+            to = {"ruler": 0, "rival": 1}[e.to]
+            others = [
+                ag
+                for ag in self.agents
+                if ag.kind == COP and ag.status != DEAD and ag.faction != to
+            ]
+            count = len(others) if e.share >= 1.0 else round(e.share * len(others))
+            for _ in range(count):
+                pick = others.pop(self.streams["events"].randint(len(others)) if e.share < 1 else 0)
+                pick.faction = to
         elif e.action in ("shutdown", "restore"):
             self.online = e.action == "restore"
         elif e.action == "withdraw":
@@ -791,9 +817,9 @@ class ReferenceModel:
         return float(np.mean(np.array(values, np.float64))) if values else 0.0
 
     def mechanism_snapshot(self) -> dict[int, tuple]:
-        """Live agents: slot → (legit, fear, cohort, hardship0, unit)."""
+        """Live agents: slot → (legit, fear, cohort, hardship0, unit, faction)."""
         return {
-            ag.slot: (ag.legit, ag.fear, ag.cohort, ag.hardship0, ag.unit)
+            ag.slot: (ag.legit, ag.fear, ag.cohort, ag.hardship0, ag.unit, ag.faction)
             for ag in self.agents
             if ag.status != DEAD
         }

@@ -13,11 +13,22 @@ from pathlib import Path
 import numpy as np
 
 from upheaval._version import __version__
-from upheaval.model.kernels import compile_rules, free_citizens, lethal_ever, step, tally
+from upheaval.model.kernels import (
+    compile_rules,
+    elite_split,
+    free_citizens,
+    lethal_ever,
+    step,
+    tally,
+)
 from upheaval.model.params import Params, parameter_fields, validate_params
 from upheaval.model.rng import seed_streams
 from upheaval.model.rules import hardship, information, legitimacy
-from upheaval.model.rules.defection import draw_initial_minds
+from upheaval.model.rules.defection import (
+    draw_initial_factions,
+    draw_initial_minds,
+    shift_command,
+)
 from upheaval.model.rules.forces import add_cops, reinforce, remove_cops, withdraw_unit
 from upheaval.model.slots import free_heap, grow_heap
 from upheaval.model.state import (
@@ -26,6 +37,7 @@ from upheaval.model.state import (
     DEAD,
     EV_KILLED_BY_COPS,
     EVENTS,
+    FACTIONS,
     MECH_EVENTS,
     TALLY,
     Agents,
@@ -51,7 +63,7 @@ from upheaval.scenario.timeline import (
 from .population import populate
 
 #: Checkpoint file format; bump when the state layout changes.
-CHECKPOINT_FORMAT = "upheaval-checkpoint-1"
+CHECKPOINT_FORMAT = "upheaval-checkpoint-2"
 
 #: Columns of one recorded tick, in order.
 #: The mechanisms' counters (state.MECH_EVENTS) come after the classic ones and before
@@ -154,6 +166,8 @@ class Simulation:
             "max_jail_term": float(p.max_jail_term),
             "cop_density": float(p.cop_density),
             "lethal_probability": float(p.lethal_probability),
+            "elite_ruler_loyalty": float(p.elite_ruler_loyalty),
+            "elite_rival_loyalty": float(p.elite_rival_loyalty),
         }
         self._anchor = float(p.legitimacy)
         self._setup_mechanisms()
@@ -192,6 +206,8 @@ class Simulation:
             need.append("hardship0")
         if "reinforce" in actions:
             need.append("unit")
+        if elite_split(p, tl):
+            need.append("faction")
         return tuple(need)
 
     def _init_mechanism_state(self) -> None:
@@ -204,6 +220,8 @@ class Simulation:
             hardship.shape_hardship(p, a, self.streams["init"])
         if p.forces_minds:
             draw_initial_minds(a, self.rules, self.streams["init"])
+        if p.elite_rival_share > 0:
+            draw_initial_factions(a, p.elite_rival_share, self.streams["init"])
         citizens = (a.kind == CITIZEN) & (a.status != DEAD)
         if a.legit.shape[0]:
             a.legit[citizens] = np.float32(p.legitimacy)
@@ -297,6 +315,11 @@ class Simulation:
                 self.free_slots,
                 self.free_meta,
             )
+        elif e.action == "shift_command":
+            to = FACTIONS[e.to]
+            others = int(np.count_nonzero((a.kind == COP) & (a.status != DEAD) & (a.faction != to)))
+            count = -1 if e.share >= 1.0 else round(e.share * others)
+            shift_command(a, to, count, self.streams["events"])
         elif e.action == "withdraw":
             code = self._units[e.unit]
             a = self.agents
@@ -347,6 +370,9 @@ class Simulation:
             self._ensure_capacity()
             if self.rules.media_on:
                 self._broadcast()
+            if self.rules.elite_on:
+                self.rules.elite_loyalty[0] = self.dynamic["elite_ruler_loyalty"]
+                self.rules.elite_loyalty[1] = self.dynamic["elite_rival_loyalty"]
             t0 = time.perf_counter()
             step(
                 self.lattice,
@@ -529,7 +555,8 @@ class Simulation:
         sim.events = np.zeros(len(EVENTS) + len(MECH_EVENTS), np.int64)
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
-        sim.dynamic.setdefault("lethal_probability", float(sim.params.lethal_probability))
+        for name in ("lethal_probability", "elite_ruler_loyalty", "elite_rival_loyalty"):
+            sim.dynamic.setdefault(name, float(getattr(sim.params, name)))
         sim._anchor = cp.anchor if cp.anchor is not None else sim.dynamic["legitimacy"]
         sim._setup_mechanisms()
         _check_branch(cp.scenario.params, sim.params)
@@ -586,6 +613,7 @@ INITIAL_ONLY = (
     "forces_national_guard_loyalty_high",
     "forces_foreign_loyalty_low",
     "forces_foreign_loyalty_high",
+    "elite_rival_share",
 )
 
 

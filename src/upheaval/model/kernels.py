@@ -118,6 +118,10 @@ Rules = namedtuple(
         # ``media`` int64[2] = (A_media, C_media), rewritten by the engine every tick
         "media_on",
         "media",
+        # mechanism 9 (elite split): ``elite_loyalty`` float64[2] = (λ_ruler, λ_rival),
+        # rewritten by the engine every tick (the timeline may set both)
+        "elite_on",
+        "elite_loyalty",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
@@ -127,6 +131,14 @@ def lethal_ever(p: Params, timeline=()) -> bool:
     """Whether a lethal-force order > 0 is in force at some tick of the run."""
     return p.lethal_probability > 0 or any(
         getattr(e, "param", None) == "lethal_probability" and e.value > 0 for e in timeline
+    )
+
+
+def elite_split(p: Params, timeline=()) -> bool:
+    """Whether cops answer to factions: a rival share at the start, or a command
+    shift on the timeline."""
+    return p.elite_rival_share > 0 or any(
+        getattr(e, "action", None) == "shift_command" for e in timeline
     )
 
 
@@ -211,6 +223,8 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         disarm_ratio=float(p.forces_disarm_ratio),
         media_on=bool(p.information_enabled),
         media=np.zeros(2, np.int64),
+        elite_on=elite_split(p, timeline),
+        elite_loyalty=np.array([p.elite_ruler_loyalty, p.elite_rival_loyalty], np.float64),
     )
 
 

@@ -28,6 +28,10 @@ INFORMATION = (
     "Political Communication 31(1) (docs/odd.md §7.15)"
 )
 FORCES = "our design (security forces with minds of their own; docs/odd.md §7.14)"
+ELITE = (
+    "our design (model-spec §4: factions that command shares of the forces, each with its "
+    "own loyalty; the Kazakh split of January 2022, brief.md; docs/odd.md §7.18)"
+)
 ORIGINS = ("local_police", "national_guard", "foreign")
 
 #: TOML tables, in the order a scenario file lists them.
@@ -44,6 +48,7 @@ SECTIONS = (
     "lethal_force",
     "security_forces",
     "information",
+    "elite",
     "run",
 )
 
@@ -713,6 +718,43 @@ class Params:
         high=1000.0,
     )
 
+    # -- elite split (mechanism 9) ---------------------------------------------------------
+    elite_rival_share: float = _p(
+        0.0,
+        "elite",
+        "rival_share",
+        "Share of the initial force (unit 0) that answers to the rival faction rather "
+        "than the ruler; each initial cop draws its faction. 0: one command (no draws). "
+        "Needs security_forces.minds.",
+        ELITE,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    elite_ruler_loyalty: float = _p(
+        1.0,
+        "elite",
+        "ruler_loyalty",
+        "λ_ruler: a cop under the ruler's command weighs its loyalty as λ_ruler·ℓ.",
+        ELITE,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        timeline=True,
+    )
+    elite_rival_loyalty: float = _p(
+        0.5,
+        "elite",
+        "rival_loyalty",
+        "λ_rival: a cop under the rival faction's command weighs its loyalty to the "
+        "regime as λ_rival·ℓ (the faction's own loyalty to the ruler).",
+        ELITE,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        timeline=True,
+    )
+
     # -- run -----------------------------------------------------------------------------
     steps: int = _p(
         500, "run", "steps", "Number of ticks to run.", OURS, kind="int", low=0, high=10**9
@@ -844,6 +886,11 @@ def validate_params(p: Params) -> Params:
             f"defect_threshold {p.forces_defect_threshold:g} is below stand_aside_threshold "
             f"{p.forces_stand_aside_threshold:g} (a cop that would defect would first stand "
             "aside)",
+        )
+    if p.elite_rival_share > 0 and not p.forces_minds:
+        raise ParameterError(
+            "elite.rival_share",
+            "factions act through their cops' decisions: set security_forces.minds = true",
         )
     if p.variant == "II" and p.forces_minds:
         # Defectors become citizens, which in Model II would need a group and an age.

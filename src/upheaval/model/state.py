@@ -42,6 +42,11 @@ FOREVER = -1
 BLUE = 0
 GREEN = 1
 
+#: Elite factions commanding the security forces (mechanism 9).
+RULER = 0
+RIVAL = 1
+FACTIONS = {"ruler": RULER, "rival": RIVAL}
+
 Lattice = namedtuple("Lattice", ["width", "height", "occupancy", "head", "active_total"])
 Lattice.__doc__ = """One torus lattice: ``occupancy`` uint8[sites] (one byte a site, see
 upheaval.world.grid), ``head`` int32[sites] (first agent on the site, -1 if none),
@@ -67,6 +72,7 @@ Agents = namedtuple(
         "cohort",  # int8: 1 for the hardship group (hardship.group_share > 0)
         "hardship0",  # float32: hardship before any shock (timeline rollbacks)
         "unit",  # int8: reinforcement unit, 0 for the initial force (timeline reinforcements)
+        "faction",  # int8: a cop's commanding faction, RULER or RIVAL (elite split)
     ],
 )
 Agents.__doc__ = "All agents, struct of arrays, indexed by slot."
@@ -103,6 +109,7 @@ OPTIONAL = {
     "cohort": np.int8,
     "hardship0": np.float32,
     "unit": np.int8,
+    "faction": np.int8,
 }
 
 #: Per-tick event counters of the mechanisms, recorded after the classic ones (their

@@ -77,7 +77,7 @@ def _timeline_params() -> dict[str, str]:
 
 #: Sections of the issue-3 mechanisms: their timeline parameters are listed by
 #: ``section.key`` after the classic ones.
-MECHANISM_SECTIONS = ("legitimacy", "hardship", "lethal_force")
+MECHANISM_SECTIONS = ("legitimacy", "hardship", "lethal_force", "elite")
 
 
 def _timeline_names() -> list[str]:
@@ -239,6 +239,7 @@ def _parse_action(entry: dict[str, Any], where: str, key: str) -> ActionEvent:
         ("target", ("all", "group")),
         ("mode", ("patrol", "guard")),
         ("origin", ("local_police", "national_guard", "foreign")),
+        ("to", ("ruler", "rival")),
     ):
         if k in entry:
             if entry[k] not in choices:

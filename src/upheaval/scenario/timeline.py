@@ -39,7 +39,12 @@ A third kind, an **action** at one tick — ``{ tick = 10, action = "shock", fac
 * ``withdraw``: removes unit ``unit`` — all of it, or ``count`` cops drawn uniformly
   among those of the unit on duty (``events`` stream);
 * ``shutdown`` / ``restore``: the long-range information channel goes down / comes
-  back (an internet shutdown; needs ``information.enabled``; docs/odd.md §7.15).
+  back (an internet shutdown; needs ``information.enabled``; docs/odd.md §7.15);
+* ``shift_command``: ``share`` (0 < share ≤ 1, default 1) of the cops on duty under
+  the other faction's command pass to faction ``to`` (``"ruler"`` or ``"rival"``):
+  round-half-to-even of share × their number, drawn one at a time uniformly from the
+  ascending list of the other faction's cops on duty (``events`` stream; no draw
+  when the whole faction passes); needs ``security_forces.minds`` (docs/odd.md §7.18).
 
 Actions of a tick act in the order of the sorted timeline (file order among ties),
 after the ``set``/``ramp`` events listed before them.
@@ -69,7 +74,16 @@ class RampEvent:
     value: float
 
 
-ACTIONS = ("shock", "rollback", "concession", "reinforce", "withdraw", "shutdown", "restore")
+ACTIONS = (
+    "shock",
+    "rollback",
+    "concession",
+    "reinforce",
+    "withdraw",
+    "shutdown",
+    "restore",
+    "shift_command",
+)
 
 #: Keys each action takes: (required, optional).
 ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -80,6 +94,7 @@ ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "withdraw": (("unit",), ("count",)),
     "shutdown": ((), ()),
     "restore": ((), ()),
+    "shift_command": (("to",), ("share",)),
 }
 
 #: Most reinforcement units a run may have (unit codes are int8; 0 is the initial force).
@@ -101,6 +116,7 @@ class ActionEvent:
     mode: str = "patrol"
     unit: str = ""
     origin: str = ""  # reinforce: "" means security_forces.reinforcement_origin
+    to: str = ""  # shift_command: the faction taking command, "ruler" or "rival"
 
 
 TimelineEvent = SetEvent | RampEvent | ActionEvent
@@ -178,6 +194,8 @@ def check_actions(params, timeline) -> None:
                 raise TimelineError(n, "unit", f"more than {MAX_UNITS} units")
         if e.action in ("shutdown", "restore") and not params.information_enabled:
             raise TimelineError(n, "action", f"{e.action!r} needs information.enabled = true")
+        if e.action == "shift_command" and not params.forces_minds:
+            raise TimelineError(n, "action", "'shift_command' needs security_forces.minds = true")
         if e.action == "withdraw":
             if e.unit not in modes:
                 raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")

@@ -31,7 +31,17 @@ At the start of its turn a cop with a mind (no draw) — :func:`cop_mind`:
    moves as usual (``stood_aside``); else enforces as rule C.
 
 L is the regime's legitimacy as the timeline sets it (the global value; under
-per-agent feedback its anchor). When no citizen is active anywhere, A = 0 and
+per-agent feedback its anchor).
+
+Elite split (mechanism 9, docs/odd.md §7.18; our design): with factions on, every
+cop answers to the ruler or to a rival faction (``faction``), and weighs its loyalty
+as ℓ_eff = λ_f·ℓ, with λ_f the faction's loyalty to the ruler (``elite.ruler_loyalty``,
+``elite.rival_loyalty``; the timeline may set both). ℓ_eff replaces ℓ everywhere
+above, the scan-skip test included. Factions are drawn once, :func:`draw_initial_factions`
+(one ``init`` uniform per cop of the initial force in slot order, after the minds:
+rival iff u < ``elite.rival_share``); every cop added later answers to the ruler;
+the timeline action ``shift_command`` moves cops between factions
+(:func:`shift_command`). When no citizen is active anywhere, A = 0 and
 P_c ≥ 1 − exp(−k), so a cop with H_c(1 − L) − ℓ(1 − exp(−k)) ≤ T_s enforces without
 the scan (exact: D only falls as P_c grows).
 """
@@ -43,7 +53,7 @@ import math
 import numpy as np
 
 from upheaval.model.jit import hot_rule, kernel, rule
-from upheaval.model.rng import uniform
+from upheaval.model.rng import randint, uniform
 from upheaval.model.slots import remove_agent
 from upheaval.model.state import (
     ACTIVE,
@@ -57,6 +67,8 @@ from upheaval.model.state import (
     LANE_COP,
     LANE_QUIET,
     QUIET,
+    RIVAL,
+    RULER,
 )
 from upheaval.world.grid import count_cops_actives, relane
 
@@ -89,6 +101,41 @@ def draw_initial_minds(a, r, rng):
             draw_mind(a, i, origin, r, rng)
 
 
+@kernel
+def draw_initial_factions(a, rival_share, rng):
+    """Every cop of the initial force, in slot order, draws its faction: rival iff
+    u < ``rival_share``."""
+    for i in range(a.kind.shape[0]):
+        if a.kind[i] == COP and a.status[i] != DEAD:
+            a.faction[i] = RIVAL if uniform(rng) < rival_share else RULER
+
+
+@kernel(allocates=True)
+def shift_command(a, to, count, rng):
+    """``count`` cops on duty under the other faction pass to faction ``to``, each
+    drawn uniformly from the ascending list of those left; all of them, without a
+    draw, if ``count`` < 0. Returns how many passed."""
+    members = np.empty(a.kind.shape[0], np.int32)
+    n = 0
+    for i in range(a.kind.shape[0]):
+        if a.kind[i] == COP and a.status[i] != DEAD and a.faction[i] != to:
+            members[n] = i
+            n += 1
+    if count < 0:
+        for t in range(n):
+            a.faction[members[t]] = to
+        return n
+    passed = 0
+    for _ in range(min(count, n)):
+        k = randint(rng, n)
+        a.faction[members[k]] = to
+        for t in range(k, n - 1):  # keep the rest ascending (a slice copy would allocate)
+            members[t] = members[t + 1]
+        n -= 1
+        passed += 1
+    return passed
+
+
 @rule
 def origin_of(a, i, r):
     if a.unit.shape[0] > 0:
@@ -111,6 +158,8 @@ def to_citizen(g, a, i, status, legitimacy):
         a.cohort[i] = 0
     if a.hardship0.shape[0]:
         a.hardship0[i] = a.hardship[i]
+    if a.faction.shape[0]:
+        a.faction[i] = RULER
 
 
 @hot_rule
@@ -119,6 +168,8 @@ def cop_mind(g, a, i, r, legitimacy, free_slots, meta, events):
     STAND_ASIDE or GONE (disarmed or defected: the turn ends)."""
     grievance = np.float64(a.hardship[i]) * (1.0 - legitimacy)
     loyalty = np.float64(a.risk_aversion[i])
+    if r.elite_on:
+        loyalty = r.elite_loyalty[a.faction[i]] * loyalty
     if g.active_total[0] == 0:
         p_min = 1.0 - math.exp(-r.arrest_constant)
         if grievance - loyalty * p_min <= r.stand_aside:

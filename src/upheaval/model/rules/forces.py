@@ -18,7 +18,8 @@ moves, and stays at its post after an arrest). ``withdraw`` removes a whole unit
 slot order (no draw) or ``count`` of its cops drawn as in :func:`remove_cops`.
 A unit's code gives its origin (mechanism 4, :mod:`~upheaval.model.rules.defection`):
 with cops' minds on, every cop placed here draws its hardship and loyalty from the
-``events`` stream right after its site.
+``events`` stream right after its site. Every cop placed here answers to the ruler
+(elite split, mechanism 9).
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from upheaval.model.jit import kernel, rule
 from upheaval.model.rng import randint
 from upheaval.model.rules.defection import draw_mind
 from upheaval.model.slots import pop_free, remove_agent
-from upheaval.model.state import COP, DEAD, LANE_COP, QUIET
+from upheaval.model.state import COP, DEAD, LANE_COP, QUIET, RULER
 from upheaval.world.grid import place
 
 SITE_TRIES = 64
@@ -55,6 +56,8 @@ def clear_mechanism_state(a, i, unit):
         a.hardship0[i] = 0.0
     if a.unit.shape[0]:
         a.unit[i] = unit
+    if a.faction.shape[0]:
+        a.faction[i] = RULER  # the ruler calls the reinforcements in
 
 
 @rule
