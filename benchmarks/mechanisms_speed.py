@@ -5,7 +5,7 @@ every mechanism of part A on, on the same grid and seed.
 (q = 0.05) with deterrence and backlash, security forces with minds (disarm ratio
 8), the information channel (actives and repression broadcast), an elite split
 (half the initial force under a rival faction, a tenth of the ruler's cops passing
-to it at tick 1), and a guard unit plus a patrol unit
+to it at tick 1), provocateurs (one per 400 sites) feeding the framing, and a guard unit plus a patrol unit
 arriving at tick 1 (so the rule C with force and posts runs throughout). The
 classic arm is run 2's parameters at the same size. Time is CPU time of the step
 kernel plus the per-tick mechanism updates (``Simulation.step`` wall time on one
@@ -46,6 +46,7 @@ def scenarios(side: int) -> tuple[Scenario, Scenario]:
         information_repression_weight=1.0,
         elite_rival_share=0.5,
         elite_rival_loyalty=0.5,
+        provocateurs_count=max(1, side * side // 400),
     )
     n = max(1, side * side // 200)
     timeline = (

@@ -79,6 +79,20 @@ SECTIONS = (
         "(docs/odd.md §7.15).",
     ),
     (
+        "provocateurs",
+        "6. Provocateurs and framing (our design)",
+        "Under a standing lethal order q = 0.02 on run 2, ten provocateurs (always "
+        "violent) feed the regime's 'terrorist' framing (mean F ≈ 0.22), which more "
+        "than triples the lethal-force rate (killings per enforcement) in every seed "
+        "and lowers the number of ordinary citizens who are active. Enforcements per "
+        "tick hardly change: cops are limited by the actives in view. The bystander "
+        "term on its own (β = 0.5 against β = 0, same provocateurs) shows no "
+        "demobilising effect — slightly more ordinary actives, d_z 0.25, in 55 % of "
+        "seeds; our conjecture, untested: lower grievance delays outbursts, and fewer "
+        "arrests and killings leave more citizens free to mobilise later. Recorded, "
+        "not asserted (docs/odd.md §7.16).",
+    ),
+    (
         "elite_split",
         "9. Elite split (our design)",
         "With legitimacy dropping 0.82 → 0.6 at tick 50 and half the initial force "

@@ -250,6 +250,32 @@ CODE: dict[str, tuple[str, ...]] = {
         "engine/simulation.py:Simulation._broadcast",
         "model/rules/information.py:broadcast@repression_weight",
     ),
+    "provocateurs_count": (
+        "engine/simulation.py:Simulation._init_mechanism_state",
+        "model/rules/provocation.py:draw_provocateurs@count",
+        "model/kernels.py:citizen_turn@provocateurs_on",
+    ),
+    "provocateurs_framing_rise": (
+        "engine/simulation.py:Simulation._update_legitimacy",
+        "model/rules/provocation.py:next_framing@rise",
+    ),
+    "provocateurs_framing_decay": (
+        "engine/simulation.py:Simulation._update_legitimacy",
+        "model/rules/provocation.py:next_framing@decay",
+    ),
+    "provocateurs_framing_lethal": (
+        "engine/simulation.py:Simulation.step",
+        "model/rules/provocation.py:framed_lethal_probability@gain",
+        "model/kernels.py:lethal_ever",
+    ),
+    "provocateurs_framing_arrest": (
+        "engine/simulation.py:Simulation.step",
+        "model/kernels.py:cop_turn@provocateurs_framing",
+    ),
+    "provocateurs_framing_bystander": (
+        "engine/simulation.py:Simulation.step",
+        "model/kernels.py:decide@provocateurs_framing",
+    ),
     "elite_rival_share": (
         "engine/simulation.py:Simulation._init_mechanism_state",
         "model/rules/defection.py:draw_initial_factions@rival_share",

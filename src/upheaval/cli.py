@@ -221,6 +221,7 @@ def show(
     """Summarise a run: scenario, seed, ticks, final counts, peak actives, outbursts."""
     import numpy as np
 
+    from upheaval.engine.simulation import FLOAT_COLUMNS
     from upheaval.results.outbursts import run_outbursts
     from upheaval.results.recorder import read_run
 
@@ -235,7 +236,9 @@ def show(
         return table.column(name).to_numpy()
 
     sc = m["scenario"]
-    last = {c: int(table.column(c)[-1].as_py()) for c in table.column_names if c != "legitimacy"}
+    last = {
+        c: int(table.column(c)[-1].as_py()) for c in table.column_names if c not in FLOAT_COLUMNS
+    }
     active = col("active_blue") + col("active_green")
     peak_at = int(np.argmax(active))
     lines = [

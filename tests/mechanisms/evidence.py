@@ -292,6 +292,82 @@ def security_forces(seeds=SEEDS, ticks: int = 150) -> dict[str, Any]:
     }
 
 
+# -- 6. provocateurs and framing -----------------------------------------------------------
+def _ordinary_actives(sc: Scenario, seed: int, ticks: int) -> tuple[list[tuple], list[int]]:
+    """History, and per tick the active citizens who are not provocateurs."""
+    sim = Simulation(sc, seed=seed)
+    ordinary = []
+    for _ in range(ticks):
+        sim.step()
+        a = sim.agents
+        mask = (a.kind == 0) & (a.status == 1)
+        if a.role.shape[0]:
+            mask &= a.role == 0
+        ordinary.append(int(mask.sum()))
+    return sim.history, ordinary
+
+
+def provocateurs(seeds=SEEDS, ticks: int = 250, count: int = 10, q: float = 0.02) -> dict[str, Any]:
+    """Run 2 under a standing lethal order q (docs/odd.md §7.16), paired by seed.
+
+    Arms: no provocateurs; ``count`` provocateurs with the default framing; the same
+    provocateurs with no bystander effect (β = 0). Measures: the lethal-force rate
+    (killings per enforcement), enforcements per tick, the mean framing, and the
+    mean number of ordinary (non-provocateur) actives per tick."""
+    p0 = base().params.replace(lethal_probability=q)
+    with_p = p0.replace(provocateurs_count=count)
+    no_bystander = with_p.replace(provocateurs_framing_bystander=0.0)
+    rec: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "rate_on",
+            "rate_off",
+            "enf_on",
+            "enf_off",
+            "ord_on",
+            "ord_off",
+            "ord_nb",
+            "framing",
+            "provocations",
+        )
+    }
+
+    def rate(h: list[tuple]) -> float:
+        kills = sum(column(h, "killed_by_cops"))
+        return kills / max(1, kills + sum(column(h, "arrests")))
+
+    def enforcements(h: list[tuple]) -> float:
+        return (sum(column(h, "killed_by_cops")) + sum(column(h, "arrests"))) / ticks
+
+    for seed in seeds:
+        h_off, o_off = _ordinary_actives(Scenario(params=p0), seed, ticks)
+        h_on, o_on = _ordinary_actives(Scenario(params=with_p), seed, ticks)
+        _, o_nb = _ordinary_actives(Scenario(params=no_bystander), seed, ticks)
+        rec["rate_on"].append(rate(h_on))
+        rec["rate_off"].append(rate(h_off))
+        rec["enf_on"].append(enforcements(h_on))
+        rec["enf_off"].append(enforcements(h_off))
+        rec["ord_on"].append(statistics.fmean(o_on))
+        rec["ord_off"].append(statistics.fmean(o_off))
+        rec["ord_nb"].append(statistics.fmean(o_nb))
+        rec["framing"].append(statistics.fmean(column(h_on, "framing")))
+        rec["provocations"].append(sum(column(h_on, "provocations")))
+    return {
+        "scenario": (
+            f"epstein2002-run2, lethal_force.probability {q}; {count} provocateurs, framing "
+            "defaults (rise 0.02, decay 0.95, lethal 0.2, arrest 0.5, bystander 0.5)"
+        ),
+        "ticks": ticks,
+        "seeds": list(seeds),
+        "lethal_rate_provocateurs_vs_none": paired_effect(rec["rate_on"], rec["rate_off"]),
+        "enforcements_per_tick_provocateurs_vs_none": paired_effect(rec["enf_on"], rec["enf_off"]),
+        "ordinary_actives_provocateurs_vs_none": paired_effect(rec["ord_on"], rec["ord_off"]),
+        "ordinary_actives_bystander_effect_vs_none": paired_effect(rec["ord_on"], rec["ord_nb"]),
+        "mean_framing": statistics.fmean(rec["framing"]),
+        "provocations_per_run": statistics.fmean(rec["provocations"]),
+    }
+
+
 # -- 9. elite split ---------------------------------------------------------------------------
 def elite_split(
     seeds=SEEDS, ticks: int = 150, drop_tick: int = 50, reclaim_tick: int = 100

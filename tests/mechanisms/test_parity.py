@@ -26,7 +26,7 @@ BASE = Params(
     max_jail_term=4.0,
 )
 
-FIELDS = ("legit", "fear", "cohort", "hardship0", "unit", "faction")
+FIELDS = ("legit", "fear", "cohort", "hardship0", "unit", "faction", "role")
 
 
 def assert_same_mechanism_state(sim: Simulation, ref: ReferenceModel, where: str) -> None:
@@ -215,6 +215,30 @@ CASES = {
             RampEvent(start=11, end=13, param="elite_ruler_loyalty", value=0.2),
         ),
     ),
+    "provocateurs: framing, pretext for lethal force, crackdown, bystanders": (
+        BASE.replace(
+            legitimacy=0.7,
+            provocateurs_count=6,
+            provocateurs_framing_rise=0.1,
+            provocateurs_framing_decay=0.8,
+            provocateurs_framing_lethal=0.5,
+            provocateurs_framing_arrest=0.9,
+            provocateurs_framing_bystander=0.6,
+        ),
+        (),
+    ),
+    "provocateurs with a lethal order, per-agent legitimacy, guards": (
+        BASE.replace(
+            legitimacy=0.6,
+            legitimacy_feedback="per_agent",
+            legitimacy_seen_kill=0.05,
+            lethal_probability=0.1,
+            provocateurs_count=4,
+            provocateurs_framing_rise=0.2,
+            provocateurs_framing_lethal=0.0,
+        ),
+        (ActionEvent(tick=3, action="reinforce", count=4, unit="g", mode="guard"),),
+    ),
     "elite split: a share of the force changes sides mid-run": (
         BASE.replace(
             legitimacy=0.35,
@@ -265,6 +289,7 @@ def test_parity_runs_exercise_the_mechanisms():
         "reinforcement, guards and withdrawal",
         "information channel: actives and repression, shutdown and restore",
         "elite split: rival faction, loyalties set and ramped, command shifts",
+        "provocateurs: framing, pretext for lethal force, crackdown, bystanders",
     ],
 )
 def test_checkpoint_continues_bit_identically_with_mechanisms(label):

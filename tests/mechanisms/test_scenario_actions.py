@@ -114,3 +114,17 @@ def test_elite_split_loads_and_is_checked(tmp_path):
     with pytest.raises(ScenarioError) as info:
         load_text(tmp_path, "[security_forces]\nminds = true\n[elite]\nrival_loyalty = 1.5\n")
     assert info.value.key == "elite.rival_loyalty"
+
+
+def test_provocateurs_load_and_are_checked(tmp_path):
+    sc = load_text(tmp_path, "[provocateurs]\ncount = 5\nframing_lethal = 0.3\n")
+    assert sc.params.provocateurs_count == 5 and sc.params.provocateurs_framing_lethal == 0.3
+    for text, key, reason in (
+        ("[provocateurs]\ncount = -1\n", "provocateurs.count", "≥ 0"),
+        ("[provocateurs]\ncount = 2\nframing_decay = 1.5\n", "provocateurs.framing_decay", "≤ 1"),
+        ('[model]\nvariant = "II"\n[provocateurs]\ncount = 2\n', "provocateurs.count", "Model II"),
+        ("[provocateurs]\ncount = 5000\n", "provocateurs.count", "cannot fit"),
+    ):
+        with pytest.raises(ScenarioError) as info:
+            load_text(tmp_path, text)
+        assert info.value.key == key and reason in info.value.reason, str(info.value)

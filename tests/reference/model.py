@@ -79,9 +79,11 @@ ROW = (
     "stood_aside",
     "defected",
     "disarmed",
+    "provocations",
+    "framing",
     "legitimacy",
 )
-EVENT_NAMES = ROW[8:20]
+EVENT_NAMES = ROW[8:21]
 
 
 @dataclass
@@ -104,6 +106,7 @@ class Agent:
     hardship0: float = 0.0
     unit: int = 0
     faction: int = 0  # elite split: 0 the ruler, 1 the rival faction
+    role: int = 0  # 1: a provocateur
 
 
 def within(shape: str, radius: float, dx: int, dy: int) -> bool:
@@ -184,6 +187,8 @@ class ReferenceModel:
         self.lethal_probability = float(params.lethal_probability)
         self.anchor = float(params.legitimacy)
         self.online = bool(params.information_online)
+        self.framing = 0.0  # the regime's framing F (provocateurs, docs/odd.md §7.16)
+        self.lethal_in_force = float(params.lethal_probability)
         self.elite_ruler_loyalty = float(params.elite_ruler_loyalty)
         self.elite_rival_loyalty = float(params.elite_rival_loyalty)
         self.media = (0, 0)  # (as-if-seen actives, as-if-seen cops) of the broadcast
@@ -279,8 +284,13 @@ class ReferenceModel:
     def _mechanism_flags(self) -> None:
         p = self.p
         self.per_agent = p.legitimacy_feedback == "per_agent"
-        self.lethal_ever = p.lethal_probability > 0 or any(
-            getattr(e, "param", None) == "lethal_probability" and e.value > 0 for e in self.timeline
+        self.lethal_ever = (
+            p.lethal_probability > 0
+            or any(
+                getattr(e, "param", None) == "lethal_probability" and e.value > 0
+                for e in self.timeline
+            )
+            or (p.provocateurs_count > 0 and p.provocateurs_framing_lethal > 0)  # a pretext
         )
         self.fear_on = self.lethal_ever and p.lethal_deterrence > 0
         self.units: dict[str, int] = {}
@@ -331,6 +341,10 @@ class ReferenceModel:
                 if ag.kind == COP and ag.status != DEAD:
                     rival = self.streams["init"].uniform() < p.elite_rival_share
                     ag.faction = 1 if rival else 0
+        if p.provocateurs_count > 0:  # drawn one by one from the citizens left
+            left = self.citizens()
+            for _ in range(min(p.provocateurs_count, len(left))):
+                left.pop(self.streams["init"].randint(len(left))).role = 1
         for ag in self.citizens():
             if self.per_agent:
                 ag.legit = as_float32(p.legitimacy)
@@ -517,6 +531,12 @@ class ReferenceModel:
             for ag in self.agents:
                 if ag.status != DEAD:
                     ag.fear = as_float32(ag.fear * p.lethal_fear_decay)
+        if p.provocateurs_count > 0:
+            self.framing = min(
+                1.0,
+                p.provocateurs_framing_decay * self.framing
+                + p.provocateurs_framing_rise * self.events["provocations"],
+            )
 
     # -- timeline ---------------------------------------------------------------------
     def _apply_timeline(self) -> None:
@@ -621,7 +641,10 @@ class ReferenceModel:
         if self.fear_on:
             arrest_p = min(1.0, arrest_p + ag.fear)  # killings seen raise perceived risk
         legitimacy = ag.legit if self.per_agent else self.legitimacy
-        grievance = ag.hardship * (1.0 - legitimacy)
+        hardship = ag.hardship
+        if p.provocateurs_count > 0:  # framing costs the protest bystanders' sympathy
+            hardship = hardship * (1.0 - p.provocateurs_framing_bystander * self.framing)
+        grievance = hardship * (1.0 - legitimacy)
         deterrence = (
             1.0 if p.deterrence_exponent == 0 else self.max_jail_term**p.deterrence_exponent
         )
@@ -637,8 +660,15 @@ class ReferenceModel:
         choices = int(j) + 1 if self.p.jail_term_range == "inclusive" else int(j)
         return self.streams["dynamics"].randint(choices) if choices > 0 else 0
 
-    def _enforce(self, cop: Agent) -> None:
-        """Rule C: arrest one active citizen in vision, drawn uniformly."""
+    def _provoke(self, ag: Agent) -> None:
+        """A free provocateur is active; a cop in its vision sees the violence."""
+        self._change(ag, status=ACTIVE)
+        cops, _ = self._cops_and_actives(ag.site, self.vision[CITIZEN])
+        if cops > 0:
+            self.events["provocations"] += 1
+
+    def _enforce(self, cop: Agent) -> bool:
+        """Rule C: arrest one active citizen in vision, drawn uniformly; False if none."""
         suspects = [
             ag
             for site in self.sites_around(cop.site, self.vision[COP])
@@ -646,13 +676,10 @@ class ReferenceModel:
             if ag.kind == CITIZEN and ag.status == ACTIVE
         ]
         if not suspects:
-            return
+            return False
         suspect = suspects[self.streams["dynamics"].randint(len(suspects))]
         p = self.p
-        if (
-            self.lethal_probability > 0
-            and self.streams["dynamics"].uniform() < self.lethal_probability
-        ):
+        if self.lethal_in_force > 0 and self.streams["dynamics"].uniform() < self.lethal_in_force:
             self.events["killed_by_cops"] += 1
             self._remove(suspect)
             self._witness(
@@ -672,6 +699,7 @@ class ReferenceModel:
                 self._witness(suspect.site, p.legitimacy_seen_arrest, 0.0, suspect)
         if p.cop_after_arrest == "arrestee_site" and cop.unit not in self.guards:
             self._change(cop, site=suspect.site)
+        return True
 
     def _kill(self, killer: Agent) -> None:
         """Model II: kill a random free member of the other group in vision."""
@@ -702,7 +730,11 @@ class ReferenceModel:
             self._release(ag)  # term already 0: out, and the rest of the turn is its own
         if p.citizen_movement and p.citizen_turn_order == "move_then_act":
             self._move(ag, self.vision[CITIZEN])
-        active = self._decide(ag)
+        if ag.role == 1:
+            self._provoke(ag)
+            active = True
+        else:
+            active = self._decide(ag)
         if p.variant == "II" and active:
             self._kill(ag)
         if p.citizen_movement and p.citizen_turn_order == "act_then_move":
@@ -720,7 +752,11 @@ class ReferenceModel:
         if moves and p.cop_turn_order == "move_then_act":
             self._move(cop, self.vision[COP])
         if not aside:
-            self._enforce(cop)
+            found = self._enforce(cop)
+            crackdown = p.provocateurs_framing_arrest * self.framing  # framing: once more
+            if p.provocateurs_count > 0 and found and crackdown > 0:
+                if self.streams["dynamics"].uniform() < crackdown:
+                    self._enforce(cop)
         if moves and p.cop_turn_order == "act_then_move":
             self._move(cop, self.vision[COP])
 
@@ -769,6 +805,11 @@ class ReferenceModel:
             self.tick += 1
             self._apply_timeline()
             self.media = self._broadcast()
+            self.lethal_in_force = self.lethal_probability
+            if self.p.provocateurs_count > 0 and self.framing > 0:  # the pretext
+                gain = self.p.provocateurs_framing_lethal
+                if gain > 0:
+                    self.lethal_in_force = min(1.0, self.lethal_probability + gain * self.framing)
             self.events = dict.fromkeys(EVENT_NAMES, 0)
             rng = self.streams["dynamics"]
             order = [ag.slot for ag in self.agents if ag.status != DEAD]
@@ -805,6 +846,7 @@ class ReferenceModel:
             self.tick,
             *counts.values(),
             *(self.events[k] for k in EVENT_NAMES),
+            self.framing,
             self._shown_legitimacy(),
         )
 
@@ -817,9 +859,9 @@ class ReferenceModel:
         return float(np.mean(np.array(values, np.float64))) if values else 0.0
 
     def mechanism_snapshot(self) -> dict[int, tuple]:
-        """Live agents: slot → (legit, fear, cohort, hardship0, unit, faction)."""
+        """Live agents: slot → (legit, fear, cohort, hardship0, unit, faction, role)."""
         return {
-            ag.slot: (ag.legit, ag.fear, ag.cohort, ag.hardship0, ag.unit, ag.faction)
+            ag.slot: (ag.legit, ag.fear, ag.cohort, ag.hardship0, ag.unit, ag.faction, ag.role)
             for ag in self.agents
             if ag.status != DEAD
         }

@@ -23,7 +23,7 @@ from upheaval.model.kernels import (
 )
 from upheaval.model.params import Params, parameter_fields, validate_params
 from upheaval.model.rng import seed_streams
-from upheaval.model.rules import hardship, information, legitimacy
+from upheaval.model.rules import hardship, information, legitimacy, provocation
 from upheaval.model.rules.defection import (
     draw_initial_factions,
     draw_initial_minds,
@@ -36,6 +36,7 @@ from upheaval.model.state import (
     COP,
     DEAD,
     EV_KILLED_BY_COPS,
+    EV_PROVOCATIONS,
     EVENTS,
     FACTIONS,
     MECH_EVENTS,
@@ -66,9 +67,12 @@ from .population import populate
 CHECKPOINT_FORMAT = "upheaval-checkpoint-2"
 
 #: Columns of one recorded tick, in order.
-#: The mechanisms' counters (state.MECH_EVENTS) come after the classic ones and before
-#: ``legitimacy``, which stays last so that readers of ``row[-1]`` keep working.
-COLUMNS = ("tick", *TALLY, *EVENTS, *MECH_EVENTS, "legitimacy")
+#: The mechanisms' counters (state.MECH_EVENTS) come after the classic ones, then the
+#: regime's framing (provocateurs, mechanism 6) and ``legitimacy``, which stays last so
+#: that readers of ``row[-1]`` keep working.
+COLUMNS = ("tick", *TALLY, *EVENTS, *MECH_EVENTS, "framing", "legitimacy")
+#: Columns holding real numbers (every other column is a whole count).
+FLOAT_COLUMNS = ("framing", "legitimacy")
 
 
 @dataclass
@@ -90,6 +94,7 @@ class Checkpoint:
     history: list[tuple] = field(default_factory=list)
     pending: dict[str, float] = field(default_factory=dict)
     anchor: float | None = None
+    framing: float = 0.0
 
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint to one file (written whole, then renamed into place)."""
@@ -170,6 +175,7 @@ class Simulation:
             "elite_rival_loyalty": float(p.elite_rival_loyalty),
         }
         self._anchor = float(p.legitimacy)
+        self.framing = 0.0
         self._setup_mechanisms()
         self._ramp_origins: dict[RampEvent, float] = {}
         self._pending: dict[str, float] = {}
@@ -208,6 +214,8 @@ class Simulation:
             need.append("unit")
         if elite_split(p, tl):
             need.append("faction")
+        if p.provocateurs_count > 0:
+            need.append("role")
         return tuple(need)
 
     def _init_mechanism_state(self) -> None:
@@ -222,6 +230,8 @@ class Simulation:
             draw_initial_minds(a, self.rules, self.streams["init"])
         if p.elite_rival_share > 0:
             draw_initial_factions(a, p.elite_rival_share, self.streams["init"])
+        if p.provocateurs_count > 0:
+            provocation.draw_provocateurs(a, p.provocateurs_count, self.streams["init"])
         citizens = (a.kind == CITIZEN) & (a.status != DEAD)
         if a.legit.shape[0]:
             a.legit[citizens] = np.float32(p.legitimacy)
@@ -268,6 +278,13 @@ class Simulation:
                 )
         if self.rules.fear_on:
             legitimacy.decay_fear(self.agents, p.lethal_fear_decay)
+        if self.rules.provocateurs_on:
+            self.framing = provocation.next_framing(
+                self.framing,
+                p.provocateurs_framing_decay,
+                p.provocateurs_framing_rise,
+                int(self.events[EV_PROVOCATIONS]),
+            )
 
     def _broadcast(self) -> None:
         """Before the tick: what the information channel reports of the previous tick's
@@ -370,6 +387,16 @@ class Simulation:
             self._ensure_capacity()
             if self.rules.media_on:
                 self._broadcast()
+            lethal_p = self.dynamic["lethal_probability"]
+            if self.rules.provocateurs_on:
+                p = self.params
+                self.rules.provocateurs_framing[0] = 1.0 - p.provocateurs_framing_bystander * (
+                    self.framing
+                )
+                self.rules.provocateurs_framing[1] = p.provocateurs_framing_arrest * self.framing
+                lethal_p = provocation.framed_lethal_probability(
+                    lethal_p, p.provocateurs_framing_lethal, self.framing
+                )
             if self.rules.elite_on:
                 self.rules.elite_loyalty[0] = self.dynamic["elite_ruler_loyalty"]
                 self.rules.elite_loyalty[1] = self.dynamic["elite_rival_loyalty"]
@@ -381,7 +408,7 @@ class Simulation:
                 self.streams["dynamics"],
                 self.dynamic["legitimacy"],
                 self.dynamic["max_jail_term"],
-                self.dynamic["lethal_probability"],
+                lethal_p,
                 self.guard_units,
                 self.order,
                 self.free_slots,
@@ -413,7 +440,7 @@ class Simulation:
         cols = list(zip(*self.history, strict=True))
         arrays = {}
         for name, values in zip(COLUMNS, cols, strict=True):
-            dtype = pa.float64() if name == "legitimacy" else pa.int64()
+            dtype = pa.float64() if name in FLOAT_COLUMNS else pa.int64()
             arrays[name] = pa.array(values, type=dtype)
         return pa.table(arrays)
 
@@ -429,6 +456,7 @@ class Simulation:
                 self.tick,
                 *map(int, t),
                 *map(int, self.events),
+                self.framing,
                 shown,
             )
         )
@@ -534,6 +562,7 @@ class Simulation:
             history=list(self.history),
             pending=dict(self._pending),
             anchor=self._anchor,
+            framing=self.framing,
         )
 
     @classmethod
@@ -558,6 +587,7 @@ class Simulation:
         for name in ("lethal_probability", "elite_ruler_loyalty", "elite_rival_loyalty"):
             sim.dynamic.setdefault(name, float(getattr(sim.params, name)))
         sim._anchor = cp.anchor if cp.anchor is not None else sim.dynamic["legitimacy"]
+        sim.framing = cp.framing
         sim._setup_mechanisms()
         _check_branch(cp.scenario.params, sim.params)
         fresh = [n for n in sim._extras_needed() if getattr(sim.agents, n).shape[0] == 0]
@@ -614,6 +644,7 @@ INITIAL_ONLY = (
     "forces_foreign_loyalty_low",
     "forces_foreign_loyalty_high",
     "elite_rival_share",
+    "provocateurs_count",
 )
 
 
@@ -632,4 +663,4 @@ def _check_branch(old: Params, new: Params) -> None:
         )
 
 
-__all__ = ["COLUMNS", "INITIAL_ONLY", "Checkpoint", "SetEvent", "Simulation"]
+__all__ = ["COLUMNS", "FLOAT_COLUMNS", "INITIAL_ONLY", "Checkpoint", "SetEvent", "Simulation"]

@@ -109,7 +109,7 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
     """Run one task's runs (in a worker); write its parts; return each run's status."""
     import pyarrow as pa
 
-    from upheaval.engine.simulation import COLUMNS, Simulation
+    from upheaval.engine.simulation import COLUMNS, FLOAT_COLUMNS, Simulation
     from upheaval.scenario.loading import ScenarioError, apply_overrides
 
     root = np.random.SeedSequence(task.entropy, spawn_key=task.root_key, pool_size=task.pool_size)
@@ -159,7 +159,7 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
             }
             for name, values in zip(COLUMNS, cols, strict=True):
                 arrays[name] = pa.array(
-                    values, pa.float64() if name == "legitimacy" else pa.int64()
+                    values, pa.float64() if name in FLOAT_COLUMNS else pa.int64()
                 )
             tick_tables.append(pa.table(arrays))
         statuses.append(

@@ -37,13 +37,14 @@ import numpy as np
 
 from upheaval.model.jit import hot_rule, kernel, prefetch, rule
 from upheaval.model.params import Params
-from upheaval.model.rng import randint
+from upheaval.model.rng import randint, uniform
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
 from upheaval.model.rules.arrest import enforce
 from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_mind
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
 from upheaval.model.rules.movement import move
+from upheaval.model.rules.provocation import PROVOCATEUR, provoke
 from upheaval.model.rules.reproduction import age_and_die, clone
 from upheaval.model.rules.violence import kill_other_group
 from upheaval.model.state import (
@@ -122,15 +123,22 @@ Rules = namedtuple(
         # rewritten by the engine every tick (the timeline may set both)
         "elite_on",
         "elite_loyalty",
+        # mechanism 6 (provocateurs): ``provocateurs_framing`` float64[2] = (1 − β·F,
+        # γ_arr·F), rewritten by the engine every tick from the framing F
+        "provocateurs_on",
+        "provocateurs_framing",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
 
 
 def lethal_ever(p: Params, timeline=()) -> bool:
-    """Whether a lethal-force order > 0 is in force at some tick of the run."""
-    return p.lethal_probability > 0 or any(
-        getattr(e, "param", None) == "lethal_probability" and e.value > 0 for e in timeline
+    """Whether a lethal-force order > 0 may be in force at some tick of the run: one
+    given, or one the provocateurs' framing can bring about."""
+    return (
+        p.lethal_probability > 0
+        or any(getattr(e, "param", None) == "lethal_probability" and e.value > 0 for e in timeline)
+        or (p.provocateurs_count > 0 and p.provocateurs_framing_lethal > 0)
     )
 
 
@@ -207,7 +215,8 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         fear_on=lethal_ever(p, timeline) and p.lethal_deterrence > 0,
         force_on=lethal_ever(p, timeline)
         or p.legitimacy_feedback == "per_agent"
-        or has_guards(timeline),
+        or has_guards(timeline)
+        or p.provocateurs_count > 0,
         seen_arrest=float(p.legitimacy_seen_arrest)
         if p.legitimacy_feedback == "per_agent"
         else 0.0,
@@ -225,6 +234,8 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         media=np.zeros(2, np.int64),
         elite_on=elite_split(p, timeline),
         elite_loyalty=np.array([p.elite_ruler_loyalty, p.elite_rival_loyalty], np.float64),
+        provocateurs_on=p.provocateurs_count > 0,
+        provocateurs_framing=np.array([1.0, 0.0], np.float64),
     )
 
 
@@ -250,6 +261,8 @@ def decide(g, a, i, r, legitimacy, deterrence, fear):
     site = a.position[i]
     was_active = a.status[i] == ACTIVE
     h = np.float64(a.hardship[i])
+    if r.provocateurs_on:  # the framed protest loses bystanders' sympathy
+        h = h * r.provocateurs_framing[0]
     risk = np.float64(a.risk_aversion[i])
     # Net risk only grows with P, and 0 ≤ P ≤ 1: a citizen quiet even at P = 0, or
     # active even at P = 1, decides the same whatever it would see (exact in floating
@@ -300,7 +313,10 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
         legitimacy = np.float64(a.legit[i])
     if r.fear_on:
         fear = np.float64(a.fear[i])
-    active = decide(g, a, i, r, legitimacy, deterrence, fear)
+    if r.provocateurs_on and a.role[i] == PROVOCATEUR:
+        active = provoke(g, a, i, r, events)
+    else:
+        active = decide(g, a, i, r, legitimacy, deterrence, fear)
     if r.model2 and active:
         kill_other_group(g, a, i, r, rng, free_slots, meta, events)
     if r.cit_move and not r.cit_move_first:
@@ -329,9 +345,15 @@ def cop_turn(
         if moves and r.cop_move_first:
             move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
         if not aside:
-            enforce_with_force(
+            j = enforce_with_force(
                 g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
             )
+            # framing: a harsher crackdown, one more enforcement with probability γ_arr·F
+            crackdown = r.provocateurs_framing[1]
+            if r.provocateurs_on and j >= 0 and crackdown > 0.0 and uniform(rng) < crackdown:
+                enforce_with_force(
+                    g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
+                )
         if moves and not r.cop_move_first:
             move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
         return

@@ -28,6 +28,10 @@ INFORMATION = (
     "Political Communication 31(1) (docs/odd.md §7.15)"
 )
 FORCES = "our design (security forces with minds of their own; docs/odd.md §7.14)"
+PROVOCATEURS = (
+    "our design after model-spec §4 (no published model has state-planted "
+    "provocateurs; docs/odd.md §7.16)"
+)
 ELITE = (
     "our design (model-spec §4: factions that command shares of the forces, each with its "
     "own loyalty; the Kazakh split of January 2022, brief.md; docs/odd.md §7.18)"
@@ -48,6 +52,7 @@ SECTIONS = (
     "lethal_force",
     "security_forces",
     "information",
+    "provocateurs",
     "elite",
     "run",
 )
@@ -718,6 +723,72 @@ class Params:
         high=1000.0,
     )
 
+    # -- provocateurs and framing (mechanism 6) --------------------------------------------
+    provocateurs_count: int = _p(
+        0,
+        "provocateurs",
+        "count",
+        "Citizens drawn at the start to be provocateurs: always active (violent) when "
+        "free. 0: none (no draws, no framing).",
+        PROVOCATEURS,
+        kind="int",
+        low=0,
+        high=10**9,
+    )
+    provocateurs_framing_rise: float = _p(
+        0.02,
+        "provocateurs",
+        "framing_rise",
+        "ρ_F: the regime's 'terrorist' framing F rises by ρ_F per provocation (a "
+        "provocateur's violence with a cop in its vision) each tick.",
+        PROVOCATEURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    provocateurs_framing_decay: float = _p(
+        0.95,
+        "provocateurs",
+        "framing_decay",
+        "δ_F: the framing is multiplied by δ_F each tick before new provocations add to it.",
+        PROVOCATEURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    provocateurs_framing_lethal: float = _p(
+        0.2,
+        "provocateurs",
+        "framing_lethal",
+        "γ_kill: the lethal-force order in force q becomes min(1, q + γ_kill·F).",
+        PROVOCATEURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    provocateurs_framing_arrest: float = _p(
+        0.5,
+        "provocateurs",
+        "framing_arrest",
+        "γ_arr: after each enforcement a cop enforces once more this turn with "
+        "probability γ_arr·F.",
+        PROVOCATEURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    provocateurs_framing_bystander: float = _p(
+        0.5,
+        "provocateurs",
+        "framing_bystander",
+        "β: an ordinary citizen's grievance is H(1 − L)(1 − β·F): the framed protest "
+        "loses bystanders' sympathy.",
+        PROVOCATEURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+
     # -- elite split (mechanism 9) ---------------------------------------------------------
     elite_rival_share: float = _p(
         0.0,
@@ -886,6 +957,13 @@ def validate_params(p: Params) -> Params:
             f"defect_threshold {p.forces_defect_threshold:g} is below stand_aside_threshold "
             f"{p.forces_stand_aside_threshold:g} (a cop that would defect would first stand "
             "aside)",
+        )
+    if p.variant == "II" and p.provocateurs_count > 0:
+        raise ParameterError("provocateurs.count", "Model II does not yet support provocateurs")
+    if p.provocateurs_count > p.n_sites:
+        raise ParameterError(
+            "provocateurs.count",
+            f"{p.provocateurs_count} provocateurs cannot fit on {p.n_sites} sites",
         )
     if p.elite_rival_share > 0 and not p.forces_minds:
         raise ParameterError(

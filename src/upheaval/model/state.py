@@ -73,6 +73,7 @@ Agents = namedtuple(
         "hardship0",  # float32: hardship before any shock (timeline rollbacks)
         "unit",  # int8: reinforcement unit, 0 for the initial force (timeline reinforcements)
         "faction",  # int8: a cop's commanding faction, RULER or RIVAL (elite split)
+        "role",  # int8: 1 for a provocateur (provocateurs.count > 0)
     ],
 )
 Agents.__doc__ = "All agents, struct of arrays, indexed by slot."
@@ -110,15 +111,17 @@ OPTIONAL = {
     "hardship0": np.float32,
     "unit": np.int8,
     "faction": np.int8,
+    "role": np.int8,
 }
 
 #: Per-tick event counters of the mechanisms, recorded after the classic ones (their
 #: index in the events array is ``len(EVENTS) + k``).
-MECH_EVENTS = ("killed_by_cops", "stood_aside", "defected", "disarmed")
+MECH_EVENTS = ("killed_by_cops", "stood_aside", "defected", "disarmed", "provocations")
 EV_KILLED_BY_COPS = 8
 EV_STOOD_ASIDE = 9
 EV_DEFECTED = 10
 EV_DISARMED = 11
+EV_PROVOCATIONS = 12
 
 
 def empty_agents(capacity: int, model2: bool, extras: tuple[str, ...] = ()) -> Agents:

@@ -43,7 +43,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from upheaval._version import __version__
-from upheaval.engine.simulation import COLUMNS
+from upheaval.engine.simulation import COLUMNS, FLOAT_COLUMNS
 from upheaval.model.params import Params, parameter_fields
 from upheaval.model.state import TALLY
 from upheaval.results.snapshots import lattice_snapshot, snapshot_schema, snapshot_table
@@ -75,10 +75,11 @@ class RunDirectoryError(ValueError):
 
 # -- what goes into a manifest -------------------------------------------------------
 def tick_schema() -> pa.Schema:
-    """Schema of ``ticks.parquet``: ``legitimacy`` float64, every other column int64."""
+    """Schema of ``ticks.parquet``: ``framing`` and ``legitimacy`` float64, every other
+    column int64."""
     import pyarrow as pa
 
-    return pa.schema([(c, pa.float64() if c == "legitimacy" else pa.int64()) for c in COLUMNS])
+    return pa.schema([(c, pa.float64() if c in FLOAT_COLUMNS else pa.int64()) for c in COLUMNS])
 
 
 def _plain(value: Any) -> Any:
