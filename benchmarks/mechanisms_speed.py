@@ -5,8 +5,8 @@ every mechanism of part A on, on the same grid and seed.
 (q = 0.05) with deterrence and backlash, security forces with minds (disarm ratio
 8), the information channel (actives and repression broadcast), an elite split
 (half the initial force under a rival faction, a tenth of the ruler's cops passing
-to it at tick 1), provocateurs (one per 400 sites) feeding the framing, and a guard unit plus a patrol unit
-arriving at tick 1 (so the rule C with force and posts runs throughout). The
+to it at tick 1), provocateurs (one per 400 sites) feeding the framing, and a guard
+unit plus a patrol unit arriving at tick 1 (so the rule C with force and posts runs throughout). The
 classic arm is run 2's parameters at the same size. Time is CPU time of the step
 kernel plus the per-tick mechanism updates (``Simulation.step`` wall time on one
 thread, best of ``--repeats``), after a warm-up that compiles.
