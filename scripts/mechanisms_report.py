@@ -72,11 +72,13 @@ SECTIONS = (
         "A broadcast of the previous tick's lattice-wide actives (w_A = 1, as-if-seen "
         "counts) raises the peak of mobilisation in every seed (outbursts are not "
         "fewer); broadcasting arrests as perceived cops (w_R = 5) damps it strongly. "
-        "Hassanpour's finding is NOT reproduced: after a shutdown at tick 100, clusters "
-        "per active site do not rise and the largest cluster's share rises — protest "
-        "gets more concentrated, not more dispersed — since here the channel "
-        "mobilises everyone alike and there is no focal site for it to draw crowds to "
-        "(docs/odd.md §7.15).",
+        "Without a focal site Hassanpour's finding is NOT reproduced: after a shutdown "
+        "at tick 100, clusters per active site do not rise and the largest cluster's "
+        "share rises — protest gets more concentrated, not more dispersed — since the "
+        "channel mobilises everyone alike. With a focal site at the centre that the "
+        "channel points protesters to (Tahrir Square), it IS reproduced: online, "
+        "protest gathers into one crowd; after the shutdown, clusters per active site "
+        "rise and the largest cluster's share falls (focal_* rows; docs/odd.md §7.15).",
     ),
     (
         "provocateurs",

@@ -250,6 +250,16 @@ CODE: dict[str, tuple[str, ...]] = {
         "engine/simulation.py:Simulation._broadcast",
         "model/rules/information.py:broadcast@repression_weight",
     ),
+    "information_focal_x": (
+        "model/kernels.py:compile_rules",
+        "model/kernels.py:citizen_turn@focal",
+        "model/rules/movement.py:move_toward@fx",
+    ),
+    "information_focal_y": (
+        "model/kernels.py:compile_rules",
+        "model/kernels.py:citizen_turn@focal",
+        "model/rules/movement.py:move_toward@fy",
+    ),
     "provocateurs_count": (
         "engine/simulation.py:Simulation._init_mechanism_state",
         "model/rules/provocation.py:draw_provocateurs@count",

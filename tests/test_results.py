@@ -457,5 +457,6 @@ def test_manifest_records_timeline_actions():
             "mode": "patrol",
             "unit": "",
             "origin": "",
+            "to": "",
         }
     ]

@@ -434,7 +434,9 @@ def information_channel(
     * damping (w_A = 0, w_R = ``repression_weight``): peak and mean actives;
     * shutdown: the mobilising channel cut at ``shutdown_tick`` against left on; from
       that tick on, at every tick with ≥ 5 active sites, clusters per active site and
-      the largest cluster's share (analysis/dispersion.py), averaged per run.
+      the largest cluster's share (analysis/dispersion.py), averaged per run;
+    * shutdown with a focal site: the same, with the channel pointing protesters to
+      the lattice's centre (``information.focal_x/y``; Hassanpour's Tahrir Square).
     """
     from upheaval.analysis.dispersion import dispersion
     from upheaval.results.outbursts import outbursts
@@ -452,8 +454,10 @@ def information_channel(
     def actives(params: Any, seed: int) -> list[int]:
         return column(run(Scenario(params=params), seed, ticks), "active_blue")
 
-    def spread(timeline: tuple, seed: int) -> tuple[float, float, float]:
-        sim = Simulation(Scenario(params=mobilising, timeline=timeline), seed=seed)
+    focal = mobilising.replace(information_focal_x=p.width // 2, information_focal_y=p.height // 2)
+
+    def spread(timeline: tuple, seed: int, params: Any = mobilising) -> tuple[float, float, float]:
+        sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
         per_site, largest, after = [], [], []
         for _ in range(ticks):
             sim.step()
@@ -482,6 +486,10 @@ def information_channel(
             "largest_shutdown",
             "after_online",
             "after_shutdown",
+            "cps_focal_online",
+            "cps_focal_shutdown",
+            "largest_focal_online",
+            "largest_focal_shutdown",
         )
     }
     for seed in seeds:
@@ -498,6 +506,9 @@ def information_channel(
             rows[f"cps_{arm}"].append(cps)
             rows[f"largest_{arm}"].append(largest)
             rows[f"after_{arm}"].append(after)
+            cps, largest, _ = spread(tl, seed, focal)
+            rows[f"cps_focal_{arm}"].append(cps)
+            rows[f"largest_focal_{arm}"].append(largest)
     return {
         "scenario": "epstein2002-run2",
         "seeds": list(seeds),
@@ -513,4 +524,10 @@ def information_channel(
         ),
         "largest_share_shutdown": paired_effect(rows["largest_shutdown"], rows["largest_online"]),
         "actives_after_shutdown": paired_effect(rows["after_shutdown"], rows["after_online"]),
+        "focal_clusters_per_active_site_shutdown": paired_effect(
+            rows["cps_focal_shutdown"], rows["cps_focal_online"]
+        ),
+        "focal_largest_share_shutdown": paired_effect(
+            rows["largest_focal_shutdown"], rows["largest_focal_online"]
+        ),
     }

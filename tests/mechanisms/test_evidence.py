@@ -213,3 +213,14 @@ def test_shutdown_does_not_disperse_protest_here(information):
     assert rec["mean_difference"] <= 0, rec
     rec = information["largest_share_shutdown"]  # the largest crowd holds more, not less
     assert rec["mean_difference"] > 0 and rec["share_on_greater"] >= 0.75, rec
+
+
+@pytest.mark.slow
+def test_shutdown_disperses_protest_drawn_to_a_focal_site(information):
+    """With a focal site the channel points protesters to (Hassanpour's Tahrir
+    Square), cutting the channel scatters the crowd: more clusters per active site and
+    a smaller share in the largest one, in (nearly) every seed."""
+    rec = information["focal_clusters_per_active_site_shutdown"]
+    assert rec["mean_difference"] > 0 and rec["share_on_greater"] >= 0.9 and rec["cohens_dz"] > 1
+    rec = information["focal_largest_share_shutdown"]
+    assert rec["mean_difference"] < 0 and rec["share_on_greater"] <= 0.1 and rec["cohens_dz"] < -1

@@ -215,6 +215,29 @@ CASES = {
             RampEvent(start=11, end=13, param="elite_ruler_loyalty", value=0.2),
         ),
     ),
+    "information channel with a focal site, shutdown and restore": (
+        BASE.replace(
+            legitimacy=0.6,
+            information_enabled=True,
+            information_actives_weight=2.0,
+            information_focal_x=4,
+            information_focal_y=9,
+        ),
+        (
+            ActionEvent(tick=7, action="shutdown"),
+            ActionEvent(tick=11, action="restore"),
+        ),
+    ),
+    "focal site, move then act": (
+        BASE.replace(
+            legitimacy=0.6,
+            citizen_turn_order="move_then_act",
+            information_enabled=True,
+            information_focal_x=0,
+            information_focal_y=12,
+        ),
+        (),
+    ),
     "provocateurs: framing, pretext for lethal force, crackdown, bystanders": (
         BASE.replace(
             legitimacy=0.7,

@@ -128,3 +128,16 @@ def test_provocateurs_load_and_are_checked(tmp_path):
         with pytest.raises(ScenarioError) as info:
             load_text(tmp_path, text)
         assert info.value.key == key and reason in info.value.reason, str(info.value)
+
+
+def test_focal_site_is_checked(tmp_path):
+    sc = load_text(tmp_path, "[information]\nenabled = true\nfocal_x = 20\nfocal_y = 5\n")
+    assert (sc.params.information_focal_x, sc.params.information_focal_y) == (20, 5)
+    for text, reason in (
+        ("[information]\nenabled = true\nfocal_x = 20\n", "both"),
+        ("[information]\nenabled = true\nfocal_x = 40\nfocal_y = 5\n", "off the"),
+        ("[information]\nfocal_x = 3\nfocal_y = 5\n", "information.enabled"),
+    ):
+        with pytest.raises(ScenarioError) as info:
+            load_text(tmp_path, text)
+        assert info.value.key == "information.focal_x" and reason in info.value.reason

@@ -614,6 +614,29 @@ class ReferenceModel:
         if empties:
             self._change(ag, site=empties[rng.randint(len(empties))])
 
+    def _focal_distance2(self, site: tuple[int, int]) -> int:
+        """Squared distance to the focal site, the shorter way round the torus."""
+        dx = abs(site[0] - self.p.information_focal_x)
+        dy = abs(site[1] - self.p.information_focal_y)
+        dx, dy = min(dx, self.width - dx), min(dy, self.height - dy)
+        return dx * dx + dy * dy
+
+    def _move_citizen(self, ag: Agent) -> None:
+        """Rule M, or, while the channel is online and points to a focal site, an
+        active citizen's step to the nearest empty site in vision nearer the focal
+        site than it stands (the first such in canonical order; no draw)."""
+        p = self.p
+        focal = p.information_enabled and self.online and p.information_focal_x >= 0
+        if not (focal and ag.status == ACTIVE):
+            self._move(ag, self.vision[CITIZEN])
+            return
+        best, best_d = None, self._focal_distance2(ag.site)
+        for site in self.sites_around(ag.site, self.vision[CITIZEN]):
+            if self.empty(site) and self._focal_distance2(site) < best_d:
+                best, best_d = site, self._focal_distance2(site)
+        if best is not None:
+            self._change(ag, site=best)
+
     def _broadcast(self) -> tuple[int, int]:
         """The information channel: last tick's lattice-wide actives and repression,
         spread evenly over the lattice and counted within a citizen's vision (floored)."""
@@ -729,7 +752,7 @@ class ReferenceModel:
                 return
             self._release(ag)  # term already 0: out, and the rest of the turn is its own
         if p.citizen_movement and p.citizen_turn_order == "move_then_act":
-            self._move(ag, self.vision[CITIZEN])
+            self._move_citizen(ag)
         if ag.role == 1:
             self._provoke(ag)
             active = True
@@ -738,7 +761,7 @@ class ReferenceModel:
         if p.variant == "II" and active:
             self._kill(ag)
         if p.citizen_movement and p.citizen_turn_order == "act_then_move":
-            self._move(ag, self.vision[CITIZEN])
+            self._move_citizen(ag)
 
     def _cop_turn(self, cop: Agent) -> None:
         p = self.p

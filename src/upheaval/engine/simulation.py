@@ -291,6 +291,7 @@ class Simulation:
         row (rules/information.py), as as-if-seen counts for rule A."""
         p, row = self.params, self.history[-1]
         online = information.online_at(p.information_online, self.scenario.timeline, self.tick)
+        self.rules.focal[0] = int(online)
         self.rules.media[0], self.rules.media[1] = information.broadcast(
             online,
             p.information_actives_weight,

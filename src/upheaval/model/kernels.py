@@ -43,7 +43,7 @@ from upheaval.model.rules.arrest import enforce
 from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_mind
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
-from upheaval.model.rules.movement import move
+from upheaval.model.rules.movement import move, move_toward
 from upheaval.model.rules.provocation import PROVOCATEUR, provoke
 from upheaval.model.rules.reproduction import age_and_die, clone
 from upheaval.model.rules.violence import kill_other_group
@@ -119,6 +119,8 @@ Rules = namedtuple(
         # ``media`` int64[2] = (A_media, C_media), rewritten by the engine every tick
         "media_on",
         "media",
+        # ``focal`` int64[3] = (channel online now, x, y) of the focal site, or x = -1
+        "focal",
         # mechanism 9 (elite split): ``elite_loyalty`` float64[2] = (λ_ruler, λ_rival),
         # rewritten by the engine every tick (the timeline may set both)
         "elite_on",
@@ -232,6 +234,7 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         disarm_ratio=float(p.forces_disarm_ratio),
         media_on=bool(p.information_enabled),
         media=np.zeros(2, np.int64),
+        focal=np.array([0, p.information_focal_x, p.information_focal_y], np.int64),
         elite_on=elite_split(p, timeline),
         elite_loyalty=np.array([p.elite_ruler_loyalty, p.elite_rival_loyalty], np.float64),
         provocateurs_on=p.provocateurs_count > 0,
@@ -307,7 +310,10 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
     deterrence = deterrence_factor(max_jail_term, r.deterrence_exponent)
     if r.cit_move and r.cit_move_first:
         lane = LANE_ACTIVE if a.status[i] == ACTIVE else LANE_QUIET
-        move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
+        if r.media_on and lane == LANE_ACTIVE and r.focal[0] == 1 and r.focal[1] >= 0:
+            move_toward(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.focal[1], r.focal[2])
+        else:
+            move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
     fear = 0.0
     if r.legit_per_agent:
         legitimacy = np.float64(a.legit[i])
@@ -321,7 +327,10 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
         kill_other_group(g, a, i, r, rng, free_slots, meta, events)
     if r.cit_move and not r.cit_move_first:
         lane = LANE_ACTIVE if active else LANE_QUIET
-        move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
+        if r.media_on and active and r.focal[0] == 1 and r.focal[1] >= 0:
+            move_toward(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.focal[1], r.focal[2])
+        else:
+            move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
 
 
 @hot_rule

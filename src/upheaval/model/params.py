@@ -723,6 +723,29 @@ class Params:
         high=1000.0,
     )
 
+    information_focal_x: int = _p(
+        -1,
+        "information",
+        "focal_x",
+        "x of a focal site (a central square) the channel points protesters to: while "
+        "it is online an active citizen's rule M goes to the empty site in vision "
+        "nearest to it. -1: no focal site.",
+        INFORMATION,
+        kind="int",
+        low=-1,
+        high=1_000_000,
+    )
+    information_focal_y: int = _p(
+        -1,
+        "information",
+        "focal_y",
+        "y of the focal site; -1 (with focal_x = -1): none.",
+        INFORMATION,
+        kind="int",
+        low=-1,
+        high=1_000_000,
+    )
+
     # -- provocateurs and framing (mechanism 6) --------------------------------------------
     provocateurs_count: int = _p(
         0,
@@ -958,6 +981,18 @@ def validate_params(p: Params) -> Params:
             f"{p.forces_stand_aside_threshold:g} (a cop that would defect would first stand "
             "aside)",
         )
+    if (p.information_focal_x < 0) != (p.information_focal_y < 0):
+        raise ParameterError(
+            "information.focal_x", "give both focal_x and focal_y, or neither (-1)"
+        )
+    if p.information_focal_x >= p.width or p.information_focal_y >= p.height:
+        raise ParameterError(
+            "information.focal_x",
+            f"focal site ({p.information_focal_x}, {p.information_focal_y}) is off the "
+            f"{p.width}×{p.height} lattice",
+        )
+    if p.information_focal_x >= 0 and not p.information_enabled:
+        raise ParameterError("information.focal_x", "a focal site needs information.enabled = true")
     if p.variant == "II" and p.provocateurs_count > 0:
         raise ParameterError("provocateurs.count", "Model II does not yet support provocateurs")
     if p.provocateurs_count > p.n_sites:

@@ -41,3 +41,35 @@ def move(g, a, i, lane, off_dx, off_dy, span_dy, span_half, rng):
     c = random_empty_site(g, a.position[i], off_dx, off_dy, span_dy, span_half, rng)
     if c >= 0:
         move_to(g, a, i, c, lane)
+
+
+@hot_rule
+def torus_distance2(g, x, y, fx, fy):
+    """Squared Euclidean distance from (x, y) to (fx, fy) across the torus's edges."""
+    dx = abs(x - fx)
+    dy = abs(y - fy)
+    dx = min(dx, g.width - dx)
+    dy = min(dy, g.height - dy)
+    return dx * dx + dy * dy
+
+
+@hot_rule
+def move_toward(g, a, i, lane, off_dx, off_dy, fx, fy):
+    """Rule M drawn to a focal site (information beyond sight, docs/odd.md §7.15): to
+    the empty site within vision nearest to (fx, fy), the first in canonical order
+    among equals, if it is nearer than where agent ``i`` stands; else stay. No draw."""
+    site = a.position[i]
+    x = site % g.width
+    y = site // g.width
+    best = -1
+    best_d = torus_distance2(g, x, y, fx, fy)
+    for k in range(off_dx.shape[0]):
+        c = wrap_site(g, x, y, off_dx[k], off_dy[k])
+        if g.occupancy[c] != 0:
+            continue
+        d = torus_distance2(g, c % g.width, c // g.width, fx, fy)
+        if d < best_d:
+            best = c
+            best_d = d
+    if best >= 0:
+        move_to(g, a, i, best, lane)
