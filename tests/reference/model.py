@@ -30,8 +30,10 @@ hardship group at the start, events stream after each added cop's site):
 hardship shaping draws one init uniform per citizen (the hardship group) after all
 other initial draws; a lethal-force order q > 0 draws one dynamics uniform per
 enforcement after the suspect; reinforcements draw from the events stream like
-classic additions but within their area; everything else is arithmetic in float64
-stored to float32 where the engine stores float32.
+classic additions but within their area; organised groups (docs/odd.md §7.17) draw
+per citizen one init uniform (membership) and, for a member, one init randint(groups)
+after the cops' minds; everything else is arithmetic in float64 stored to float32
+where the engine stores float32.
 
 Canonical order: neighbourhood rows by dy ascending, then dx ascending; several
 candidates on one site are taken in ascending slot order.
@@ -79,9 +81,10 @@ ROW = (
     "stood_aside",
     "defected",
     "disarmed",
+    "striking",
     "legitimacy",
 )
-EVENT_NAMES = ROW[8:20]
+EVENT_NAMES = ROW[8:-1]
 
 
 @dataclass
@@ -103,6 +106,7 @@ class Agent:
     cohort: int = 0
     hardship0: float = 0.0
     unit: int = 0
+    org: int = 0  # organised group + 1; 0 for a non-member
 
 
 def within(shape: str, radius: float, dx: int, dy: int) -> bool:
@@ -184,6 +188,11 @@ class ReferenceModel:
         self.anchor = float(params.legitimacy)
         self.online = bool(params.information_online)
         self.media = (0, 0)  # (as-if-seen actives, as-if-seen cops) of the broadcast
+        # organised groups: which act next tick (by group code), and this tick's tallies
+        self.acting: set[int] = set()
+        self.group_mode: dict[int, str] = {}
+        self.willing: dict[int, int] = {}
+        self.free_members: dict[int, int] = {}
         self._mechanism_flags()
         self._populate()
         self._init_mechanisms()
@@ -320,6 +329,11 @@ class ReferenceModel:
             for ag in self.agents:
                 if ag.kind == COP and ag.status != DEAD:
                     self._draw_mind(ag, p.forces_initial_origin, self.streams["init"])
+        if p.organisation_groups > 0:
+            rng = self.streams["init"]
+            for ag in self.citizens():
+                if rng.uniform() < p.organisation_member_share:
+                    ag.org = 1 + rng.randint(p.organisation_groups)
         for ag in self.citizens():
             if self.per_agent:
                 ag.legit = as_float32(p.legitimacy)
@@ -347,6 +361,7 @@ class ReferenceModel:
         cop.fear = 0.0
         cop.cohort = 0
         cop.hardship0 = cop.hardship
+        cop.org = 0
 
     def _cops_and_actives(self, site, offsets, excluding: Agent | None = None) -> tuple[int, int]:
         """Cops and active citizens on the sites around ``site`` (``excluding`` one)."""
@@ -468,7 +483,8 @@ class ReferenceModel:
         """Legitimacy feedback and fear decay, after the tick's row is recorded."""
         p = self.p
         on = p.legitimacy_feedback != "off"
-        if on or (self.lethal_ever and p.lethal_backlash > 0):
+        strikes = p.organisation_groups > 0 and p.organisation_strike_impact > 0
+        if on or (self.lethal_ever and p.lethal_backlash > 0) or strikes:
             n = len(self.citizens())
             arr = p.legitimacy_arrest_impact if on else 0.0
             kill = p.lethal_backlash if self.lethal_ever else 0.0
@@ -477,6 +493,8 @@ class ReferenceModel:
                 if n > 0
                 else 0.0
             )
+            if strikes and n > 0:
+                drop += p.organisation_strike_impact * self.events["striking"] / n
             rec = p.legitimacy_recovery if on else 0.0
             if self.per_agent:
                 for ag in self.citizens():
@@ -599,10 +617,55 @@ class ReferenceModel:
         deterrence = (
             1.0 if p.deterrence_exponent == 0 else self.max_jail_term**p.deterrence_exponent
         )
+        if p.organisation_groups > 0 and ag.org > 0:
+            return self._follow_group(ag, grievance, arrest_p, deterrence)
         net_risk = ag.risk_aversion * arrest_p * deterrence
         active = grievance - net_risk > p.threshold
         self._change(ag, status=ACTIVE if active else QUIET)
         return active
+
+    # -- organised groups and strikes (docs/odd.md §7.17) -------------------------------
+    def _follow_group(self, ag: Agent, grievance: float, arrest_p: float, deterrence: float):
+        """A member: willing iff G − (ρ·R)·P·J^α > T, tallied; then it does what its
+        group does this tick (strike: quiet and counted; protest: active; else quiet)."""
+        p = self.p
+        net_risk = (p.organisation_risk_factor * ag.risk_aversion) * arrest_p * deterrence
+        self.free_members[ag.org] = self.free_members.get(ag.org, 0) + 1
+        if grievance - net_risk > p.threshold:
+            self.willing[ag.org] = self.willing.get(ag.org, 0) + 1
+        mode = self.group_mode.get(ag.org, "idle")
+        if mode == "strike":
+            self.events["striking"] += 1
+        active = mode == "protest"
+        self._change(ag, status=ACTIVE if active else QUIET)
+        return active
+
+    def _general_strike(self) -> bool:
+        return any(
+            getattr(e, "action", None) == "general_strike"
+            and e.tick <= self.tick
+            and (e.ticks < 0 or self.tick < e.tick + e.ticks)
+            for e in self.timeline
+        )
+
+    def _organise(self) -> None:
+        p = self.p
+        codes = range(1, p.organisation_groups + 1)
+        if self._general_strike():
+            self.group_mode = dict.fromkeys(codes, "strike")
+        else:
+            self.group_mode = {
+                c: (p.organisation_action if c in self.acting else "idle") for c in codes
+            }
+        self.willing, self.free_members = {}, {}
+
+    def _groups_verdict(self) -> None:
+        q = self.p.organisation_quorum
+        self.acting = {
+            c
+            for c, free in self.free_members.items()
+            if free > 0 and self.willing.get(c, 0) >= q * free
+        }
 
     def _jail_term(self) -> float:
         j = self.max_jail_term
@@ -743,6 +806,8 @@ class ReferenceModel:
             self.tick += 1
             self._apply_timeline()
             self.media = self._broadcast()
+            if self.p.organisation_groups > 0:
+                self._organise()
             self.events = dict.fromkeys(EVENT_NAMES, 0)
             rng = self.streams["dynamics"]
             order = [ag.slot for ag in self.agents if ag.status != DEAD]
@@ -764,6 +829,8 @@ class ReferenceModel:
                 self._clone()
             self.history.append(self.row())
             self._after_tick()
+            if self.p.organisation_groups > 0:
+                self._groups_verdict()
 
     # -- records ----------------------------------------------------------------------
     def row(self) -> tuple:
@@ -791,9 +858,9 @@ class ReferenceModel:
         return float(np.mean(np.array(values, np.float64))) if values else 0.0
 
     def mechanism_snapshot(self) -> dict[int, tuple]:
-        """Live agents: slot → (legit, fear, cohort, hardship0, unit)."""
+        """Live agents: slot → (legit, fear, cohort, hardship0, unit, org)."""
         return {
-            ag.slot: (ag.legit, ag.fear, ag.cohort, ag.hardship0, ag.unit)
+            ag.slot: (ag.legit, ag.fear, ag.cohort, ag.hardship0, ag.unit, ag.org)
             for ag in self.agents
             if ag.status != DEAD
         }

@@ -16,7 +16,7 @@ from upheaval._version import __version__
 from upheaval.model.kernels import compile_rules, free_citizens, lethal_ever, step, tally
 from upheaval.model.params import Params, parameter_fields, validate_params
 from upheaval.model.rng import seed_streams
-from upheaval.model.rules import hardship, information, legitimacy
+from upheaval.model.rules import hardship, information, legitimacy, organisation
 from upheaval.model.rules.defection import draw_initial_minds
 from upheaval.model.rules.forces import add_cops, reinforce, remove_cops, withdraw_unit
 from upheaval.model.slots import free_heap, grow_heap
@@ -25,6 +25,7 @@ from upheaval.model.state import (
     COP,
     DEAD,
     EV_KILLED_BY_COPS,
+    EV_STRIKING,
     EVENTS,
     MECH_EVENTS,
     TALLY,
@@ -78,6 +79,8 @@ class Checkpoint:
     history: list[tuple] = field(default_factory=list)
     pending: dict[str, float] = field(default_factory=dict)
     anchor: float | None = None
+    #: organised groups (mechanism 8): int8 per group code, 1 if it acts next tick
+    organisation: np.ndarray | None = None
 
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint to one file (written whole, then renamed into place)."""
@@ -157,6 +160,7 @@ class Simulation:
         }
         self._anchor = float(p.legitimacy)
         self._setup_mechanisms()
+        self._org_acting = np.zeros(p.organisation_groups + 1, np.int8)  # none at tick 1
         self._ramp_origins: dict[RampEvent, float] = {}
         self._pending: dict[str, float] = {}
         self._timeline = sorted(scenario.timeline, key=first_tick)
@@ -192,6 +196,8 @@ class Simulation:
             need.append("hardship0")
         if "reinforce" in actions:
             need.append("unit")
+        if p.organisation_groups > 0:
+            need.append("org")
         return tuple(need)
 
     def _init_mechanism_state(self) -> None:
@@ -204,6 +210,10 @@ class Simulation:
             hardship.shape_hardship(p, a, self.streams["init"])
         if p.forces_minds:
             draw_initial_minds(a, self.rules, self.streams["init"])
+        if p.organisation_groups > 0:
+            organisation.draw_membership(
+                a, p.organisation_member_share, p.organisation_groups, self.streams["init"]
+            )
         citizens = (a.kind == CITIZEN) & (a.status != DEAD)
         if a.legit.shape[0]:
             a.legit[citizens] = np.float32(p.legitimacy)
@@ -219,8 +229,11 @@ class Simulation:
             if isinstance(e, ActionEvent) and e.action == "reinforce" and e.mode == "guard":
                 self.guard_units[self._units[e.unit]] = 1
         self._lethal = lethal_ever(p, tl)
-        self._legit_dynamic = p.legitimacy_feedback != "off" or (
-            self._lethal and p.lethal_backlash > 0
+        self._strikes_hurt = p.organisation_groups > 0 and p.organisation_strike_impact > 0
+        self._legit_dynamic = (
+            p.legitimacy_feedback != "off"
+            or (self._lethal and p.lethal_backlash > 0)
+            or self._strikes_hurt
         )
 
     def _update_legitimacy(self) -> None:
@@ -239,6 +252,10 @@ class Simulation:
                 killings,
                 citizens,
             )
+            if self._strikes_hurt:
+                drop += organisation.strike_news(
+                    p.organisation_strike_impact, int(self.events[EV_STRIKING]), citizens
+                )
             recovery = p.legitimacy_recovery if on else 0.0
             if p.legitimacy_feedback == "per_agent":
                 legitimacy.update_agent_legitimacy(
@@ -265,6 +282,17 @@ class Simulation:
             int(self.rules.cit_off_dx.shape[0]),
             p.n_sites,
         )
+
+    def _organise(self) -> None:
+        """Before the tick: what each organised group does (its verdict of the last
+        tick, or a general strike in force; rules/organisation.py); tallies zeroed."""
+        r = self.rules
+        strike = organisation.general_strike_at(self.scenario.timeline, self.tick)
+        r.organisation_mode[:] = organisation.group_modes(
+            self._org_acting, self.params.organisation_action, strike
+        )
+        r.organisation_willing[:] = 0
+        r.organisation_free[:] = 0
 
     def _area(self, e: ActionEvent) -> tuple[int, int, int, int]:
         if e.area is not None:
@@ -347,6 +375,8 @@ class Simulation:
             self._ensure_capacity()
             if self.rules.media_on:
                 self._broadcast()
+            if self.rules.organisation_on:
+                self._organise()
             t0 = time.perf_counter()
             step(
                 self.lattice,
@@ -365,6 +395,12 @@ class Simulation:
             self.timings["step_s"] += time.perf_counter() - t0
             self._record()
             self._update_legitimacy()
+            if self.rules.organisation_on:
+                self._org_acting = organisation.groups_acting(
+                    self.rules.organisation_willing,
+                    self.rules.organisation_free,
+                    self.params.organisation_quorum,
+                )
 
     def run(
         self,
@@ -508,6 +544,7 @@ class Simulation:
             history=list(self.history),
             pending=dict(self._pending),
             anchor=self._anchor,
+            organisation=self._org_acting.copy(),
         )
 
     @classmethod
@@ -533,6 +570,11 @@ class Simulation:
         sim._anchor = cp.anchor if cp.anchor is not None else sim.dynamic["legitimacy"]
         sim._setup_mechanisms()
         _check_branch(cp.scenario.params, sim.params)
+        groups = sim.params.organisation_groups
+        if cp.organisation is not None and cp.organisation.shape[0] == groups + 1:
+            sim._org_acting = cp.organisation.copy()
+        else:
+            sim._org_acting = np.zeros(groups + 1, np.int8)
         fresh = [n for n in sim._extras_needed() if getattr(sim.agents, n).shape[0] == 0]
         sim.agents = with_extras(sim.agents, sim._extras_needed())
         citizens = (sim.agents.kind == CITIZEN) & (sim.agents.status != DEAD)
@@ -586,6 +628,8 @@ INITIAL_ONLY = (
     "forces_national_guard_loyalty_high",
     "forces_foreign_loyalty_low",
     "forces_foreign_loyalty_high",
+    "organisation_groups",
+    "organisation_member_share",
 )
 
 

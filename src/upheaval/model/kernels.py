@@ -20,7 +20,9 @@ so the classic tick runs the same code and draws: rule C becomes
 :func:`~upheaval.model.rules.lethal.enforce_with_force` (lethal force, per-agent
 legitimacy, guard posts; one extra ``uniform`` per enforcement while the lethal
 order is > 0); rule A reads the citizen's own legitimacy and fear; guards skip rule
-M. The per-tick legitimacy update and fear decay run after the step
+M; a member of an organised group decides with its group
+(:func:`~upheaval.model.rules.organisation.member_decide`, no draw). The per-tick
+legitimacy update, fear decay and the groups' verdicts run after the step
 (engine/simulation.py).
 
 Step 1 draws from the ``events`` stream (:mod:`~upheaval.model.rules.forces`);
@@ -44,6 +46,7 @@ from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
 from upheaval.model.rules.movement import move
+from upheaval.model.rules.organisation import member_decide
 from upheaval.model.rules.reproduction import age_and_die, clone
 from upheaval.model.rules.violence import kill_other_group
 from upheaval.model.state import (
@@ -118,6 +121,14 @@ Rules = namedtuple(
         # ``media`` int64[2] = (A_media, C_media), rewritten by the engine every tick
         "media_on",
         "media",
+        # mechanism 8 (organised groups and strikes): off costs one branch per citizen
+        # turn; per group code (0 = non-members) the mode of this tick and the tallies
+        # of its turns, written by the engine and by member_decide
+        "organisation_on",
+        "organisation_risk",
+        "organisation_mode",
+        "organisation_willing",
+        "organisation_free",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
@@ -211,6 +222,11 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         disarm_ratio=float(p.forces_disarm_ratio),
         media_on=bool(p.information_enabled),
         media=np.zeros(2, np.int64),
+        organisation_on=p.organisation_groups > 0,
+        organisation_risk=float(p.organisation_risk_factor),
+        organisation_mode=np.zeros(p.organisation_groups + 1, np.int8),
+        organisation_willing=np.zeros(p.organisation_groups + 1, np.int64),
+        organisation_free=np.zeros(p.organisation_groups + 1, np.int64),
     )
 
 
@@ -286,7 +302,10 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
         legitimacy = np.float64(a.legit[i])
     if r.fear_on:
         fear = np.float64(a.fear[i])
-    active = decide(g, a, i, r, legitimacy, deterrence, fear)
+    if r.organisation_on and a.org[i] > 0:
+        active = member_decide(g, a, i, r, legitimacy, deterrence, fear, events)
+    else:
+        active = decide(g, a, i, r, legitimacy, deterrence, fear)
     if r.model2 and active:
         kill_other_group(g, a, i, r, rng, free_slots, meta, events)
     if r.cit_move and not r.cit_move_first:

@@ -67,6 +67,7 @@ Agents = namedtuple(
         "cohort",  # int8: 1 for the hardship group (hardship.group_share > 0)
         "hardship0",  # float32: hardship before any shock (timeline rollbacks)
         "unit",  # int8: reinforcement unit, 0 for the initial force (timeline reinforcements)
+        "org",  # int16: organised group + 1, 0 for a non-member (organisation.groups > 0)
     ],
 )
 Agents.__doc__ = "All agents, struct of arrays, indexed by slot."
@@ -103,15 +104,18 @@ OPTIONAL = {
     "cohort": np.int8,
     "hardship0": np.float32,
     "unit": np.int8,
+    "org": np.int16,
 }
 
 #: Per-tick event counters of the mechanisms, recorded after the classic ones (their
 #: index in the events array is ``len(EVENTS) + k``).
-MECH_EVENTS = ("killed_by_cops", "stood_aside", "defected", "disarmed")
+MECH_EVENTS = ("killed_by_cops", "stood_aside", "defected", "disarmed", "striking")
 EV_KILLED_BY_COPS = 8
 EV_STOOD_ASIDE = 9
 EV_DEFECTED = 10
 EV_DISARMED = 11
+#: Members on strike this tick (mechanism 8), counted at each striker's turn.
+EV_STRIKING = len(EVENTS) + MECH_EVENTS.index("striking")
 
 
 def empty_agents(capacity: int, model2: bool, extras: tuple[str, ...] = ()) -> Agents:

@@ -39,7 +39,10 @@ A third kind, an **action** at one tick — ``{ tick = 10, action = "shock", fac
 * ``withdraw``: removes unit ``unit`` — all of it, or ``count`` cops drawn uniformly
   among those of the unit on duty (``events`` stream);
 * ``shutdown`` / ``restore``: the long-range information channel goes down / comes
-  back (an internet shutdown; needs ``information.enabled``; docs/odd.md §7.15).
+  back (an internet shutdown; needs ``information.enabled``; docs/odd.md §7.15);
+* ``general_strike``: every organised group strikes from this tick, whatever its
+  quorum, for ``ticks`` ticks (default: to the end of the run); needs
+  ``organisation.groups`` > 0 (docs/odd.md §7.17).
 
 Actions of a tick act in the order of the sorted timeline (file order among ties),
 after the ``set``/``ramp`` events listed before them.
@@ -69,7 +72,16 @@ class RampEvent:
     value: float
 
 
-ACTIONS = ("shock", "rollback", "concession", "reinforce", "withdraw", "shutdown", "restore")
+ACTIONS = (
+    "shock",
+    "rollback",
+    "concession",
+    "reinforce",
+    "withdraw",
+    "shutdown",
+    "restore",
+    "general_strike",
+)
 
 #: Keys each action takes: (required, optional).
 ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
@@ -80,6 +92,7 @@ ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "withdraw": (("unit",), ("count",)),
     "shutdown": ((), ()),
     "restore": ((), ()),
+    "general_strike": ((), ("ticks",)),
 }
 
 #: Most reinforcement units a run may have (unit codes are int8; 0 is the initial force).
@@ -101,6 +114,7 @@ class ActionEvent:
     mode: str = "patrol"
     unit: str = ""
     origin: str = ""  # reinforce: "" means security_forces.reinforcement_origin
+    ticks: int = -1  # general_strike: its duration; -1 means to the end of the run
 
 
 TimelineEvent = SetEvent | RampEvent | ActionEvent
@@ -178,6 +192,10 @@ def check_actions(params, timeline) -> None:
                 raise TimelineError(n, "unit", f"more than {MAX_UNITS} units")
         if e.action in ("shutdown", "restore") and not params.information_enabled:
             raise TimelineError(n, "action", f"{e.action!r} needs information.enabled = true")
+        if e.action == "general_strike" and params.organisation_groups <= 0:
+            raise TimelineError(
+                n, "action", "'general_strike' needs organisation.groups > 0 (groups to strike)"
+            )
         if e.action == "withdraw":
             if e.unit not in modes:
                 raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")

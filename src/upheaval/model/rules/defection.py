@@ -111,6 +111,8 @@ def to_citizen(g, a, i, status, legitimacy):
         a.cohort[i] = 0
     if a.hardship0.shape[0]:
         a.hardship0[i] = a.hardship[i]
+    if a.org.shape[0]:
+        a.org[i] = 0  # a defector joins no organised group
 
 
 @hot_rule

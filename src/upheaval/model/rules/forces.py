@@ -55,6 +55,8 @@ def clear_mechanism_state(a, i, unit):
         a.hardship0[i] = 0.0
     if a.unit.shape[0]:
         a.unit[i] = unit
+    if a.org.shape[0]:
+        a.org[i] = 0
 
 
 @rule
