@@ -287,7 +287,7 @@ class Simulation:
         """Before the tick: what each organised group does (its verdict of the last
         tick, or a general strike in force; rules/organisation.py); tallies zeroed."""
         r = self.rules
-        strike = organisation.general_strike_at(self.scenario.timeline, self.tick)
+        strike = organisation.general_strike_at(self._timeline, self.tick)
         r.organisation_mode[:] = organisation.group_modes(
             self._org_acting, self.params.organisation_action, strike
         )
