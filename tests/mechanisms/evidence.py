@@ -498,9 +498,7 @@ def organisation_strikes(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
         ),
         "ticks": ticks,
         "seeds": list(seeds),
-        "synchrony_members_protest_vs_unorganised": paired_effect(
-            rec["sync_on"], rec["sync_off"]
-        ),
+        "synchrony_members_protest_vs_unorganised": paired_effect(rec["sync_on"], rec["sync_off"]),
         "legitimacy_at_end_strikes_vs_none": paired_effect(rec["legit_on"], rec["legit_off"]),
         "later_non_member_actives_strikes_vs_none": paired_effect(
             rec["others_on"], rec["others_off"]
@@ -513,8 +511,6 @@ def organisation_strikes(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
             rec["gs_others"], rec["no_gs_others"]
         ),
         "actives_101_150_general_strike_vs_none": paired_effect(rec["gs_all"], rec["no_gs_all"]),
-        "group_ticks_acting_quorum_0.4_vs_0.2": paired_effect(
-            rec["acting_hi"], rec["acting_lo"]
-        ),
+        "group_ticks_acting_quorum_0.4_vs_0.2": paired_effect(rec["acting_hi"], rec["acting_lo"]),
         "striking_quorum_0.4_vs_0.2": paired_effect(rec["striking_hi"], rec["striking_lo"]),
     }

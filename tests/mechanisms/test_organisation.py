@@ -190,9 +190,9 @@ def test_checkpoint_carries_the_groups_verdicts_and_refuses_new_groups():
     sim.step(20)
     cp = sim.checkpoint()
     assert np.array_equal(cp.organisation, sim._org_acting)
-    with pytest.raises(ValueError, match="organisation.groups"):
+    with pytest.raises(ValueError, match=r"organisation\.groups"):
         Simulation.restore(cp, sc.with_params(organisation_groups=3))
-    with pytest.raises(ValueError, match="organisation.member_share"):
+    with pytest.raises(ValueError, match=r"organisation\.member_share"):
         Simulation.restore(cp, sc.with_params(organisation_member_share=0.5))
     # quorum, action and impact may change in a branch
     branch = Simulation.restore(cp, sc.with_params(organisation_action="protest"))

@@ -357,7 +357,7 @@ def test_organisation_parity_cases_exercise_quorum_and_general_strike(seed):
         if modes[t][g] == 1 and modes[t + 1][g] == 0 and not 7 <= t <= 10
     ]
     assert stops, modes  # a group that struck falls below its quorum and goes back
-    assert 0 < max(striking[:8]) and max(striking) <= members
+    assert max(striking[:8]) > 0 and max(striking) <= members
     label = "organised groups: protest, per-agent legitimacy, lethal force, minds, media"
     params, timeline = CASES[label]
     sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)

@@ -934,7 +934,9 @@ def validate_params(p: Params) -> Params:
     if p.organisation_groups > 0:
         if p.variant == "II":
             # Model II clones would inherit a dead slot's membership.
-            raise ParameterError("organisation.groups", "Model II does not yet support organisation")
+            raise ParameterError(
+                "organisation.groups", "Model II does not yet support organisation"
+            )
         if p.organisation_quorum <= 0:
             raise ParameterError(
                 "organisation.quorum",
