@@ -105,7 +105,24 @@ SECTIONS = (
         "asserted): a cop standing aside still counts as a cop in citizens' arrest "
         "probability (docs/odd.md §7.18).",
     ),
+    (
+        "organisation_strikes",
+        "8. Organised groups and strikes (our design)",
+        "Members of a group that decides together by quorum mobilise together: when a "
+        "protesting group is out, nearly all its free members are active (the same "
+        "citizens unorganised: a small share). Strikes by quorum lower legitimacy "
+        "(λ_strike = 0.01) and take the strikers off the street, so street actives fall; "
+        "the issue's expectation that strikes raise later street mobilisation is NOT "
+        "what these strikes do: the non-members' later activity is not higher, since "
+        "strikers no longer swell the crowds that lower everyone's perceived risk "
+        "(docs/odd.md §7.17). A general strike (ticks 100-149) lowers legitimacy far "
+        "more and does raise the non-members' street mobilisation. A higher quorum "
+        "means fewer group actions.",
+    ),
 )
+
+#: In the issue's numbering, whatever order they were added in.
+SECTIONS = tuple(sorted(SECTIONS, key=lambda section: int(section[1].split(".")[0])))
 
 
 def fmt(x) -> str:
@@ -133,7 +150,7 @@ def render() -> str:
         "`tests/mechanisms/results/*.json`, which `tests/mechanisms/test_evidence.py`",
         "writes; do not edit. Each comparison is paired: the same 20 seeds run both",
         "arms. d_z is the mean paired difference over its standard deviation. The",
-        "mechanisms are described in docs/odd.md §7.9-7.13.",
+        "mechanisms are described in docs/odd.md §7.9-7.17.",
         "",
     ]
     for name, title, claim in SECTIONS:

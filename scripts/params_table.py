@@ -301,6 +301,32 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/kernels.py:compile_rules",
         "model/rules/defection.py:cop_mind@elite_loyalty",
     ),
+    "organisation_groups": (
+        "model/kernels.py:compile_rules",
+        "model/kernels.py:citizen_turn@organisation_on",
+        "engine/simulation.py:Simulation._init_mechanism_state",
+        "model/rules/organisation.py:draw_membership@groups",
+    ),
+    "organisation_member_share": (
+        "engine/simulation.py:Simulation._init_mechanism_state",
+        "model/rules/organisation.py:draw_membership@share",
+    ),
+    "organisation_quorum": (
+        "engine/simulation.py:Simulation.step",
+        "model/rules/organisation.py:groups_acting@quorum",
+    ),
+    "organisation_action": (
+        "engine/simulation.py:Simulation._organise",
+        "model/rules/organisation.py:group_modes@action",
+    ),
+    "organisation_risk_factor": (
+        "model/kernels.py:compile_rules",
+        "model/rules/organisation.py:member_decide@organisation_risk",
+    ),
+    "organisation_strike_impact": (
+        "engine/simulation.py:Simulation._update_legitimacy",
+        "model/rules/organisation.py:strike_news@impact",
+    ),
     "steps": ("engine/simulation.py:Simulation.run",),
     "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),
 }

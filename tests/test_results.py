@@ -458,5 +458,6 @@ def test_manifest_records_timeline_actions():
             "unit": "",
             "origin": "",
             "to": "",
+            "ticks": -1,
         }
     ]

@@ -531,3 +531,135 @@ def information_channel(
             rows["largest_focal_shutdown"], rows["largest_focal_online"]
         ),
     }
+
+
+# -- 8. organised groups and strikes ---------------------------------------------------------
+def _organised_run(params: Any, seed: int, ticks: int, timeline: tuple = (), org=None):
+    """One run; per tick the actives among members and non-members (by the ``org``
+    array given, else the run's own), group-ticks acting and, per group and tick, the
+    share of its free members active (None when none is active)."""
+    import numpy as np
+
+    from upheaval.model.state import ACTIVE, JAILED
+
+    sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
+    org = sim.agents.org.copy() if org is None else org
+    groups = int(org.max())
+    members = org > 0
+    out = {"org": org, "member_active": [], "other_active": [], "acting": [], "sync": []}
+    for _ in range(ticks):
+        sim.step()
+        a = sim.agents
+        active = a.status[: org.shape[0]] == ACTIVE
+        free = (a.status[: org.shape[0]] != JAILED) & (a.status[: org.shape[0]] != 3)
+        out["member_active"].append(int(np.count_nonzero(active & members)))
+        out["other_active"].append(int(np.count_nonzero(active & ~members)))
+        if sim.rules.organisation_on:
+            out["acting"].append(int(np.count_nonzero(sim.rules.organisation_mode[1:])))
+        for g in range(1, groups + 1):
+            in_g = (org == g) & free
+            n_act = int(np.count_nonzero(in_g & active))
+            if n_act:
+                out["sync"].append(n_act / int(np.count_nonzero(in_g)))
+    out["history"] = sim.history
+    return out
+
+
+def organisation_strikes(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
+    """Organised groups (docs/odd.md §7.17) on run 2: 10 groups, 30 % of citizens
+    members, paired by seed against the same citizens without organisation (their
+    membership draws come after every other draw, so both arms share the population).
+
+    * synchrony (action protest, quorum 0.2, ρ = 1): over (group, tick) pairs with
+      an active free member, the share of the group's free members active — the
+      members in the organised run against the same citizens unorganised;
+    * strikes hurt the regime (action strike, quorum 0.3, ρ = 0.5, λ_strike = 0.01):
+      legitimacy at the end, and street mobilisation in ticks 151-300 — actives
+      among non-members, and all actives — against no organisation;
+    * a general strike at tick 100 for 50 ticks against none (same organisation):
+      legitimacy at tick 150, non-members' actives in ticks 101-200, all actives in
+      ticks 101-150;
+    * quorum 0.4 against 0.2 (strike): group-ticks acting, strikers summed.
+    """
+    sc = base()
+    p = sc.params
+    org_p = p.replace(
+        organisation_groups=10,
+        organisation_member_share=0.3,
+        organisation_risk_factor=0.5,
+        organisation_strike_impact=0.01,
+    )
+    protest = org_p.replace(
+        organisation_action="protest", organisation_quorum=0.2, organisation_risk_factor=1.0
+    )
+    strike = org_p.replace(organisation_quorum=0.3)
+    general = (ActionEvent(tick=100, action="general_strike", ticks=50),)
+    keys = (
+        "sync_on",
+        "sync_off",
+        "legit_on",
+        "legit_off",
+        "others_on",
+        "others_off",
+        "all_on",
+        "all_off",
+        "gs_legit",
+        "no_gs_legit",
+        "gs_others",
+        "no_gs_others",
+        "gs_all",
+        "no_gs_all",
+        "acting_hi",
+        "acting_lo",
+        "striking_hi",
+        "striking_lo",
+    )
+    rec: dict[str, list[float]] = {k: [] for k in keys}
+    col_l, col_s = COL["legitimacy"], COL["striking"]
+    for seed in seeds:
+        on = _organised_run(protest, seed, ticks)
+        off = _organised_run(p, seed, ticks, org=on["org"])
+        rec["sync_on"].append(statistics.fmean(on["sync"]) if on["sync"] else 0.0)
+        rec["sync_off"].append(statistics.fmean(off["sync"]) if off["sync"] else 0.0)
+        s_on = _organised_run(strike, seed, ticks)
+        s_off = _organised_run(p, seed, ticks, org=s_on["org"])
+        rec["legit_on"].append(s_on["history"][-1][col_l])
+        rec["legit_off"].append(s_off["history"][-1][col_l])
+        rec["others_on"].append(statistics.fmean(s_on["other_active"][150:]))
+        rec["others_off"].append(statistics.fmean(s_off["other_active"][150:]))
+        rec["all_on"].append(statistics.fmean(column(s_on["history"], "active_blue")[151:]))
+        rec["all_off"].append(statistics.fmean(column(s_off["history"], "active_blue")[151:]))
+        gs = _organised_run(strike, seed, ticks, general)
+        rec["gs_legit"].append(gs["history"][150][col_l])
+        rec["no_gs_legit"].append(s_on["history"][150][col_l])
+        rec["gs_others"].append(statistics.fmean(gs["other_active"][100:200]))
+        rec["no_gs_others"].append(statistics.fmean(s_on["other_active"][100:200]))
+        rec["gs_all"].append(statistics.fmean(column(gs["history"], "active_blue")[101:151]))
+        rec["no_gs_all"].append(statistics.fmean(column(s_on["history"], "active_blue")[101:151]))
+        for arm, q in (("hi", 0.4), ("lo", 0.2)):
+            r = _organised_run(strike.replace(organisation_quorum=q), seed, ticks)
+            rec[f"acting_{arm}"].append(sum(r["acting"]))
+            rec[f"striking_{arm}"].append(sum(row[col_s] for row in r["history"]))
+    return {
+        "scenario": (
+            "epstein2002-run2, organisation: 10 groups, member_share 0.3 "
+            "(strike: quorum 0.3, ρ 0.5, λ_strike 0.01; protest: quorum 0.2, ρ 1)"
+        ),
+        "ticks": ticks,
+        "seeds": list(seeds),
+        "synchrony_members_protest_vs_unorganised": paired_effect(rec["sync_on"], rec["sync_off"]),
+        "legitimacy_at_end_strikes_vs_none": paired_effect(rec["legit_on"], rec["legit_off"]),
+        "later_non_member_actives_strikes_vs_none": paired_effect(
+            rec["others_on"], rec["others_off"]
+        ),
+        "later_actives_strikes_vs_none": paired_effect(rec["all_on"], rec["all_off"]),
+        "legitimacy_tick_150_general_strike_vs_none": paired_effect(
+            rec["gs_legit"], rec["no_gs_legit"]
+        ),
+        "non_member_actives_101_200_general_strike_vs_none": paired_effect(
+            rec["gs_others"], rec["no_gs_others"]
+        ),
+        "actives_101_150_general_strike_vs_none": paired_effect(rec["gs_all"], rec["no_gs_all"]),
+        "group_ticks_acting_quorum_0.4_vs_0.2": paired_effect(rec["acting_hi"], rec["acting_lo"]),
+        "striking_quorum_0.4_vs_0.2": paired_effect(rec["striking_hi"], rec["striking_lo"]),
+    }

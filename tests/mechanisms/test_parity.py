@@ -26,7 +26,7 @@ BASE = Params(
     max_jail_term=4.0,
 )
 
-FIELDS = ("legit", "fear", "cohort", "hardship0", "unit", "faction", "role")
+FIELDS = ("legit", "fear", "cohort", "hardship0", "unit", "faction", "role", "org")
 
 
 def assert_same_mechanism_state(sim: Simulation, ref: ReferenceModel, where: str) -> None:
@@ -272,6 +272,38 @@ CASES = {
         ),
         (ActionEvent(tick=3, action="shift_command", to="rival", share=0.4),),
     ),
+    "organised groups: strikes by quorum, strike impact, a general strike": (
+        BASE.replace(
+            legitimacy=0.75,
+            organisation_groups=3,
+            organisation_member_share=0.5,
+            organisation_quorum=0.5,
+            organisation_strike_impact=0.02,
+        ),
+        (ActionEvent(tick=9, action="general_strike", ticks=3),),
+    ),
+    "organised groups: protest, per-agent legitimacy, lethal force, minds, media": (
+        BASE.replace(
+            legitimacy=0.75,
+            legitimacy_feedback="per_agent",
+            legitimacy_seen_arrest=0.01,
+            lethal_probability=0.2,
+            forces_minds=True,
+            forces_local_police_loyalty_low=0.0,
+            forces_local_police_loyalty_high=0.4,
+            information_enabled=True,
+            information_actives_weight=2.0,
+            organisation_groups=4,
+            organisation_member_share=0.6,
+            organisation_quorum=0.6,
+            organisation_action="protest",
+            organisation_risk_factor=1.0,
+        ),
+        (
+            ActionEvent(tick=3, action="reinforce", count=4, unit="army"),
+            ActionEvent(tick=12, action="general_strike"),
+        ),
+    ),
 }
 
 
@@ -313,6 +345,8 @@ def test_parity_runs_exercise_the_mechanisms():
         "information channel: actives and repression, shutdown and restore",
         "elite split: rival faction, loyalties set and ramped, command shifts",
         "provocateurs: framing, pretext for lethal force, crackdown, bystanders",
+        "organised groups: strikes by quorum, strike impact, a general strike",
+        "organised groups: protest, per-agent legitimacy, lethal force, minds, media",
     ],
 )
 def test_checkpoint_continues_bit_identically_with_mechanisms(label):
@@ -404,3 +438,36 @@ def test_elite_split_cases_move_command_and_change_verdicts():
     united = Simulation(Scenario(params=params.replace(elite_rival_share=0.0)), seed=1)
     united.step(12)
     assert united.history != sim.history
+
+
+@pytest.mark.parametrize("seed", [1, 7])
+def test_organisation_parity_cases_exercise_quorum_and_general_strike(seed):
+    """The organised-groups cases see groups start and stop acting by quorum, strike
+    (counted), protest, and all strike during a general strike."""
+    label = "organised groups: strikes by quorum, strike impact, a general strike"
+    params, timeline = CASES[label]
+    sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
+    modes, striking = [], []
+    for _ in range(16):
+        sim.step()
+        modes.append(tuple(int(m) for m in sim.rules.organisation_mode[1:]))
+        striking.append(sim.counts()["striking"])
+    members = int(np.count_nonzero(sim.agents.org > 0))
+    assert all(m == (1, 1, 1) for m in modes[8:11]), modes  # ticks 9-11: general strike
+    assert modes[0] == (0, 0, 0)  # no group acts before it has decided once
+    stops = [
+        (t, g)
+        for t in range(15)
+        for g in range(3)
+        if modes[t][g] == 1 and modes[t + 1][g] == 0 and not 7 <= t <= 10
+    ]
+    assert stops, modes  # a group that struck falls below its quorum and goes back
+    assert max(striking[:8]) > 0 and max(striking) <= members
+    label = "organised groups: protest, per-agent legitimacy, lethal force, minds, media"
+    params, timeline = CASES[label]
+    sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
+    protests = []
+    for _ in range(16):
+        sim.step()
+        protests.append(int(np.count_nonzero(sim.rules.organisation_mode == 2)))
+    assert max(protests[:11]) > 0 and protests[-1] == 0  # the general strike (tick 12 on)

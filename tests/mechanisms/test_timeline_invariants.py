@@ -41,8 +41,9 @@ class MechanismTimeline(RuleBasedStateMachine):
         feedback=st.sampled_from(["off", "global", "per_agent"]),
         hold=st.booleans(),
         seed=st.integers(0, 2**32),
+        org_action=st.sampled_from(["strike", "protest"]),
     )
-    def start(self, feedback, hold, seed):
+    def start(self, feedback, hold, seed, org_action):
         p = Params(
             width=SIDE,
             height=SIDE,
@@ -55,6 +56,11 @@ class MechanismTimeline(RuleBasedStateMachine):
             hardship_group_share=0.3,
             lethal_deterrence=0.3,
             jailed_hold_site=hold,
+            organisation_groups=3,
+            organisation_member_share=0.4,
+            organisation_quorum=0.3,
+            organisation_action=org_action,
+            organisation_strike_impact=0.05,
         )
         timeline = [
             SetEvent(tick=FAR, param="lethal_probability", value=0.5),
@@ -166,6 +172,14 @@ class MechanismTimeline(RuleBasedStateMachine):
             i: s for i, s in self.guard_sites.items() if a.status[i] != DEAD and a.kind[i] == COP
         }
 
+    @rule(ticks=st.one_of(st.just(-1), st.integers(1, 4)))
+    def general_strike(self, ticks):
+        self._play(ActionEvent(tick=self.sim.tick + 1, action="general_strike", ticks=ticks))
+        a = self.sim.agents
+        members = (a.org > 0) & (a.kind == CITIZEN)
+        assert not np.any(members & (a.status == 1)), "a striker is on the street"
+        assert self.sim.counts()["striking"] <= int(np.count_nonzero(members & (a.status == 0)))
+
     @invariant()
     def books_balance(self):
         sim = self.sim
@@ -182,6 +196,9 @@ class MechanismTimeline(RuleBasedStateMachine):
             assert np.all((a.legit[live] >= 0) & (a.legit[live] <= 1))
         assert 0.0 <= sim.dynamic["legitimacy"] <= 1.0
         assert np.all((a.fear >= 0) & (a.fear <= 1))
+        # a member belongs to one of the groups; cops belong to none
+        assert np.all((a.org[live] >= 0) & (a.org[live] <= 3))
+        assert not np.any(a.org[live & (a.kind == COP)])
 
 
 MechanismTimeline.TestCase.settings = settings(

@@ -30,8 +30,10 @@ hardship group at the start, events stream after each added cop's site):
 hardship shaping draws one init uniform per citizen (the hardship group) after all
 other initial draws; a lethal-force order q > 0 draws one dynamics uniform per
 enforcement after the suspect; reinforcements draw from the events stream like
-classic additions but within their area; everything else is arithmetic in float64
-stored to float32 where the engine stores float32.
+classic additions but within their area; organised groups (docs/odd.md §7.17) draw
+per citizen one init uniform (membership) and, for a member, one init randint(groups)
+after the cops' minds; everything else is arithmetic in float64 stored to float32
+where the engine stores float32.
 
 Canonical order: neighbourhood rows by dy ascending, then dx ascending; several
 candidates on one site are taken in ascending slot order.
@@ -80,10 +82,11 @@ ROW = (
     "defected",
     "disarmed",
     "provocations",
+    "striking",
     "framing",
     "legitimacy",
 )
-EVENT_NAMES = ROW[8:21]
+EVENT_NAMES = ROW[8:22]
 
 
 @dataclass
@@ -107,6 +110,7 @@ class Agent:
     unit: int = 0
     faction: int = 0  # elite split: 0 the ruler, 1 the rival faction
     role: int = 0  # 1: a provocateur
+    org: int = 0  # organised group + 1; 0 for a non-member
 
 
 def within(shape: str, radius: float, dx: int, dy: int) -> bool:
@@ -192,6 +196,11 @@ class ReferenceModel:
         self.elite_ruler_loyalty = float(params.elite_ruler_loyalty)
         self.elite_rival_loyalty = float(params.elite_rival_loyalty)
         self.media = (0, 0)  # (as-if-seen actives, as-if-seen cops) of the broadcast
+        # organised groups: which act next tick (by group code), and this tick's tallies
+        self.acting: set[int] = set()
+        self.group_mode: dict[int, str] = {}
+        self.willing: dict[int, int] = {}
+        self.free_members: dict[int, int] = {}
         self._mechanism_flags()
         self._populate()
         self._init_mechanisms()
@@ -345,6 +354,11 @@ class ReferenceModel:
             left = self.citizens()
             for _ in range(min(p.provocateurs_count, len(left))):
                 left.pop(self.streams["init"].randint(len(left))).role = 1
+        if p.organisation_groups > 0:
+            rng = self.streams["init"]
+            for ag in self.citizens():
+                if rng.uniform() < p.organisation_member_share:
+                    ag.org = 1 + rng.randint(p.organisation_groups)
         for ag in self.citizens():
             if self.per_agent:
                 ag.legit = as_float32(p.legitimacy)
@@ -373,6 +387,7 @@ class ReferenceModel:
         cop.cohort = 0
         cop.hardship0 = cop.hardship
         cop.faction = 0
+        cop.org = 0
 
     def _cops_and_actives(self, site, offsets, excluding: Agent | None = None) -> tuple[int, int]:
         """Cops and active citizens on the sites around ``site`` (``excluding`` one)."""
@@ -508,7 +523,8 @@ class ReferenceModel:
         """Legitimacy feedback and fear decay, after the tick's row is recorded."""
         p = self.p
         on = p.legitimacy_feedback != "off"
-        if on or (self.lethal_ever and p.lethal_backlash > 0):
+        strikes = p.organisation_groups > 0 and p.organisation_strike_impact > 0
+        if on or (self.lethal_ever and p.lethal_backlash > 0) or strikes:
             n = len(self.citizens())
             arr = p.legitimacy_arrest_impact if on else 0.0
             kill = p.lethal_backlash if self.lethal_ever else 0.0
@@ -517,6 +533,8 @@ class ReferenceModel:
                 if n > 0
                 else 0.0
             )
+            if strikes and n > 0:
+                drop += p.organisation_strike_impact * self.events["striking"] / n
             rec = p.legitimacy_recovery if on else 0.0
             if self.per_agent:
                 for ag in self.citizens():
@@ -671,10 +689,55 @@ class ReferenceModel:
         deterrence = (
             1.0 if p.deterrence_exponent == 0 else self.max_jail_term**p.deterrence_exponent
         )
+        if p.organisation_groups > 0 and ag.org > 0:
+            return self._follow_group(ag, grievance, arrest_p, deterrence)
         net_risk = ag.risk_aversion * arrest_p * deterrence
         active = grievance - net_risk > p.threshold
         self._change(ag, status=ACTIVE if active else QUIET)
         return active
+
+    # -- organised groups and strikes (docs/odd.md §7.17) -------------------------------
+    def _follow_group(self, ag: Agent, grievance: float, arrest_p: float, deterrence: float):
+        """A member: willing iff G − (ρ·R)·P·J^α > T, tallied; then it does what its
+        group does this tick (strike: quiet and counted; protest: active; else quiet)."""
+        p = self.p
+        net_risk = (p.organisation_risk_factor * ag.risk_aversion) * arrest_p * deterrence
+        self.free_members[ag.org] = self.free_members.get(ag.org, 0) + 1
+        if grievance - net_risk > p.threshold:
+            self.willing[ag.org] = self.willing.get(ag.org, 0) + 1
+        mode = self.group_mode.get(ag.org, "idle")
+        if mode == "strike":
+            self.events["striking"] += 1
+        active = mode == "protest"
+        self._change(ag, status=ACTIVE if active else QUIET)
+        return active
+
+    def _general_strike(self) -> bool:
+        return any(
+            getattr(e, "action", None) == "general_strike"
+            and e.tick <= self.tick
+            and (e.ticks < 0 or self.tick < e.tick + e.ticks)
+            for e in self.timeline
+        )
+
+    def _organise(self) -> None:
+        p = self.p
+        codes = range(1, p.organisation_groups + 1)
+        if self._general_strike():
+            self.group_mode = dict.fromkeys(codes, "strike")
+        else:
+            self.group_mode = {
+                c: (p.organisation_action if c in self.acting else "idle") for c in codes
+            }
+        self.willing, self.free_members = {}, {}
+
+    def _groups_verdict(self) -> None:
+        q = self.p.organisation_quorum
+        self.acting = {
+            c
+            for c, free in self.free_members.items()
+            if free > 0 and self.willing.get(c, 0) >= q * free
+        }
 
     def _jail_term(self) -> float:
         j = self.max_jail_term
@@ -833,6 +896,8 @@ class ReferenceModel:
                 gain = self.p.provocateurs_framing_lethal
                 if gain > 0:
                     self.lethal_in_force = min(1.0, self.lethal_probability + gain * self.framing)
+            if self.p.organisation_groups > 0:
+                self._organise()
             self.events = dict.fromkeys(EVENT_NAMES, 0)
             rng = self.streams["dynamics"]
             order = [ag.slot for ag in self.agents if ag.status != DEAD]
@@ -854,6 +919,8 @@ class ReferenceModel:
                 self._clone()
             self.history.append(self.row())
             self._after_tick()
+            if self.p.organisation_groups > 0:
+                self._groups_verdict()
 
     # -- records ----------------------------------------------------------------------
     def row(self) -> tuple:
@@ -882,9 +949,18 @@ class ReferenceModel:
         return float(np.mean(np.array(values, np.float64))) if values else 0.0
 
     def mechanism_snapshot(self) -> dict[int, tuple]:
-        """Live agents: slot → (legit, fear, cohort, hardship0, unit, faction, role)."""
+        """Live agents: slot → (legit, fear, cohort, hardship0, unit, faction, role, org)."""
         return {
-            ag.slot: (ag.legit, ag.fear, ag.cohort, ag.hardship0, ag.unit, ag.faction, ag.role)
+            ag.slot: (
+                ag.legit,
+                ag.fear,
+                ag.cohort,
+                ag.hardship0,
+                ag.unit,
+                ag.faction,
+                ag.role,
+                ag.org,
+            )
             for ag in self.agents
             if ag.status != DEAD
         }

@@ -23,7 +23,7 @@ from upheaval.model.kernels import (
 )
 from upheaval.model.params import Params, parameter_fields, validate_params
 from upheaval.model.rng import seed_streams
-from upheaval.model.rules import hardship, information, legitimacy, provocation
+from upheaval.model.rules import hardship, information, legitimacy, organisation, provocation
 from upheaval.model.rules.defection import (
     draw_initial_factions,
     draw_initial_minds,
@@ -37,6 +37,7 @@ from upheaval.model.state import (
     DEAD,
     EV_KILLED_BY_COPS,
     EV_PROVOCATIONS,
+    EV_STRIKING,
     EVENTS,
     FACTIONS,
     MECH_EVENTS,
@@ -95,6 +96,8 @@ class Checkpoint:
     pending: dict[str, float] = field(default_factory=dict)
     anchor: float | None = None
     framing: float = 0.0
+    #: organised groups (mechanism 8): int8 per group code, 1 if it acts next tick
+    organisation: np.ndarray | None = None
 
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint to one file (written whole, then renamed into place)."""
@@ -177,6 +180,7 @@ class Simulation:
         self._anchor = float(p.legitimacy)
         self.framing = 0.0
         self._setup_mechanisms()
+        self._org_acting = np.zeros(p.organisation_groups + 1, np.int8)  # none at tick 1
         self._ramp_origins: dict[RampEvent, float] = {}
         self._pending: dict[str, float] = {}
         self._timeline = sorted(scenario.timeline, key=first_tick)
@@ -216,6 +220,8 @@ class Simulation:
             need.append("faction")
         if p.provocateurs_count > 0:
             need.append("role")
+        if p.organisation_groups > 0:
+            need.append("org")
         return tuple(need)
 
     def _init_mechanism_state(self) -> None:
@@ -232,6 +238,10 @@ class Simulation:
             draw_initial_factions(a, p.elite_rival_share, self.streams["init"])
         if p.provocateurs_count > 0:
             provocation.draw_provocateurs(a, p.provocateurs_count, self.streams["init"])
+        if p.organisation_groups > 0:
+            organisation.draw_membership(
+                a, p.organisation_member_share, p.organisation_groups, self.streams["init"]
+            )
         citizens = (a.kind == CITIZEN) & (a.status != DEAD)
         if a.legit.shape[0]:
             a.legit[citizens] = np.float32(p.legitimacy)
@@ -247,8 +257,11 @@ class Simulation:
             if isinstance(e, ActionEvent) and e.action == "reinforce" and e.mode == "guard":
                 self.guard_units[self._units[e.unit]] = 1
         self._lethal = lethal_ever(p, tl)
-        self._legit_dynamic = p.legitimacy_feedback != "off" or (
-            self._lethal and p.lethal_backlash > 0
+        self._strikes_hurt = p.organisation_groups > 0 and p.organisation_strike_impact > 0
+        self._legit_dynamic = (
+            p.legitimacy_feedback != "off"
+            or (self._lethal and p.lethal_backlash > 0)
+            or self._strikes_hurt
         )
 
     def _update_legitimacy(self) -> None:
@@ -267,6 +280,10 @@ class Simulation:
                 killings,
                 citizens,
             )
+            if self._strikes_hurt:
+                drop += organisation.strike_news(
+                    p.organisation_strike_impact, int(self.events[EV_STRIKING]), citizens
+                )
             recovery = p.legitimacy_recovery if on else 0.0
             if p.legitimacy_feedback == "per_agent":
                 legitimacy.update_agent_legitimacy(
@@ -301,6 +318,17 @@ class Simulation:
             int(self.rules.cit_off_dx.shape[0]),
             p.n_sites,
         )
+
+    def _organise(self) -> None:
+        """Before the tick: what each organised group does (its verdict of the last
+        tick, or a general strike in force; rules/organisation.py); tallies zeroed."""
+        r = self.rules
+        strike = organisation.general_strike_at(self._timeline, self.tick)
+        r.organisation_mode[:] = organisation.group_modes(
+            self._org_acting, self.params.organisation_action, strike
+        )
+        r.organisation_willing[:] = 0
+        r.organisation_free[:] = 0
 
     def _area(self, e: ActionEvent) -> tuple[int, int, int, int]:
         if e.area is not None:
@@ -401,6 +429,8 @@ class Simulation:
             if self.rules.elite_on:
                 self.rules.elite_loyalty[0] = self.dynamic["elite_ruler_loyalty"]
                 self.rules.elite_loyalty[1] = self.dynamic["elite_rival_loyalty"]
+            if self.rules.organisation_on:
+                self._organise()
             t0 = time.perf_counter()
             step(
                 self.lattice,
@@ -419,6 +449,12 @@ class Simulation:
             self.timings["step_s"] += time.perf_counter() - t0
             self._record()
             self._update_legitimacy()
+            if self.rules.organisation_on:
+                self._org_acting = organisation.groups_acting(
+                    self.rules.organisation_willing,
+                    self.rules.organisation_free,
+                    self.params.organisation_quorum,
+                )
 
     def run(
         self,
@@ -564,6 +600,7 @@ class Simulation:
             pending=dict(self._pending),
             anchor=self._anchor,
             framing=self.framing,
+            organisation=self._org_acting.copy(),
         )
 
     @classmethod
@@ -591,6 +628,11 @@ class Simulation:
         sim.framing = cp.framing
         sim._setup_mechanisms()
         _check_branch(cp.scenario.params, sim.params)
+        groups = sim.params.organisation_groups
+        if cp.organisation is not None and cp.organisation.shape[0] == groups + 1:
+            sim._org_acting = cp.organisation.copy()
+        else:
+            sim._org_acting = np.zeros(groups + 1, np.int8)
         fresh = [n for n in sim._extras_needed() if getattr(sim.agents, n).shape[0] == 0]
         sim.agents = with_extras(sim.agents, sim._extras_needed())
         citizens = (sim.agents.kind == CITIZEN) & (sim.agents.status != DEAD)
@@ -646,6 +688,8 @@ INITIAL_ONLY = (
     "forces_foreign_loyalty_high",
     "elite_rival_share",
     "provocateurs_count",
+    "organisation_groups",
+    "organisation_member_share",
 )
 
 

@@ -11,6 +11,11 @@ A *variant* is a small patch of a scenario:
     every ``concession`` action moved to half its tick (rounded down, at least tick 1);
 ``no-shutdown``
     refused: there is no internet mechanism yet;
+``general-strike``
+    a ``general_strike`` action (every organised group strikes, to the end of the
+    run) from the tick of the scenario's first timeline event — its trigger — or
+    from tick 1 if it has none; needs ``organisation.groups`` > 0 (who strikes) and
+    refused if the scenario already calls one;
 ``NAME:key=value,…``
     a user's variant: parameters overridden as with ``--set``.
 
@@ -55,7 +60,13 @@ from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
 
 BASELINE = "baseline"
-BUILTIN = ("no-intervention", "no-lethal-force", "early-concession", "no-shutdown")
+BUILTIN = (
+    "no-intervention",
+    "no-lethal-force",
+    "early-concession",
+    "no-shutdown",
+    "general-strike",
+)
 OUTCOMES = ("regime_holds", "deaths", "arrests", "peak_active", "unrest_duration")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
@@ -116,6 +127,24 @@ def _early_concession(sc: Scenario) -> tuple[Scenario, str]:
     return dataclasses.replace(sc, timeline=tuple(events)), f"concession at tick {', '.join(moved)}"
 
 
+def _general_strike(sc: Scenario) -> tuple[Scenario, str]:
+    if sc.params.organisation_groups <= 0:
+        raise VariantError(
+            "general-strike",
+            "the scenario has no organised groups to strike (set organisation.groups > 0)",
+        )
+    if any(isinstance(e, ActionEvent) and e.action == "general_strike" for e in sc.timeline):
+        raise VariantError("general-strike", "the scenario already calls a general strike")
+    ticks = [e.start if isinstance(e, RampEvent) else e.tick for e in sc.timeline]
+    tick = min(ticks, default=1)
+    events = [*sc.timeline, ActionEvent(tick=tick, action="general_strike")]
+    events.sort(key=lambda e: e.start if isinstance(e, RampEvent) else e.tick)
+    return (
+        dataclasses.replace(sc, timeline=tuple(events)),
+        f"general strike from tick {tick} to the end",
+    )
+
+
 def make_variant(scenario: Scenario, spec: str) -> Variant:
     """Build a variant from ``--what-if`` text (module docstring)."""
     from upheaval.scenario.loading import ScenarioError, apply_overrides
@@ -144,6 +173,7 @@ def make_variant(scenario: Scenario, spec: str) -> Variant:
         "no-intervention": _without_reinforcements,
         "no-lethal-force": _without_lethal_force,
         "early-concession": _early_concession,
+        "general-strike": _general_strike,
     }
     if spec not in builders:
         raise VariantError(

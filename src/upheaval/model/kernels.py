@@ -20,7 +20,9 @@ so the classic tick runs the same code and draws: rule C becomes
 :func:`~upheaval.model.rules.lethal.enforce_with_force` (lethal force, per-agent
 legitimacy, guard posts; one extra ``uniform`` per enforcement while the lethal
 order is > 0); rule A reads the citizen's own legitimacy and fear; guards skip rule
-M. The per-tick legitimacy update and fear decay run after the step
+M; a member of an organised group decides with its group
+(:func:`~upheaval.model.rules.organisation.member_decide`, no draw). The per-tick
+legitimacy update, fear decay and the groups' verdicts run after the step
 (engine/simulation.py).
 
 Step 1 draws from the ``events`` stream (:mod:`~upheaval.model.rules.forces`);
@@ -44,6 +46,7 @@ from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
 from upheaval.model.rules.movement import move, move_toward
+from upheaval.model.rules.organisation import member_decide
 from upheaval.model.rules.provocation import PROVOCATEUR, provoke
 from upheaval.model.rules.reproduction import age_and_die, clone
 from upheaval.model.rules.violence import kill_other_group
@@ -129,6 +132,14 @@ Rules = namedtuple(
         # γ_arr·F), rewritten by the engine every tick from the framing F
         "provocateurs_on",
         "provocateurs_framing",
+        # mechanism 8 (organised groups and strikes): off costs one branch per citizen
+        # turn; per group code (0 = non-members) the mode of this tick and the tallies
+        # of its turns, written by the engine and by member_decide
+        "organisation_on",
+        "organisation_risk",
+        "organisation_mode",
+        "organisation_willing",
+        "organisation_free",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
@@ -239,6 +250,11 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         elite_loyalty=np.array([p.elite_ruler_loyalty, p.elite_rival_loyalty], np.float64),
         provocateurs_on=p.provocateurs_count > 0,
         provocateurs_framing=np.array([1.0, 0.0], np.float64),
+        organisation_on=p.organisation_groups > 0,
+        organisation_risk=float(p.organisation_risk_factor),
+        organisation_mode=np.zeros(p.organisation_groups + 1, np.int8),
+        organisation_willing=np.zeros(p.organisation_groups + 1, np.int64),
+        organisation_free=np.zeros(p.organisation_groups + 1, np.int64),
     )
 
 
@@ -320,7 +336,9 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
     if r.fear_on:
         fear = np.float64(a.fear[i])
     if r.provocateurs_on and a.role[i] == PROVOCATEUR:
-        active = provoke(g, a, i, r, events)
+        active = provoke(g, a, i, r, events)  # a provocateur obeys no committee
+    elif r.organisation_on and a.org[i] > 0:
+        active = member_decide(g, a, i, r, legitimacy, deterrence, fear, events)
     else:
         active = decide(g, a, i, r, legitimacy, deterrence, fear)
     if r.model2 and active:

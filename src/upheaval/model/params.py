@@ -36,6 +36,10 @@ ELITE = (
     "our design (model-spec §4: factions that command shares of the forces, each with its "
     "own loyalty; the Kazakh split of January 2022, brief.md; docs/odd.md §7.18)"
 )
+ORGANISATION = (
+    "our design after Granovetter 1978, AJS 83(6) and Oliver & Marwell 1988, ASR 53(1) "
+    "(organised collective action; docs/odd.md §7.17)"
+)
 ORIGINS = ("local_police", "national_guard", "foreign")
 
 #: TOML tables, in the order a scenario file lists them.
@@ -53,6 +57,7 @@ SECTIONS = (
     "security_forces",
     "information",
     "provocateurs",
+    "organisation",
     "elite",
     "run",
 )
@@ -812,6 +817,73 @@ class Params:
         high=1.0,
     )
 
+    # -- organised groups and strikes (mechanism 8) --------------------------------------------
+    organisation_groups: int = _p(
+        0,
+        "organisation",
+        "groups",
+        "Number of organised groups (workers of one employer, a strike committee) that "
+        "decide together; 0: no organisation (the classic model, no draws).",
+        ORGANISATION,
+        kind="int",
+        low=0,
+        high=32000,
+    )
+    organisation_member_share: float = _p(
+        0.3,
+        "organisation",
+        "member_share",
+        "Share of citizens who are members, each of one group drawn uniformly (init "
+        "stream, after every other initial draw).",
+        ORGANISATION,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    organisation_quorum: float = _p(
+        0.5,
+        "organisation",
+        "quorum",
+        "A group acts next tick iff its willing members number ≥ quorum × its free "
+        "members this tick (0 < quorum ≤ 1).",
+        ORGANISATION,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+    organisation_action: str = _p(
+        "strike",
+        "organisation",
+        "action",
+        "What an acting group does: 'strike' (members stay off the street: quiet, not "
+        "arrestable, counted in `striking`) or 'protest' (members go active).",
+        ORGANISATION,
+        kind="choice",
+        choices=("strike", "protest"),
+    )
+    organisation_risk_factor: float = _p(
+        0.5,
+        "organisation",
+        "risk_factor",
+        "ρ: a member is willing iff H(1 − L) − ρ·R·P·J_max^α > T (rule A with net risk "
+        "scaled; a strike risks less than the street).",
+        ORGANISATION,
+        kind="float",
+        low=0.0,
+        high=10.0,
+    )
+    organisation_strike_impact: float = _p(
+        0.01,
+        "organisation",
+        "strike_impact",
+        "λ_strike: L falls by λ_strike × striking / citizens each tick (news every "
+        "citizen hears of, as lethal_force.backlash).",
+        ORGANISATION,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+    )
+
     # -- elite split (mechanism 9) ---------------------------------------------------------
     elite_rival_share: float = _p(
         0.0,
@@ -1019,6 +1091,24 @@ def validate_params(p: Params) -> Params:
             "Model II does not yet support per-agent legitimacy, hardship groups or "
             "lethal-force deterrence",
         )
+    if p.organisation_groups > 0:
+        if p.variant == "II":
+            # Model II clones would inherit a dead slot's membership.
+            raise ParameterError(
+                "organisation.groups", "Model II does not yet support organisation"
+            )
+        if p.organisation_quorum <= 0:
+            raise ParameterError(
+                "organisation.quorum",
+                "must be > 0 (a group that needs no willing member always acts; for "
+                "everyone out at once use the timeline action general_strike)",
+            )
+        if p.organisation_member_share <= 0:
+            raise ParameterError(
+                "organisation.member_share",
+                f"must be > 0 when organisation.groups = {p.organisation_groups} "
+                "(groups without members)",
+            )
     if p.variant == "II" and p.width * p.height > 4_000_000:
         raise ParameterError("world.width", "Model II supports at most 4,000,000 sites")
     return p

@@ -74,6 +74,7 @@ Agents = namedtuple(
         "unit",  # int8: reinforcement unit, 0 for the initial force (timeline reinforcements)
         "faction",  # int8: a cop's commanding faction, RULER or RIVAL (elite split)
         "role",  # int8: 1 for a provocateur (provocateurs.count > 0)
+        "org",  # int16: organised group + 1, 0 for a non-member (organisation.groups > 0)
     ],
 )
 Agents.__doc__ = "All agents, struct of arrays, indexed by slot."
@@ -112,16 +113,26 @@ OPTIONAL = {
     "unit": np.int8,
     "faction": np.int8,
     "role": np.int8,
+    "org": np.int16,
 }
 
 #: Per-tick event counters of the mechanisms, recorded after the classic ones (their
 #: index in the events array is ``len(EVENTS) + k``).
-MECH_EVENTS = ("killed_by_cops", "stood_aside", "defected", "disarmed", "provocations")
+MECH_EVENTS = (
+    "killed_by_cops",
+    "stood_aside",
+    "defected",
+    "disarmed",
+    "provocations",
+    "striking",
+)
 EV_KILLED_BY_COPS = 8
 EV_STOOD_ASIDE = 9
 EV_DEFECTED = 10
 EV_DISARMED = 11
 EV_PROVOCATIONS = 12
+#: Members on strike this tick (mechanism 8), counted at each striker's turn.
+EV_STRIKING = len(EVENTS) + MECH_EVENTS.index("striking")
 
 
 def empty_agents(capacity: int, model2: bool, extras: tuple[str, ...] = ()) -> Agents:

@@ -235,6 +235,11 @@ def _parse_action(entry: dict[str, Any], where: str, key: str) -> ActionEvent:
         if isinstance(c, bool) or not isinstance(c, int) or c < 1:
             raise ScenarioError(where, f"{key}.count", f"expected an integer ≥ 1, got {c!r}")
         fields["count"] = c
+    if "ticks" in entry:
+        d = entry["ticks"]
+        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
+            raise ScenarioError(where, f"{key}.ticks", f"expected an integer ≥ 1, got {d!r}")
+        fields["ticks"] = d
     for k, choices in (
         ("target", ("all", "group")),
         ("mode", ("patrol", "guard")),

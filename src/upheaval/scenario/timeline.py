@@ -45,6 +45,9 @@ A third kind, an **action** at one tick — ``{ tick = 10, action = "shock", fac
   round-half-to-even of share × their number, drawn one at a time uniformly from the
   ascending list of the other faction's cops on duty (``events`` stream; no draw
   when the whole faction passes); needs ``security_forces.minds`` (docs/odd.md §7.18).
+* ``general_strike``: every organised group strikes from this tick, whatever its
+  quorum, for ``ticks`` ticks (default: to the end of the run); needs
+  ``organisation.groups`` > 0 (docs/odd.md §7.17).
 
 Actions of a tick act in the order of the sorted timeline (file order among ties),
 after the ``set``/``ramp`` events listed before them.
@@ -83,6 +86,7 @@ ACTIONS = (
     "shutdown",
     "restore",
     "shift_command",
+    "general_strike",
 )
 
 #: Keys each action takes: (required, optional).
@@ -95,6 +99,7 @@ ACTION_KEYS: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "shutdown": ((), ()),
     "restore": ((), ()),
     "shift_command": (("to",), ("share",)),
+    "general_strike": ((), ("ticks",)),
 }
 
 #: Most reinforcement units a run may have (unit codes are int8; 0 is the initial force).
@@ -117,6 +122,7 @@ class ActionEvent:
     unit: str = ""
     origin: str = ""  # reinforce: "" means security_forces.reinforcement_origin
     to: str = ""  # shift_command: the faction taking command, "ruler" or "rival"
+    ticks: int = -1  # general_strike: its duration; -1 means to the end of the run
 
 
 TimelineEvent = SetEvent | RampEvent | ActionEvent
@@ -196,6 +202,10 @@ def check_actions(params, timeline) -> None:
             raise TimelineError(n, "action", f"{e.action!r} needs information.enabled = true")
         if e.action == "shift_command" and not params.forces_minds:
             raise TimelineError(n, "action", "'shift_command' needs security_forces.minds = true")
+        if e.action == "general_strike" and params.organisation_groups <= 0:
+            raise TimelineError(
+                n, "action", "'general_strike' needs organisation.groups > 0 (groups to strike)"
+            )
         if e.action == "withdraw":
             if e.unit not in modes:
                 raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")

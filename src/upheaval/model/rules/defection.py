@@ -160,6 +160,8 @@ def to_citizen(g, a, i, status, legitimacy):
         a.hardship0[i] = a.hardship[i]
     if a.faction.shape[0]:
         a.faction[i] = RULER
+    if a.org.shape[0]:
+        a.org[i] = 0  # a defector joins no organised group
 
 
 @hot_rule

@@ -58,6 +58,8 @@ def clear_mechanism_state(a, i, unit):
         a.unit[i] = unit
     if a.faction.shape[0]:
         a.faction[i] = RULER  # the ruler calls the reinforcements in
+    if a.org.shape[0]:
+        a.org[i] = 0
 
 
 @rule
