@@ -195,6 +195,29 @@ CASES = {
         ),
         (ActionEvent(tick=4, action="restore"),),
     ),
+    "identities: solidarity ramped down and set back": (
+        BASE.replace(
+            legitimacy=0.5, identity_enabled=True, identity_solidarity=0.7, blue_share=0.4
+        ),
+        (
+            RampEvent(start=4, end=8, param="identity_solidarity", value=0.1),
+            SetEvent(tick=12, param="identity_solidarity", value=1.0),
+        ),
+    ),
+    "identities with cops' minds, broadcast and NetLogo's self-count": (
+        BASE.replace(
+            legitimacy=0.4,
+            active_count_includes_self=True,
+            identity_enabled=True,
+            identity_solidarity=0.35,
+            forces_minds=True,
+            forces_local_police_loyalty_low=0.0,
+            forces_local_police_loyalty_high=0.5,
+            information_enabled=True,
+            information_actives_weight=2.0,
+        ),
+        (ActionEvent(tick=3, action="reinforce", count=4, unit="ng"),),
+    ),
 }
 
 
@@ -234,6 +257,7 @@ def test_parity_runs_exercise_the_mechanisms():
         "global, concession and set",
         "reinforcement, guards and withdrawal",
         "information channel: actives and repression, shutdown and restore",
+        "identities: solidarity ramped down and set back",
     ],
 )
 def test_checkpoint_continues_bit_identically_with_mechanisms(label):

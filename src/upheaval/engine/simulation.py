@@ -16,7 +16,7 @@ from upheaval._version import __version__
 from upheaval.model.kernels import compile_rules, free_citizens, lethal_ever, step, tally
 from upheaval.model.params import Params, parameter_fields, validate_params
 from upheaval.model.rng import seed_streams
-from upheaval.model.rules import hardship, information, legitimacy
+from upheaval.model.rules import hardship, identity, information, legitimacy
 from upheaval.model.rules.defection import draw_initial_minds
 from upheaval.model.rules.forces import add_cops, reinforce, remove_cops, withdraw_unit
 from upheaval.model.slots import free_heap, grow_heap
@@ -154,6 +154,7 @@ class Simulation:
             "max_jail_term": float(p.max_jail_term),
             "cop_density": float(p.cop_density),
             "lethal_probability": float(p.lethal_probability),
+            "identity_solidarity": float(p.identity_solidarity),
         }
         self._anchor = float(p.legitimacy)
         self._setup_mechanisms()
@@ -204,6 +205,8 @@ class Simulation:
             hardship.shape_hardship(p, a, self.streams["init"])
         if p.forces_minds:
             draw_initial_minds(a, self.rules, self.streams["init"])
+        if p.identity_enabled:
+            identity.draw_identities(a, p.blue_share, self.streams["init"])
         citizens = (a.kind == CITIZEN) & (a.status != DEAD)
         if a.legit.shape[0]:
             a.legit[citizens] = np.float32(p.legitimacy)
@@ -347,6 +350,8 @@ class Simulation:
             self._ensure_capacity()
             if self.rules.media_on:
                 self._broadcast()
+            if self.rules.identity_on:
+                self.rules.identity_solidarity[0] = self.dynamic["identity_solidarity"]
             t0 = time.perf_counter()
             step(
                 self.lattice,
@@ -530,6 +535,7 @@ class Simulation:
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
         sim.dynamic.setdefault("lethal_probability", float(sim.params.lethal_probability))
+        sim.dynamic.setdefault("identity_solidarity", float(sim.params.identity_solidarity))
         sim._anchor = cp.anchor if cp.anchor is not None else sim.dynamic["legitimacy"]
         sim._setup_mechanisms()
         _check_branch(cp.scenario.params, sim.params)
@@ -586,6 +592,7 @@ INITIAL_ONLY = (
     "forces_national_guard_loyalty_high",
     "forces_foreign_loyalty_low",
     "forces_foreign_loyalty_high",
+    "identity_enabled",
 )
 
 

@@ -21,7 +21,9 @@ so the classic tick runs the same code and draws: rule C becomes
 legitimacy, guard posts; one extra ``uniform`` per enforcement while the lethal
 order is > 0); rule A reads the citizen's own legitimacy and fear; guards skip rule
 M. The per-tick legitimacy update and fear decay run after the step
-(engine/simulation.py).
+(engine/simulation.py). Identities (mechanism 10) draw their tags from the ``init``
+stream after every other initial draw and nothing during the tick: rule A counts
+the other group's actives as ⌊s · n⌋ (:mod:`~upheaval.model.rules.identity`).
 
 Step 1 draws from the ``events`` stream (:mod:`~upheaval.model.rules.forces`);
 steps 2-4 draw only from the ``dynamics`` stream, in the order above; this
@@ -41,6 +43,7 @@ from upheaval.model.rng import randint
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
 from upheaval.model.rules.arrest import enforce
 from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_mind
+from upheaval.model.rules.identity import solidary_actives
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
 from upheaval.model.rules.movement import move
@@ -59,7 +62,12 @@ from upheaval.model.state import (
     TALLY,
 )
 from upheaval.scenario.timeline import MAX_UNITS, unit_codes, unit_origins
-from upheaval.world.grid import count_cops_actives, prefetch_neighbourhood, relane
+from upheaval.world.grid import (
+    count_actives_of_group,
+    count_cops_actives,
+    prefetch_neighbourhood,
+    relane,
+)
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 
 #: Prefetch distances in turns (measured best of 8/4, 16/8, 32/16, 64/24 at 2000×2000).
@@ -118,6 +126,10 @@ Rules = namedtuple(
         # ``media`` int64[2] = (A_media, C_media), rewritten by the engine every tick
         "media_on",
         "media",
+        # mechanism 10 (divided identities): off costs one branch per scan;
+        # ``identity_solidarity`` float64[1] = s in force, rewritten by the engine every tick
+        "identity_on",
+        "identity_solidarity",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
@@ -211,6 +223,8 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         disarm_ratio=float(p.forces_disarm_ratio),
         media_on=bool(p.information_enabled),
         media=np.zeros(2, np.int64),
+        identity_on=bool(p.identity_enabled),
+        identity_solidarity=np.array([p.identity_solidarity], np.float64),
     )
 
 
@@ -231,7 +245,8 @@ def decide(g, a, i, r, legitimacy, deterrence, fear):
     :mod:`~upheaval.model.rules.activation`. ``fear`` (0 unless lethal-force
     deterrence is on) is added to P, capped at 1. With the information channel on,
     the broadcast's as-if-seen actives and cops are added to A and C
-    (:mod:`~upheaval.model.rules.information`).
+    (:mod:`~upheaval.model.rules.information`). With identities on and solidarity
+    s < 1, the other group's actives count ⌊s · n⌋ (:mod:`~upheaval.model.rules.identity`).
     """
     site = a.position[i]
     was_active = a.status[i] == ACTIVE
@@ -249,6 +264,12 @@ def decide(g, a, i, r, legitimacy, deterrence, fear):
         cops, actives = count_cops_actives(g, a, site, r.cit_span_dy, r.cit_span_half)
         if was_active and not r.includes_self:
             actives -= 1  # the scan saw the citizen itself on its own site
+        if r.identity_on and r.identity_solidarity[0] < 1.0:
+            # s = 1 counts everyone (floor(1 · n) = n): the group scan is skipped
+            other = count_actives_of_group(
+                g, a, site, r.cit_span_dy, r.cit_span_half, 1 - a.group[i]
+            )
+            actives = solidary_actives(actives, other, r.identity_solidarity[0])
         if r.media_on:
             actives += r.media[0]
             cops += r.media[1]
