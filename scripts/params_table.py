@@ -116,7 +116,10 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/rules/arrest.py:arrest",
         "model/rules/jail.py:release",
     ),
-    "blue_share": ("engine/population.py:_attributes",),
+    "blue_share": (
+        "engine/population.py:_attributes",
+        "model/rules/identity.py:draw_identities",
+    ),
     "clone_probability": ("model/rules/reproduction.py:clone",),
     "max_age": ("engine/population.py:_attributes", "model/rules/reproduction.py:clone"),
     "clone_neighbourhood": (
@@ -249,6 +252,16 @@ CODE: dict[str, tuple[str, ...]] = {
     "information_repression_weight": (
         "engine/simulation.py:Simulation._broadcast",
         "model/rules/information.py:broadcast@repression_weight",
+    ),
+    "identity_enabled": (
+        "model/kernels.py:compile_rules",
+        "model/kernels.py:decide@identity_on",
+        "engine/simulation.py:Simulation._init_mechanism_state",
+    ),
+    "identity_solidarity": (
+        "engine/simulation.py:Simulation.step",
+        "model/kernels.py:decide@identity_solidarity",
+        "model/rules/identity.py:solidary_actives@solidarity",
     ),
     "steps": ("engine/simulation.py:Simulation.run",),
     "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),
