@@ -3,7 +3,8 @@ every mechanism of part A on, on the same grid and seed.
 
 "All on": per-agent legitimacy feedback, a Beta hardship with a group, lethal force
 (q = 0.05) with deterrence and backlash, security forces with minds (disarm ratio
-8), the information channel (actives and repression broadcast), and a guard unit
+8), the information channel (actives and repression broadcast), divided identities
+(solidarity 0.5, so rule A walks the active sites' lists by group), and a guard unit
 plus a patrol unit
 arriving at tick 1 (so the rule C with force and posts runs throughout). The
 classic arm is run 2's parameters at the same size. Time is CPU time of the step
@@ -43,6 +44,8 @@ def scenarios(side: int) -> tuple[Scenario, Scenario]:
         forces_disarm_ratio=8.0,
         information_enabled=True,
         information_repression_weight=1.0,
+        identity_enabled=True,
+        identity_solidarity=0.5,
     )
     n = max(1, side * side // 200)
     timeline = (

@@ -417,13 +417,17 @@ def divided_identities(
     minority = full.replace(blue_share=1.0 - minority_share)
 
     def actives(h: list[tuple]) -> list[int]:
-        return [b + g for b, g in zip(column(h, "active_blue"), column(h, "active_green"))]
+        return [
+            b + g for b, g in zip(column(h, "active_blue"), column(h, "active_green"), strict=True)
+        ]
 
     def merged(h: list[tuple]) -> list[tuple]:
         out = []
         for row in h:
             r = dict(zip(COLUMNS, row, strict=True))
-            statuses = tuple(r[f"{s}_blue"] + r[f"{s}_green"] for s in ("quiet", "active", "jailed"))
+            statuses = tuple(
+                r[f"{s}_blue"] + r[f"{s}_green"] for s in ("quiet", "active", "jailed")
+            )
             rest = tuple(v for k, v in r.items() if not k.endswith(("_blue", "_green")))
             out.append(statuses + rest)
         return out

@@ -160,15 +160,15 @@ def test_checkpoint_cannot_branch_into_identities():
     sim = Simulation(sc, seed=1)
     sim.step(3)
     variant = Scenario(params=sc.params.replace(identity_enabled=True))
-    with pytest.raises(ValueError, match="identity.enabled"):
+    with pytest.raises(ValueError, match=r"identity\.enabled"):
         Simulation.restore(sim.checkpoint(), variant)
 
 
 def test_checkpoint_branch_may_change_solidarity():
     """A branch that lowers s takes it from the next tick on, like any timeline value."""
-    p = Params(
-        width=12, height=12, citizen_vision=2.0, cop_vision=2.0, legitimacy=0.5
-    ).replace(identity_enabled=True)
+    p = Params(width=12, height=12, citizen_vision=2.0, cop_vision=2.0, legitimacy=0.5).replace(
+        identity_enabled=True
+    )
     sim = Simulation(Scenario(params=p), seed=1)
     sim.step(3)
     branch = Simulation.restore(

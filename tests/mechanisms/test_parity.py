@@ -208,6 +208,7 @@ CASES = {
         BASE.replace(
             legitimacy=0.4,
             active_count_includes_self=True,
+            ratio_rule="round_half_even",
             identity_enabled=True,
             identity_solidarity=0.35,
             forces_minds=True,

@@ -43,7 +43,7 @@ from upheaval.model.rng import randint
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
 from upheaval.model.rules.arrest import enforce
 from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_mind
-from upheaval.model.rules.identity import solidary_actives
+from upheaval.model.rules.identity import solidary_count
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
 from upheaval.model.rules.movement import move
@@ -62,12 +62,7 @@ from upheaval.model.state import (
     TALLY,
 )
 from upheaval.scenario.timeline import MAX_UNITS, unit_codes, unit_origins
-from upheaval.world.grid import (
-    count_actives_of_group,
-    count_cops_actives,
-    prefetch_neighbourhood,
-    relane,
-)
+from upheaval.world.grid import count_cops_actives, prefetch_neighbourhood, relane
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 
 #: Prefetch distances in turns (measured best of 8/4, 16/8, 32/16, 64/24 at 2000×2000).
@@ -264,15 +259,12 @@ def decide(g, a, i, r, legitimacy, deterrence, fear):
         cops, actives = count_cops_actives(g, a, site, r.cit_span_dy, r.cit_span_half)
         if was_active and not r.includes_self:
             actives -= 1  # the scan saw the citizen itself on its own site
-        if r.identity_on and r.identity_solidarity[0] < 1.0:
-            # s = 1 counts everyone (floor(1 · n) = n): the group scan is skipped
-            other = count_actives_of_group(
-                g, a, site, r.cit_span_dy, r.cit_span_half, 1 - a.group[i]
-            )
-            actives = solidary_actives(actives, other, r.identity_solidarity[0])
         if r.media_on:
             actives += r.media[0]
             cops += r.media[1]
+        if r.identity_on and r.identity_solidarity[0] < 1.0:
+            # s = 1 counts everyone (floor(1 · n) = n): nothing to do
+            actives = solidary_count(g, a, i, site, r, cops, actives)
         p = arrest_probability(cops, 1 + actives, r.arrest_constant, r.ratio_rule)
         if r.fear_on:
             p = min(1.0, p + fear)

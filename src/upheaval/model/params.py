@@ -28,9 +28,7 @@ INFORMATION = (
     "Political Communication 31(1) (docs/odd.md §7.15)"
 )
 FORCES = "our design (security forces with minds of their own; docs/odd.md §7.14)"
-IDENTITY = (
-    "our design after Kim & Hanneman 2011, JASSS 14(3) 1 (tags; docs/odd.md §7.19)"
-)
+IDENTITY = "our design after Kim & Hanneman 2011, JASSS 14(3) 1 (tags; docs/odd.md §7.19)"
 ORIGINS = ("local_police", "national_guard", "foreign")
 
 #: TOML tables, in the order a scenario file lists them.

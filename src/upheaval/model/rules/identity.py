@@ -31,7 +31,9 @@ import math
 
 from upheaval.model.jit import kernel, rule
 from upheaval.model.rng import uniform
+from upheaval.model.rules.activation import cop_active_ratio
 from upheaval.model.state import BLUE, CITIZEN, DEAD, GREEN
+from upheaval.world.grid import count_actives_of_group
 
 
 @kernel
@@ -46,3 +48,27 @@ def draw_identities(a, blue_share, rng):
 def solidary_actives(actives, other_group, solidarity):
     """The actives a citizen counts: its own group's in full, ⌊s · other group's⌋."""
     return actives - other_group + math.floor(solidarity * other_group)
+
+
+@rule
+def solidary_count(g, a, i, site, r, cops, actives):
+    """The actives citizen ``i`` counts in rule A, given the ``cops`` and ``actives``
+    it perceives (seen, plus any broadcast, which carries no identity and counts in
+    full): the other group's seen actives n count ⌊s · n⌋.
+
+    With n₀ the seen actives, the count lies between actives − n₀ + ⌊s · n₀⌋ (were
+    every one the other group's) and ``actives`` (were none). Where the ratio rule
+    gives the same C/A at both ends it gives it in between (every rule is monotone
+    in A), so P and the decision do not depend on the split and the walk of the site
+    lists is skipped: exact, and common, since few cops facing a crowd, or none at
+    all, give the same rounded ratio (measured at 200×200 with every mechanism on:
+    one decision in thirty walks).
+    """
+    s = r.identity_solidarity[0]
+    seen = actives - r.media[0] if r.media_on else actives
+    low = actives - seen + math.floor(s * seen)
+    rule_code = r.ratio_rule
+    if cop_active_ratio(cops, 1 + low, rule_code) == cop_active_ratio(cops, 1 + actives, rule_code):
+        return actives
+    other = count_actives_of_group(g, a, site, r.cit_span_dy, r.cit_span_half, 1 - a.group[i])
+    return solidary_actives(actives, other, s)
