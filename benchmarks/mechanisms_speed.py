@@ -9,6 +9,10 @@ to it at tick 1), provocateurs (one per 400 sites) feeding the framing, organise
 groups (one per 400 sites, 5 % of citizens members, quorum 0.3, striking), and a
 guard unit plus a patrol unit arriving at tick 1 (so the rule C with force and posts
 runs throughout). The
+8), the information channel (actives and repression broadcast), divided identities
+(solidarity 0.5, so rule A walks the active sites' lists by group), and a guard unit
+plus a patrol unit
+arriving at tick 1 (so the rule C with force and posts runs throughout). The
 classic arm is run 2's parameters at the same size. Time is CPU time of the step
 kernel plus the per-tick mechanism updates (``Simulation.step`` wall time on one
 thread, best of ``--repeats``), after a warm-up that compiles.
@@ -60,6 +64,8 @@ def scenarios(side: int) -> tuple[Scenario, Scenario]:
         organisation_groups=max(1, side * side // 400),
         organisation_member_share=0.05,
         organisation_quorum=0.3,
+        identity_enabled=True,
+        identity_solidarity=0.5,
     )
     n = max(1, side * side // 200)
     timeline = (

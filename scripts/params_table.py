@@ -70,7 +70,7 @@ CODE: dict[str, tuple[str, ...]] = {
     ),
     "placement": ("engine/population.py:populate",),
     "citizen_vision": (
-        "model/kernels.py:decide",
+        "model/rules/decision.py:willing",
         "model/kernels.py:citizen_turn",
         "model/rules/violence.py:kill_other_group",
     ),
@@ -78,16 +78,16 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/rules/activation.py:is_active",
         "engine/simulation.py:Simulation.step",
     ),
-    "threshold": ("model/rules/activation.py:is_active", "model/kernels.py:decide"),
+    "threshold": ("model/rules/activation.py:is_active", "model/rules/decision.py:willing"),
     "arrest_constant": (
         "model/rules/activation.py:arrest_probability@k",
-        "model/kernels.py:decide",
+        "model/rules/decision.py:willing",
     ),
     "ratio_rule": (
         "model/rules/activation.py:cop_active_ratio@rule",
-        "model/kernels.py:decide",
+        "model/rules/decision.py:willing",
     ),
-    "active_count_includes_self": ("model/kernels.py:decide",),
+    "active_count_includes_self": ("model/rules/decision.py:willing",),
     "citizen_movement": ("model/kernels.py:citizen_turn",),
     "citizen_turn_order": ("model/kernels.py:citizen_turn",),
     "deterrence_exponent": (
@@ -116,7 +116,10 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/rules/arrest.py:arrest",
         "model/rules/jail.py:release",
     ),
-    "blue_share": ("engine/population.py:_attributes",),
+    "blue_share": (
+        "engine/population.py:_attributes",
+        "model/rules/identity.py:draw_identities",
+    ),
     "clone_probability": ("model/rules/reproduction.py:clone",),
     "max_age": ("engine/population.py:_attributes", "model/rules/reproduction.py:clone"),
     "clone_neighbourhood": (
@@ -173,7 +176,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "lethal_deterrence": (
         "model/kernels.py:compile_rules",
         "model/rules/legitimacy.py:witness@fear_rise",
-        "model/kernels.py:decide@fear",
+        "model/rules/decision.py:willing@fear",
     ),
     "lethal_fear_decay": (
         "engine/simulation.py:Simulation._update_legitimacy",
@@ -235,7 +238,7 @@ CODE: dict[str, tuple[str, ...]] = {
     ),
     "information_enabled": (
         "model/kernels.py:compile_rules",
-        "model/kernels.py:decide@media_on",
+        "model/rules/decision.py:willing@media_on",
         "engine/simulation.py:Simulation.step@media_on",
     ),
     "information_online": (
@@ -284,7 +287,7 @@ CODE: dict[str, tuple[str, ...]] = {
     ),
     "provocateurs_framing_bystander": (
         "engine/simulation.py:Simulation.step",
-        "model/kernels.py:decide@provocateurs_framing",
+        "model/rules/decision.py:willing@provocateurs_framing",
     ),
     "elite_rival_share": (
         "engine/simulation.py:Simulation._init_mechanism_state",
@@ -326,6 +329,16 @@ CODE: dict[str, tuple[str, ...]] = {
     "organisation_strike_impact": (
         "engine/simulation.py:Simulation._update_legitimacy",
         "model/rules/organisation.py:strike_news@impact",
+    ),
+    "identity_enabled": (
+        "model/kernels.py:compile_rules",
+        "model/rules/decision.py:willing@identity_on",
+        "engine/simulation.py:Simulation._init_mechanism_state",
+    ),
+    "identity_solidarity": (
+        "engine/simulation.py:Simulation.step",
+        "model/rules/decision.py:willing@identity_solidarity",
+        "model/rules/identity.py:solidary_actives@solidarity",
     ),
     "steps": ("engine/simulation.py:Simulation.run",),
     "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),

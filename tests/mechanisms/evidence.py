@@ -663,3 +663,118 @@ def organisation_strikes(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
         "group_ticks_acting_quorum_0.4_vs_0.2": paired_effect(rec["acting_hi"], rec["acting_lo"]),
         "striking_quorum_0.4_vs_0.2": paired_effect(rec["striking_hi"], rec["striking_lo"]),
     }
+
+
+# -- 10. divided identities ---------------------------------------------------------------
+def divided_identities(
+    seeds=SEEDS,
+    ticks: int = 300,
+    low: float = 0.2,
+    propaganda_start: int = 100,
+    propaganda_end: int = 110,
+    minority_share: float = 0.3,
+) -> dict[str, Any]:
+    """Identity tags on run 2 (docs/odd.md §7.19), paired by seed.
+
+    * full solidarity (s = 1) against identities off: the merged histories (each status
+      summed over the groups) are compared for exact equality;
+    * division from the start (s = ``low``) against s = 1: peak and mean actives;
+    * propaganda: s ramped 1 → ``low`` over ticks ``propaganda_start`` …
+      ``propaganda_end`` against s = 1 throughout: mean and peak actives after the ramp;
+    * a Green minority (blue_share = 1 − ``minority_share``): the minority's share of
+      all active citizen-ticks with s = ``low`` against s = 1.
+    """
+    from upheaval.scenario.timeline import RampEvent
+
+    sc = base()
+    p = sc.params
+    full = p.replace(identity_enabled=True)
+    divided = full.replace(identity_solidarity=low)
+    ramp = (
+        RampEvent(
+            start=propaganda_start, end=propaganda_end, param="identity_solidarity", value=low
+        ),
+    )
+    minority = full.replace(blue_share=1.0 - minority_share)
+
+    def actives(h: list[tuple]) -> list[int]:
+        return [
+            b + g for b, g in zip(column(h, "active_blue"), column(h, "active_green"), strict=True)
+        ]
+
+    def merged(h: list[tuple]) -> list[tuple]:
+        out = []
+        for row in h:
+            r = dict(zip(COLUMNS, row, strict=True))
+            statuses = tuple(
+                r[f"{s}_blue"] + r[f"{s}_green"] for s in ("quiet", "active", "jailed")
+            )
+            rest = tuple(v for k, v in r.items() if not k.endswith(("_blue", "_green")))
+            out.append(statuses + rest)
+        return out
+
+    def green_share(h: list[tuple]) -> float:
+        green = sum(column(h, "active_green"))
+        total = green + sum(column(h, "active_blue"))
+        return green / total if total else 0.0
+
+    after = propaganda_end + 1
+    rows: dict[str, list[float]] = {
+        k: []
+        for k in (
+            "peak_full",
+            "peak_div",
+            "mean_full",
+            "mean_div",
+            "after_mean_full",
+            "after_mean_prop",
+            "after_peak_full",
+            "after_peak_prop",
+            "green_full",
+            "green_div",
+        )
+    }
+    identical, untouched = [], []
+    for seed in seeds:
+        h_off = run(sc, seed, ticks)
+        h_full = run(Scenario(params=full), seed, ticks)
+        h_div = run(Scenario(params=divided), seed, ticks)
+        h_prop = run(Scenario(params=full, timeline=ramp), seed, ticks)
+        identical.append(merged(h_off) == merged(h_full))
+        untouched.append(h_prop[:propaganda_start] == h_full[:propaganda_start])
+        a_full, a_div, a_prop = actives(h_full), actives(h_div), actives(h_prop)
+        rows["peak_full"].append(max(a_full))
+        rows["peak_div"].append(max(a_div))
+        rows["mean_full"].append(statistics.fmean(a_full[1:]))
+        rows["mean_div"].append(statistics.fmean(a_div[1:]))
+        rows["after_mean_full"].append(statistics.fmean(a_full[after:]))
+        rows["after_mean_prop"].append(statistics.fmean(a_prop[after:]))
+        rows["after_peak_full"].append(max(a_full[after:]))
+        rows["after_peak_prop"].append(max(a_prop[after:]))
+        rows["green_full"].append(green_share(run(Scenario(params=minority), seed, ticks)))
+        rows["green_div"].append(
+            green_share(
+                run(Scenario(params=minority.replace(identity_solidarity=low)), seed, ticks)
+            )
+        )
+    return {
+        "scenario": f"epstein2002-run2, identity.enabled, solidarity 1 vs {low:g}",
+        "ticks": ticks,
+        "seeds": list(seeds),
+        "low_solidarity": low,
+        "propaganda_ticks": [propaganda_start, propaganda_end],
+        "minority_share": minority_share,
+        "full_solidarity_identical_to_off": identical,
+        "identical_before_propaganda": untouched,
+        "peak_actives_divided_vs_full": paired_effect(rows["peak_div"], rows["peak_full"]),
+        "mean_actives_divided_vs_full": paired_effect(rows["mean_div"], rows["mean_full"]),
+        "mean_actives_after_propaganda_vs_none": paired_effect(
+            rows["after_mean_prop"], rows["after_mean_full"]
+        ),
+        "peak_actives_after_propaganda_vs_none": paired_effect(
+            rows["after_peak_prop"], rows["after_peak_full"]
+        ),
+        "minority_share_of_actives_divided_vs_full": paired_effect(
+            rows["green_div"], rows["green_full"]
+        ),
+    }

@@ -269,3 +269,41 @@ def test_higher_quorum_means_fewer_group_actions(organised):
     for key in ("group_ticks_acting_quorum_0.4_vs_0.2", "striking_quorum_0.4_vs_0.2"):
         rec = organised[key]
         assert rec["mean_difference"] < 0 and rec["share_on_greater"] == 0.0, (key, rec)
+
+
+# -- 10. divided identities -------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def identities():
+    rec = ev.divided_identities()
+    ev.write("divided_identities", rec)
+    return rec
+
+
+def test_full_solidarity_is_identical_to_no_identities(identities):
+    assert len(identities["full_solidarity_identical_to_off"]) >= 20
+    assert all(identities["full_solidarity_identical_to_off"])
+    assert all(identities["identical_before_propaganda"])
+
+
+def test_division_lowers_mobilisation(identities):
+    # Kim & Hanneman 2011: in-group/out-group assessment weakens protest.
+    for key in ("peak_actives_divided_vs_full", "mean_actives_divided_vs_full"):
+        rec = identities[key]
+        assert rec["n_seeds"] >= 20
+        assert rec["mean_difference"] < 0 and rec["cohens_dz"] < -0.8, (key, rec)
+        assert rec["share_on_greater"] <= 0.1, (key, rec)
+
+
+def test_propaganda_mid_run_lowers_later_mobilisation(identities):
+    for key in ("mean_actives_after_propaganda_vs_none", "peak_actives_after_propaganda_vs_none"):
+        rec = identities[key]
+        assert rec["mean_difference"] < 0 and rec["cohens_dz"] < -0.8, (key, rec)
+        assert rec["share_on_greater"] <= 0.1, (key, rec)
+
+
+def test_division_demobilises_the_minority_most(identities):
+    """With a 30 % Green minority, division lowers the minority's share of the actives:
+    its members see fewer of their own in any crowd."""
+    rec = identities["minority_share_of_actives_divided_vs_full"]
+    assert rec["mean_off"] == pytest.approx(0.3, abs=0.03)
+    assert rec["mean_difference"] < 0 and rec["share_on_greater"] <= 0.1, rec

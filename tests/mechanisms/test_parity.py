@@ -304,6 +304,65 @@ CASES = {
             ActionEvent(tick=12, action="general_strike"),
         ),
     ),
+    "every mechanism at once: identities, members, provocateurs, factions, focal site": (
+        BASE.replace(
+            legitimacy=0.45,
+            legitimacy_feedback="global",
+            lethal_probability=0.05,
+            lethal_deterrence=0.2,
+            forces_minds=True,
+            forces_local_police_loyalty_low=0.1,
+            forces_local_police_loyalty_high=0.7,
+            elite_rival_share=0.4,
+            elite_rival_loyalty=0.3,
+            information_enabled=True,
+            information_actives_weight=1.5,
+            information_focal_x=6,
+            information_focal_y=6,
+            provocateurs_count=5,
+            provocateurs_framing_rise=0.1,
+            organisation_groups=3,
+            organisation_member_share=0.4,
+            organisation_quorum=0.3,
+            organisation_action="protest",
+            organisation_risk_factor=0.6,
+            identity_enabled=True,
+            identity_solidarity=0.4,
+            blue_share=0.6,
+        ),
+        (
+            ActionEvent(tick=4, action="shock", factor=1.4),
+            ActionEvent(tick=6, action="shutdown"),
+            ActionEvent(tick=8, action="shift_command", to="ruler", share=0.5),
+            ActionEvent(tick=9, action="general_strike", ticks=2),
+            RampEvent(start=10, end=13, param="identity_solidarity", value=0.1),
+            ActionEvent(tick=12, action="restore"),
+        ),
+    ),
+    "identities: solidarity ramped down and set back": (
+        BASE.replace(
+            legitimacy=0.5, identity_enabled=True, identity_solidarity=0.7, blue_share=0.4
+        ),
+        (
+            RampEvent(start=4, end=8, param="identity_solidarity", value=0.1),
+            SetEvent(tick=12, param="identity_solidarity", value=1.0),
+        ),
+    ),
+    "identities with cops' minds, broadcast and NetLogo's self-count": (
+        BASE.replace(
+            legitimacy=0.4,
+            active_count_includes_self=True,
+            ratio_rule="round_half_even",
+            identity_enabled=True,
+            identity_solidarity=0.35,
+            forces_minds=True,
+            forces_local_police_loyalty_low=0.0,
+            forces_local_police_loyalty_high=0.5,
+            information_enabled=True,
+            information_actives_weight=2.0,
+        ),
+        (ActionEvent(tick=3, action="reinforce", count=4, unit="ng"),),
+    ),
 }
 
 
@@ -347,6 +406,8 @@ def test_parity_runs_exercise_the_mechanisms():
         "provocateurs: framing, pretext for lethal force, crackdown, bystanders",
         "organised groups: strikes by quorum, strike impact, a general strike",
         "organised groups: protest, per-agent legitimacy, lethal force, minds, media",
+        "identities: solidarity ramped down and set back",
+        "every mechanism at once: identities, members, provocateurs, factions, focal site",
     ],
 )
 def test_checkpoint_continues_bit_identically_with_mechanisms(label):

@@ -4,7 +4,8 @@ it; after every tick the state is checked (statuses, jail terms, occupancy lanes
 site lists, tally: tests/test_invariants.py:check_state) and the books balance —
 citizens alive + killed by the police = citizens at the start (Model I), cops on
 duty = initial + placed − withdrawn, every unit cop of a withdrawn unit gone,
-guards never moved, hardship and legitimacy in [0, 1]."""
+guards never moved, hardship and legitimacy in [0, 1], solidarity in [0, 1] and
+identities fixed for life."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ from upheaval.engine.simulation import Simulation
 from upheaval.model.params import Params
 from upheaval.model.state import CITIZEN, COP, DEAD
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import ActionEvent, SetEvent, first_tick
+from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent, first_tick
 
 SIDE = 12
 FAR = 10**6  # declares the units (codes, modes) without acting within the run
@@ -61,6 +62,8 @@ class MechanismTimeline(RuleBasedStateMachine):
             organisation_quorum=0.3,
             organisation_action=org_action,
             organisation_strike_impact=0.05,
+            identity_enabled=True,
+            blue_share=0.6,
         )
         timeline = [
             SetEvent(tick=FAR, param="lethal_probability", value=0.5),
@@ -76,6 +79,8 @@ class MechanismTimeline(RuleBasedStateMachine):
         self.cops = int(np.count_nonzero((a.kind == COP) & (a.status != DEAD)))
         self.killed = 0
         self.guard_sites: dict[int, int] = {}
+        self.groups0 = a.group.copy()
+        self.citizen0 = (a.kind == CITIZEN) & (a.status != DEAD)
 
     def _play(self, event=None):
         sim = self.sim
@@ -180,6 +185,20 @@ class MechanismTimeline(RuleBasedStateMachine):
         assert not np.any(members & (a.status == 1)), "a striker is on the street"
         assert self.sim.counts()["striking"] <= int(np.count_nonzero(members & (a.status == 0)))
 
+    @rule(s=st.floats(0.0, 1.0), ramp=st.integers(0, 3))
+    def propaganda(self, s, ramp):
+        """Divisive propaganda: solidarity set (ramp 0) or ramped over a few ticks."""
+        if ramp == 0:
+            self._play(SetEvent(tick=self.sim.tick + 1, param="identity_solidarity", value=s))
+            return
+        start = self.sim.tick + 1
+        e = RampEvent(start=start, end=start + ramp, param="identity_solidarity", value=s)
+        self._play(e)
+        for _ in range(ramp):
+            self._play()
+        # before + (s − before)·k/k: the target up to the rounding of that product
+        assert abs(self.sim.dynamic["identity_solidarity"] - s) <= 1e-12
+
     @invariant()
     def books_balance(self):
         sim = self.sim
@@ -199,6 +218,12 @@ class MechanismTimeline(RuleBasedStateMachine):
         # a member belongs to one of the groups; cops belong to none
         assert np.all((a.org[live] >= 0) & (a.org[live] <= 3))
         assert not np.any(a.org[live & (a.kind == COP)])
+        assert 0.0 <= sim.dynamic["identity_solidarity"] <= 1.0
+        # identities are fixed for life: a citizen of tick 0 still alive keeps its group
+        n0 = self.citizen0.shape[0]  # reinforcements may have grown the arrays
+        still = self.citizen0 & (a.status[:n0] != DEAD) & (a.kind[:n0] == CITIZEN)
+        assert np.array_equal(a.group[:n0][still], self.groups0[still])
+        assert set(np.unique(a.group[live & (a.kind == CITIZEN)]).tolist()) <= {0, 1}
 
 
 MechanismTimeline.TestCase.settings = settings(

@@ -35,6 +35,10 @@ per citizen one init uniform (membership) and, for a member, one init randint(gr
 after the cops' minds; everything else is arithmetic in float64 stored to float32
 where the engine stores float32.
 
+Identities (docs/odd.md §7.19): with ``identity.enabled`` one init uniform per
+citizen in slot order after every other initial draw (Blue iff u < blue_share); rule A
+counts the other group's actives as ⌊s · n⌋.
+
 Canonical order: neighbourhood rows by dy ascending, then dx ascending; several
 candidates on one site are taken in ascending slot order.
 """
@@ -201,6 +205,7 @@ class ReferenceModel:
         self.group_mode: dict[int, str] = {}
         self.willing: dict[int, int] = {}
         self.free_members: dict[int, int] = {}
+        self.identity_solidarity = float(params.identity_solidarity)
         self._mechanism_flags()
         self._populate()
         self._init_mechanisms()
@@ -359,6 +364,9 @@ class ReferenceModel:
             for ag in self.citizens():
                 if rng.uniform() < p.organisation_member_share:
                     ag.org = 1 + rng.randint(p.organisation_groups)
+        if p.identity_enabled:  # identities: the last initial draw (docs/odd.md §7.19)
+            for ag in self.citizens():
+                ag.group = BLUE if self.streams["init"].uniform() < p.blue_share else GREEN
         for ag in self.citizens():
             if self.per_agent:
                 ag.legit = as_float32(p.legitimacy)
@@ -675,6 +683,15 @@ class ReferenceModel:
         """Rule A: active iff G − N > T."""
         p = self.p
         cops, others_active = self._cops_and_actives(ag.site, self.vision[CITIZEN], ag)
+        if p.identity_enabled:
+            # own group's actives in full, the other group's as far as solidarity reaches
+            other_group = sum(
+                other.kind == CITIZEN and other.status == ACTIVE and other.group != ag.group
+                for s in self.sites_around(ag.site, self.vision[CITIZEN])
+                for other in self.on_site.get(s, ())
+            )
+            own_group = others_active - other_group
+            others_active = own_group + math.floor(self.identity_solidarity * other_group)
         counted_twice = p.active_count_includes_self and ag.status == ACTIVE
         actives = 1 + others_active + (1 if counted_twice else 0) + self.media[0]
         cops += self.media[1]

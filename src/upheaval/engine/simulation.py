@@ -23,7 +23,14 @@ from upheaval.model.kernels import (
 )
 from upheaval.model.params import Params, parameter_fields, validate_params
 from upheaval.model.rng import seed_streams
-from upheaval.model.rules import hardship, information, legitimacy, organisation, provocation
+from upheaval.model.rules import (
+    hardship,
+    identity,
+    information,
+    legitimacy,
+    organisation,
+    provocation,
+)
 from upheaval.model.rules.defection import (
     draw_initial_factions,
     draw_initial_minds,
@@ -176,6 +183,7 @@ class Simulation:
             "lethal_probability": float(p.lethal_probability),
             "elite_ruler_loyalty": float(p.elite_ruler_loyalty),
             "elite_rival_loyalty": float(p.elite_rival_loyalty),
+            "identity_solidarity": float(p.identity_solidarity),
         }
         self._anchor = float(p.legitimacy)
         self.framing = 0.0
@@ -242,6 +250,8 @@ class Simulation:
             organisation.draw_membership(
                 a, p.organisation_member_share, p.organisation_groups, self.streams["init"]
             )
+        if p.identity_enabled:
+            identity.draw_identities(a, p.blue_share, self.streams["init"])
         citizens = (a.kind == CITIZEN) & (a.status != DEAD)
         if a.legit.shape[0]:
             a.legit[citizens] = np.float32(p.legitimacy)
@@ -431,6 +441,8 @@ class Simulation:
                 self.rules.elite_loyalty[1] = self.dynamic["elite_rival_loyalty"]
             if self.rules.organisation_on:
                 self._organise()
+            if self.rules.identity_on:
+                self.rules.identity_solidarity[0] = self.dynamic["identity_solidarity"]
             t0 = time.perf_counter()
             step(
                 self.lattice,
@@ -622,7 +634,12 @@ class Simulation:
         sim.events = np.zeros(len(EVENTS) + len(MECH_EVENTS), np.int64)
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
-        for name in ("lethal_probability", "elite_ruler_loyalty", "elite_rival_loyalty"):
+        for name in (
+            "lethal_probability",
+            "elite_ruler_loyalty",
+            "elite_rival_loyalty",
+            "identity_solidarity",
+        ):
             sim.dynamic.setdefault(name, float(getattr(sim.params, name)))
         sim._anchor = cp.anchor if cp.anchor is not None else sim.dynamic["legitimacy"]
         sim.framing = cp.framing
@@ -690,6 +707,7 @@ INITIAL_ONLY = (
     "provocateurs_count",
     "organisation_groups",
     "organisation_member_share",
+    "identity_enabled",
 )
 
 

@@ -19,11 +19,16 @@ Mechanisms (issue 3) hook in only where a flag of :class:`Rules` says they are o
 so the classic tick runs the same code and draws: rule C becomes
 :func:`~upheaval.model.rules.lethal.enforce_with_force` (lethal force, per-agent
 legitimacy, guard posts; one extra ``uniform`` per enforcement while the lethal
-order is > 0); rule A reads the citizen's own legitimacy and fear; guards skip rule
-M; a member of an organised group decides with its group
-(:func:`~upheaval.model.rules.organisation.member_decide`, no draw). The per-tick
-legitimacy update, fear decay and the groups' verdicts run after the step
-(engine/simulation.py).
+order is > 0; under the provocateurs' framing, one more ``uniform`` per enforcement
+that found a suspect, for a second enforcement); rule A reads the citizen's own
+legitimacy and fear, scales H by the framing, and counts the other identity
+group's actives as ⌊s · n⌋ (:mod:`~upheaval.model.rules.identity`); a provocateur
+skips rule A (:mod:`~upheaval.model.rules.provocation`); a member of an organised
+group decides with its group (:func:`~upheaval.model.rules.organisation.member_decide`,
+no draw); an active citizen drawn to the information channel's focal site moves
+toward it without a draw; guards skip rule M; a cop weighs its loyalty by its
+faction's (elite split). The per-tick legitimacy update, fear decay, the framing
+and the groups' verdicts run after the step (engine/simulation.py).
 
 Step 1 draws from the ``events`` stream (:mod:`~upheaval.model.rules.forces`);
 steps 2-4 draw only from the ``dynamics`` stream, in the order above; this
@@ -40,8 +45,9 @@ import numpy as np
 from upheaval.model.jit import hot_rule, kernel, prefetch, rule
 from upheaval.model.params import Params
 from upheaval.model.rng import randint, uniform
-from upheaval.model.rules.activation import RATIO_RULES, arrest_probability, is_active
+from upheaval.model.rules.activation import RATIO_RULES
 from upheaval.model.rules.arrest import enforce
+from upheaval.model.rules.decision import set_free_status, willing
 from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_mind
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
@@ -63,7 +69,7 @@ from upheaval.model.state import (
     TALLY,
 )
 from upheaval.scenario.timeline import MAX_UNITS, unit_codes, unit_origins
-from upheaval.world.grid import count_cops_actives, prefetch_neighbourhood, relane
+from upheaval.world.grid import prefetch_neighbourhood
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 
 #: Prefetch distances in turns (measured best of 8/4, 16/8, 32/16, 64/24 at 2000×2000).
@@ -140,6 +146,10 @@ Rules = namedtuple(
         "organisation_mode",
         "organisation_willing",
         "organisation_free",
+        # mechanism 10 (divided identities): off costs one branch per scan;
+        # ``identity_solidarity`` float64[1] = s in force, rewritten by the engine every tick
+        "identity_on",
+        "identity_solidarity",
     ],
 )
 Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
@@ -255,6 +265,8 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         organisation_mode=np.zeros(p.organisation_groups + 1, np.int8),
         organisation_willing=np.zeros(p.organisation_groups + 1, np.int64),
         organisation_free=np.zeros(p.organisation_groups + 1, np.int64),
+        identity_on=bool(p.identity_enabled),
+        identity_solidarity=np.array([p.identity_solidarity], np.float64),
     )
 
 
@@ -268,47 +280,10 @@ def deterrence_factor(max_jail_term, exponent):
 
 @hot_rule
 def decide(g, a, i, r, legitimacy, deterrence, fear):
-    """Rule A for free citizen ``i``; updates its status and lane. True if active.
-
-    Active iff H(1 − L) − R·P·J_max^α > T with P = 1 − exp(−k·ratio(C, A)), C the cops
-    and A = 1 + the actives within vision v (Epstein 2002, rule A); see
-    :mod:`~upheaval.model.rules.activation`. ``fear`` (0 unless lethal-force
-    deterrence is on) is added to P, capped at 1. With the information channel on,
-    the broadcast's as-if-seen actives and cops are added to A and C
-    (:mod:`~upheaval.model.rules.information`).
-    """
-    site = a.position[i]
-    was_active = a.status[i] == ACTIVE
-    h = np.float64(a.hardship[i])
-    if r.provocateurs_on:  # the framed protest loses bystanders' sympathy
-        h = h * r.provocateurs_framing[0]
-    risk = np.float64(a.risk_aversion[i])
-    # Net risk only grows with P, and 0 ≤ P ≤ 1: a citizen quiet even at P = 0, or
-    # active even at P = 1, decides the same whatever it would see (exact in floating
-    # point too, as rounding is monotone), so the scan is skipped. Most citizens are
-    # one of the two: with L = 0.8, T = 0.1, every H ≤ 0.5 is quiet at P = 0.
-    if not is_active(h, risk, legitimacy, r.threshold, min(1.0, fear), deterrence):
-        now_active = False
-    elif is_active(h, risk, legitimacy, r.threshold, 1.0, deterrence):
-        now_active = True
-    else:
-        cops, actives = count_cops_actives(g, a, site, r.cit_span_dy, r.cit_span_half)
-        if was_active and not r.includes_self:
-            actives -= 1  # the scan saw the citizen itself on its own site
-        if r.media_on:
-            actives += r.media[0]
-            cops += r.media[1]
-        p = arrest_probability(cops, 1 + actives, r.arrest_constant, r.ratio_rule)
-        if r.fear_on:
-            p = min(1.0, p + fear)
-        now_active = is_active(h, risk, legitimacy, r.threshold, p, deterrence)
-    if now_active != was_active:
-        if now_active:
-            a.status[i] = ACTIVE
-            relane(g, a, site, LANE_QUIET, LANE_ACTIVE)
-        else:
-            a.status[i] = QUIET
-            relane(g, a, site, LANE_ACTIVE, LANE_QUIET)
+    """Rule A for free citizen ``i``; updates its status and lane. True if active
+    (:func:`~upheaval.model.rules.decision.willing` with the citizen's own risk)."""
+    now_active = willing(g, a, i, r, legitimacy, deterrence, fear, 1.0)
+    set_free_status(g, a, i, now_active)
     return now_active
 
 

@@ -40,6 +40,7 @@ ORGANISATION = (
     "our design after Granovetter 1978, AJS 83(6) and Oliver & Marwell 1988, ASR 53(1) "
     "(organised collective action; docs/odd.md §7.17)"
 )
+IDENTITY = "our design after Kim & Hanneman 2011, JASSS 14(3) 1 (tags; docs/odd.md §7.19)"
 ORIGINS = ("local_police", "national_guard", "foreign")
 
 #: TOML tables, in the order a scenario file lists them.
@@ -59,6 +60,7 @@ SECTIONS = (
     "provocateurs",
     "organisation",
     "elite",
+    "identity",
     "run",
 )
 
@@ -356,7 +358,8 @@ class Params:
         0.5,
         "groups",
         "blue_share",
-        "Model II: share of citizens in the Blue group (the rest are Green).",
+        "Model II, and Model I with identity.enabled: share of citizens in the Blue group "
+        "(the rest are Green).",
         OURS,
         kind="float",
         low=0.0,
@@ -921,6 +924,31 @@ class Params:
         timeline=True,
     )
 
+    # -- divided identities (mechanism 10) -----------------------------------------------------
+    identity_enabled: bool = _p(
+        False,
+        "identity",
+        "enabled",
+        "Model I citizens carry an identity tag, Blue or Green (groups.blue_share), drawn "
+        "after every other initial draw; actives of the other group count toward A only "
+        "as far as solidarity reaches. false: no tags (the classic model, no draws).",
+        IDENTITY,
+        kind="bool",
+    )
+    identity_solidarity: float = _p(
+        1.0,
+        "identity",
+        "solidarity",
+        "s: A = 1 + own-group actives in vision + ⌊s · other-group actives⌋. 1: full "
+        "solidarity (identities make no difference); divisive propaganda is a timeline "
+        "set or ramp that lowers it.",
+        IDENTITY,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        timeline=True,
+    )
+
     # -- run -----------------------------------------------------------------------------
     steps: int = _p(
         500, "run", "steps", "Number of ticks to run.", OURS, kind="int", low=0, high=10**9
@@ -1109,6 +1137,24 @@ def validate_params(p: Params) -> Params:
                 f"must be > 0 when organisation.groups = {p.organisation_groups} "
                 "(groups without members)",
             )
+    if p.identity_enabled and p.variant == "II":
+        # Model II's groups fight each other; solidarity between them is not its question.
+        raise ParameterError(
+            "identity.enabled",
+            "identities are for Model I; Model II has its groups already (groups.blue_share)",
+        )
+    if p.identity_enabled and not 0.0 < p.blue_share < 1.0:
+        raise ParameterError(
+            "groups.blue_share",
+            f"must lie strictly between 0 and 1 when identity.enabled (got {p.blue_share:g}: "
+            "one group alone has no other group to be divided from)",
+        )
+    if not p.identity_enabled and p.identity_solidarity != 1.0:
+        raise ParameterError(
+            "identity.solidarity",
+            f"is {p.identity_solidarity:g} but identity.enabled is false: without identities "
+            "solidarity has no effect; set identity.enabled = true",
+        )
     if p.variant == "II" and p.width * p.height > 4_000_000:
         raise ParameterError("world.width", "Model II supports at most 4,000,000 sites")
     return p

@@ -63,7 +63,7 @@ Agents = namedtuple(
         "risk_aversion",  # float32: R ~ U(0, 1); a cop's loyalty ℓ when cops have minds
         "jail_left",  # int16: remaining jail term, FOREVER for life
         "cell_next",  # int32: next agent on the same site, -1 at the end
-        "group",  # int8: Model II group (BLUE/GREEN); all BLUE in Model I
+        "group",  # int8: Model II group or Model I identity tag (BLUE/GREEN); else all BLUE
         "age",  # int16: Model II age in ticks (empty array in Model I)
         "death_age",  # int16: Model II age at death (empty array in Model I)
         # Mechanism state, each an empty array unless its mechanism is on (OPTIONAL):

@@ -77,7 +77,7 @@ def _timeline_params() -> dict[str, str]:
 
 #: Sections of the issue-3 mechanisms: their timeline parameters are listed by
 #: ``section.key`` after the classic ones.
-MECHANISM_SECTIONS = ("legitimacy", "hardship", "lethal_force", "elite")
+MECHANISM_SECTIONS = ("legitimacy", "hardship", "lethal_force", "elite", "identity")
 
 
 def _timeline_names() -> list[str]:

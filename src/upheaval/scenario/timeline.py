@@ -49,6 +49,9 @@ A third kind, an **action** at one tick — ``{ tick = 10, action = "shock", fac
   quorum, for ``ticks`` ticks (default: to the end of the run); needs
   ``organisation.groups`` > 0 (docs/odd.md §7.17).
 
+Divisive propaganda (mechanism 10, docs/odd.md §7.19) is no action but a ``set`` or
+``ramp`` of ``identity.solidarity``, which needs ``identity.enabled``.
+
 Actions of a tick act in the order of the sorted timeline (file order among ties),
 after the ``set``/``ramp`` events listed before them.
 """
@@ -169,6 +172,11 @@ def check_actions(params, timeline) -> None:
     indexed = sorted(enumerate(timeline, start=1), key=lambda ne: first_tick(ne[1]))
     for n, e in indexed:
         if not isinstance(e, ActionEvent):
+            if e.param == "identity_solidarity" and not params.identity_enabled:
+                kind = "set" if isinstance(e, SetEvent) else "ramp"
+                raise TimelineError(
+                    n, f"{kind}.identity.solidarity", "needs identity.enabled = true"
+                )
             continue
         if e.area is not None:
             x0, y0, x1, y1 = e.area

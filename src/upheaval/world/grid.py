@@ -270,6 +270,32 @@ def count_cops_actives(g, a, site, span_dy, span_half):
 
 
 @rule
+def count_actives_of_group(g, a, site, span_dy, span_half, group):
+    """Active citizens of ``group`` within the neighbourhood of ``site``, own site
+    included (identities, docs/odd.md §7.19). The lanes do not know groups, so the
+    site lists are walked, but only on sites whose active lane is non-zero."""
+    occ = g.occupancy
+    w = g.width
+    x = site % w
+    y = site // w
+    n = 0
+    for r in range(span_dy.shape[0]):
+        s0, e0, s1, e1 = _row_bounds(g, x, y, span_dy[r], span_half[r])
+        for seg in range(2):
+            s = s0 if seg == 0 else s1
+            e = e0 if seg == 0 else e1
+            for c in range(s, e):
+                if (occ[c] >> np.uint8(LANE_ACTIVE)) & _FULL == 0:
+                    continue
+                j = g.head[c]
+                while j != -1:
+                    if a.kind[j] == CITIZEN and a.status[j] == ACTIVE and a.group[j] == group:
+                        n += 1
+                    j = a.cell_next[j]
+    return n
+
+
+@rule
 def count_empty(g, site, span_dy, span_half):
     """Number of empty sites within the neighbourhood of ``site``."""
     occ = g.occupancy

@@ -38,17 +38,13 @@ import numpy as np
 
 from upheaval.model.jit import hot_rule, kernel
 from upheaval.model.rng import randint, uniform
-from upheaval.model.rules.activation import arrest_probability, is_active
+from upheaval.model.rules.decision import set_free_status
+from upheaval.model.rules.decision import willing as passes_rule_a
 from upheaval.model.state import (
-    ACTIVE,
     CITIZEN,
     DEAD,
     EV_STRIKING,
-    LANE_ACTIVE,
-    LANE_QUIET,
-    QUIET,
 )
-from upheaval.world.grid import count_cops_actives, relane
 
 #: What a group does this tick (``Rules.organisation_mode[group + 1]``).
 IDLE = 0
@@ -71,44 +67,17 @@ def draw_membership(a, share, groups, rng):
 @hot_rule
 def member_decide(g, a, i, r, legitimacy, deterrence, fear, events):
     """The turn's decision of free member ``i`` (module docstring); True if active."""
-    site = a.position[i]
-    was_active = a.status[i] == ACTIVE
-    h = np.float64(a.hardship[i])
-    if r.provocateurs_on:  # the framed protest loses members' sympathy too
-        h = h * r.provocateurs_framing[0]
-    risk = r.organisation_risk * np.float64(a.risk_aversion[i])
-    # As in rule A: willingness only falls as P grows, so the bounds at P = min(1,
-    # fear) and P = 1 decide most members without the scan (exact).
-    if not is_active(h, risk, legitimacy, r.threshold, min(1.0, fear), deterrence):
-        willing = False
-    elif is_active(h, risk, legitimacy, r.threshold, 1.0, deterrence):
-        willing = True
-    else:
-        cops, actives = count_cops_actives(g, a, site, r.cit_span_dy, r.cit_span_half)
-        if was_active and not r.includes_self:
-            actives -= 1  # the scan saw the member itself on its own site
-        if r.media_on:
-            actives += r.media[0]
-            cops += r.media[1]
-        p = arrest_probability(cops, 1 + actives, r.arrest_constant, r.ratio_rule)
-        if r.fear_on:
-            p = min(1.0, p + fear)
-        willing = is_active(h, risk, legitimacy, r.threshold, p, deterrence)
+    # rule A as any citizen weighs it (the same perception), its risk scaled by ρ
+    ready = passes_rule_a(g, a, i, r, legitimacy, deterrence, fear, r.organisation_risk)
     group = a.org[i]
     r.organisation_free[group] += 1
-    if willing:
+    if ready:
         r.organisation_willing[group] += 1
     mode = r.organisation_mode[group]
     if mode == STRIKE:
         events[EV_STRIKING] += 1
     now_active = mode == PROTEST
-    if now_active != was_active:
-        if now_active:
-            a.status[i] = ACTIVE
-            relane(g, a, site, LANE_QUIET, LANE_ACTIVE)
-        else:
-            a.status[i] = QUIET
-            relane(g, a, site, LANE_ACTIVE, LANE_QUIET)
+    set_free_status(g, a, i, now_active)
     return now_active
 
 
