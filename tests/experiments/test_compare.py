@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
 import upheaval
+from upheaval.engine.simulation import Simulation
 from upheaval.experiments import SerialExecutor
 from upheaval.experiments.compare import (
     BASELINE,
@@ -57,7 +60,8 @@ def test_builtin_variants_patch_the_timeline():
 @pytest.mark.parametrize(
     ("spec", "message"),
     [
-        ("no-shutdown", "no internet-shutdown mechanism"),
+        ("no-shutdown", "no internet shutdown"),
+        ("no-provocateurs", "no provocateurs"),
         ("nope", "unknown variant"),
         ("no-intervention", "no reinforce action"),
         ("early-concession", "no concession action"),
@@ -140,4 +144,31 @@ def test_cli_compare_smoke_and_errors(tmp_path):
     assert r.exit_code == 2 and "unknown variant" in r.output
     assert len(r.output.strip().splitlines()) == 1
     r = runner.invoke(app, [*base, "--what-if", "no-shutdown", "--out", str(tmp_path / "e")])
-    assert r.exit_code == 2 and "internet" in r.output
+    assert r.exit_code == 2 and "internet shutdown" in r.output
+
+
+def test_no_shutdown_and_no_provocateurs_variants_remove_their_mechanism():
+    sc = small(
+        **{"information.enabled": True, "provocateurs.count": 3, "lethal_force.probability": 0.1}
+    )
+    sc = dataclasses.replace(
+        sc,
+        timeline=(
+            ActionEvent(tick=5, action="shutdown"),
+            ActionEvent(tick=9, action="restore"),
+            ActionEvent(tick=12, action="shutdown"),
+        ),
+    )
+    ns = make_variant(sc, "no-shutdown")
+    assert ns.scenario.timeline == () and ns.scenario.params.information_online
+    assert "3 shutdown/restore" in ns.patch
+    offline = small(**{"information.enabled": True, "information.online": False})
+    assert make_variant(offline, "no-shutdown").scenario.params.information_online
+    npv = make_variant(sc, "no-provocateurs").scenario
+    assert npv.params.provocateurs_count == 0 and npv.timeline == sc.timeline
+    # the variants change the runs: the channel stays up, no provocation is counted
+    a, b = Simulation(sc, seed=2), Simulation(npv, seed=2)
+    a.step(15)
+    b.step(15)
+    assert sum(a.table().column("provocations").to_pylist()) > 0
+    assert sum(b.table().column("provocations").to_pylist()) == 0

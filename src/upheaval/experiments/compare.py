@@ -10,7 +10,10 @@ A *variant* is a small patch of a scenario:
 ``early-concession``
     every ``concession`` action moved to half its tick (rounded down, at least tick 1);
 ``no-shutdown``
-    refused: there is no internet mechanism yet;
+    the information channel stays up: every ``shutdown`` and ``restore`` action
+    dropped and ``information.online`` true; needs a shutdown to remove;
+``no-provocateurs``
+    ``provocateurs.count`` = 0 (no provocateurs, so no framing);
 ``general-strike``
     a ``general_strike`` action (every organised group strikes, to the end of the
     run) from the tick of the scenario's first timeline event — its trigger — or
@@ -65,6 +68,7 @@ BUILTIN = (
     "no-lethal-force",
     "early-concession",
     "no-shutdown",
+    "no-provocateurs",
     "general-strike",
 )
 OUTCOMES = ("regime_holds", "deaths", "arrests", "peak_active", "unrest_duration")
@@ -127,6 +131,28 @@ def _early_concession(sc: Scenario) -> tuple[Scenario, str]:
     return dataclasses.replace(sc, timeline=tuple(events)), f"concession at tick {', '.join(moved)}"
 
 
+def _without_shutdown(sc: Scenario) -> tuple[Scenario, str]:
+    toggles = [
+        e for e in sc.timeline if isinstance(e, ActionEvent) and e.action in ("shutdown", "restore")
+    ]
+    offline_at_start = sc.params.information_enabled and not sc.params.information_online
+    if not any(e.action == "shutdown" for e in toggles) and not offline_at_start:
+        raise VariantError(
+            "no-shutdown", "the scenario has no internet shutdown (no shutdown action, online)"
+        )
+    kept = tuple(e for e in sc.timeline if not any(e is t for t in toggles))
+    out = dataclasses.replace(sc, timeline=kept).with_params(information_online=True)
+    return out, f"channel online throughout, {len(toggles)} shutdown/restore action(s) dropped"
+
+
+def _without_provocateurs(sc: Scenario) -> tuple[Scenario, str]:
+    if sc.params.provocateurs_count == 0:
+        raise VariantError("no-provocateurs", "the scenario has no provocateurs")
+    return sc.with_params(provocateurs_count=0), (
+        f"provocateurs.count {sc.params.provocateurs_count} → 0"
+    )
+
+
 def _general_strike(sc: Scenario) -> tuple[Scenario, str]:
     if sc.params.organisation_groups <= 0:
         raise VariantError(
@@ -165,11 +191,9 @@ def make_variant(scenario: Scenario, spec: str) -> Variant:
         except ScenarioError as e:
             raise VariantError(name, f"{e.key}: {e.reason}") from None
         return Variant(name, sc, ", ".join(sets))
-    if spec == "no-shutdown":
-        raise VariantError(
-            spec, "there is no internet-shutdown mechanism in the model yet, so nothing to remove"
-        )
     builders = {
+        "no-shutdown": _without_shutdown,
+        "no-provocateurs": _without_provocateurs,
         "no-intervention": _without_reinforcements,
         "no-lethal-force": _without_lethal_force,
         "early-concession": _early_concession,
