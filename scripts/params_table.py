@@ -342,6 +342,8 @@ CODE: dict[str, tuple[str, ...]] = {
     ),
     "steps": ("engine/simulation.py:Simulation.run",),
     "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),
+    "start": ("scenario/loading.py:_when", "scenario/timeline.py:tick_at"),
+    "tick_minutes": ("scenario/loading.py:_when", "scenario/timeline.py:tick_at"),
 }
 
 #: Presets in the order of the ``presets`` table, with their column titles.
@@ -470,6 +472,8 @@ def fmt_allowed(f) -> str:
         return "true, false"
     if kind == "choice":
         return ", ".join(f'"{c}"' for c in m["choices"])
+    if kind == "datetime":
+        return 'ISO 8601 date-time, or ""'
     lo, hi = m["low"], m["high"]
     span = f"{num(lo)} … {num(hi)}" if hi is not None and hi < 1e7 else f"≥ {num(lo)}"
     if kind == "int":

@@ -141,3 +141,71 @@ def test_focal_site_is_checked(tmp_path):
         with pytest.raises(ScenarioError) as info:
             load_text(tmp_path, text)
         assert info.value.key == "information.focal_x" and reason in info.value.reason
+
+
+CLOCK = "[run]\nstart = 2022-01-02T00:00:00Z\ntick_minutes = 60\n"
+
+
+def test_timeline_entries_at_clock_times(tmp_path):
+    sc = load_text(
+        tmp_path,
+        "[information]\nenabled = true\n"
+        + CLOCK
+        + '[[timeline]]\ntime = 2022-01-05T10:30:00Z\naction = "shutdown"\n'
+        + "[[timeline]]\ntime = 2022-01-02T00:00:00Z\nset = { legitimacy = 0.7 }\n"
+        + '[[timeline]]\ntime = "2022-01-02T02:00:00+01:00"\nset = { legitimacy = 0.6 }\n'
+        + "[[timeline]]\nstart_time = 2022-01-03T00:59:59Z\nend_time = 2022-01-03T01:00:00Z\n"
+        + "ramp = { legitimacy = 0.5 }\n"
+        + '[[timeline]]\ntick = 200\naction = "restore"\n',
+    )
+    assert sc.params.start == "2022-01-02T00:00:00+00:00" and sc.params.tick_minutes == 60
+    # 82.5 hours after the start falls in tick 83; the start itself is tick 1; 02:00+01:00
+    # is 01:00 UTC, tick 2; a ramp over the last second of tick 25 into tick 26
+    shutdown, first, second, ramp, restore = sc.timeline
+    assert (shutdown.tick, first.tick, second.tick) == (83, 1, 2)
+    assert (ramp.start, ramp.end) == (25, 26) and restore.tick == 200
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "reason"),
+    [
+        (
+            '[[timeline]]\ntime = 2022-01-05T10:30:00Z\naction = "concession"\nlegitimacy = 0.1\n',
+            "timeline[1].time",
+            "needs run.start",
+        ),
+        (
+            CLOCK + "[[timeline]]\ntime = 2022-01-01T23:00:00Z\nset = { legitimacy = 0.7 }\n",
+            "timeline[1].time",
+            "before run.start",
+        ),
+        (
+            CLOCK
+            + "[[timeline]]\ntick = 3\ntime = 2022-01-03T00:00:00Z\nset = { legitimacy = 0.7 }\n",
+            "timeline[1].time",
+            "not both",
+        ),
+        (
+            CLOCK + '[[timeline]]\ntime = "yesterday"\nset = { legitimacy = 0.7 }\n',
+            "timeline[1].time",
+            "ISO 8601",
+        ),
+        ('[run]\nstart = "soon"\n', "run.start", "ISO 8601"),
+    ],
+)
+def test_bad_clock_times_are_named(tmp_path, text, key, reason):
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, text)
+    assert info.value.key == key and reason in info.value.reason, str(info.value)
+
+
+def test_clock_cannot_move_under_a_timeline(tmp_path):
+    sc = load_text(
+        tmp_path, CLOCK + "[[timeline]]\ntime = 2022-01-03T00:00:00Z\nset = { legitimacy = 0.7 }\n"
+    )
+    assert sc.timeline[0].tick == 25
+    with pytest.raises(ScenarioError) as info:
+        apply_overrides(sc, ["run.tick_minutes=30"])
+    assert info.value.key == "run.tick_minutes" and "in the file" in info.value.reason
+    plain = apply_overrides(upheaval.load("epstein2002-run1"), ["run.start=2022-01-02T06:00:00"])
+    assert plain.params.start == "2022-01-02T06:00:00+00:00"

@@ -12,6 +12,7 @@ Defaults are Epstein (2002) run 2 where the paper states a value, and NetLogo's
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -963,6 +964,27 @@ class Params:
         low=0,
         high=2**63 - 1,
     )
+    start: str = _p(
+        "",
+        "run",
+        "start",
+        "Clock time at which tick 1 begins (ISO 8601 or a TOML date-time, e.g. "
+        "2022-01-02T00:00:00Z; without an offset, UTC). With run.tick_minutes, timeline "
+        'entries may give a clock `time` instead of a `tick`. "": no clock.',
+        OURS,
+        kind="datetime",
+    )
+    tick_minutes: float = _p(
+        0.0,
+        "run",
+        "tick_minutes",
+        "Clock length of a tick in minutes (a tick k covers [start + (k − 1)·Δ, "
+        "start + k·Δ)); 0: ticks have no clock length.",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=525_600.0,
+    )
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -996,6 +1018,27 @@ class ParameterError(ValueError):
         super().__init__(f"{location}: {reason}")
 
 
+def clock_time(loc: str, value: Any) -> str:
+    """A clock time as its ISO 8601 text in UTC ("" stays "": no clock)."""
+    if value == "":
+        return ""
+    when = value
+    if isinstance(value, str):
+        try:
+            when = dt.datetime.fromisoformat(value)
+        except ValueError:
+            raise ParameterError(
+                loc, f"expected an ISO 8601 date-time like 2022-01-02T00:00:00Z, got {value!r}"
+            ) from None
+    elif isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        when = dt.datetime(value.year, value.month, value.day)
+    if not isinstance(when, dt.datetime):
+        raise ParameterError(loc, f"expected a date-time, got {value!r}")
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=dt.UTC)
+    return when.astimezone(dt.UTC).isoformat()
+
+
 def check_value(f: dataclasses.Field, value: Any) -> Any:
     """Check one value against its field's declared kind and range.
 
@@ -1008,6 +1051,8 @@ def check_value(f: dataclasses.Field, value: Any) -> Any:
         if not isinstance(value, bool):
             raise ParameterError(loc, f"expected true or false, got {value!r}")
         return value
+    if kind == "datetime":
+        return clock_time(loc, value)
     if kind == "choice":
         if not isinstance(value, str) or value not in m["choices"]:
             allowed = ", ".join(repr(c) for c in m["choices"])

@@ -37,6 +37,7 @@ from upheaval.scenario.timeline import (
     TimelineEvent,
     check_actions,
     first_tick,
+    tick_at,
 )
 
 PRESET_PACKAGE = "upheaval.scenario.presets"
@@ -127,7 +128,24 @@ def _tick_of(entry: dict[str, Any], name: str, where: str, key: str) -> int:
     return v
 
 
-def _parse_timeline(entries: Any, where: str) -> tuple[TimelineEvent, ...]:
+def _when(
+    entry: dict[str, Any], tick_key: str, time_key: str, where: str, key: str, params: Params
+) -> int:
+    """The tick of an entry given as ``tick_key`` (a tick) or ``time_key`` (a clock
+    time, converted with run.start and run.tick_minutes); exactly one of the two."""
+    if tick_key in entry and time_key in entry:
+        raise ScenarioError(
+            where, f"{key}.{time_key}", f"give '{tick_key}' or '{time_key}', not both"
+        )
+    if time_key not in entry:
+        return _tick_of(entry, tick_key, where, key)
+    try:
+        return tick_at(entry[time_key], params.start, params.tick_minutes)
+    except ValueError as e:
+        raise ScenarioError(where, f"{key}.{time_key}", str(e)) from None
+
+
+def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineEvent, ...]:
     if not isinstance(entries, list):
         raise ScenarioError(where, "timeline", "expected a list of [[timeline]] tables")
     allowed = _timeline_params()
@@ -137,9 +155,10 @@ def _parse_timeline(entries: Any, where: str) -> tuple[TimelineEvent, ...]:
         if not isinstance(entry, dict):
             raise ScenarioError(where, key, "expected a table")
         if "action" in entry:
-            events.append(_parse_action(entry, where, key))
+            events.append(_parse_action(entry, where, key, params))
             continue
-        unknown = set(entry) - {"tick", "start", "end", "set", "ramp"}
+        unknown = set(entry) - {"tick", "time", "start", "end", "start_time", "end_time"}
+        unknown -= {"set", "ramp"}
         if unknown:
             raise ScenarioError(where, f"{key}.{sorted(unknown)[0]}", "unknown key")
         has_set, has_ramp = "set" in entry, "ramp" in entry
@@ -151,14 +170,16 @@ def _parse_timeline(entries: Any, where: str) -> tuple[TimelineEvent, ...]:
             raise ScenarioError(where, f"{key}.{action}", "expected a table of parameter = value")
 
         if has_set:
-            if "start" in entry or "end" in entry:
-                raise ScenarioError(where, key, "'set' takes 'tick', not 'start'/'end'")
-            tick = _tick_of(entry, "tick", where, key)
+            if {"start", "end", "start_time", "end_time"} & set(entry):
+                raise ScenarioError(where, key, "'set' takes 'tick' (or 'time'), not 'start'/'end'")
+            tick = _when(entry, "tick", "time", where, key, params)
         else:
-            if "tick" in entry:
-                raise ScenarioError(where, key, "'ramp' takes 'start' and 'end', not 'tick'")
-            start = _tick_of(entry, "start", where, key)
-            end = _tick_of(entry, "end", where, key)
+            if "tick" in entry or "time" in entry:
+                raise ScenarioError(
+                    where, key, "'ramp' takes 'start' and 'end' (or their _time), not 'tick'"
+                )
+            start = _when(entry, "start", "start_time", where, key, params)
+            end = _when(entry, "end", "end_time", where, key, params)
             if end < start:
                 raise ScenarioError(where, f"{key}.end", f"end {end} is before start {start}")
         for pname, value in changes.items():
@@ -196,7 +217,7 @@ def _number(v: Any, where: str, key: str, low: float, high: float, *, open_low=F
     return float(v)
 
 
-def _parse_action(entry: dict[str, Any], where: str, key: str) -> ActionEvent:
+def _parse_action(entry: dict[str, Any], where: str, key: str, params: Params) -> ActionEvent:
     """One ``{ tick = t, action = "...", ... }`` entry (see scenario/timeline.py)."""
     action = entry["action"]
     if action not in ACTIONS:
@@ -207,11 +228,11 @@ def _parse_action(entry: dict[str, Any], where: str, key: str) -> ActionEvent:
             + (_suggest(action, list(ACTIONS)) if isinstance(action, str) else ""),
         )
     required, optional = ACTION_KEYS[action]
-    allowed = {"tick", "action", *required, *optional}
+    allowed = {"tick", "time", "action", *required, *optional}
     for k in entry:
         if k not in allowed:
             if k in ("set", "ramp", "start", "end"):
-                reason = f"an action takes 'tick' and its own keys, not {k!r}"
+                reason = f"an action takes 'tick' (or 'time') and its own keys, not {k!r}"
             else:
                 reason = f"unknown key for action {action!r}; it takes " + ", ".join(
                     sorted(allowed - {"tick", "action"})
@@ -220,7 +241,7 @@ def _parse_action(entry: dict[str, Any], where: str, key: str) -> ActionEvent:
     for k in required:
         if k not in entry:
             raise ScenarioError(where, f"{key}.{k}", f"missing (action {action!r} needs it)")
-    tick = _tick_of(entry, "tick", where, key)
+    tick = _when(entry, "tick", "time", where, key, params)
     fields: dict[str, Any] = {}
     if "factor" in entry:
         fields["factor"] = _number(
@@ -341,9 +362,9 @@ def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None =
                 changes[f.name] = check_value(f, value)
             except ParameterError as e:
                 raise ScenarioError(where, e.location, e.reason) from None
-    if "timeline" in data:
-        timeline = list(_parse_timeline(data["timeline"], where))
     params = params.replace(**changes)
+    if "timeline" in data:
+        timeline = list(_parse_timeline(data["timeline"], where, params))
     try:
         validate_params(params)
     except ParameterError as e:
@@ -425,6 +446,13 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | list[str]) -
     changes = {}
     for key, value in overrides.items():
         f = resolve_key(key, "--set")
+        if f.name in ("start", "tick_minutes") and scenario.timeline:
+            raise ScenarioError(
+                "--set",
+                key,
+                "the timeline's clock times were turned into ticks when the scenario was "
+                "read; change run.start or run.tick_minutes in the file instead",
+            )
         try:
             changes[f.name] = check_value(f, value)
         except ParameterError as e:

@@ -54,11 +54,21 @@ Divisive propaganda (mechanism 10, docs/odd.md §7.19) is no action but a ``set`
 
 Actions of a tick act in the order of the sorted timeline (file order among ties),
 after the ``set``/``ramp`` events listed before them.
+
+**Clock time.** With ``run.start`` (when tick 1 begins) and ``run.tick_minutes``
+(Δ) set, any entry may give a clock time instead of a tick: ``time`` for ``tick``,
+``start_time``/``end_time`` for a ramp's ``start``/``end``. A time τ becomes the
+tick during which it falls, ⌊(τ − start)/Δ⌋ + 1 (:func:`tick_at`), so the event
+takes effect at the start of that tick; times are converted when the file is read.
+A time before ``run.start`` is an error.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 from dataclasses import dataclass
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -129,6 +139,25 @@ class ActionEvent:
 
 
 TimelineEvent = SetEvent | RampEvent | ActionEvent
+
+
+def tick_at(time: Any, start: str, tick_minutes: float) -> int:
+    """The tick during which clock time ``time`` falls: ⌊(time − start)/Δ⌋ + 1.
+
+    ``time`` is a date-time or ISO 8601 text (no offset: UTC); raises ValueError with
+    the reason if there is no clock or the time is before the start."""
+    from upheaval.model.params import ParameterError, clock_time
+
+    if not start or tick_minutes <= 0:
+        raise ValueError("a clock time needs run.start and run.tick_minutes > 0")
+    try:
+        when = dt.datetime.fromisoformat(clock_time("time", time))
+    except ParameterError as e:
+        raise ValueError(e.reason) from None
+    elapsed = (when - dt.datetime.fromisoformat(start)).total_seconds() / 60.0
+    if elapsed < 0:
+        raise ValueError(f"{when.isoformat()} is before run.start {start}")
+    return math.floor(elapsed / tick_minutes) + 1
 
 
 def first_tick(e: TimelineEvent) -> int:
