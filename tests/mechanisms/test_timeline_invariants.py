@@ -64,6 +64,11 @@ class MechanismTimeline(RuleBasedStateMachine):
             organisation_strike_impact=0.05,
             identity_enabled=True,
             blue_share=0.6,
+            provocateurs_count=2,
+            provocateurs_framing_rise=0.2,
+            information_enabled=True,
+            information_focal_x=SIDE // 2,
+            information_focal_y=SIDE // 2,
         )
         timeline = [
             SetEvent(tick=FAR, param="lethal_probability", value=0.5),
@@ -97,6 +102,12 @@ class MechanismTimeline(RuleBasedStateMachine):
         if unit is not None:
             mask &= a.unit == self.sim._units[unit]
         return int(np.count_nonzero(mask))
+
+    @rule(online=st.booleans())
+    def internet(self, online):
+        """Shutdowns and restores (the channel, with its focal site)."""
+        self._play(ActionEvent(tick=self.sim.tick + 1, action="restore" if online else "shutdown"))
+        assert self.sim.rules.focal[0] == int(online)
 
     @rule(ticks=st.integers(1, 3))
     def step(self, ticks):
@@ -181,7 +192,8 @@ class MechanismTimeline(RuleBasedStateMachine):
     def general_strike(self, ticks):
         self._play(ActionEvent(tick=self.sim.tick + 1, action="general_strike", ticks=ticks))
         a = self.sim.agents
-        members = (a.org > 0) & (a.kind == CITIZEN)
+        # a provocateur obeys no committee: members who are provocateurs stay violent
+        members = (a.org > 0) & (a.kind == CITIZEN) & (a.role == 0)
         assert not np.any(members & (a.status == 1)), "a striker is on the street"
         assert self.sim.counts()["striking"] <= int(np.count_nonzero(members & (a.status == 0)))
 

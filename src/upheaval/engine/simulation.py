@@ -317,7 +317,7 @@ class Simulation:
         """Before the tick: what the information channel reports of the previous tick's
         row (rules/information.py), as as-if-seen counts for rule A."""
         p, row = self.params, self.history[-1]
-        online = information.online_at(p.information_online, self.scenario.timeline, self.tick)
+        online = information.online_at(p.information_online, self._timeline, self.tick)
         self.rules.focal[0] = int(online)
         self.rules.media[0], self.rules.media[1] = information.broadcast(
             online,
