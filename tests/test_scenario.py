@@ -19,7 +19,7 @@ import upheaval
 from upheaval import ScenarioError
 from upheaval.engine.simulation import COLUMNS
 from upheaval.model.params import Params, parameter_fields
-from upheaval.scenario.timeline import RampEvent, SetEvent
+from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.world.grid import lane_counts
 
 # -- helpers ------------------------------------------------------------------------------
@@ -55,12 +55,23 @@ def scenario_to_toml(sc: upheaval.Scenario) -> str:
         )
     for section, entries in by_section.items():
         lines += ["", f"[{section}]", *entries]
-    key_of = {f.name: f.metadata["key"] for f in parameter_fields()}
+    key_of = {f.name: f'"{f.metadata["section"]}.{f.metadata["key"]}"' for f in parameter_fields()}
     for e in sc.timeline:
         lines += ["", "[[timeline]]"]
         if isinstance(e, SetEvent):
             lines.append(f"tick = {e.tick}")
             lines.append(f"set = {{ {key_of[e.param]} = {_toml_value(e.value)} }}")
+        elif isinstance(e, ActionEvent):
+            lines += [f"tick = {e.tick}", f"action = {_toml_value(e.action)}"]
+            blank = ActionEvent(tick=e.tick, action=e.action)
+            for f in dataclasses.fields(e):
+                value = getattr(e, f.name)
+                if f.name in ("tick", "action") or value == getattr(blank, f.name):
+                    continue
+                if isinstance(value, tuple):
+                    lines.append(f"{f.name} = [{', '.join(map(str, value))}]")
+                else:
+                    lines.append(f"{f.name} = {_toml_value(value)}")
         else:
             lines += [f"start = {e.start}", f"end = {e.end}"]
             lines.append(f"ramp = {{ {key_of[e.param]} = {_toml_value(e.value)} }}")
@@ -365,6 +376,7 @@ def test_the_presets_shipped():
         *(f"epstein2002-run{n}" for n in range(1, 9)),
         "mesa-example",
         "netlogo-rebellion",
+        "kz2022-almaty",
     }
 
 

@@ -209,3 +209,20 @@ def test_clock_cannot_move_under_a_timeline(tmp_path):
     assert info.value.key == "run.tick_minutes" and "in the file" in info.value.reason
     plain = apply_overrides(upheaval.load("epstein2002-run1"), ["run.start=2022-01-02T06:00:00"])
     assert plain.params.start == "2022-01-02T06:00:00+00:00"
+
+
+def test_kz2022_preset_dates_its_timeline_from_the_dataset():
+    """The illustrative Kazakh preset: one-hour ticks from 00:00 UTC on 2 January 2022,
+    so the blackout of 5 January 10:30 UTC (events.csv) falls in tick 83 and the first
+    CSTO aircraft (6 January 16:06 UTC) in tick 113; the run plays every mechanism."""
+    sc = upheaval.load("kz2022-almaty")
+    at = {getattr(e, "action", None) or e.param: e.tick for e in sc.timeline[::-1]}
+    assert at["shutdown"] == 83 and at["reinforce"] == 113 and at["restore"] == 193
+    assert at["withdraw"] == 24 * 11 + 1
+    sim = upheaval.Simulation(sc, seed=1)
+    sim.step(120)
+    t = sim.table()
+    total = {c: sum(t.column(c).to_pylist()) for c in ("provocations", "striking", "arrests")}
+    assert all(v > 0 for v in total.values()), total
+    assert max(t.column("active_blue").to_pylist()) > 100  # the price shock mobilises
+    assert not sim.rules.focal[0]  # the channel is down after tick 83

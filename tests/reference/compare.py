@@ -128,6 +128,11 @@ def shrink(scenario: Any, side: int = 15, time_scale: int = 5) -> Any:
         citizen_vision=min(p.citizen_vision, float(cap)),
         cop_vision=min(p.cop_vision, float(cap)),
     )
+    if p.information_focal_x >= 0:  # the focal site keeps its place relative to the lattice
+        p = p.replace(
+            information_focal_x=p.information_focal_x * side // scenario.params.width,
+            information_focal_y=p.information_focal_y * side // scenario.params.height,
+        )
     events = []
     for e in scenario.timeline:
         if isinstance(e, SetEvent):
