@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from upheaval.model.jit import rule
+from upheaval.model.rng import randint
 from upheaval.model.state import DEAD
 from upheaval.world.grid import lane_of, unplace
 
@@ -80,3 +81,15 @@ def remove_agent(g, a, j, hold_site, free_slots, meta):
     a.status[j] = DEAD
     a.cell_next[j] = -1
     push_free(free_slots, meta, j)
+
+
+@rule
+def take_drawn(members, n, rng):
+    """Draw one of ``members[:n]`` uniformly (one ``randint(n)``), remove it keeping
+    the rest in order, and return it: one draw of sampling without replacement, as
+    withdrawals, command shifts and provocateurs draw (the caller counts n down)."""
+    k = randint(rng, n)
+    j = members[k]
+    for t in range(k, n - 1):  # keep the rest ascending (a slice copy would allocate)
+        members[t] = members[t + 1]
+    return j

@@ -171,12 +171,16 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
 
         if has_set:
             if {"start", "end", "start_time", "end_time"} & set(entry):
-                raise ScenarioError(where, key, "'set' takes 'tick' (or 'time'), not 'start'/'end'")
+                raise ScenarioError(
+                    where, key, "'set' takes 'tick', not 'start'/'end' (or 'time' for 'tick')"
+                )
             tick = _when(entry, "tick", "time", where, key, params)
         else:
             if "tick" in entry or "time" in entry:
                 raise ScenarioError(
-                    where, key, "'ramp' takes 'start' and 'end' (or their _time), not 'tick'"
+                    where,
+                    key,
+                    "'ramp' takes 'start' and 'end', not 'tick' (or 'start_time' and 'end_time')",
                 )
             start = _when(entry, "start", "start_time", where, key, params)
             end = _when(entry, "end", "end_time", where, key, params)

@@ -270,32 +270,6 @@ def count_cops_actives(g, a, site, span_dy, span_half):
 
 
 @rule
-def count_actives_of_group(g, a, site, span_dy, span_half, group):
-    """Active citizens of ``group`` within the neighbourhood of ``site``, own site
-    included (identities, docs/odd.md §7.19). The lanes do not know groups, so the
-    site lists are walked, but only on sites whose active lane is non-zero."""
-    occ = g.occupancy
-    w = g.width
-    x = site % w
-    y = site // w
-    n = 0
-    for r in range(span_dy.shape[0]):
-        s0, e0, s1, e1 = _row_bounds(g, x, y, span_dy[r], span_half[r])
-        for seg in range(2):
-            s = s0 if seg == 0 else s1
-            e = e0 if seg == 0 else e1
-            for c in range(s, e):
-                if (occ[c] >> np.uint8(LANE_ACTIVE)) & _FULL == 0:
-                    continue
-                j = g.head[c]
-                while j != -1:
-                    if a.kind[j] == CITIZEN and a.status[j] == ACTIVE and a.group[j] == group:
-                        n += 1
-                    j = a.cell_next[j]
-    return n
-
-
-@rule
 def count_empty(g, site, span_dy, span_half):
     """Number of empty sites within the neighbourhood of ``site``."""
     occ = g.occupancy
@@ -334,10 +308,12 @@ def kth_empty(g, site, span_dy, span_half, k):
     return -1
 
 
-# Candidates a scan may pick: citizens of a given status (rule C's arrestee), or free
-# citizens of another group (Model II's victim).
+# Candidates a scan may pick or count: citizens of a given status (rule C's arrestee),
+# free citizens of another group (Model II's victim), or active citizens of a group
+# (identities' solidarity count).
 BY_STATUS = 0
 OF_OTHER_GROUP = 1
+ACTIVE_OF_GROUP = 2
 
 
 @rule
@@ -346,6 +322,8 @@ def _is_candidate(a, j, mode, value):
         return False
     if mode == BY_STATUS:
         return a.status[j] == value
+    if mode == ACTIVE_OF_GROUP:
+        return a.status[j] == ACTIVE and a.group[j] == value
     return (a.status[j] == QUIET or a.status[j] == ACTIVE) and a.group[j] != value
 
 
@@ -355,7 +333,10 @@ def _candidates_on_site(g, a, c, mode, value, lane):
     if mode == BY_STATUS:
         m = np.int64((g.occupancy[c] >> np.uint8(lane)) & _FULL)
         return lane_count_at(g, a, c, lane) if m == 3 else m
-    if not g.occupancy[c] & _FREE_CITIZEN:
+    if mode == ACTIVE_OF_GROUP:
+        if (g.occupancy[c] >> np.uint8(LANE_ACTIVE)) & _FULL == 0:
+            return 0
+    elif not g.occupancy[c] & _FREE_CITIZEN:
         return 0
     m = 0
     j = g.head[c]
@@ -414,6 +395,14 @@ def kth_in_lane(g, a, site, span_dy, span_half, lane, status, k):
 def count_other_group(g, a, site, span_dy, span_half, group):
     """Model II: free citizens not of ``group`` within the neighbourhood."""
     return _candidates(g, a, site, span_dy, span_half, OF_OTHER_GROUP, group, 0, -1)
+
+
+@rule
+def count_actives_of_group(g, a, site, span_dy, span_half, group):
+    """Active citizens of ``group`` within the neighbourhood of ``site``, own site
+    included (identities, docs/odd.md §7.19). The lanes do not know groups, so the
+    site lists are walked, but only on sites whose active lane is non-zero."""
+    return _candidates(g, a, site, span_dy, span_half, ACTIVE_OF_GROUP, group, 0, -1)
 
 
 @rule

@@ -53,8 +53,8 @@ import math
 import numpy as np
 
 from upheaval.model.jit import hot_rule, kernel, rule
-from upheaval.model.rng import randint, uniform
-from upheaval.model.slots import remove_agent
+from upheaval.model.rng import uniform
+from upheaval.model.slots import remove_agent, take_drawn
 from upheaval.model.state import (
     ACTIVE,
     CITIZEN,
@@ -127,10 +127,7 @@ def shift_command(a, to, count, rng):
         return n
     passed = 0
     for _ in range(min(count, n)):
-        k = randint(rng, n)
-        a.faction[members[k]] = to
-        for t in range(k, n - 1):  # keep the rest ascending (a slice copy would allocate)
-            members[t] = members[t + 1]
+        a.faction[take_drawn(members, n, rng)] = to
         n -= 1
         passed += 1
     return passed

@@ -29,7 +29,7 @@ import numpy as np
 from upheaval.model.jit import kernel, rule
 from upheaval.model.rng import randint
 from upheaval.model.rules.defection import draw_mind
-from upheaval.model.slots import pop_free, remove_agent
+from upheaval.model.slots import pop_free, remove_agent, take_drawn
 from upheaval.model.state import COP, DEAD, LANE_COP, QUIET, RULER
 from upheaval.world.grid import place
 
@@ -121,10 +121,7 @@ def _withdraw_drawn(g, a, members, n, count, hold_site, rng, free_slots, meta):
     uniformly among those left; returns how many were removed."""
     removed = 0
     for _ in range(min(count, n)):
-        k = randint(rng, n)
-        j = members[k]
-        for t in range(k, n - 1):  # keep the rest ascending (a slice copy would allocate)
-            members[t] = members[t + 1]
+        j = take_drawn(members, n, rng)
         n -= 1
         remove_agent(g, a, j, hold_site, free_slots, meta)
         removed += 1

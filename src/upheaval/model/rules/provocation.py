@@ -35,7 +35,7 @@ from __future__ import annotations
 import numpy as np
 
 from upheaval.model.jit import hot_rule, kernel
-from upheaval.model.rng import randint
+from upheaval.model.slots import take_drawn
 from upheaval.model.state import ACTIVE, CITIZEN, DEAD, EV_PROVOCATIONS, LANE_ACTIVE, LANE_QUIET
 from upheaval.world.grid import count_cops_actives, relane
 
@@ -55,10 +55,7 @@ def draw_provocateurs(a, count, rng):
             n += 1
     drawn = 0
     for _ in range(min(count, n)):
-        k = randint(rng, n)
-        a.role[members[k]] = PROVOCATEUR
-        for t in range(k, n - 1):  # keep the rest ascending (a slice copy would allocate)
-            members[t] = members[t + 1]
+        a.role[take_drawn(members, n, rng)] = PROVOCATEUR
         n -= 1
         drawn += 1
     return drawn
