@@ -231,6 +231,10 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/kernels.py:compile_rules",
         "model/rules/defection.py:cop_mind@defect",
     ),
+    "forces_disarm_kill": (
+        "model/kernels.py:compile_rules",
+        "model/rules/defection.py:cop_mind@disarm_kill",
+    ),
     "forces_disarm_ratio": (
         "model/kernels.py:compile_rules",
         "model/rules/defection.py:cop_mind@disarm_ratio",

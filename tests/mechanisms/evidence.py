@@ -254,6 +254,7 @@ def security_forces(seeds=SEEDS, ticks: int = 150) -> dict[str, Any]:
         k: [] for k in ("def_dis", "def_loy", "peak_dis", "peak_loy", "def_for", "aside_for")
     }
     disarmed: dict[float, list[int]] = {q: [] for q in ratios}
+    killing: dict[str, list[int]] = {"disarmed": [], "killed": []}
     for seed in seeds:
         h_dis = run(Scenario(params=disloyal, timeline=drop), seed, ticks)
         h_loy = run(Scenario(params=loyal, timeline=drop), seed, ticks)
@@ -269,6 +270,10 @@ def security_forces(seeds=SEEDS, ticks: int = 150) -> dict[str, Any]:
                 Scenario(params=loyal.replace(forces_disarm_ratio=q), timeline=mild), seed, ticks
             )
             disarmed[q].append(sum(column(h, "disarmed")))
+        deadly = loyal.replace(forces_disarm_ratio=8.0, forces_disarm_kill=0.5)
+        h = run(Scenario(params=deadly, timeline=mild), seed, ticks)
+        killing["disarmed"].append(sum(column(h, "disarmed")))
+        killing["killed"].append(sum(column(h, "cops_killed")))
     return {
         "scenario": (
             "epstein2002-run2, security_forces.minds, legitimacy 0.82 → 0.6 "
@@ -288,6 +293,11 @@ def security_forces(seeds=SEEDS, ticks: int = 150) -> dict[str, Any]:
                 "per_seed": disarmed[q],
             }
             for q in ratios
+        },
+        "cops_killed_at_disarm_kill_0.5": {
+            "disarmed": sum(killing["disarmed"]),
+            "killed": sum(killing["killed"]),
+            "share_killed": sum(killing["killed"]) / max(1, sum(killing["disarmed"])),
         },
     }
 

@@ -134,6 +134,9 @@ def test_crowds_disarm_cops_more_the_lower_the_ratio(forces):
     by = forces["disarmed_by_ratio"]
     assert by["8"]["share_positive"] == 1.0
     assert by["8"]["mean"] > by["32"]["mean"] > by["200"]["mean"] == 0
+    # deaths on the forces' side: with disarm_kill 0.5 about half the disarmed die
+    k = forces["cops_killed_at_disarm_kill_0.5"]
+    assert k["disarmed"] > 50 and 0.4 < k["share_killed"] < 0.6, k
 
 
 # -- 6. provocateurs and framing -------------------------------------------------------------

@@ -11,7 +11,7 @@ import pytest
 
 from reference.compare import run_side_by_side
 from reference.model import ReferenceModel
-from upheaval.engine.simulation import Simulation
+from upheaval.engine.simulation import COLUMNS, Simulation
 from upheaval.model.params import Params
 from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent, unit_codes
@@ -131,6 +131,7 @@ CASES = {
             forces_stand_aside_threshold=0.05,
             forces_defect_threshold=0.25,
             forces_disarm_ratio=4.0,
+            forces_disarm_kill=0.5,
         ),
         (RampEvent(start=4, end=8, param="legitimacy", value=0.1),),
     ),
@@ -433,6 +434,8 @@ def test_minds_parity_cases_exercise_every_verdict(seed):
     sim.step(16)
     totals = np.array(sim.history)[:, 17:20].sum(axis=0)
     assert (totals > 0).all(), totals  # stood aside, defected, disarmed
+    killed = sum(r[COLUMNS.index("cops_killed")] for r in sim.history)
+    assert 0 < killed < totals[2]  # the crowd kills some of the cops it disarms
     params, timeline = CASES[
         "cops' minds: foreign reinforcements, per-agent legitimacy, lethal force"
     ]

@@ -87,10 +87,11 @@ ROW = (
     "disarmed",
     "provocations",
     "striking",
+    "cops_killed",
     "framing",
     "legitimacy",
 )
-EVENT_NAMES = ROW[8:22]
+EVENT_NAMES = ROW[8:23]
 
 
 @dataclass
@@ -415,7 +416,11 @@ class ReferenceModel:
         origin = self._origin(cop)
         if p.forces_disarm_ratio > 0 and actives > 0 and actives >= p.forces_disarm_ratio * cops:
             self.events["disarmed"] += 1
-            if origin == "foreign":
+            kill = p.forces_disarm_kill
+            if kill > 0 and self.streams["dynamics"].uniform() < kill:
+                self.events["cops_killed"] += 1  # the crowd kills it
+                self._remove(cop)
+            elif origin == "foreign":
                 self._remove(cop)
             else:
                 self._leave_force(cop, QUIET)

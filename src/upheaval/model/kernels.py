@@ -124,6 +124,7 @@ Rules = namedtuple(
         "stand_aside",
         "defect",
         "disarm_ratio",
+        "disarm_kill",
         # mechanism 7 (information beyond sight): off costs one branch per scan;
         # ``media`` int64[2] = (A_media, C_media), rewritten by the engine every tick
         "media_on",
@@ -253,6 +254,7 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         stand_aside=float(p.forces_stand_aside_threshold),
         defect=float(p.forces_defect_threshold),
         disarm_ratio=float(p.forces_disarm_ratio),
+        disarm_kill=float(p.forces_disarm_kill),
         media_on=bool(p.information_enabled),
         media=np.zeros(2, np.int64),
         focal=np.array([0, p.information_focal_x, p.information_focal_y], np.int64),
@@ -337,7 +339,7 @@ def cop_turn(
     rule C this turn)."""
     aside = False
     if r.minds:
-        verdict = cop_mind(g, a, i, r, legitimacy, free_slots, meta, events)
+        verdict = cop_mind(g, a, i, r, legitimacy, rng, free_slots, meta, events)
         if verdict == GONE:
             return
         aside = verdict == STAND_ASIDE

@@ -689,6 +689,18 @@ class Params:
         high=1000.0,
     )
 
+    forces_disarm_kill: float = _p(
+        0.0,
+        "security_forces",
+        "disarm_kill",
+        "Chance that a cop disarmed by a crowd is killed (removed from the world, counted "
+        "in cops_killed) rather than let go; one draw per disarming when > 0.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+    )
+
     # -- information beyond sight (mechanism 7) ------------------------------------------------
     information_enabled: bool = _p(
         False,

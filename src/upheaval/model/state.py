@@ -125,6 +125,7 @@ MECH_EVENTS = (
     "disarmed",
     "provocations",
     "striking",
+    "cops_killed",
 )
 EV_KILLED_BY_COPS = 8
 EV_STOOD_ASIDE = 9
@@ -133,6 +134,8 @@ EV_DISARMED = 11
 EV_PROVOCATIONS = 12
 #: Members on strike this tick (mechanism 8), counted at each striker's turn.
 EV_STRIKING = len(EVENTS) + MECH_EVENTS.index("striking")
+#: Cops killed by the crowd that disarmed them (security forces, mechanism 4).
+EV_COPS_KILLED = len(EVENTS) + MECH_EVENTS.index("cops_killed")
 
 
 def empty_agents(capacity: int, model2: bool, extras: tuple[str, ...] = ()) -> Agents:

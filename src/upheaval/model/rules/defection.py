@@ -18,9 +18,12 @@ with [lo, hi] the loyalty range of the cop's origin (``local_police``,
 At the start of its turn a cop with a mind (no draw) — :func:`cop_mind`:
 
 1. counts cops C (itself included) and actives A within its vision v*;
-2. **disarmed** if ``disarm_ratio`` > 0, A > 0 and A ≥ disarm_ratio · C: a local
-   (police, guard) cop becomes a quiet citizen on its site; a foreign soldier is
-   removed from the world. Its turn ends; counted in ``disarmed``;
+2. **disarmed** if ``disarm_ratio`` > 0, A > 0 and A ≥ disarm_ratio · C: with
+   ``disarm_kill`` > 0 one ``dynamics`` uniform u is drawn and u < disarm_kill
+   kills it (removed, counted in ``cops_killed``: deaths on the forces' side);
+   otherwise a local (police, guard) cop becomes a quiet citizen on its site and a
+   foreign soldier is removed from the world. Its turn ends; counted in
+   ``disarmed``;
 3. otherwise D = H_c(1 − L) − ℓ·P_c with P_c = 1 − exp(−k·C/(1 + A)): the cop's
    own grievance against the regime less its loyalty weighing the chance P_c that
    breaking ranks is seen and punished by fellow cops (the literal quotient, k the
@@ -60,6 +63,7 @@ from upheaval.model.state import (
     CITIZEN,
     COP,
     DEAD,
+    EV_COPS_KILLED,
     EV_DEFECTED,
     EV_DISARMED,
     EV_STOOD_ASIDE,
@@ -162,7 +166,7 @@ def to_citizen(g, a, i, status, legitimacy):
 
 
 @hot_rule
-def cop_mind(g, a, i, r, legitimacy, free_slots, meta, events):
+def cop_mind(g, a, i, r, legitimacy, rng, free_slots, meta, events):
     """The security-forces decision of cop ``i`` (module docstring); returns ENFORCE,
     STAND_ASIDE or GONE (disarmed or defected: the turn ends)."""
     grievance = np.float64(a.hardship[i]) * (1.0 - legitimacy)
@@ -178,7 +182,10 @@ def cop_mind(g, a, i, r, legitimacy, free_slots, meta, events):
     origin = origin_of(a, i, r)
     if r.disarm_ratio > 0.0 and actives > 0 and actives >= r.disarm_ratio * cops:
         events[EV_DISARMED] += 1
-        if origin == FOREIGN:
+        if r.disarm_kill > 0.0 and uniform(rng) < r.disarm_kill:
+            events[EV_COPS_KILLED] += 1
+            remove_agent(g, a, i, r.hold_site, free_slots, meta)
+        elif origin == FOREIGN:
             remove_agent(g, a, i, r.hold_site, free_slots, meta)
         else:
             to_citizen(g, a, i, QUIET, legitimacy)
