@@ -18,9 +18,11 @@ share a site, they are taken in ascending slot order.
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
-from upheaval.model.jit import hot_rule, prefetch, rule
+from upheaval.model.jit import hot_rule, load_word, prefetch, rule
 from upheaval.model.state import (
     ACTIVE,
     CITIZEN,
@@ -35,6 +37,9 @@ from upheaval.model.state import (
     Agents,
     Lattice,
 )
+
+if sys.byteorder != "little":  # the eight-sites-a-word scans read bytes as words
+    raise ImportError("upheaval's lattice scans need a little-endian machine")
 
 _FULL = np.uint8(3)
 _FREE_CITIZEN = np.uint8((3 << LANE_ACTIVE) | (3 << LANE_QUIET))
@@ -238,33 +243,112 @@ def scan_lanes(g, a, site, span_dy, span_half):
     return cops, active, quiet, jailed
 
 
+# Eight sites a word (SWAR): the cop lane and the active lane of every byte, and
+# the bits that flag a saturated cop or active lane (lane value 3).
+_LOW_LANE = np.uint64(0x0303030303030303)
+_SAT_BITS = np.uint64(0x0505050505050505)
+_BYTE_ONES = np.uint64(0x0101010101010101)
+_EVEN_BYTES = np.uint64(0x00FF00FF00FF00FF)
+_PAIR_ONES = np.uint64(0x0001000100010001)
+#: _FIRST_BYTES[k]: a word's first k bytes (k = 0 … 8).
+_FIRST_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], np.uint64)
+
+
+@rule
+def _byte_sum(x):
+    """Sum of the eight bytes of ``x``, each at most 31 (the total fits in a byte)."""
+    return np.int64((x * _BYTE_ONES) >> np.uint64(56))
+
+
+@rule
+def _long_run_cops_actives(occ, s, e):
+    """(cops, actives, saturated flags) over the sites [s, e), a word at a time."""
+    cops = 0
+    active = 0
+    sat = np.uint64(0)
+    c = s
+    while c < e:
+        if c + 8 <= occ.shape[0]:
+            x = load_word(occ, c)
+        else:  # the lattice's last bytes: read byte by byte
+            x = np.uint64(0)
+            for k in range(occ.shape[0] - c):
+                x |= np.uint64(occ[c + k]) << np.uint64(8 * k)
+        x &= _FIRST_BYTES[min(e - c, 8)]
+        cops += _byte_sum(x & _LOW_LANE)
+        active += _byte_sum((x >> np.uint64(2)) & _LOW_LANE)
+        sat |= x & (x >> np.uint64(1))
+        c += 8
+    return cops, active, sat
+
+
+@hot_rule
+def _run_cops_actives(occ, s, e):
+    """(cops, actives, saturated flags) over the sites [s, e); see _long_run_…."""
+    if e <= s:
+        return 0, 0, np.uint64(0)
+    return _long_run_cops_actives(occ, s, e)
+
+
+@rule
+def _lane_total(acc):
+    """Sum of the eight bytes of a SWAR accumulator (each byte at most 255)."""
+    pairs = (acc & _EVEN_BYTES) + ((acc >> np.uint64(8)) & _EVEN_BYTES)
+    return np.int64((pairs * _PAIR_ONES) >> np.uint64(48))
+
+
 @hot_rule
 def count_cops_actives(g, a, site, span_dy, span_half):
     """(cops, actives) within the neighbourhood of ``site``, own site included.
 
     The hot scan of rules A and C: two lanes summed straight from the bytes; a
     saturated lane anywhere (rare) sends the count to the exact, list-walking scan.
+    A row of at most 16 sites that does not wrap around the torus in x (all rows of
+    a radius-7 neighbourhood away from the left and right edges) is two word loads,
+    its bytes past the row masked off, its lanes added bytewise into accumulators
+    that are summed once at the end; other rows take the general, looping path.
     """
     occ = g.occupancy
     w = g.width
+    h = g.height
     x = site % w
     y = site // w
     cops = 0
     active = 0
-    saturated = np.uint8(0)
+    saturated = np.uint64(0)
+    acc_cops = np.uint64(0)
+    acc_active = np.uint64(0)
     for r in range(span_dy.shape[0]):
-        s0, e0, s1, e1 = _row_bounds(g, x, y, span_dy[r], span_half[r])
-        for c in range(s0, e0):
-            v = occ[c]
-            cops += v & _FULL
-            active += (v >> np.uint8(2)) & _FULL
-            saturated |= v & (v >> np.uint8(1))
-        for c in range(s1, e1):
-            v = occ[c]
-            cops += v & _FULL
-            active += (v >> np.uint8(2)) & _FULL
-            saturated |= v & (v >> np.uint8(1))
-    if saturated & np.uint8(0x05):  # a cop or active lane reads 3: three or more
+        half = span_half[r]
+        n = 2 * half + 1
+        yy = y + span_dy[r]
+        if yy < 0:
+            yy += h
+        elif yy >= h:
+            yy -= h
+        s = yy * w + x - half
+        if x - half < 0 or x + half >= w or n > 16 or s + 16 > occ.shape[0]:
+            s0, e0, s1, e1 = _row_bounds(g, x, y, span_dy[r], half)
+            c0, a0, f0 = _run_cops_actives(occ, s0, e0)
+            c1, a1, f1 = _run_cops_actives(occ, s1, e1)
+            cops += c0 + c1
+            active += a0 + a1
+            saturated |= f0 | f1
+            continue
+        x0 = load_word(occ, s) & _FIRST_BYTES[min(n, 8)]
+        x1 = load_word(occ, s + 8) & _FIRST_BYTES[max(n - 8, 0)]
+        # at most 6 a byte per row: flushed every 32 rows, before a byte can overflow
+        acc_cops += (x0 & _LOW_LANE) + (x1 & _LOW_LANE)
+        acc_active += ((x0 >> np.uint64(2)) & _LOW_LANE) + ((x1 >> np.uint64(2)) & _LOW_LANE)
+        saturated |= (x0 & (x0 >> np.uint64(1))) | (x1 & (x1 >> np.uint64(1)))
+        if r & 31 == 31:
+            cops += _lane_total(acc_cops)
+            active += _lane_total(acc_active)
+            acc_cops = np.uint64(0)
+            acc_active = np.uint64(0)
+    cops += _lane_total(acc_cops)
+    active += _lane_total(acc_active)
+    if saturated & _SAT_BITS:  # a cop or active lane reads 3: three or more
         cops, active, _, _ = scan_lanes(g, a, site, span_dy, span_half)
     return cops, active
 
