@@ -66,9 +66,10 @@ def prefetch(typingctx, array, index):
     sig = types.void(array, index)
 
     def codegen(context, builder, signature, args):
-        aryty, _ = signature.args
+        aryty, idxty = signature.args
         ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        idx = context.cast(builder, args[1], idxty, types.intp)  # strided arrays need intp
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx], wraparound=False)
         byte_ptr = builder.bitcast(ptr, ir.IntType(8).as_pointer())
         i32 = ir.IntType(32)
         fnty = ir.FunctionType(ir.VoidType(), [byte_ptr.type, i32, i32, i32])
@@ -91,9 +92,10 @@ def load_word(typingctx, array, index):
     sig = types.uint64(array, index)
 
     def codegen(context, builder, signature, args):
-        aryty, _ = signature.args
+        aryty, idxty = signature.args
         ary = context.make_array(aryty)(context, builder, args[0])
-        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [args[1]], wraparound=False)
+        idx = context.cast(builder, args[1], idxty, types.intp)  # strided arrays need intp
+        ptr = cgutils.get_item_pointer(context, builder, aryty, ary, [idx], wraparound=False)
         word_ptr = builder.bitcast(ptr, ir.IntType(64).as_pointer())
         return builder.load(word_ptr, align=1)
 
