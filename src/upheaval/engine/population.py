@@ -31,6 +31,7 @@ from upheaval.model.state import (
     Lattice,
     empty_agents,
     empty_lattice,
+    interleaved,
 )
 from upheaval.world.grid import place
 
@@ -119,6 +120,6 @@ def populate(p: Params, rng: np.ndarray) -> tuple[Lattice, Agents, int]:
     else:
         used = _place_bernoulli(g, a, p.citizen_density, p.cop_density, rng)
         if not model2:
-            a = Agents(*(arr[: max(used, 1)].copy() if arr.shape[0] else arr for arr in a))
+            a = interleaved(Agents(*(arr[: max(used, 1)] if arr.shape[0] else arr for arr in a)))
     _attributes(a, used, model2, p.blue_share, p.max_age, rng)
     return g, a, used

@@ -361,15 +361,13 @@ def step(
     for t in range(n):
         # Prefetch in two stages: the agent data of the turn AGENT_AHEAD ahead, and
         # the lattice around the agent LATTICE_AHEAD ahead (whose position is by
-        # then in cache). Prefetches are hints: results do not depend on them.
+        # then in cache). Prefetches are hints: results do not depend on them. The
+        # per-turn fields share one record (state.HOT_RECORD), position its first
+        # byte and status its last: those two lines hold it all.
         if r.prefetch and t + AGENT_AHEAD < n:
             j = order[t + AGENT_AHEAD]
             prefetch(a.position, j)
             prefetch(a.status, j)
-            prefetch(a.kind, j)
-            prefetch(a.hardship, j)
-            prefetch(a.risk_aversion, j)
-            prefetch(a.cell_next, j)
         if r.prefetch and t + LATTICE_AHEAD < n:
             j = order[t + LATTICE_AHEAD]
             prefetch_neighbourhood(g, a.position[j], r.cit_span_dy)
