@@ -230,7 +230,8 @@ def _fast_and_exact_counts(g, a, span_dy, span_half):
     [
         (3, 2, "moore", 1.0),  # fewer than eight sites: no word fits in the lattice
         (5, 4, "von_neumann", 2.0),  # fewer than 16 sites: every row reads bytewise
-        (40, 13, "von_neumann", 7.0),  # rows of up to 15 sites, two words each
+        (40, 13, "von_neumann", 7.0),  # rows of up to 15 sites, wrapped in y
+        (40, 40, "von_neumann", 7.0),  # one vector a row away from the edges
         (31, 29, "moore", 12.0),  # rows of 25 sites: the looping path
         (45, 43, "von_neumann", 20.0),  # 41 rows: accumulators flushed mid-scan
         (17, 50, "euclidean", 7.9),  # rows as wide as the lattice is nearly
@@ -249,13 +250,16 @@ def test_word_scan_counts_every_site_like_the_exact_scan(width, height, shape, r
     assert np.array_equal(counts[:, :2], counts[:, 2:])
 
 
-def test_word_scan_flushes_its_bytewise_sums_before_they_overflow():
-    """80 rows of 15 sites, every cop and active lane at 2: a byte of the bytewise
-    accumulators would pass 255 after 64 rows unless summed out on the way."""
-    g = empty_lattice(20, 90)
+@pytest.mark.parametrize("rows", [64, 80, 130])
+def test_word_scan_flushes_its_bytewise_sums_before_they_overflow(rows):
+    """Rows of 15 sites, every cop and active lane at 2: 64 rows (the most the vector
+    scan takes) bring a byte of its sums to 128; 80 and 130 rows go the word-at-a-time
+    way, whose bytewise sums would pass 255 (after 64 rows; the vector scan's after
+    128) unless summed out on the way."""
+    g = empty_lattice(20, rows + 10)
     g.occupancy[:] = 2 * (1 + 4)
-    span_dy = np.arange(-40, 40, dtype=np.int32)
-    span_half = np.full(80, 7, np.int32)
+    span_dy = np.arange(-(rows // 2), rows - rows // 2, dtype=np.int32)
+    span_half = np.full(rows, 7, np.int32)
     counts = _fast_and_exact_counts(g, empty_agents(1, False), span_dy, span_half)
-    assert (counts[:, :2] == 2 * 80 * 15).all()
+    assert (counts[:, :2] == 2 * rows * 15).all()
     assert np.array_equal(counts[:, :2], counts[:, 2:])
