@@ -7,7 +7,8 @@ the head of a linked list of the agents on it. The list is the exact truth; a la
 share a site (NetLogo: a released prisoner returns to its site, a cop steps onto
 its arrestee's site). Wherever a saturated lane matters, the count is taken from
 the list. One byte a site keeps a 2000×2000 lattice at 4 MB, inside the cache, and
-lets a scan count eight sites per 64-bit word.
+lets a scan count a row of up to 16 sites with one vector load (eight sites a 64-bit
+word near the lattice's edges).
 
 Every scan walks the neighbourhood in the canonical order of
 :mod:`upheaval.world.lattice` (rows by dy, then dx, both ascending) as one or two
