@@ -461,3 +461,27 @@ def test_manifest_records_timeline_actions():
             "ticks": -1,
         }
     ]
+
+
+def test_speed_excludes_the_call_that_compiles(tmp_path):
+    """In a fresh process the first step compiles (or loads) the kernel: its time is
+    counted in compile_s with its agent-steps, and the manifest's speed is that of
+    the ticks after it."""
+    import json
+    import subprocess
+    import sys
+
+    run_dir = str(tmp_path / "run")
+    code = (
+        "import json, upheaval\n"
+        f"sim = upheaval.run('epstein2002-run2', steps=5, seed=1, out={run_dir!r})\n"
+        "print(json.dumps(sim.timings))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    timings = json.loads(out.strip().splitlines()[-1])
+    assert timings["compile_s"] > 0 and timings["compile_agent_steps"] == 1120 + 64
+    m = json.loads((tmp_path / "run" / "manifest.json").read_text())
+    assert m["timings"]["compile_s"] == timings["compile_s"]
+    assert m["agent_steps_per_second"] == (m["agent_steps"] - 1184) / m["timings"]["steps_s"]

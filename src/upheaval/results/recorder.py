@@ -261,6 +261,7 @@ class Recorder:
         )
         self._started_utc = _utc_now()
         self._step_s0 = sim.timings["step_s"]
+        self._compile0 = (sim.timings["compile_s"], sim.timings["compile_agent_steps"])
         self._first_row = len(sim.history) - 1  # the row this recorder starts from
         self._written = 0  # rows of sim.history on disk
         self._agent_steps_sum = 0
@@ -370,7 +371,10 @@ class Recorder:
         """The manifest as it stands (what :meth:`close` writes)."""
         sim, p = self.sim, self.sim.params
         step_s = sim.timings["step_s"] - self._step_s0
+        compile_s = sim.timings["compile_s"] - self._compile0[0]
         agent_steps = self._agent_steps()
+        # speed on the ticks that ran compiled code (the first call may compile)
+        timed_steps = agent_steps - (sim.timings["compile_agent_steps"] - self._compile0[1])
         n_agents = sim.n_agents()
         state_bytes = sim.nbytes()
         first = int(sim.history[0][0]) if sim.history else None
@@ -404,10 +408,11 @@ class Recorder:
             "timings": {
                 "init_s": sim.timings["init_s"],
                 "steps_s": step_s,
+                "compile_s": compile_s,
                 "wall_s": time.perf_counter() - self._started,
             },
             "agent_steps": agent_steps,
-            "agent_steps_per_second": agent_steps / step_s if step_s > 0 else None,
+            "agent_steps_per_second": timed_steps / step_s if step_s > 0 else None,
             "agents": n_agents,
             "state_bytes": state_bytes,
             "state_bytes_per_agent": state_bytes / n_agents if n_agents else None,
