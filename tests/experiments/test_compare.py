@@ -172,3 +172,47 @@ def test_no_shutdown_and_no_provocateurs_variants_remove_their_mechanism():
     b.step(15)
     assert sum(a.table().column("provocations").to_pylist()) > 0
     assert sum(b.table().column("provocations").to_pylist()) == 0
+
+
+def test_cli_compare_on_dask_gives_the_runs_of_the_local_pool(tmp_path):
+    """--dask local runs the same replicates as --workers (common random numbers do not
+    depend on the executor); --dask with --workers is refused, for calibrate too."""
+    pytest.importorskip("distributed")
+    import pyarrow.parquet as pq
+    from typer.testing import CliRunner
+
+    from upheaval.cli import app
+
+    runner = CliRunner()
+    base = ["compare", "epstein2002-run2", "--set", "world.width=16", "--set"]
+    base += ["world.height=16", "-n", "15", "-r", "2", "--what-if", "cops:cop_density=0.08"]
+    r = runner.invoke(app, [*base, "--workers", "1", "--out", str(tmp_path / "local")])
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, [*base, "--dask", "local", "--out", str(tmp_path / "dask")])
+    assert r.exit_code == 0, r.output
+
+    def runs(name):
+        t = pq.read_table(tmp_path / name / "runs.parquet").to_pandas()
+        return t.sort_values(list(t.columns[:2])).reset_index(drop=True)
+
+    assert runs("local").equals(runs("dask"))
+    r = runner.invoke(app, [*base, "--workers", "1", "--dask", "local", "--out", str(tmp_path)])
+    assert r.exit_code == 2 and "at most one" in r.output
+    r = runner.invoke(
+        app,
+        [
+            "calibrate",
+            "epstein2002-run2",
+            "--observed",
+            str(tmp_path / "nowhere"),
+            "-p",
+            "legitimacy=0.7:0.9",
+            "--out",
+            str(tmp_path / "cal"),
+            "--workers",
+            "1",
+            "--ray",
+            "local",
+        ],
+    )
+    assert r.exit_code == 2 and "at most one" in r.output

@@ -33,6 +33,37 @@ SeedOption = Annotated[
 WorkersOption = Annotated[
     int | None, typer.Option("--workers", "-w", help="Local worker processes (all cores).")
 ]
+DaskOption = Annotated[
+    str | None,
+    typer.Option("--dask", metavar="ADDRESS", help="Run on a Dask scheduler ('local': start one)."),
+]
+RayOption = Annotated[
+    str | None,
+    typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster ('local': start one)."),
+]
+
+
+def _check_backend(workers: int | None, dask: str | None, ray: str | None) -> None:
+    """At most one of --workers/--dask/--ray, and a positive worker count."""
+    from upheaval.experiments.designs import DesignError
+
+    if sum(x is not None for x in (workers, dask, ray)) > 1:
+        raise DesignError("--workers/--dask/--ray", "give at most one of them")
+    if workers is not None and workers < 1:
+        raise DesignError("--workers", f"must be ≥ 1, got {workers}")
+
+
+def _backend(dask: str | None, ray: str | None) -> Any:
+    """A context giving the executor --dask or --ray asks for, or None (local pool)."""
+    import contextlib
+
+    from upheaval.experiments.runner import dask_executor, ray_executor
+
+    if dask is not None:
+        return dask_executor(None if dask == "local" else dask)
+    if ray is not None:
+        return ray_executor(ray)
+    return contextlib.nullcontext(None)
 
 
 def _raise_terminated(signum: int, frame: object) -> None:
@@ -94,16 +125,8 @@ def sweep(
     ] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="Sweep directory.")] = Path("sweep"),
     workers: WorkersOption = None,
-    dask: Annotated[
-        str | None,
-        typer.Option(
-            "--dask", metavar="ADDRESS", help="Run on a Dask scheduler ('local': start one)."
-        ),
-    ] = None,
-    ray: Annotated[
-        str | None,
-        typer.Option("--ray", metavar="ADDRESS", help="Run on a Ray cluster ('local': start one)."),
-    ] = None,
+    dask: DaskOption = None,
+    ray: RayOption = None,
     batch_size: Annotated[
         int | None, typer.Option("--batch-size", help="Runs per task (default: automatic).")
     ] = None,
@@ -121,7 +144,7 @@ def sweep(
 ) -> None:
     """Run a design of runs (resumable: run it again to finish an interrupted sweep)."""
     from upheaval.experiments.designs import DesignError, make_design, parse_factor
-    from upheaval.experiments.runner import dask_executor, ray_executor, run_sweep
+    from upheaval.experiments.runner import run_sweep
     from upheaval.experiments.store import StoreError
     from upheaval.scenario.loading import ScenarioError, apply_overrides, load
 
@@ -142,20 +165,13 @@ def sweep(
         )
         if steps is not None and steps < 1:
             raise DesignError("--steps", f"must be ≥ 1, got {steps}")
-        if sum(x is not None for x in (workers, dask, ray)) > 1:
-            raise DesignError("--workers/--dask/--ray", "give at most one of them")
-        if workers is not None and workers < 1:
-            raise DesignError("--workers", f"must be ≥ 1, got {workers}")
+        _check_backend(workers, dask, ray)
     except (ScenarioError, DesignError) as e:
         _fail(e)
 
     import contextlib
 
-    ctx: Any = contextlib.nullcontext(None)
-    if dask is not None:
-        ctx = dask_executor(None if dask == "local" else dask)
-    elif ray is not None:
-        ctx = ray_executor(ray)
+    ctx = _backend(dask, ray)
 
     bar = _Progress(d.n_runs) if progress else None
     previous = signal.signal(signal.SIGTERM, _raise_terminated)
@@ -348,6 +364,8 @@ def calibrate(
         typer.Option("--set", metavar="KEY=VALUE", help="Fix a parameter for every run."),
     ] = None,
     workers: WorkersOption = None,
+    dask: DaskOption = None,
+    ray: RayOption = None,
     threshold: Annotated[int, typer.Option(help="Actives at which a tick counts as unrest.")] = 50,
     max_rounds: Annotated[
         int, typer.Option("--max-rounds", help="Most simulation rounds per generation.")
@@ -368,9 +386,8 @@ def calibrate(
         if set_:
             sc = apply_overrides(sc, list(set_))
         factors = [parse_factor(p) for p in param]
+        _check_backend(workers, dask, ray)
         obs = load_observed(observed, threshold, tick_days)
-        if workers is not None and workers < 1:
-            raise DesignError("--workers", f"must be ≥ 1, got {workers}")
         if steps is not None and steps < 1:
             raise DesignError("--steps", f"must be ≥ 1, got {steps}")
     except (ScenarioError, DesignError, ObservedError) as e:
@@ -386,24 +403,26 @@ def calibrate(
         )
 
     try:
-        result = run_abc(
-            sc,
-            obs,
-            factors,
-            out,
-            statistics=stat,
-            particles=particles,
-            generations=generations,
-            quantile=quantile,
-            steps=steps,
-            seed=seed,
-            workers=workers,
-            threshold=threshold,
-            max_rounds=max_rounds,
-            force=force,
-            on_generation=report,
-        )
-    except (CalibrationError, StoreError, ValueError) as e:
+        with _backend(dask, ray) as executor:
+            result = run_abc(
+                sc,
+                obs,
+                factors,
+                out,
+                statistics=stat,
+                particles=particles,
+                generations=generations,
+                quantile=quantile,
+                steps=steps,
+                seed=seed,
+                executor=executor,
+                workers=workers,
+                threshold=threshold,
+                max_rounds=max_rounds,
+                force=force,
+                on_generation=report,
+            )
+    except (CalibrationError, StoreError, ValueError, ImportError) as e:
         _fail(e)
     except KeyboardInterrupt:
         typer.echo(f"interrupted; finished rounds are in {out} (run again to resume)", err=True)
@@ -442,6 +461,8 @@ def compare(
         typer.Option("--set", metavar="KEY=VALUE", help="Change the baseline (and every variant)."),
     ] = None,
     workers: WorkersOption = None,
+    dask: DaskOption = None,
+    ray: RayOption = None,
     threshold: Annotated[int, typer.Option(help="Actives at which a tick counts as unrest.")] = 50,
     hold_share: Annotated[
         float,
@@ -463,23 +484,24 @@ def compare(
         sc = load(scenario)
         if set_:
             sc = apply_overrides(sc, list(set_))
-        if workers is not None and workers < 1:
-            raise ValueError(f"--workers: must be ≥ 1, got {workers}")
+        _check_backend(workers, dask, ray)
         if steps is not None and steps < 1:
             raise ValueError(f"--steps: must be ≥ 1, got {steps}")
-        comp = run_compare(
-            sc,
-            what_if,
-            out,
-            replicates=replicates,
-            steps=steps,
-            seed=seed,
-            workers=workers,
-            threshold=threshold,
-            hold_share=hold_share,
-            force=force,
-        )
-    except (ScenarioError, VariantError, StoreError, ValueError) as e:
+        with _backend(dask, ray) as executor:
+            comp = run_compare(
+                sc,
+                what_if,
+                out,
+                replicates=replicates,
+                steps=steps,
+                seed=seed,
+                executor=executor,
+                workers=workers,
+                threshold=threshold,
+                hold_share=hold_share,
+                force=force,
+            )
+    except (ScenarioError, VariantError, StoreError, ValueError, ImportError) as e:
         _fail(e)
     except KeyboardInterrupt:
         typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
