@@ -160,3 +160,29 @@ def test_paper_runs_agree_on_every_open_choice():
         for loc in re.findall(r"`([\w.]+)`", row[1]):
             values = {getattr(p, by_loc[loc].name) for p in runs}
             assert len(values) == 1, (loc, values)
+
+
+def test_scenario_guide_covers_every_table_action_and_timeline_parameter():
+    """docs/scenarios.md cannot drift from the registry: every table, every action
+    with exactly its keys, and every parameter a timeline may change."""
+    from upheaval.model.params import SECTIONS
+    from upheaval.scenario.timeline import ACTION_KEYS
+
+    text = (ROOT / "docs" / "scenarios.md").read_text("utf-8")
+    for section in SECTIONS:
+        assert f"| `[{section}]` |" in text, section
+    rows = {
+        line.split("|")[1].strip(" `"): line.split("|")
+        for line in text.splitlines()
+        if line.startswith("| `") and line.count("|") == 5
+    }
+    for action, (required, optional) in ACTION_KEYS.items():
+        assert action in rows, action
+        cells = rows[action]
+        assert set(re.findall(r"`(\w+)`", cells[2])) == set(required), action
+        assert set(re.findall(r"`(\w+)`", cells[3])) == set(optional), action
+    for f in parameter_fields():
+        if f.metadata["timeline"]:
+            key = f.metadata["key"]
+            loc = f"{f.metadata['section']}.{key}"
+            assert f"`{loc}`" in text or f"`{key}`" in text, loc
