@@ -75,3 +75,24 @@ def test_progress_bar_counts_ticks(capsys):
     err = capsys.readouterr().err
     assert "20/20" in err
     assert "epstein2002-run2 seed 1" in err
+
+
+def test_mechanism_panel_draws_events_legitimacy_and_framing():
+    sim = upheaval.Simulation(upheaval.load("kz2022-almaty"), seed=3).run(120)
+    table = sim.table()
+    fig = timeseries_figure(table, model2=False, title="kz")
+    top, bottom, share = fig.axes
+    strikers = {ln.get_label(): ln.get_ydata() for ln in top.get_lines()}["striking"]
+    np.testing.assert_array_equal(strikers, table.column("striking").to_numpy())
+    events = {ln.get_label(): ln.get_ydata() for ln in bottom.get_lines()}
+    np.testing.assert_array_equal(
+        events["stood aside"], np.cumsum(table.column("stood_aside").to_numpy())
+    )
+    assert "provocations" in events and "killed by cops" in events
+    assert "defected" in events or not table.column("defected").to_numpy().any()
+    shares = {ln.get_label(): ln.get_ydata() for ln in share.get_lines()}
+    np.testing.assert_array_equal(shares["legitimacy"], table.column("legitimacy").to_numpy())
+    np.testing.assert_array_equal(shares["framing"], table.column("framing").to_numpy())
+    # the classic model keeps its one panel
+    classic = upheaval.Simulation(upheaval.load("epstein2002-run2"), seed=2).run(20).table()
+    assert len(timeseries_figure(classic, model2=False).axes) == 1
