@@ -137,11 +137,12 @@ def test_run_statistics_by_hand():
     for t, a in enumerate(actives):
         r = dict.fromkeys(COLUMNS, 0)
         r.update(tick=t, active_blue=a, arrests=1 if t else 0, killed_by_cops=2 if t == 3 else 0)
+        r.update(cops_killed=1 if t == 4 else 0)  # deaths are counted on both sides
         rows.append(tuple(r[c] for c in COLUMNS))
     s = run_statistics(rows, threshold=20)
     assert s["peak_active"] == 30 and s["peak_tick"] == 3
     assert s["unrest_onset"] == 2 and s["unrest_duration"] == 4  # ticks 2…5
-    assert s["peak_after_onset"] == 1 and s["deaths"] == 2 and s["arrests"] == 6
+    assert s["peak_after_onset"] == 1 and s["deaths"] == 3 and s["arrests"] == 6
     quiet = run_statistics(rows, threshold=100)
     assert quiet["unrest_onset"] == 7 and quiet["unrest_duration"] == 0
 

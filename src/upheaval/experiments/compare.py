@@ -33,7 +33,7 @@ against the baseline are paired by replicate. Outcomes per run (statistics of
 
 * ``regime_holds`` — 1 if peak actives stay below ``hold_share`` (default 0.25) of
   the initial citizens (round(citizen density × sites)), else 0;
-* ``deaths`` — killed_blue + killed_green + killed_by_cops;
+* ``deaths`` — killed_blue + killed_green + killed_by_cops + cops_killed (both sides);
 * ``arrests``, ``peak_active`` and ``unrest_duration`` (ticks from the first to the
   last tick with actives ≥ the outburst threshold).
 

@@ -15,7 +15,9 @@ outburst threshold, default 50):
 ``peak_tick``          first tick at which that peak is reached
 ``mean_active``        mean actives over ticks 1 … T
 ``arrests``            arrests summed over the run
-``deaths``             killed_blue + killed_green + killed_by_cops, summed over the run
+``deaths``             killed_blue + killed_green + killed_by_cops + cops_killed, summed
+                       over the run (both sides; cops_killed is 0 unless crowds may
+                       kill the cops they disarm, so earlier values are unchanged)
 ``outbursts``          outbursts (:mod:`upheaval.results.outbursts`, same threshold)
 ``final_jailed``       jailed at the last tick
 ``unrest_onset``       first tick with actives ≥ threshold; T + 1 if there is none
@@ -64,7 +66,7 @@ STATISTICS: dict[str, str] = {
     "peak_tick": "first tick of the peak",
     "mean_active": "mean actives over ticks 1…T",
     "arrests": "arrests over the run",
-    "deaths": "killed_blue + killed_green + killed_by_cops over the run",
+    "deaths": "killed_blue + killed_green + killed_by_cops + cops_killed over the run",
     "outbursts": "outbursts (actives ≥ threshold)",
     "final_jailed": "jailed at the last tick",
     "unrest_onset": "first tick with actives ≥ threshold (T+1 if none)",
@@ -137,7 +139,8 @@ def run_statistics(history: Any, threshold: int = DEFAULT_THRESHOLD) -> dict[str
     active = h[:, _COL["active_blue"]] + h[:, _COL["active_green"]]
     tick = h[:, _COL["tick"]]
     later = slice(1, None) if h.shape[0] > 1 else slice(None)
-    deaths = sum(h[later, _COL[c]].sum() for c in ("killed_blue", "killed_green", "killed_by_cops"))
+    dead = ("killed_blue", "killed_green", "killed_by_cops", "cops_killed")
+    deaths = sum(h[later, _COL[c]].sum() for c in dead)
     above = np.flatnonzero(active >= threshold)
     if above.size:
         onset = float(tick[above[0]])
