@@ -89,6 +89,11 @@ CODE: dict[str, tuple[str, ...]] = {
     ),
     "active_count_includes_self": ("model/rules/decision.py:willing",),
     "citizen_movement": ("model/kernels.py:citizen_turn",),
+    "activation": (
+        "model/kernels.py:compile_rules",
+        "model/kernels.py:step@synchronous",
+        "model/kernels.py:citizen_turn@synchronous",
+    ),
     "citizen_turn_order": ("model/kernels.py:citizen_turn",),
     "deterrence_exponent": (
         "model/kernels.py:deterrence_factor@exponent",

@@ -114,3 +114,31 @@ def test_E1_the_rules_differ_where_the_docs_say(cops, actives, floor, half_even,
     assert cop_active_ratio(cops, actives, RATIO_RULES["round_half_even"]) == half_even
     assert cop_active_ratio(cops, actives, RATIO_RULES["round_half_up"]) == half_up
     assert cop_active_ratio(cops, actives, RATIO_RULES["literal"]) == cops / actives
+
+
+def test_synchronous_decisions_all_read_the_lattice_of_the_previous_tick():
+    """Every citizen's synchronous decision is the one it would take alone on the
+    unchanged lattice, although applying them changes what neighbours see."""
+    import numpy as np
+
+    import upheaval
+    from upheaval.model.kernels import deterrence_factor, synchronous_decisions
+    from upheaval.model.rules.decision import willing
+    from upheaval.model.state import Agents, copy_lattice
+
+    sc = upheaval.apply_overrides(
+        upheaval.load("epstein2002-run2"),
+        {"citizens.activation": "synchronous", "citizens.legitimacy": 0.75},
+    )
+    sim = upheaval.Simulation(sc, seed=4)
+    sim.step(13)  # an outburst is building: the next decisions change 110 statuses
+    g, a, r = sim.lattice, sim.agents, sim.rules
+    L, jmax = sim.dynamic["legitimacy"], sim.dynamic["max_jail_term"]
+    det = deterrence_factor(jmax, r.deterrence_exponent)
+    free = np.flatnonzero((a.kind == 0) & (a.status <= 1))
+    alone = {int(i): bool(willing(g, a, int(i), r, L, det, 0.0, 1.0)) for i in free}
+    g2, a2 = copy_lattice(g), Agents(*(x.copy() for x in a))
+    synchronous_decisions(g2, a2, r, L, jmax, np.zeros(a.kind.shape[0], np.int32))
+    assert {i: bool(a2.status[i] == 1) for i in alone} == alone
+    changed = sum(alone[i] != bool(a.status[i] == 1) for i in alone)
+    assert changed > 50  # the tick changes many statuses, so order would have mattered

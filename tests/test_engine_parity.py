@@ -40,6 +40,7 @@ RULE_CHOICES = {
     "placement": ("exact", "bernoulli"),
     "variant": ("I", "II"),
     "clone_neighbourhood": ("moore", "von_neumann"),
+    "activation": ("random_order", "synchronous"),
 }
 
 #: A base with enough grievance that every rule fires within a few ticks.

@@ -340,6 +340,22 @@ CASES = {
             ActionEvent(tick=12, action="restore"),
         ),
     ),
+    "synchronous activation with per-agent legitimacy, fear, identities and media": (
+        BASE.replace(
+            activation="synchronous",
+            legitimacy=0.55,
+            legitimacy_feedback="per_agent",
+            legitimacy_seen_arrest=0.02,
+            lethal_probability=0.2,
+            lethal_deterrence=0.3,
+            identity_enabled=True,
+            identity_solidarity=0.5,
+            information_enabled=True,
+            information_actives_weight=1.5,
+            forces_minds=True,
+        ),
+        (ActionEvent(tick=6, action="shutdown"),),
+    ),
     "identities: solidarity ramped down and set back": (
         BASE.replace(
             legitimacy=0.5, identity_enabled=True, identity_solidarity=0.7, blue_share=0.4

@@ -226,3 +226,15 @@ def test_kz2022_preset_dates_its_timeline_from_the_dataset():
     assert all(v > 0 for v in total.values()), total
     assert max(t.column("active_blue").to_pylist()) > 100  # the price shock mobilises
     assert not sim.rules.focal[0]  # the channel is down after tick 83
+
+
+def test_synchronous_activation_is_a_named_choice_checked_against_turn_decisions(tmp_path):
+    sc = load_text(tmp_path, '[citizens]\nactivation = "synchronous"\n')
+    assert sc.params.activation == "synchronous"
+    for text in ("[provocateurs]\ncount = 3\n", "[organisation]\ngroups = 2\n"):
+        with pytest.raises(ScenarioError) as info:
+            load_text(tmp_path, '[citizens]\nactivation = "synchronous"\n' + text)
+        assert info.value.key == "citizens.activation" and "not yet" in info.value.reason
+    with pytest.raises(ScenarioError) as info:
+        load_text(tmp_path, '[citizens]\nactivation = "simultaneous"\n')
+    assert info.value.key == "citizens.activation" and "'synchronous'" in info.value.reason

@@ -684,8 +684,8 @@ class ReferenceModel:
             math.floor(p.information_repression_weight * repression * v / sites),
         )
 
-    def _decide(self, ag: Agent) -> bool:
-        """Rule A: active iff G − N > T."""
+    def _decide(self, ag: Agent, apply: bool = True) -> bool:
+        """Rule A: active iff G − N > T (the status changes unless ``apply`` is false)."""
         p = self.p
         cops, others_active = self._cops_and_actives(ag.site, self.vision[CITIZEN], ag)
         if p.identity_enabled:
@@ -715,7 +715,8 @@ class ReferenceModel:
             return self._follow_group(ag, grievance, arrest_p, deterrence)
         net_risk = ag.risk_aversion * arrest_p * deterrence
         active = grievance - net_risk > p.threshold
-        self._change(ag, status=ACTIVE if active else QUIET)
+        if apply:
+            self._change(ag, status=ACTIVE if active else QUIET)
         return active
 
     # -- organised groups and strikes (docs/odd.md §7.17) -------------------------------
@@ -838,7 +839,9 @@ class ReferenceModel:
             self._release(ag)  # term already 0: out, and the rest of the turn is its own
         if p.citizen_movement and p.citizen_turn_order == "move_then_act":
             self._move_citizen(ag)
-        if ag.role == 1:
+        if p.activation == "synchronous":  # decided with everyone at the tick's start
+            active = ag.status == ACTIVE
+        elif ag.role == 1:
             self._provoke(ag)
             active = True
         else:
@@ -921,6 +924,12 @@ class ReferenceModel:
             if self.p.organisation_groups > 0:
                 self._organise()
             self.events = dict.fromkeys(EVENT_NAMES, 0)
+            if self.p.activation == "synchronous":
+                # every free citizen decides on the same lattice, then all change at once
+                free = [ag for ag in self.citizens() if ag.status in (QUIET, ACTIVE)]
+                decided = [self._decide(ag, apply=False) for ag in free]
+                for ag, active in zip(free, decided, strict=True):
+                    self._change(ag, status=ACTIVE if active else QUIET)
             rng = self.streams["dynamics"]
             order = [ag.slot for ag in self.agents if ag.status != DEAD]
             for k in range(len(order) - 1, 0, -1):

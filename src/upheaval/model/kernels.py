@@ -110,6 +110,7 @@ Rules = namedtuple(
         "clone_probability",
         "max_age",
         "prefetch",
+        "synchronous",
         # mechanisms (issue 3): flags, so that off costs one branch
         "legit_per_agent",
         "fear_on",
@@ -237,6 +238,7 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         clone_probability=float(p.clone_probability),
         max_age=np.int64(p.max_age),
         prefetch=p.n_sites >= PREFETCH_MIN_SITES,
+        synchronous=p.activation == "synchronous",
         legit_per_agent=p.legitimacy_feedback == "per_agent",
         fear_on=lethal_ever(p, timeline) and p.lethal_deterrence > 0,
         force_on=lethal_ever(p, timeline)
@@ -314,7 +316,9 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
         legitimacy = np.float64(a.legit[i])
     if r.fear_on:
         fear = np.float64(a.fear[i])
-    if r.provocateurs_on and a.role[i] == PROVOCATEUR:
+    if r.synchronous:  # decided with everyone at the start of the tick
+        active = a.status[i] == ACTIVE
+    elif r.provocateurs_on and a.role[i] == PROVOCATEUR:
         active = provoke(g, a, i, r, events)  # a provocateur obeys no committee
     elif r.organisation_on and a.org[i] > 0:
         active = member_decide(g, a, i, r, legitimacy, deterrence, fear, events)
@@ -372,6 +376,29 @@ def cop_turn(
 
 
 @rule
+def synchronous_decisions(g, a, r, legitimacy, max_jail_term, scratch):
+    """The synchronous variant of rule A (``citizens.activation = "synchronous"``):
+    every free citizen decides against the lattice as the previous tick left it (all
+    decisions taken, in slot order, before any is applied), then all statuses change
+    at once. No draw."""
+    deterrence = deterrence_factor(max_jail_term, r.deterrence_exponent)
+    n_slots = a.status.shape[0]
+    for i in range(n_slots):
+        scratch[i] = -1
+        if a.kind[i] == CITIZEN and (a.status[i] == QUIET or a.status[i] == ACTIVE):
+            own = legitimacy
+            if r.legit_per_agent:
+                own = np.float64(a.legit[i])
+            fear = 0.0
+            if r.fear_on:
+                fear = np.float64(a.fear[i])
+            scratch[i] = 1 if willing(g, a, i, r, own, deterrence, fear, 1.0) else 0
+    for i in range(n_slots):
+        if scratch[i] >= 0:
+            set_free_status(g, a, i, scratch[i] == 1)
+
+
+@rule
 def activation_order(a, order, rng, look_ahead):
     """Live slots in ascending order, Fisher–Yates shuffled; returns their number.
 
@@ -415,6 +442,8 @@ def step(
     ``lethal_p`` is the lethal-force order in force, ``guard_units[u]`` 1 if unit u
     guards its posts."""
     events[:] = 0
+    if r.synchronous:  # the order array is scratch until the shuffle fills it
+        synchronous_decisions(g, a, r, legitimacy, max_jail_term, order)
     n = activation_order(a, order, rng, r.prefetch)
     for t in range(n):
         # Prefetch in two stages: the agent data of the turn AGENT_AHEAD ahead, and

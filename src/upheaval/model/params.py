@@ -254,6 +254,19 @@ class Params:
         EPSTEIN,
         kind="bool",
     )
+    activation: str = _p(
+        "random_order",
+        "citizens",
+        "activation",
+        "How rule A is updated: 'random_order', each citizen in its turn against the "
+        "lattice as it then stands (Epstein 2002's asynchronous activation), or "
+        "'synchronous', every free citizen at the start of the tick against the lattice "
+        "as the previous tick left it, all at once (a named variant; moves and arrests "
+        "stay in random order).",
+        OURS,
+        kind="choice",
+        choices=("random_order", "synchronous"),
+    )
     citizen_turn_order: str = _p(
         "move_then_act",
         "citizens",
@@ -1150,6 +1163,12 @@ def validate_params(p: Params) -> Params:
         )
     if p.information_focal_x >= 0 and not p.information_enabled:
         raise ParameterError("information.focal_x", "a focal site needs information.enabled = true")
+    if p.activation == "synchronous" and (p.provocateurs_count > 0 or p.organisation_groups > 0):
+        raise ParameterError(
+            "citizens.activation",
+            "synchronous activation does not yet support provocateurs or organised groups "
+            "(their decisions are taken in the turn)",
+        )
     if p.variant == "II" and p.provocateurs_count > 0:
         raise ParameterError("provocateurs.count", "Model II does not yet support provocateurs")
     if p.provocateurs_count > p.n_sites:
