@@ -50,7 +50,7 @@ import numpy as np
 import upheaval
 from upheaval.engine.simulation import Simulation
 from upheaval.model.kernels import compile_rules, step, tally
-from upheaval.model.state import Agents, copy_lattice
+from upheaval.model.state import copy_lattice, interleaved
 from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import ActionEvent
 
@@ -110,7 +110,7 @@ def same_state_ratio(classic: Scenario, mech: Scenario, ticks: int, seed: int = 
     agent_steps = 0
     for k in range(ticks + 1):  # the first round compiles the classic step: not timed
         g = copy_lattice(sim.lattice)
-        a = Agents(*(x.copy() for x in sim.agents))
+        a = interleaved(sim.agents)  # a copy in the engine's own layout
         rng = sim.streams["dynamics"].copy()
         free, meta = sim.free_slots.copy(), sim.free_meta.copy()
         order = np.zeros_like(sim.order)

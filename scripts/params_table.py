@@ -71,7 +71,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "placement": ("engine/population.py:populate",),
     "citizen_vision": (
         "model/rules/decision.py:willing",
-        "model/kernels.py:citizen_turn",
+        "model/kernels.py:citizen_move",
         "model/rules/violence.py:kill_other_group",
     ),
     "legitimacy": (
@@ -171,7 +171,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "hardship_group_high": ("model/rules/hardship.py:shape_hardship",),
     "lethal_probability": (
         "model/kernels.py:lethal_ever",
-        "engine/simulation.py:Simulation.step",
+        "engine/simulation.py:Simulation._before_tick",
         "model/rules/lethal.py:enforce_with_force@lethal_p",
     ),
     "lethal_backlash": (
@@ -248,7 +248,7 @@ CODE: dict[str, tuple[str, ...]] = {
     "information_enabled": (
         "model/kernels.py:compile_rules",
         "model/rules/decision.py:willing@media_on",
-        "engine/simulation.py:Simulation.step@media_on",
+        "engine/simulation.py:Simulation._before_tick@media_on",
     ),
     "information_online": (
         "engine/simulation.py:Simulation._broadcast",
@@ -264,12 +264,12 @@ CODE: dict[str, tuple[str, ...]] = {
     ),
     "information_focal_x": (
         "model/kernels.py:compile_rules",
-        "model/kernels.py:citizen_turn@focal",
+        "model/kernels.py:citizen_move@focal",
         "model/rules/movement.py:move_toward@fx",
     ),
     "information_focal_y": (
         "model/kernels.py:compile_rules",
-        "model/kernels.py:citizen_turn@focal",
+        "model/kernels.py:citizen_move@focal",
         "model/rules/movement.py:move_toward@fy",
     ),
     "provocateurs_count": (
@@ -278,24 +278,24 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/kernels.py:citizen_turn@provocateurs_on",
     ),
     "provocateurs_framing_rise": (
-        "engine/simulation.py:Simulation._update_legitimacy",
+        "engine/simulation.py:Simulation._after_tick",
         "model/rules/provocation.py:next_framing@rise",
     ),
     "provocateurs_framing_decay": (
-        "engine/simulation.py:Simulation._update_legitimacy",
+        "engine/simulation.py:Simulation._after_tick",
         "model/rules/provocation.py:next_framing@decay",
     ),
     "provocateurs_framing_lethal": (
-        "engine/simulation.py:Simulation.step",
+        "engine/simulation.py:Simulation._before_tick",
         "model/rules/provocation.py:framed_lethal_probability@gain",
         "model/kernels.py:lethal_ever",
     ),
     "provocateurs_framing_arrest": (
-        "engine/simulation.py:Simulation.step",
+        "engine/simulation.py:Simulation._before_tick",
         "model/kernels.py:cop_turn@provocateurs_framing",
     ),
     "provocateurs_framing_bystander": (
-        "engine/simulation.py:Simulation.step",
+        "engine/simulation.py:Simulation._before_tick",
         "model/rules/decision.py:willing@provocateurs_framing",
     ),
     "elite_rival_share": (
@@ -304,12 +304,12 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/kernels.py:elite_split",
     ),
     "elite_ruler_loyalty": (
-        "engine/simulation.py:Simulation.step@elite_ruler_loyalty",
+        "engine/simulation.py:Simulation._before_tick@elite_ruler_loyalty",
         "model/kernels.py:compile_rules",
         "model/rules/defection.py:cop_mind@elite_loyalty",
     ),
     "elite_rival_loyalty": (
-        "engine/simulation.py:Simulation.step@elite_rival_loyalty",
+        "engine/simulation.py:Simulation._before_tick@elite_rival_loyalty",
         "model/kernels.py:compile_rules",
         "model/rules/defection.py:cop_mind@elite_loyalty",
     ),
@@ -324,7 +324,7 @@ CODE: dict[str, tuple[str, ...]] = {
         "model/rules/organisation.py:draw_membership@share",
     ),
     "organisation_quorum": (
-        "engine/simulation.py:Simulation.step",
+        "engine/simulation.py:Simulation._after_tick",
         "model/rules/organisation.py:groups_acting@quorum",
     ),
     "organisation_action": (
@@ -345,7 +345,7 @@ CODE: dict[str, tuple[str, ...]] = {
         "engine/simulation.py:Simulation._init_mechanism_state",
     ),
     "identity_solidarity": (
-        "engine/simulation.py:Simulation.step",
+        "engine/simulation.py:Simulation._before_tick",
         "model/rules/decision.py:willing@identity_solidarity",
         "model/rules/identity.py:solidary_actives@solidarity",
     ),

@@ -91,7 +91,7 @@ ROW = (
     "framing",
     "legitimacy",
 )
-EVENT_NAMES = ROW[8:23]
+EVENT_NAMES = ROW[8 : ROW.index("framing")]  # the counters, classic then mechanisms
 
 
 @dataclass

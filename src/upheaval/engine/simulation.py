@@ -311,12 +311,44 @@ class Simulation:
                 )
         if self.rules.fear_on:
             legitimacy.decay_fear(self.agents, p.lethal_fear_decay)
-        if self.rules.provocateurs_on:
+
+    def _before_tick(self) -> float:
+        """Write the tick's time-varying mechanism values into the kernels' record;
+        returns the lethal-force order in force (raised by the framing)."""
+        p, r = self.params, self.rules
+        if r.media_on:
+            self._broadcast()
+        lethal_p = self.dynamic["lethal_probability"]
+        if r.provocateurs_on:
+            r.provocateurs_framing[0] = 1.0 - p.provocateurs_framing_bystander * self.framing
+            r.provocateurs_framing[1] = p.provocateurs_framing_arrest * self.framing
+            lethal_p = provocation.framed_lethal_probability(
+                lethal_p, p.provocateurs_framing_lethal, self.framing
+            )
+        if r.elite_on:
+            r.elite_loyalty[0] = self.dynamic["elite_ruler_loyalty"]
+            r.elite_loyalty[1] = self.dynamic["elite_rival_loyalty"]
+        if r.organisation_on:
+            self._organise()
+        if r.identity_on:
+            r.identity_solidarity[0] = self.dynamic["identity_solidarity"]
+        return lethal_p
+
+    def _after_tick(self) -> None:
+        """After the tick's row is recorded: legitimacy and fear, the framing the
+        tick's provocations feed, and the organised groups' verdicts for the next."""
+        p, r = self.params, self.rules
+        self._update_legitimacy()
+        if r.provocateurs_on:
             self.framing = provocation.next_framing(
                 self.framing,
                 p.provocateurs_framing_decay,
                 p.provocateurs_framing_rise,
                 int(self.events[EV_PROVOCATIONS]),
+            )
+        if r.organisation_on:
+            self._org_acting = organisation.groups_acting(
+                r.organisation_willing, r.organisation_free, p.organisation_quorum
             )
 
     def _broadcast(self) -> None:
@@ -430,26 +462,8 @@ class Simulation:
             self.tick += 1
             self._apply_timeline()
             self._ensure_capacity()
-            if self.rules.media_on:
-                self._broadcast()
-            lethal_p = self.dynamic["lethal_probability"]
-            if self.rules.provocateurs_on:
-                p = self.params
-                self.rules.provocateurs_framing[0] = 1.0 - p.provocateurs_framing_bystander * (
-                    self.framing
-                )
-                self.rules.provocateurs_framing[1] = p.provocateurs_framing_arrest * self.framing
-                lethal_p = provocation.framed_lethal_probability(
-                    lethal_p, p.provocateurs_framing_lethal, self.framing
-                )
-            if self.rules.elite_on:
-                self.rules.elite_loyalty[0] = self.dynamic["elite_ruler_loyalty"]
-                self.rules.elite_loyalty[1] = self.dynamic["elite_rival_loyalty"]
-            if self.rules.organisation_on:
-                self._organise()
-            if self.rules.identity_on:
-                self.rules.identity_solidarity[0] = self.dynamic["identity_solidarity"]
-            compiled = len(step.signatures)
+            lethal_p = self._before_tick()
+            compiled = len(step.overloads)
             t0 = time.perf_counter()
             step(
                 self.lattice,
@@ -468,20 +482,14 @@ class Simulation:
             # A call that compiled the kernel (or loaded it from numba's cache) is
             # counted apart, so that step_s (and speeds derived from it) is running time.
             took = time.perf_counter() - t0
-            if len(step.signatures) > compiled:
+            if len(step.overloads) > compiled:
                 self.timings["compile_s"] += took
                 # the agents that tick stepped: its speed is not the kernel's
                 self.timings["compile_agent_steps"] += sum(self.history[-1][1 : 1 + len(TALLY)])
             else:
                 self.timings["step_s"] += took
             self._record()
-            self._update_legitimacy()
-            if self.rules.organisation_on:
-                self._org_acting = organisation.groups_acting(
-                    self.rules.organisation_willing,
-                    self.rules.organisation_free,
-                    self.params.organisation_quorum,
-                )
+            self._after_tick()
 
     def run(
         self,

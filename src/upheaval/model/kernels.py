@@ -210,6 +210,7 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         ],
         np.float64,
     )
+    lethal = lethal_ever(p, timeline)
     return Rules(
         model2=p.variant == "II",
         cit_span_dy=cit.span_dy,
@@ -240,8 +241,8 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         prefetch=p.n_sites >= PREFETCH_MIN_SITES,
         synchronous=p.activation == "synchronous",
         legit_per_agent=p.legitimacy_feedback == "per_agent",
-        fear_on=lethal_ever(p, timeline) and p.lethal_deterrence > 0,
-        force_on=lethal_ever(p, timeline)
+        fear_on=lethal and p.lethal_deterrence > 0,
+        force_on=lethal
         or p.legitimacy_feedback == "per_agent"
         or has_guards(timeline)
         or p.provocateurs_count > 0,
@@ -249,7 +250,7 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         if p.legitimacy_feedback == "per_agent"
         else 0.0,
         seen_kill=float(p.legitimacy_seen_kill) if p.legitimacy_feedback == "per_agent" else 0.0,
-        fear_rise=float(p.lethal_deterrence) if lethal_ever(p, timeline) else 0.0,
+        fear_rise=float(p.lethal_deterrence) if lethal else 0.0,
         minds=bool(p.forces_minds),
         unit_origin=unit_origin,
         loyalty_low=loyalty_low,
@@ -294,6 +295,29 @@ def decide(g, a, i, r, legitimacy, deterrence, fear):
 
 
 @hot_rule
+def own_outlook(a, i, r, legitimacy):
+    """The legitimacy citizen ``i`` grants (its own under per-agent feedback) and its
+    fear (0 unless lethal-force deterrence is on)."""
+    if r.legit_per_agent:
+        legitimacy = np.float64(a.legit[i])
+    fear = 0.0
+    if r.fear_on:
+        fear = np.float64(a.fear[i])
+    return legitimacy, fear
+
+
+@hot_rule
+def citizen_move(g, a, i, r, active, rng):
+    """Rule M for citizen ``i``: to a random empty site in vision, or, while the
+    information channel is online and names a focal site, an active one toward it."""
+    lane = LANE_ACTIVE if active else LANE_QUIET
+    if r.media_on and active and r.focal[0] == 1 and r.focal[1] >= 0:
+        move_toward(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.focal[1], r.focal[2])
+    else:
+        move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
+
+
+@hot_rule
 def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events):
     """One citizen's turn (Epstein 2002): rule M (move to a random empty site within
     v) and rule A (active iff G − N > T) in the configured order; in Model II an
@@ -306,16 +330,8 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
             return
     deterrence = deterrence_factor(max_jail_term, r.deterrence_exponent)
     if r.cit_move and r.cit_move_first:
-        lane = LANE_ACTIVE if a.status[i] == ACTIVE else LANE_QUIET
-        if r.media_on and lane == LANE_ACTIVE and r.focal[0] == 1 and r.focal[1] >= 0:
-            move_toward(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.focal[1], r.focal[2])
-        else:
-            move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
-    fear = 0.0
-    if r.legit_per_agent:
-        legitimacy = np.float64(a.legit[i])
-    if r.fear_on:
-        fear = np.float64(a.fear[i])
+        citizen_move(g, a, i, r, a.status[i] == ACTIVE, rng)
+    legitimacy, fear = own_outlook(a, i, r, legitimacy)
     if r.synchronous:  # decided with everyone at the start of the tick
         active = a.status[i] == ACTIVE
     elif r.provocateurs_on and a.role[i] == PROVOCATEUR:
@@ -327,11 +343,7 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
     if r.model2 and active:
         kill_other_group(g, a, i, r, rng, free_slots, meta, events)
     if r.cit_move and not r.cit_move_first:
-        lane = LANE_ACTIVE if active else LANE_QUIET
-        if r.media_on and active and r.focal[0] == 1 and r.focal[1] >= 0:
-            move_toward(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.focal[1], r.focal[2])
-        else:
-            move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
+        citizen_move(g, a, i, r, active, rng)
 
 
 @hot_rule
@@ -349,29 +361,23 @@ def cop_turn(
         if verdict == GONE:
             return
         aside = verdict == STAND_ASIDE
-    if r.force_on:
-        guard = a.unit.shape[0] > 0 and guard_units[a.unit[i]] == 1
-        moves = r.cop_move and not guard
-        if moves and r.cop_move_first:
-            move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
-        if not aside:
-            j = enforce_with_force(
+    guard = r.force_on and a.unit.shape[0] > 0 and guard_units[a.unit[i]] == 1
+    moves = r.cop_move and not guard
+    if moves and r.cop_move_first:
+        move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
+    if not aside and not r.force_on:
+        enforce(g, a, i, r, max_jail_term, rng, events)
+    elif not aside:
+        j = enforce_with_force(
+            g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
+        )
+        # framing: a harsher crackdown, one more enforcement with probability γ_arr·F
+        crackdown = r.provocateurs_framing[1]
+        if r.provocateurs_on and j >= 0 and crackdown > 0.0 and uniform(rng) < crackdown:
+            enforce_with_force(
                 g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
             )
-            # framing: a harsher crackdown, one more enforcement with probability γ_arr·F
-            crackdown = r.provocateurs_framing[1]
-            if r.provocateurs_on and j >= 0 and crackdown > 0.0 and uniform(rng) < crackdown:
-                enforce_with_force(
-                    g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
-                )
-        if moves and not r.cop_move_first:
-            move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
-        return
-    if r.cop_move and r.cop_move_first:
-        move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
-    if not aside:
-        enforce(g, a, i, r, max_jail_term, rng, events)
-    if r.cop_move and not r.cop_move_first:
+    if moves and not r.cop_move_first:
         move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
 
 
@@ -386,12 +392,7 @@ def synchronous_decisions(g, a, r, legitimacy, max_jail_term, scratch):
     for i in range(n_slots):
         scratch[i] = -1
         if a.kind[i] == CITIZEN and (a.status[i] == QUIET or a.status[i] == ACTIVE):
-            own = legitimacy
-            if r.legit_per_agent:
-                own = np.float64(a.legit[i])
-            fear = 0.0
-            if r.fear_on:
-                fear = np.float64(a.fear[i])
+            own, fear = own_outlook(a, i, r, legitimacy)
             scratch[i] = 1 if willing(g, a, i, r, own, deterrence, fear, 1.0) else 0
     for i in range(n_slots):
         if scratch[i] >= 0:

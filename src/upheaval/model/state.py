@@ -135,11 +135,11 @@ MECH_EVENTS = (
     "striking",
     "cops_killed",
 )
-EV_KILLED_BY_COPS = 8
-EV_STOOD_ASIDE = 9
-EV_DEFECTED = 10
-EV_DISARMED = 11
-EV_PROVOCATIONS = 12
+EV_KILLED_BY_COPS = len(EVENTS) + MECH_EVENTS.index("killed_by_cops")
+EV_STOOD_ASIDE = len(EVENTS) + MECH_EVENTS.index("stood_aside")
+EV_DEFECTED = len(EVENTS) + MECH_EVENTS.index("defected")
+EV_DISARMED = len(EVENTS) + MECH_EVENTS.index("disarmed")
+EV_PROVOCATIONS = len(EVENTS) + MECH_EVENTS.index("provocations")
 #: Members on strike this tick (mechanism 8), counted at each striker's turn.
 EV_STRIKING = len(EVENTS) + MECH_EVENTS.index("striking")
 #: Cops killed by the crowd that disarmed them (security forces, mechanism 4).

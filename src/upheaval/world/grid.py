@@ -266,15 +266,10 @@ def scan_lanes(g, a, site, span_dy, span_half):
 _LOW_LANE = np.uint64(0x0303030303030303)
 _SAT_BITS = np.uint64(0x0505050505050505)
 _BYTE_ONES = np.uint64(0x0101010101010101)
-_EVEN_BYTES = np.uint64(0x00FF00FF00FF00FF)
-_PAIR_ONES = np.uint64(0x0001000100010001)
 #: _FIRST_BYTES[k]: a word's first k bytes (k = 0 … 8).
 _FIRST_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], np.uint64)
-#: Widest half-row read as two words: 2·7 + 1 = 15 sites.
+#: Widest half-row the vector scan reads in one 16-byte load: 2·7 + 1 = 15 sites.
 _WORD_REACH = 7
-#: The two words of a row of half-width h (2h + 1 sites), h = 0 … 7.
-_FIRST_WORD_MASK = np.array([_FIRST_BYTES[min(2 * h + 1, 8)] for h in range(8)], np.uint64)
-_SECOND_WORD_MASK = np.array([_FIRST_BYTES[max(2 * h - 7, 0)] for h in range(8)], np.uint64)
 
 
 @rule
@@ -311,13 +306,6 @@ def _run_cops_actives(occ, s, e):
     if e <= s:
         return 0, 0, np.uint64(0)
     return _long_run_cops_actives(occ, s, e)
-
-
-@rule
-def _lane_total(acc):
-    """Sum of the eight bytes of a SWAR accumulator (each byte at most 255)."""
-    pairs = (acc & _EVEN_BYTES) + ((acc >> np.uint64(8)) & _EVEN_BYTES)
-    return np.int64((pairs * _PAIR_ONES) >> np.uint64(48))
 
 
 _SITES16 = ir.VectorType(ir.IntType(8), 16)
