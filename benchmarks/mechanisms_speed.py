@@ -50,9 +50,10 @@ import numpy as np
 import upheaval
 from upheaval.engine.simulation import Simulation
 from upheaval.model.kernels import compile_rules, step, tally
-from upheaval.model.state import copy_lattice, interleaved
+from upheaval.model.state import interleaved
 from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import ActionEvent
+from upheaval.world.grid import copy_lattice
 
 
 def scenarios(side: int) -> tuple[Scenario, Scenario]:

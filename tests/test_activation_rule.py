@@ -11,6 +11,7 @@ import pytest
 
 from reference.model import ratio as reference_ratio
 from upheaval import Simulation
+from upheaval.core.codes import ACTIVE, CITIZEN, QUIET
 from upheaval.model.params import Params
 from upheaval.model.rules.activation import (
     RATIO_RULES,
@@ -18,7 +19,6 @@ from upheaval.model.rules.activation import (
     cop_active_ratio,
     is_active,
 )
-from upheaval.model.state import ACTIVE, CITIZEN, QUIET
 
 K = 2.3
 
@@ -124,7 +124,8 @@ def test_synchronous_decisions_all_read_the_lattice_of_the_previous_tick():
     import upheaval
     from upheaval.model.kernels import deterrence_factor, synchronous_decisions
     from upheaval.model.rules.decision import willing
-    from upheaval.model.state import Agents, copy_lattice
+    from upheaval.model.state import Agents
+    from upheaval.world.grid import copy_lattice
 
     sc = upheaval.apply_overrides(
         upheaval.load("epstein2002-run2"),

@@ -18,9 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from upheaval import Simulation
-from upheaval.model.kernels import tally
-from upheaval.model.params import ParameterError, Params, validate_params
-from upheaval.model.state import (
+from upheaval.core.codes import (
     ACTIVE,
     CITIZEN,
     COP,
@@ -33,6 +31,8 @@ from upheaval.model.state import (
     LANE_QUIET,
     QUIET,
 )
+from upheaval.model.kernels import tally
+from upheaval.model.params import ParameterError, Params, validate_params
 from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import RampEvent, SetEvent
 

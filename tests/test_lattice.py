@@ -8,12 +8,14 @@ from numba import njit
 
 from reference import neighbourhood_offsets
 from upheaval import Simulation
+from upheaval.core.codes import CITIZEN, COP, DEAD, JAILED
 from upheaval.model.params import ParameterError, Params, validate_params
-from upheaval.model.state import CITIZEN, COP, DEAD, JAILED, empty_agents, empty_lattice
+from upheaval.model.state import empty_agents
 from upheaval.world.grid import (
     count_cops_actives,
     count_empty,
     decode_occupancy,
+    empty_lattice,
     kth_empty,
     lane_counts,
     lane_of,

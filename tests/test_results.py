@@ -19,9 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 import upheaval
+from upheaval.core.codes import ACTIVE, COP, DEAD, JAILED
 from upheaval.engine.simulation import COLUMNS
 from upheaval.model.params import parameter_fields
-from upheaval.model.state import ACTIVE, COP, DEAD, JAILED, TALLY
+from upheaval.model.state import TALLY
 from upheaval.results import (
     MANIFEST,
     SNAPSHOTS,

@@ -7,7 +7,7 @@ import pytest
 from numba import njit
 from scipy import stats
 
-from upheaval.model.rng import (
+from upheaval.core.rng import (
     STREAM_NAMES,
     PyStream,
     fill_uniform,

@@ -550,7 +550,7 @@ def _organised_run(params: Any, seed: int, ticks: int, timeline: tuple = (), org
     share of its free members active (None when none is active)."""
     import numpy as np
 
-    from upheaval.model.state import ACTIVE, JAILED
+    from upheaval.core.codes import ACTIVE, JAILED
 
     sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
     org = sim.agents.org.copy() if org is None else org

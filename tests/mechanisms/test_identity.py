@@ -9,9 +9,9 @@ import pytest
 
 import upheaval
 from mechanisms.test_parity import CASES
+from upheaval.core.codes import CITIZEN, DEAD, GREEN
 from upheaval.engine.simulation import COLUMNS, Simulation
 from upheaval.model.params import ParameterError, Params, validate_params
-from upheaval.model.state import CITIZEN, DEAD, GREEN
 from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
 from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import SetEvent

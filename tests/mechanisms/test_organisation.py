@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import upheaval
+from upheaval.core.codes import ACTIVE, CITIZEN, DEAD, JAILED, QUIET
 from upheaval.engine.simulation import COLUMNS, Simulation
 from upheaval.experiments.compare import VariantError, make_variant
 from upheaval.model.params import ParameterError, Params, validate_params
@@ -19,7 +20,6 @@ from upheaval.model.rules.organisation import (
     group_modes,
     groups_acting,
 )
-from upheaval.model.state import ACTIVE, CITIZEN, DEAD, JAILED, QUIET
 from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
 from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import ActionEvent, SetEvent

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from test_invariants import check_state
+from upheaval.core.codes import CITIZEN, COP, DEAD
 from upheaval.engine.simulation import Simulation
 from upheaval.model.params import Params
-from upheaval.model.state import CITIZEN, COP, DEAD
 from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent, first_tick
 

@@ -1,7 +1,7 @@
 """A slow, obviously-correct pure-Python twin of upheaval's model, for tests only.
 
 See :mod:`reference.model`. It shares nothing with the engine except the random-stream
-contract (:class:`upheaval.model.rng.PyStream` and :func:`upheaval.model.rng.seed_streams`).
+contract (:class:`upheaval.core.rng.PyStream` and :func:`upheaval.core.rng.seed_streams`).
 """
 
 from reference.model import ReferenceModel, neighbourhood_offsets

@@ -8,15 +8,8 @@ from typing import Any
 import numpy as np
 
 from reference.model import ReferenceModel
+from upheaval.core.codes import ACTIVE, CITIZEN, COP, DEAD, JAILED, QUIET
 from upheaval.engine.simulation import Simulation
-from upheaval.model.state import (
-    ACTIVE,
-    CITIZEN,
-    COP,
-    DEAD,
-    JAILED,
-    QUIET,
-)
 from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.world.grid import decode_occupancy
 

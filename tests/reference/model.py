@@ -7,7 +7,7 @@ code: agents are objects, the lattice is a dict ``site -> agents standing there`
 neighbourhoods are enumerated from their definitions, the decision rule is the
 equation G − N > T, and ratio rules use Python's own arithmetic. Only the random
 streams are shared with the engine, because they *are* the contract:
-:func:`~upheaval.model.rng.seed_streams` and :class:`~upheaval.model.rng.PyStream`.
+:func:`~upheaval.core.rng.seed_streams` and :class:`~upheaval.core.rng.PyStream`.
 
 Draw order (the contract, as documented):
 
@@ -52,7 +52,7 @@ from typing import Any
 import numpy as np
 from scipy.special import betaincinv
 
-from upheaval.model.rng import PyStream, seed_streams
+from upheaval.core.rng import PyStream, seed_streams
 
 CITIZEN, COP = "citizen", "cop"
 QUIET, ACTIVE, JAILED, DEAD = "quiet", "active", "jailed", "dead"

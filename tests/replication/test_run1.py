@@ -15,7 +15,7 @@ import numpy as np
 import upheaval
 from upheaval.analysis import counts_in_vision
 from upheaval.analysis.perception import free_citizens
-from upheaval.model.state import ACTIVE
+from upheaval.core.codes import ACTIVE
 
 from .helpers import ALPHA, SEEDS, describe, paired, scenario, write_record
 

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import ndimage
 
-from upheaval.model.state import ACTIVE, CITIZEN, Agents
+from upheaval.core.codes import ACTIVE, CITIZEN
+from upheaval.model.state import Agents
 
 _MOORE = np.ones((3, 3), dtype=bool)
 

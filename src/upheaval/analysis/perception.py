@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 from numba import njit
 
+from upheaval.core.codes import ACTIVE, CITIZEN, QUIET
 from upheaval.model.rules.activation import RATIO_RULES, arrest_probability
-from upheaval.model.state import ACTIVE, CITIZEN, QUIET
 from upheaval.world.grid import lane_counts
 from upheaval.world.lattice import neighbourhood
 

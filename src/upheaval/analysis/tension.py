@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from upheaval.analysis.perception import arrest_probabilities
-from upheaval.model.state import CITIZEN, QUIET
+from upheaval.core.codes import CITIZEN, QUIET
 
 if TYPE_CHECKING:
     from upheaval.engine.simulation import Simulation

@@ -16,23 +16,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import kernel
+from upheaval.core.codes import BLUE, CITIZEN, COP, GREEN, LANE_COP, LANE_QUIET, QUIET
+from upheaval.core.jit import kernel
+from upheaval.core.rng import randint, uniform
 from upheaval.model.params import Params
-from upheaval.model.rng import randint, uniform
-from upheaval.model.state import (
-    BLUE,
-    CITIZEN,
-    COP,
-    GREEN,
-    LANE_COP,
-    LANE_QUIET,
-    QUIET,
-    Agents,
-    Lattice,
-    empty_agents,
-    empty_lattice,
-)
-from upheaval.world.grid import place
+from upheaval.model.state import Agents, empty_agents
+from upheaval.world.grid import Lattice, empty_lattice, place
 
 
 def agent_counts(p: Params) -> tuple[int, int]:

@@ -13,6 +13,8 @@ from pathlib import Path
 import numpy as np
 
 from upheaval._version import __version__
+from upheaval.core.codes import CITIZEN, COP, DEAD, FACTIONS
+from upheaval.core.rng import seed_streams
 from upheaval.model.kernels import (
     compile_rules,
     elite_split,
@@ -22,7 +24,6 @@ from upheaval.model.kernels import (
     tally,
 )
 from upheaval.model.params import Params, parameter_fields, validate_params
-from upheaval.model.rng import seed_streams
 from upheaval.model.rules import (
     hardship,
     identity,
@@ -39,23 +40,16 @@ from upheaval.model.rules.defection import (
 from upheaval.model.rules.forces import add_cops, reinforce, remove_cops, withdraw_unit
 from upheaval.model.slots import free_heap, grow_heap
 from upheaval.model.state import (
-    CITIZEN,
-    COP,
-    DEAD,
     EV_KILLED_BY_COPS,
     EV_PROVOCATIONS,
     EV_STRIKING,
     EVENTS,
-    FACTIONS,
     MECH_EVENTS,
     TALLY,
     Agents,
-    Lattice,
     agents_nbytes,
-    copy_lattice,
     grow_agents,
     interleaved,
-    lattice_nbytes,
     with_extras,
 )
 from upheaval.scenario.schema import Scenario
@@ -69,6 +63,7 @@ from upheaval.scenario.timeline import (
     unit_codes,
     value_at,
 )
+from upheaval.world.grid import Lattice, copy_lattice, lattice_nbytes
 
 from .population import populate
 

@@ -42,9 +42,20 @@ from collections import namedtuple
 
 import numpy as np
 
-from upheaval.model.jit import hot_rule, kernel, prefetch, rule
+from upheaval.core.codes import (
+    ACTIVE,
+    CITIZEN,
+    COP,
+    DEAD,
+    JAILED,
+    LANE_ACTIVE,
+    LANE_COP,
+    LANE_QUIET,
+    QUIET,
+)
+from upheaval.core.jit import hot_rule, kernel, prefetch, rule
+from upheaval.core.rng import next_u64_of, randint, uniform, unit_of
 from upheaval.model.params import Params
-from upheaval.model.rng import next_u64_of, randint, uniform, unit_of
 from upheaval.model.rules.activation import RATIO_RULES
 from upheaval.model.rules.arrest import enforce
 from upheaval.model.rules.decision import set_free_status, willing
@@ -56,18 +67,7 @@ from upheaval.model.rules.organisation import member_decide
 from upheaval.model.rules.provocation import PROVOCATEUR, provoke
 from upheaval.model.rules.reproduction import age_and_die, clone
 from upheaval.model.rules.violence import kill_other_group
-from upheaval.model.state import (
-    ACTIVE,
-    CITIZEN,
-    COP,
-    DEAD,
-    JAILED,
-    LANE_ACTIVE,
-    LANE_COP,
-    LANE_QUIET,
-    QUIET,
-    TALLY,
-)
+from upheaval.model.state import TALLY
 from upheaval.scenario.timeline import MAX_UNITS, unit_codes, unit_origins
 from upheaval.world.grid import prefetch_neighbourhood
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood

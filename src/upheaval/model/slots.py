@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import rule
-from upheaval.model.rng import randint
-from upheaval.model.state import DEAD
+from upheaval.core.codes import DEAD
+from upheaval.core.jit import rule
+from upheaval.core.rng import randint
 from upheaval.world.grid import lane_of, unplace
 
 

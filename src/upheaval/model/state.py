@@ -25,41 +25,7 @@ from collections import namedtuple
 
 import numpy as np
 
-# Agent kinds.
-CITIZEN = 0
-COP = 1
-
-# Agent status. Cops on duty use QUIET; DEAD marks a free slot for any kind.
-QUIET = 0
-ACTIVE = 1
-JAILED = 2
-DEAD = 3
-
-# Occupancy lanes: bit offset of each occupant kind's 2-bit field in a site's byte
-# (see upheaval.world.grid).
-LANE_COP = 0
-LANE_ACTIVE = 2
-LANE_QUIET = 4
-LANE_JAILED = 6
-NO_LANE = -1  # a jailed citizen who does not hold its site is off the lattice
-
-#: Jail term meaning "for ever" (J_max = inf).
-FOREVER = -1
-
-#: Model II groups.
-BLUE = 0
-GREEN = 1
-
-#: Elite factions commanding the security forces (mechanism 9).
-RULER = 0
-RIVAL = 1
-FACTIONS = {"ruler": RULER, "rival": RIVAL}
-
-Lattice = namedtuple("Lattice", ["width", "height", "occupancy", "head", "active_total"])
-Lattice.__doc__ = """One torus lattice: ``occupancy`` uint8[sites] (one byte a site, see
-upheaval.world.grid), ``head`` int32[sites] (first agent on the site, -1 if none),
-``active_total`` int64[1] (active citizens on the lattice: lets cops skip their scan
-when there are none)."""
+from upheaval.core.codes import DEAD
 
 Agents = namedtuple(
     "Agents",
@@ -211,27 +177,6 @@ def with_extras(a: Agents, extras: tuple[str, ...]) -> Agents:
     return a._replace(**changes) if changes else a
 
 
-def empty_lattice(width: int, height: int) -> Lattice:
-    n = width * height
-    return Lattice(
-        width=np.int64(width),
-        height=np.int64(height),
-        occupancy=np.zeros(n, np.uint8),
-        head=np.full(n, -1, np.int32),
-        active_total=np.zeros(1, np.int64),
-    )
-
-
-def copy_lattice(g: Lattice) -> Lattice:
-    return Lattice(
-        width=g.width,
-        height=g.height,
-        occupancy=g.occupancy.copy(),
-        head=g.head.copy(),
-        active_total=g.active_total.copy(),
-    )
-
-
 def grow_agents(a: Agents, capacity: int) -> Agents:
     """A copy of ``a`` with room for ``capacity`` slots; new slots are free."""
     old = a.kind.shape[0]
@@ -247,7 +192,3 @@ def grow_agents(a: Agents, capacity: int) -> Agents:
 
 def agents_nbytes(a: Agents) -> int:
     return sum(getattr(a, f).nbytes for f in Agents._fields)
-
-
-def lattice_nbytes(g: Lattice) -> int:
-    return g.occupancy.nbytes + g.head.nbytes + g.active_total.nbytes

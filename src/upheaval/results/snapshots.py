@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from upheaval.model.state import ACTIVE, COP, DEAD, JAILED
+from upheaval.core.codes import ACTIVE, COP, DEAD, JAILED
 
 if TYPE_CHECKING:
     import pyarrow as pa

@@ -20,6 +20,7 @@ share a site, they are taken in ascending slot order.
 from __future__ import annotations
 
 import sys
+from collections import namedtuple
 
 import numpy as np
 from llvmlite import ir
@@ -27,8 +28,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic
 
-from upheaval.model.jit import hot_rule, load_word, prefetch, rule
-from upheaval.model.state import (
+from upheaval.core.codes import (
     ACTIVE,
     CITIZEN,
     DEAD,
@@ -39,9 +39,40 @@ from upheaval.model.state import (
     LANE_QUIET,
     NO_LANE,
     QUIET,
-    Agents,
-    Lattice,
 )
+from upheaval.core.jit import hot_rule, load_word, prefetch, rule
+
+Lattice = namedtuple("Lattice", ["width", "height", "occupancy", "head", "active_total"])
+Lattice.__doc__ = """One torus lattice: ``occupancy`` uint8[sites] (one byte a site, see
+upheaval.world.grid), ``head`` int32[sites] (first agent on the site, -1 if none),
+``active_total`` int64[1] (active citizens on the lattice: lets cops skip their scan
+when there are none)."""
+
+
+def empty_lattice(width: int, height: int) -> Lattice:
+    n = width * height
+    return Lattice(
+        width=np.int64(width),
+        height=np.int64(height),
+        occupancy=np.zeros(n, np.uint8),
+        head=np.full(n, -1, np.int32),
+        active_total=np.zeros(1, np.int64),
+    )
+
+
+def copy_lattice(g: Lattice) -> Lattice:
+    return Lattice(
+        width=g.width,
+        height=g.height,
+        occupancy=g.occupancy.copy(),
+        head=g.head.copy(),
+        active_total=g.active_total.copy(),
+    )
+
+
+def lattice_nbytes(g: Lattice) -> int:
+    return g.occupancy.nbytes + g.head.nbytes + g.active_total.nbytes
+
 
 if sys.byteorder != "little":  # the eight-sites-a-word scans read bytes as words
     raise ImportError("upheaval's lattice scans need a little-endian machine")
@@ -616,7 +647,7 @@ def prefetch_neighbourhood(g, site, span_dy):
         prefetch(g.occupancy, yy * w + x)
 
 
-def lane_counts(g: Lattice, a: Agents, hold_site: bool) -> np.ndarray:
+def lane_counts(g: Lattice, a, hold_site: bool) -> np.ndarray:
     """Exact per-site occupant counts, shape (sites, 4): cops, active, quiet, jailed
     holding the site — recounted from the agents, for analysis and tests."""
     n = int(g.width) * int(g.height)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-from upheaval.model.jit import rule
+from upheaval.core.jit import rule
 
 RATIO_LITERAL = 0
 RATIO_FLOOR = 1

@@ -7,10 +7,10 @@ as it went in. After an arrest the cop either steps onto the arrestee's site
 
 from __future__ import annotations
 
-from upheaval.model.jit import hot_rule
-from upheaval.model.rng import randint
+from upheaval.core.codes import ACTIVE, JAILED, LANE_ACTIVE, LANE_COP, LANE_QUIET, QUIET
+from upheaval.core.jit import hot_rule
+from upheaval.core.rng import randint
 from upheaval.model.rules.jail import draw_jail_term
-from upheaval.model.state import ACTIVE, JAILED, LANE_ACTIVE, LANE_COP, LANE_QUIET, QUIET
 from upheaval.world.grid import count_cops_actives, kth_in_lane, lane_of, move_to, relane, unplace
 
 EV_ARRESTS = 0

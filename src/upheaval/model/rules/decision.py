@@ -23,10 +23,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import hot_rule
+from upheaval.core.codes import ACTIVE, LANE_ACTIVE, LANE_QUIET, QUIET
+from upheaval.core.jit import hot_rule
 from upheaval.model.rules.activation import arrest_probability, is_active
 from upheaval.model.rules.identity import solidary_count
-from upheaval.model.state import ACTIVE, LANE_ACTIVE, LANE_QUIET, QUIET
 from upheaval.world.grid import count_cops_actives, relane
 
 

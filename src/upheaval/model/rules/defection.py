@@ -55,18 +55,11 @@ import math
 
 import numpy as np
 
-from upheaval.model.jit import hot_rule, kernel, rule
-from upheaval.model.rng import uniform
-from upheaval.model.slots import remove_agent, take_drawn
-from upheaval.model.state import (
+from upheaval.core.codes import (
     ACTIVE,
     CITIZEN,
     COP,
     DEAD,
-    EV_COPS_KILLED,
-    EV_DEFECTED,
-    EV_DISARMED,
-    EV_STOOD_ASIDE,
     LANE_ACTIVE,
     LANE_COP,
     LANE_QUIET,
@@ -74,6 +67,10 @@ from upheaval.model.state import (
     RIVAL,
     RULER,
 )
+from upheaval.core.jit import hot_rule, kernel, rule
+from upheaval.core.rng import uniform
+from upheaval.model.slots import remove_agent, take_drawn
+from upheaval.model.state import EV_COPS_KILLED, EV_DEFECTED, EV_DISARMED, EV_STOOD_ASIDE
 from upheaval.world.grid import count_cops_actives, relane
 
 LOCAL_POLICE = 0

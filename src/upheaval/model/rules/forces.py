@@ -26,11 +26,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import kernel, rule
-from upheaval.model.rng import randint
+from upheaval.core.codes import COP, DEAD, LANE_COP, QUIET, RULER
+from upheaval.core.jit import kernel, rule
+from upheaval.core.rng import randint
 from upheaval.model.rules.defection import draw_mind
 from upheaval.model.slots import pop_free, remove_agent, take_drawn
-from upheaval.model.state import COP, DEAD, LANE_COP, QUIET, RULER
 from upheaval.world.grid import place
 
 SITE_TRIES = 64

@@ -25,10 +25,10 @@ from __future__ import annotations
 import numpy as np
 from scipy.special import betaincinv
 
-from upheaval.model.jit import kernel, rule
+from upheaval.core.codes import CITIZEN, DEAD
+from upheaval.core.jit import kernel, rule
+from upheaval.core.rng import uniform
 from upheaval.model.params import Params
-from upheaval.model.rng import uniform
-from upheaval.model.state import CITIZEN, DEAD
 
 
 def needs_shaping(p: Params) -> bool:

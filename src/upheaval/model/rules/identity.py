@@ -29,10 +29,10 @@ from __future__ import annotations
 
 import math
 
-from upheaval.model.jit import kernel, rule
-from upheaval.model.rng import uniform
+from upheaval.core.codes import BLUE, CITIZEN, DEAD, GREEN
+from upheaval.core.jit import kernel, rule
+from upheaval.core.rng import uniform
 from upheaval.model.rules.activation import cop_active_ratio
-from upheaval.model.state import BLUE, CITIZEN, DEAD, GREEN
 from upheaval.world.grid import count_actives_of_group
 
 

@@ -19,9 +19,9 @@ import math
 
 import numpy as np
 
-from upheaval.model.jit import hot_rule, rule
-from upheaval.model.rng import randint
-from upheaval.model.state import CITIZEN, FOREVER, JAILED, LANE_JAILED, LANE_QUIET, QUIET
+from upheaval.core.codes import CITIZEN, FOREVER, JAILED, LANE_JAILED, LANE_QUIET, QUIET
+from upheaval.core.jit import hot_rule, rule
+from upheaval.core.rng import randint
 from upheaval.world.grid import place, relane
 
 EV_RELEASED = 7

@@ -23,8 +23,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import kernel, rule
-from upheaval.model.state import ACTIVE, CITIZEN, DEAD, QUIET
+from upheaval.core.codes import ACTIVE, CITIZEN, DEAD, QUIET
+from upheaval.core.jit import kernel, rule
 from upheaval.world.grid import wrap_site
 
 

@@ -25,12 +25,13 @@ unless it is a guard, which never leaves its post.
 
 from __future__ import annotations
 
-from upheaval.model.jit import hot_rule
-from upheaval.model.rng import randint, uniform
+from upheaval.core.codes import ACTIVE, LANE_ACTIVE, LANE_COP
+from upheaval.core.jit import hot_rule
+from upheaval.core.rng import randint, uniform
 from upheaval.model.rules.arrest import arrest
 from upheaval.model.rules.legitimacy import witness
 from upheaval.model.slots import remove_agent
-from upheaval.model.state import ACTIVE, EV_KILLED_BY_COPS, LANE_ACTIVE, LANE_COP
+from upheaval.model.state import EV_KILLED_BY_COPS
 from upheaval.world.grid import count_cops_actives, kth_in_lane, move_to
 
 

@@ -11,8 +11,8 @@ where a scan costs the whole neighbourhood.
 
 from __future__ import annotations
 
-from upheaval.model.jit import hot_rule
-from upheaval.model.rng import randint
+from upheaval.core.jit import hot_rule
+from upheaval.core.rng import randint
 from upheaval.world.grid import count_empty, kth_empty, move_to_empty, wrap_site
 
 MOVE_TRIES = 16

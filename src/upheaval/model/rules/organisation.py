@@ -36,15 +36,12 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from upheaval.model.jit import hot_rule, kernel
-from upheaval.model.rng import randint, uniform
+from upheaval.core.codes import CITIZEN, DEAD
+from upheaval.core.jit import hot_rule, kernel
+from upheaval.core.rng import randint, uniform
 from upheaval.model.rules.decision import set_free_status
 from upheaval.model.rules.decision import willing as passes_rule_a
-from upheaval.model.state import (
-    CITIZEN,
-    DEAD,
-    EV_STRIKING,
-)
+from upheaval.model.state import EV_STRIKING
 
 #: What a group does this tick (``Rules.organisation_mode[group + 1]``).
 IDLE = 0

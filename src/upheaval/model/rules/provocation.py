@@ -34,9 +34,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import hot_rule, kernel
+from upheaval.core.codes import ACTIVE, CITIZEN, DEAD, LANE_ACTIVE, LANE_QUIET
+from upheaval.core.jit import hot_rule, kernel
 from upheaval.model.slots import take_drawn
-from upheaval.model.state import ACTIVE, CITIZEN, DEAD, EV_PROVOCATIONS, LANE_ACTIVE, LANE_QUIET
+from upheaval.model.state import EV_PROVOCATIONS
 from upheaval.world.grid import count_cops_actives, relane
 
 #: ``Agents.role`` of a provocateur (0: an ordinary citizen).

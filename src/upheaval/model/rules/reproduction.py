@@ -14,10 +14,10 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import rule
-from upheaval.model.rng import randint, uniform
+from upheaval.core.codes import ACTIVE, CITIZEN, DEAD, LANE_QUIET, QUIET
+from upheaval.core.jit import rule
+from upheaval.core.rng import randint, uniform
 from upheaval.model.slots import pop_free, remove_agent
-from upheaval.model.state import ACTIVE, CITIZEN, DEAD, LANE_QUIET, QUIET
 from upheaval.world.grid import count_empty, kth_empty, place
 
 EV_BORN = 3  # + group

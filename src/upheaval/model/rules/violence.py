@@ -6,8 +6,8 @@ citizens are out of reach. The killer stays active, and cops may arrest it.
 
 from __future__ import annotations
 
-from upheaval.model.jit import rule
-from upheaval.model.rng import randint
+from upheaval.core.jit import rule
+from upheaval.core.rng import randint
 from upheaval.model.slots import remove_agent
 from upheaval.world.grid import count_other_group, kth_other_group
 

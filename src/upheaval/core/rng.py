@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from upheaval.model.jit import kernel, rule
+from upheaval.core.jit import kernel, rule
 
 STREAM_NAMES = ("init", "dynamics", "events")
 
