@@ -52,7 +52,7 @@ from upheaval.engine.simulation import Simulation
 from upheaval.model.kernels import compile_rules, step, tally
 from upheaval.model.state import interleaved
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import ActionEvent
+from upheaval.model.timeline import ActionEvent
 from upheaval.world.grid import copy_lattice
 
 

@@ -39,7 +39,7 @@ from pathlib import Path
 from upheaval.model import kernels
 from upheaval.model.params import Params, parameter_fields
 from upheaval.scenario.loading import load_preset, preset_names
-from upheaval.scenario.timeline import RampEvent, SetEvent
+from upheaval.model.timeline import RampEvent, SetEvent
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "odd.md"
@@ -370,7 +370,7 @@ def compiled_names() -> dict[str, set[str]]:
     """Params field → names of the ``Rules`` fields that ``compile_rules`` derives from it.
 
     Read from the source of :func:`upheaval.model.kernels.compile_rules`, following
-    local variables (``cit = neighbourhood(p.vision_shape, p.citizen_vision)``).
+    local variables (``cit = neighbourhood(p.world.vision_shape, p.citizens.vision)``).
     """
     tree = ast.parse(textwrap.dedent(inspect.getsource(kernels.compile_rules)))
     fn = tree.body[0]
@@ -545,7 +545,7 @@ def render_presets() -> str:
         m = f.metadata
         if m["section"] == "run":
             continue
-        values = [getattr(sc.params, f.name) for sc in scenarios]
+        values = [sc.params.value(f.name) for sc in scenarios]
         default = getattr(defaults, f.name)
         if all(v == default for v in values):
             continue

@@ -13,7 +13,7 @@ from upheaval import Checkpoint, Simulation
 from upheaval.model.params import Params
 from upheaval.model.state import Agents
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import SetEvent
+from upheaval.model.timeline import SetEvent
 
 SMALL = Params(
     width=20, height=20, citizen_vision=3.0, cop_vision=3.0, legitimacy=0.65, max_jail_term=8.0
@@ -96,7 +96,7 @@ def test_branch_into_a_variant_via_the_timeline():
     base.step(10)
     branch.step(10)
     assert branch.history[:11] == base.history[:11]
-    assert branch.legitimacy == 0.3 and base.legitimacy == SMALL.legitimacy
+    assert branch.legitimacy == 0.3 and base.legitimacy == SMALL.citizens.legitimacy
     assert sum(r[2] for r in branch.history[11:]) > sum(r[2] for r in base.history[11:])
 
 
@@ -179,7 +179,7 @@ def test_branch_into_per_agent_legitimacy_starts_from_the_global_value():
     branch = Simulation.restore(sim.checkpoint(), sc.with_params(legitimacy_feedback="per_agent"))
     a = branch.agents
     citizens = (a.kind == 0) & (a.status != 3)
-    assert np.all(a.legit[citizens] == np.float32(sc.params.legitimacy))
+    assert np.all(a.legit[citizens] == np.float32(sc.params.citizens.legitimacy))
 
 
 @pytest.mark.parametrize(

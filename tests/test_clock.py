@@ -7,7 +7,7 @@ import datetime as dt
 from hypothesis import given
 from hypothesis import strategies as st
 
-from upheaval.scenario.timeline import tick_at
+from upheaval.model.timeline import tick_at
 
 START = "2022-01-02T00:00:00+00:00"
 T0 = dt.datetime.fromisoformat(START)

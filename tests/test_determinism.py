@@ -15,7 +15,7 @@ from upheaval import Simulation
 from upheaval.model.params import Params
 from upheaval.model.state import Agents
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import SetEvent
+from upheaval.model.timeline import SetEvent
 
 SMALL = Params(
     width=20, height=20, citizen_vision=3.0, cop_vision=3.0, legitimacy=0.65, max_jail_term=8.0

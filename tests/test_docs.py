@@ -158,7 +158,7 @@ def test_paper_runs_agree_on_every_open_choice():
     runs = [upheaval.load(f"epstein2002-run{n}").params for n in range(1, 9)]
     for row in rows:
         for loc in re.findall(r"`([\w.]+)`", row[1]):
-            values = {getattr(p, by_loc[loc].name) for p in runs}
+            values = {p.value(by_loc[loc].name) for p in runs}
             assert len(values) == 1, (loc, values)
 
 
@@ -166,7 +166,7 @@ def test_scenario_guide_covers_every_table_action_and_timeline_parameter():
     """docs/scenarios.md cannot drift from the registry: every table, every action
     with exactly its keys, and every parameter a timeline may change."""
     from upheaval.model.params import SECTIONS
-    from upheaval.scenario.timeline import ACTION_KEYS
+    from upheaval.model.timeline import ACTION_KEYS
 
     text = (ROOT / "docs" / "scenarios.md").read_text("utf-8")
     for section in SECTIONS:

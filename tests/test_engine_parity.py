@@ -20,7 +20,7 @@ import upheaval
 from reference.compare import event_totals, run_side_by_side, shrink
 from upheaval.model.params import ParameterError, Params, validate_params
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import RampEvent, SetEvent
+from upheaval.model.timeline import RampEvent, SetEvent
 
 PRESETS = upheaval.preset_names()
 
@@ -67,12 +67,12 @@ def test_preset_matches_reference(preset):
 def test_aggrieved_preset_matches_reference(preset):
     """The preset with legitimacy lowered so that arrests, jail and releases happen."""
     sc = shrink(upheaval.load(preset))
-    sc = sc.with_params(legitimacy=max(0.0, sc.params.legitimacy - 0.25))
+    sc = sc.with_params(legitimacy=max(0.0, sc.params.citizens.legitimacy - 0.25))
     ref = run_side_by_side(sc, seed=5, ticks=30, context=preset)
     totals = event_totals(ref)
-    if sc.params.cop_density > 0:
+    if sc.params.population.cop_density > 0:
         assert totals["arrests"] > 0, "the run should exercise rule C"
-    if sc.params.variant == "II":
+    if sc.params.model.variant == "II":
         assert totals["killed_blue"] + totals["killed_green"] > 0
         assert totals["born_blue"] + totals["born_green"] > 0
 

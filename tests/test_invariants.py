@@ -34,7 +34,7 @@ from upheaval.core.codes import (
 from upheaval.model.kernels import tally
 from upheaval.model.params import ParameterError, Params, validate_params
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import RampEvent, SetEvent
+from upheaval.model.timeline import RampEvent, SetEvent
 
 SETTINGS = settings(
     max_examples=60,
@@ -47,7 +47,7 @@ SETTINGS = settings(
 def on_lattice(sim: Simulation) -> np.ndarray:
     a = sim.agents
     free = (a.status == QUIET) | (a.status == ACTIVE)
-    jailed_holding = (a.status == JAILED) & sim.params.jailed_hold_site
+    jailed_holding = (a.status == JAILED) & sim.params.jail.hold_site
     return (a.status != DEAD) & (free | jailed_holding)
 
 
@@ -140,7 +140,7 @@ def check_transition(before: dict, sim: Simulation) -> None:
             continue
         if term == FOREVER:
             assert now_status == JAILED and now_term == FOREVER
-        elif p.jail_countdown == "end_of_tick":
+        elif p.jail.countdown == "end_of_tick":
             if term > 1:
                 assert (now_status, now_term) == (JAILED, term - 1)
             else:  # term 1 → released at the end of this tick, on its site
@@ -150,7 +150,7 @@ def check_transition(before: dict, sim: Simulation) -> None:
         else:  # term 0 → released at its turn; it may be re-arrested in the same tick
             assert now_status != JAILED or arrests > 0
     assert arrests >= newly_jailed
-    if p.jail_countdown == "end_of_tick":
+    if p.jail.countdown == "end_of_tick":
         due = sum(1 for s, t, _ in before.values() if s == JAILED and t == 1)
         assert released >= due
 
@@ -221,7 +221,7 @@ def test_state_invariants_after_random_steps(case):
         row = sim.counts()
         assert row["cops"] == n_cops, "cop count changed without a schedule"
         citizens = sum(sim.history[-1][1:7])
-        if p.variant == "I":
+        if p.model.variant == "I":
             assert citizens == n_citizens
         else:
             born = row["born_blue"] + row["born_green"]
@@ -231,14 +231,14 @@ def test_state_invariants_after_random_steps(case):
         _, most_citizens, most_cops = sharing(sim)
         # Citizens share a site only by returning from jail to a site someone took
         # meanwhile; cops only by stepping onto their arrestee's site.
-        if p.jailed_hold_site:
+        if p.jail.hold_site:
             assert most_citizens <= 1
-        if p.cop_after_arrest == "stay":
+        if p.cops.after_arrest == "stay":
             assert most_cops <= 1
-        if p.jailed_hold_site and p.cop_after_arrest == "stay":
+        if p.jail.hold_site and p.cops.after_arrest == "stay":
             assert sharing(sim)[0] <= 1  # Mesa-like: one agent per site
-        no_release = math.isinf(p.max_jail_term) and p.jail_countdown == "end_of_tick"
-        if no_release and not p.jailed_hold_site:
+        no_release = math.isinf(p.jail.max_jail_term) and p.jail.countdown == "end_of_tick"
+        if no_release and not p.jail.hold_site:
             # NetLogo-like with life terms: the arrestee leaves its site as the cop
             # arrives and nobody ever comes back, so no site is ever shared.
             assert sharing(sim)[0] <= 1

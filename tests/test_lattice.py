@@ -123,9 +123,9 @@ def test_compiled_scans_equal_a_brute_force_count(hold_site):
     sim = Simulation(p, seed=3)
     sim.step(6)
     a, g = sim.agents, sim.lattice
-    w, h = p.width, p.height
-    nb = neighbourhood(p.vision_shape, p.citizen_vision)
-    offsets = neighbourhood_offsets(p.vision_shape, p.citizen_vision)
+    w, h = p.world.width, p.world.height
+    nb = neighbourhood(p.world.vision_shape, p.citizens.vision)
+    offsets = neighbourhood_offsets(p.world.vision_shape, p.citizens.vision)
     on = {}
     for i in np.flatnonzero(a.status != DEAD):
         if a.kind[i] == CITIZEN and a.status[i] == JAILED and not hold_site:
@@ -167,7 +167,7 @@ def test_saturated_sites_are_counted_exactly():
     )
     sim = Simulation(p, seed=1)
     g, a = sim.lattice, sim.agents
-    nb = neighbourhood(p.vision_shape, p.citizen_vision)
+    nb = neighbourhood(p.world.vision_shape, p.citizens.vision)
     target = 40
     citizens = [int(i) for i in np.flatnonzero(a.kind == CITIZEN)[:8]]
     _stack(g, a, np.array(citizens, np.int64), target)

@@ -88,7 +88,7 @@ def test_manifest_records_what_ran(tmp_path):
     locations = [f"{f.metadata['section']}.{f.metadata['key']}" for f in parameter_fields()]
     assert list(m["parameters"]) == locations
     for f, loc in zip(parameter_fields(), locations, strict=True):
-        assert m["parameters"][loc] == getattr(sim.params, f.name), loc
+        assert m["parameters"][loc] == sim.params.value(f.name), loc
     assert m["parameters"]["citizens.legitimacy"] == 0.8
     assert m["parameters"]["jail.max_jail_term"] == 40.0
     assert m["columns"] == list(COLUMNS)
@@ -441,7 +441,7 @@ def test_run_outbursts_sums_groups_and_reads_all_sources(tmp_path):
 
 def test_manifest_records_timeline_actions():
     from upheaval.results.recorder import timeline_entries
-    from upheaval.scenario.timeline import ActionEvent
+    from upheaval.model.timeline import ActionEvent
 
     entries = timeline_entries([ActionEvent(tick=3, action="shock", factor=2.0, area=(0, 0, 9, 9))])
     assert entries == [

@@ -19,7 +19,7 @@ import upheaval
 from upheaval import ScenarioError
 from upheaval.engine.simulation import COLUMNS
 from upheaval.model.params import Params, parameter_fields
-from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.world.grid import lane_counts
 
 # -- helpers ------------------------------------------------------------------------------
@@ -49,7 +49,7 @@ def scenario_to_toml(sc: upheaval.Scenario) -> str:
     lines.append(f"description = {_toml_value(sc.description)}")
     by_section: dict[str, list[str]] = {}
     for f in parameter_fields():
-        value = getattr(sc.params, f.name)
+        value = sc.params.value(f.name)
         by_section.setdefault(f.metadata["section"], []).append(
             f"{f.metadata['key']} = {_toml_value(value)}"
         )
@@ -216,8 +216,8 @@ def test_out_of_range_is_named(tmp_path, text, key, reason):
 def test_vision_exactly_filling_the_lattice_is_allowed(tmp_path):
     # 2·floor(v) + 1 = width: the neighbourhood just fits without wrapping onto itself.
     sc = upheaval.load_file(write(tmp_path, "[world]\nwidth = 15\nheight = 15\n"))
-    assert sc.params.citizen_vision == 7.0
-    assert sc.params.width == 15
+    assert sc.params.citizens.vision == 7.0
+    assert sc.params.world.width == 15
 
 
 # -- timeline entries -------------------------------------------------------------------------
@@ -415,11 +415,11 @@ def test_round_trip_writer_covers_every_parameter():
 def test_paper_presets_carry_table_2(name, values):
     p = upheaval.load(name).params
     for field_name, expected in values.items():
-        assert getattr(p, field_name) == expected, field_name
+        assert p.value(field_name) == expected, field_name
     if name in ("epstein2002-run3", "epstein2002-run4", "epstein2002-run5"):
-        assert math.isinf(p.max_jail_term)
-    assert p.citizen_vision == p.cop_vision
-    assert p.citizen_movement == (name != "epstein2002-run1")
+        assert math.isinf(p.jail.max_jail_term)
+    assert p.citizens.vision == p.cops.vision
+    assert p.citizens.movement == (name != "epstein2002-run1")
 
 
 # -- --set overrides ----------------------------------------------------------------------------
@@ -434,30 +434,30 @@ def test_set_with_dotted_and_bare_keys():
         run2(), ["citizens.legitimacy=0.7", "cop_density=0.05", "cops.vision=5"]
     )
     assert sc.params == run2().params.replace(legitimacy=0.7, cop_density=0.05, cop_vision=5.0)
-    assert isinstance(sc.params.cop_vision, float)
+    assert isinstance(sc.params.cops.vision, float)
 
 
 def test_set_accepts_field_names_and_a_dict():
     sc = upheaval.apply_overrides(run2(), {"citizen_vision": 3, "jail.term_range": "inclusive"})
-    assert sc.params.citizen_vision == 3.0
-    assert sc.params.jail_term_range == "inclusive"
+    assert sc.params.citizens.vision == 3.0
+    assert sc.params.jail.term_range == "inclusive"
 
 
 def test_set_inf_jail_term():
     sc = upheaval.apply_overrides(run2(), ["max_jail_term=inf"])
-    assert math.isinf(sc.params.max_jail_term)
+    assert math.isinf(sc.params.jail.max_jail_term)
     sc = upheaval.apply_overrides(run2(), ["jail.max_jail_term=45"])
-    assert sc.params.max_jail_term == 45.0
+    assert sc.params.jail.max_jail_term == 45.0
 
 
 def test_set_strings_for_choices_quoted_or_not():
     bare = upheaval.apply_overrides(run2(), ["ratio_rule=literal"])
     quoted = upheaval.apply_overrides(run2(), ['citizens.ratio_rule="round_half_up"'])
-    assert bare.params.ratio_rule == "literal"
-    assert quoted.params.ratio_rule == "round_half_up"
+    assert bare.params.citizens.ratio_rule == "literal"
+    assert quoted.params.citizens.ratio_rule == "round_half_up"
     sc = upheaval.apply_overrides(run2(), ["variant=II", "citizens.movement=false"])
-    assert sc.params.variant == "II"
-    assert sc.params.citizen_movement is False
+    assert sc.params.model.variant == "II"
+    assert sc.params.citizens.movement is False
 
 
 def test_set_keeps_the_timeline_and_name():
@@ -465,7 +465,7 @@ def test_set_keeps_the_timeline_and_name():
     sc = upheaval.apply_overrides(base, ["legitimacy=0.88"])
     assert sc.timeline == base.timeline
     assert sc.name == base.name
-    assert sc.params.legitimacy == 0.88
+    assert sc.params.citizens.legitimacy == 0.88
 
 
 @pytest.mark.parametrize(
@@ -501,7 +501,7 @@ def test_set_cross_field_rule_names_the_field():
 
 def test_params_are_frozen():
     with pytest.raises(dataclasses.FrozenInstanceError):
-        run2().params.legitimacy = 0.5  # type: ignore[misc]
+        run2().params.citizens.legitimacy = 0.5  # type: ignore[misc]
 
 
 # -- the timeline in a running Simulation -------------------------------------------------------

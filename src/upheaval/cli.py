@@ -16,7 +16,7 @@ from typing import Annotated, Any, NoReturn
 
 import typer
 
-from upheaval.model.params import ParameterError, check_value, field_by_location
+from upheaval.model.params import ParameterError, check_value, parameter
 from upheaval.results.recorder import DEFAULT_FLUSH_EVERY, RunDirectoryError
 from upheaval.scenario.loading import (
     ScenarioError,
@@ -51,9 +51,8 @@ def _fail(message: object) -> NoReturn:
 
 def _checked(flag: str, location: str, value: Any) -> Any:
     """Check a command-line value against the parameter registry."""
-    section, _, key = location.partition(".")
     try:
-        return check_value(field_by_location()[(section, key)], value)
+        return check_value(parameter(location), value)
     except ParameterError as e:
         raise ScenarioError(flag, location, e.reason) from None
 
@@ -143,8 +142,8 @@ def run(
         sc = load(scenario)
         if set_:
             sc = apply_overrides(sc, list(set_))
-        seed = sc.params.seed if seed is None else _checked("--seed", "run.seed", seed)
-        steps = sc.params.steps if steps is None else _checked("--steps", "run.steps", steps)
+        seed = sc.params.run.seed if seed is None else _checked("--seed", "run.seed", seed)
+        steps = sc.params.run.steps if steps is None else _checked("--steps", "run.steps", steps)
         if flush_every < 1:
             raise ScenarioError("--flush-every", "", f"must be ≥ 1, got {flush_every}")
         snap = _snapshot_ticks(snapshot_every, snapshots, steps)
@@ -221,7 +220,7 @@ def show(
     """Summarise a run: scenario, seed, ticks, final counts, peak actives, outbursts."""
     import numpy as np
 
-    from upheaval.engine.simulation import FLOAT_COLUMNS
+    from upheaval.model.ticks import FLOAT_COLUMNS
     from upheaval.results.outbursts import run_outbursts
     from upheaval.results.recorder import read_run
 

@@ -20,7 +20,7 @@ from upheaval.experiments.compare import (
     write_comparison,
 )
 from upheaval.scenario.loading import apply_overrides, scenario_from_dict
-from upheaval.scenario.timeline import ActionEvent
+from upheaval.model.timeline import ActionEvent
 
 STEPS = 60
 
@@ -48,13 +48,13 @@ def test_builtin_variants_patch_the_timeline():
     )
     assert len(ni.timeline) == len(sc.timeline) - 2
     nl = make_variant(sc, "no-lethal-force").scenario
-    assert nl.params.lethal_probability == 0
+    assert nl.params.lethal_force.probability == 0
     assert not any(getattr(e, "param", "") == "lethal_probability" for e in nl.timeline)
     ec = make_variant(sc, "early-concession").scenario
     (c,) = [e for e in ec.timeline if isinstance(e, ActionEvent) and e.action == "concession"]
     assert c.tick == 15
     user = make_variant(sc, "strong:legitimacy=0.9,cop_density=0.06")
-    assert user.name == "strong" and user.scenario.params.legitimacy == 0.9
+    assert user.name == "strong" and user.scenario.params.citizens.legitimacy == 0.9
 
 
 @pytest.mark.parametrize(
@@ -160,12 +160,12 @@ def test_no_shutdown_and_no_provocateurs_variants_remove_their_mechanism():
         ),
     )
     ns = make_variant(sc, "no-shutdown")
-    assert ns.scenario.timeline == () and ns.scenario.params.information_online
+    assert ns.scenario.timeline == () and ns.scenario.params.information.online
     assert "3 shutdown/restore" in ns.patch
     offline = small(**{"information.enabled": True, "information.online": False})
-    assert make_variant(offline, "no-shutdown").scenario.params.information_online
+    assert make_variant(offline, "no-shutdown").scenario.params.information.online
     npv = make_variant(sc, "no-provocateurs").scenario
-    assert npv.params.provocateurs_count == 0 and npv.timeline == sc.timeline
+    assert npv.params.provocateurs.count == 0 and npv.timeline == sc.timeline
     # the variants change the runs: the channel stays up, no provocation is counted
     a, b = Simulation(sc, seed=2), Simulation(npv, seed=2)
     a.step(15)

@@ -314,6 +314,6 @@ def test_timelines_and_model_ii_run_in_sweeps(tmp_path, preset):
         assert {k: row[k] for k in expected} == expected
         assert row["final_legitimacy"] == sim.legitimacy
     if preset == "epstein2002-run3":
-        assert all(r["final_legitimacy"] < sc.params.legitimacy for r in rows)
+        assert all(r["final_legitimacy"] < sc.params.citizens.legitimacy for r in rows)
     else:
         assert sum(r["killed_blue"] + r["killed_green"] for r in rows) > 0

@@ -18,7 +18,7 @@ from typing import Any
 import upheaval
 from upheaval.engine.simulation import COLUMNS, Simulation
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import ActionEvent, SetEvent
+from upheaval.model.timeline import ActionEvent, SetEvent
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEEDS = tuple(range(1, 21))
@@ -69,7 +69,7 @@ def legitimacy_feedback(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
     large outburst (≥ 50 actives), and mean actives per tick with and without."""
     sc = base()
     on_sc = sc.with_params(legitimacy_feedback="global")
-    l0 = sc.params.legitimacy
+    l0 = sc.params.citizens.legitimacy
     deficits, end_deficits, act_on, act_off, first = [], [], [], [], []
     for seed in seeds:
         h_on = run(on_sc, seed, ticks)
@@ -192,7 +192,7 @@ def reinforcement_hysteresis(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
     sc = upheaval.load("epstein2002-run2").with_params(cop_density=0.074, legitimacy=0.8)
     removal = SetEvent(tick=50, param="cop_density", value=0.01)
     arrival = ActionEvent(tick=150, action="reinforce", count=102, unit="intervention")
-    n_cit = round(sc.params.citizen_density * sc.params.n_sites)
+    n_cit = round(sc.params.population.citizen_density * sc.params.n_sites)
     out: dict[str, Any] = {
         "scenario": "epstein2002-run2, L = 0.8, cops 118 → 16 at tick 50, +102 at tick 150",
         "ticks": ticks,
@@ -464,7 +464,7 @@ def information_channel(
     def actives(params: Any, seed: int) -> list[int]:
         return column(run(Scenario(params=params), seed, ticks), "active_blue")
 
-    focal = mobilising.replace(information_focal_x=p.width // 2, information_focal_y=p.height // 2)
+    focal = mobilising.replace(information_focal_x=p.world.width // 2, information_focal_y=p.world.height // 2)
 
     def spread(timeline: tuple, seed: int, params: Any = mobilising) -> tuple[float, float, float]:
         sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
@@ -474,7 +474,7 @@ def information_channel(
             if sim.tick < shutdown_tick:
                 continue
             after.append(sim.history[-1][COL["active_blue"]])
-            d = dispersion(sim.agents, p.width, p.height)
+            d = dispersion(sim.agents, p.world.width, p.world.height)
             if d.active_sites >= 5:
                 per_site.append(d.clusters / d.active_sites)
                 largest.append(d.largest_share)
@@ -694,7 +694,7 @@ def divided_identities(
     * a Green minority (blue_share = 1 − ``minority_share``): the minority's share of
       all active citizen-ticks with s = ``low`` against s = 1.
     """
-    from upheaval.scenario.timeline import RampEvent
+    from upheaval.model.timeline import RampEvent
 
     sc = base()
     p = sc.params

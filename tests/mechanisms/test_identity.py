@@ -14,7 +14,7 @@ from upheaval.engine.simulation import COLUMNS, Simulation
 from upheaval.model.params import ParameterError, Params, validate_params
 from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import SetEvent
+from upheaval.model.timeline import SetEvent
 
 COL = {name: k for k, name in enumerate(COLUMNS)}
 BY_STATUS = ("quiet", "active", "jailed")
@@ -63,7 +63,7 @@ def test_lower_solidarity_changes_the_run_and_the_parity_cases_use_it():
 
 def test_a_ramp_of_solidarity_takes_equal_steps():
     sc = upheaval.load("epstein2002-run2").with_params(identity_enabled=True, width=20, height=20)
-    from upheaval.scenario.timeline import RampEvent
+    from upheaval.model.timeline import RampEvent
 
     tl = (RampEvent(start=5, end=8, param="identity_solidarity", value=0.2),)
     sim = Simulation(Scenario(params=sc.params, timeline=tl), seed=1)
@@ -110,7 +110,7 @@ def test_propaganda_loads_as_a_ramp_of_solidarity(tmp_path):
         "[identity]\nenabled = true\n[groups]\nblue_share = 0.7\n"
         "[[timeline]]\nstart = 50\nend = 60\nramp = { 'identity.solidarity' = 0.2 }\n",
     )
-    assert sc.params.identity_enabled and sc.params.blue_share == 0.7
+    assert sc.params.identity.enabled and sc.params.groups.blue_share == 0.7
     assert sc.timeline[0].param == "identity_solidarity" and sc.timeline[0].value == 0.2
 
 

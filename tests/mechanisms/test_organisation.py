@@ -22,7 +22,7 @@ from upheaval.model.rules.organisation import (
 )
 from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import ActionEvent, SetEvent
+from upheaval.model.timeline import ActionEvent, SetEvent
 
 HEAD = '[scenario]\nextends = "epstein2002-run2"\n'
 ORG = "[organisation]\ngroups = 5\n"
@@ -61,7 +61,7 @@ def test_bad_organisation_parameters_are_named(changes, location, reason):
 
 def test_organisation_off_by_default_and_quorum_zero_is_fine_when_off():
     p = validate_params(Params(organisation_quorum=0.0))
-    assert p.organisation_groups == 0
+    assert p.organisation.groups == 0
     sim = Simulation(p, seed=1)
     assert sim.agents.org.shape[0] == 0 and not sim.rules.organisation_on
 
@@ -181,7 +181,7 @@ def test_strikes_lower_legitimacy_by_their_news_term():
         expected = min(1.0, max(0.0, h[t][-1] - 0.5 * h[t][striking] / citizens))
         assert h[t + 1][-1] == expected, t
     struck = sum(row[striking] for row in h)
-    assert struck > 0 and sim.history[-1][-1] < p.legitimacy
+    assert struck > 0 and sim.history[-1][-1] < p.citizens.legitimacy
 
 
 def test_checkpoint_carries_the_groups_verdicts_and_refuses_new_groups():

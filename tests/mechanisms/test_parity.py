@@ -14,7 +14,7 @@ from reference.model import ReferenceModel
 from upheaval.engine.simulation import COLUMNS, Simulation
 from upheaval.model.params import Params
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent, unit_codes
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, unit_codes
 
 BASE = Params(
     width=13,

@@ -10,7 +10,7 @@ import pytest
 
 import upheaval
 from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
-from upheaval.scenario.timeline import ActionEvent
+from upheaval.model.timeline import ActionEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = '[scenario]\nextends = "epstein2002-run2"\n[legitimacy]\nfeedback = "global"\n'
@@ -32,7 +32,7 @@ def test_actions_load(tmp_path):
         '[[timeline]]\ntick = 40\naction = "withdraw"\nunit = "army"\n'
         "[[timeline]]\ntick = 12\nset = { 'lethal_force.probability' = 0.1 }\n",
     )
-    assert sc.params.legitimacy_feedback == "global"
+    assert sc.params.legitimacy.feedback == "global"
     assert sc.timeline[0] == ActionEvent(tick=10, action="shock", factor=1.5, area=(0, 0, 19, 39))
     assert sc.timeline[2].mode == "guard" and sc.timeline[3].count == -1
     sim = upheaval.Simulation(sc, seed=1)
@@ -106,7 +106,7 @@ def test_elite_split_loads_and_is_checked(tmp_path):
         '[[timeline]]\ntick = 8\naction = "shift_command"\nto = "ruler"\nshare = 0.5\n'
         "[[timeline]]\ntick = 9\nset = { 'elite.rival_loyalty' = 0.0 }\n",
     )
-    assert sc.params.elite_rival_share == 0.4
+    assert sc.params.elite.rival_share == 0.4
     assert sc.timeline[0] == ActionEvent(tick=8, action="shift_command", to="ruler", share=0.5)
     with pytest.raises(ScenarioError) as info:
         load_text(tmp_path, "[elite]\nrival_share = 0.4\n")
@@ -118,7 +118,7 @@ def test_elite_split_loads_and_is_checked(tmp_path):
 
 def test_provocateurs_load_and_are_checked(tmp_path):
     sc = load_text(tmp_path, "[provocateurs]\ncount = 5\nframing_lethal = 0.3\n")
-    assert sc.params.provocateurs_count == 5 and sc.params.provocateurs_framing_lethal == 0.3
+    assert sc.params.provocateurs.count == 5 and sc.params.provocateurs.framing_lethal == 0.3
     for text, key, reason in (
         ("[provocateurs]\ncount = -1\n", "provocateurs.count", "≥ 0"),
         ("[provocateurs]\ncount = 2\nframing_decay = 1.5\n", "provocateurs.framing_decay", "≤ 1"),
@@ -132,7 +132,7 @@ def test_provocateurs_load_and_are_checked(tmp_path):
 
 def test_focal_site_is_checked(tmp_path):
     sc = load_text(tmp_path, "[information]\nenabled = true\nfocal_x = 20\nfocal_y = 5\n")
-    assert (sc.params.information_focal_x, sc.params.information_focal_y) == (20, 5)
+    assert (sc.params.information.focal_x, sc.params.information.focal_y) == (20, 5)
     for text, reason in (
         ("[information]\nenabled = true\nfocal_x = 20\n", "both"),
         ("[information]\nenabled = true\nfocal_x = 40\nfocal_y = 5\n", "off the"),
@@ -158,7 +158,7 @@ def test_timeline_entries_at_clock_times(tmp_path):
         + "ramp = { legitimacy = 0.5 }\n"
         + '[[timeline]]\ntick = 200\naction = "restore"\n',
     )
-    assert sc.params.start == "2022-01-02T00:00:00+00:00" and sc.params.tick_minutes == 60
+    assert sc.params.run.start == "2022-01-02T00:00:00+00:00" and sc.params.run.tick_minutes == 60
     # 82.5 hours after the start falls in tick 83; the start itself is tick 1; 02:00+01:00
     # is 01:00 UTC, tick 2; a ramp over the last second of tick 25 into tick 26
     shutdown, first, second, ramp, restore = sc.timeline
@@ -208,7 +208,7 @@ def test_clock_cannot_move_under_a_timeline(tmp_path):
         apply_overrides(sc, ["run.tick_minutes=30"])
     assert info.value.key == "run.tick_minutes" and "in the file" in info.value.reason
     plain = apply_overrides(upheaval.load("epstein2002-run1"), ["run.start=2022-01-02T06:00:00"])
-    assert plain.params.start == "2022-01-02T06:00:00+00:00"
+    assert plain.params.run.start == "2022-01-02T06:00:00+00:00"
 
 
 def test_kz2022_preset_dates_its_timeline_from_the_dataset():
@@ -230,7 +230,7 @@ def test_kz2022_preset_dates_its_timeline_from_the_dataset():
 
 def test_synchronous_activation_is_a_named_choice_checked_against_turn_decisions(tmp_path):
     sc = load_text(tmp_path, '[citizens]\nactivation = "synchronous"\n')
-    assert sc.params.activation == "synchronous"
+    assert sc.params.citizens.activation == "synchronous"
     for text in ("[provocateurs]\ncount = 3\n", "[organisation]\ngroups = 2\n"):
         with pytest.raises(ScenarioError) as info:
             load_text(tmp_path, '[citizens]\nactivation = "synchronous"\n' + text)

@@ -19,7 +19,7 @@ from upheaval.core.codes import CITIZEN, COP, DEAD
 from upheaval.engine.simulation import Simulation
 from upheaval.model.params import Params
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent, first_tick
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, first_tick
 
 SIDE = 12
 FAR = 10**6  # declares the units (codes, modes) without acting within the run

@@ -10,7 +10,7 @@ import numpy as np
 from reference.model import ReferenceModel
 from upheaval.core.codes import ACTIVE, CITIZEN, COP, DEAD, JAILED, QUIET
 from upheaval.engine.simulation import Simulation
-from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.world.grid import decode_occupancy
 
 KIND_NAMES = {CITIZEN: "citizen", COP: "cop"}
@@ -118,13 +118,13 @@ def shrink(scenario: Any, side: int = 15, time_scale: int = 5) -> Any:
     p = p.replace(
         width=side,
         height=side,
-        citizen_vision=min(p.citizen_vision, float(cap)),
-        cop_vision=min(p.cop_vision, float(cap)),
+        citizen_vision=min(p.citizens.vision, float(cap)),
+        cop_vision=min(p.cops.vision, float(cap)),
     )
-    if p.information_focal_x >= 0:  # the focal site keeps its place relative to the lattice
+    if p.information.focal_x >= 0:  # the focal site keeps its place relative to the lattice
         p = p.replace(
-            information_focal_x=p.information_focal_x * side // scenario.params.width,
-            information_focal_y=p.information_focal_y * side // scenario.params.height,
+            information_focal_x=p.information.focal_x * side // scenario.params.world.width,
+            information_focal_y=p.information.focal_y * side // scenario.params.world.height,
         )
     events = []
     for e in scenario.timeline:

@@ -171,42 +171,42 @@ class ReferenceModel:
         if seed is not None and not isinstance(seed, np.random.SeedSequence):
             params = params.replace(seed=int(seed))
         self.p = params
-        self.width, self.height = params.width, params.height
+        self.width, self.height = params.world.width, params.world.height
         ss = (
             seed
             if isinstance(seed, np.random.SeedSequence)
-            else np.random.SeedSequence(params.seed)
+            else np.random.SeedSequence(params.run.seed)
         )
         self.streams = {name: PyStream(state) for name, state in seed_streams(ss).items()}
         # Timeline events in order of their first tick (ties keep file order).
         self.timeline = sorted(timeline, key=lambda e: e.tick if hasattr(e, "tick") else e.start)
         self.ramp_origin: dict[int, float] = {}
-        self.legitimacy = float(params.legitimacy)
-        self.max_jail_term = float(params.max_jail_term)
-        self.cop_density = float(params.cop_density)
+        self.legitimacy = float(params.citizens.legitimacy)
+        self.max_jail_term = float(params.jail.max_jail_term)
+        self.cop_density = float(params.population.cop_density)
         self.vision = {
-            CITIZEN: neighbourhood_offsets(params.vision_shape, params.citizen_vision),
-            COP: neighbourhood_offsets(params.vision_shape, params.cop_vision),
+            CITIZEN: neighbourhood_offsets(params.world.vision_shape, params.citizens.vision),
+            COP: neighbourhood_offsets(params.world.vision_shape, params.cops.vision),
         }
-        self.clone_offsets = neighbourhood_offsets(params.clone_neighbourhood, 1.0)
+        self.clone_offsets = neighbourhood_offsets(params.groups.clone_neighbourhood, 1.0)
         self.agents: list[Agent] = []  # indexed by slot; dead ones stay until reused
         self.on_site: dict[tuple[int, int], list[Agent]] = {}
         self.tick = 0
         self.events = dict.fromkeys(EVENT_NAMES, 0)
-        self.lethal_probability = float(params.lethal_probability)
-        self.anchor = float(params.legitimacy)
-        self.online = bool(params.information_online)
+        self.lethal_probability = float(params.lethal_force.probability)
+        self.anchor = float(params.citizens.legitimacy)
+        self.online = bool(params.information.online)
         self.framing = 0.0  # the regime's framing F (provocateurs, docs/odd.md §7.16)
-        self.lethal_in_force = float(params.lethal_probability)
-        self.elite_ruler_loyalty = float(params.elite_ruler_loyalty)
-        self.elite_rival_loyalty = float(params.elite_rival_loyalty)
+        self.lethal_in_force = float(params.lethal_force.probability)
+        self.elite_ruler_loyalty = float(params.elite.ruler_loyalty)
+        self.elite_rival_loyalty = float(params.elite.rival_loyalty)
         self.media = (0, 0)  # (as-if-seen actives, as-if-seen cops) of the broadcast
         # organised groups: which act next tick (by group code), and this tick's tallies
         self.acting: set[int] = set()
         self.group_mode: dict[int, str] = {}
         self.willing: dict[int, int] = {}
         self.free_members: dict[int, int] = {}
-        self.identity_solidarity = float(params.identity_solidarity)
+        self.identity_solidarity = float(params.identity.solidarity)
         self._mechanism_flags()
         self._populate()
         self._init_mechanisms()
@@ -217,7 +217,7 @@ class ReferenceModel:
         """Free agents stand on their site; a jailed citizen does only if it holds it."""
         if ag.status in (QUIET, ACTIVE):
             return True
-        return ag.status == JAILED and self.p.jailed_hold_site
+        return ag.status == JAILED and self.p.jail.hold_site
 
     def _change(self, ag: Agent, **changes: Any) -> None:
         """The one way an agent's status or site changes: lift it, change it, put it back."""
@@ -268,9 +268,9 @@ class ReferenceModel:
     def _populate(self) -> None:
         p, rng = self.p, self.streams["init"]
         sites = self.all_sites()
-        if p.placement == "exact":
+        if p.population.placement == "exact":
             n = len(sites)
-            n_cit, n_cop = round(p.citizen_density * n), round(p.cop_density * n)
+            n_cit, n_cop = round(p.population.citizen_density * n), round(p.population.cop_density * n)
             for k in range(n - 1, 0, -1):
                 j = rng.randint(k + 1)
                 sites[k], sites[j] = sites[j], sites[k]
@@ -281,36 +281,36 @@ class ReferenceModel:
         else:
             for site in sites:
                 u = rng.uniform()
-                if u < p.citizen_density:
+                if u < p.population.citizen_density:
                     self._new_agent(kind=CITIZEN, status=QUIET, site=site)
-                elif u < p.citizen_density + p.cop_density:
+                elif u < p.population.citizen_density + p.population.cop_density:
                     self._new_agent(kind=COP, status=QUIET, site=site)
         for ag in self.agents:
             if ag.kind != CITIZEN:
                 continue
             ag.hardship = as_float32(rng.uniform())
             ag.risk_aversion = as_float32(rng.uniform())
-            if p.variant == "II":
-                ag.group = BLUE if rng.uniform() < p.blue_share else GREEN
-                ag.death_age = 1 + rng.randint(p.max_age)
+            if p.model.variant == "II":
+                ag.group = BLUE if rng.uniform() < p.groups.blue_share else GREEN
+                ag.death_age = 1 + rng.randint(p.groups.max_age)
                 ag.age = rng.randint(ag.death_age)
 
     # -- mechanisms -------------------------------------------------------------------
     def _mechanism_flags(self) -> None:
         p = self.p
-        self.per_agent = p.legitimacy_feedback == "per_agent"
+        self.per_agent = p.legitimacy.feedback == "per_agent"
         self.lethal_ever = (
-            p.lethal_probability > 0
+            p.lethal_force.probability > 0
             or any(
                 getattr(e, "param", None) == "lethal_probability" and e.value > 0
                 for e in self.timeline
             )
-            or (p.provocateurs_count > 0 and p.provocateurs_framing_lethal > 0)  # a pretext
+            or (p.provocateurs.count > 0 and p.provocateurs.framing_lethal > 0)  # a pretext
         )
-        self.fear_on = self.lethal_ever and p.lethal_deterrence > 0
+        self.fear_on = self.lethal_ever and p.lethal_force.deterrence > 0
         self.units: dict[str, int] = {}
         self.guards: set[int] = set()
-        self.elite_split = p.elite_rival_share > 0 or any(
+        self.elite_split = p.elite.rival_share > 0 or any(
             getattr(e, "action", None) == "shift_command" for e in self.timeline
         )
         self.unit_origin: dict[int, str] = {}  # code → origin given on its actions
@@ -328,65 +328,65 @@ class ReferenceModel:
     def _init_mechanisms(self) -> None:
         p = self.p
         shaped = (
-            p.hardship_distribution != "uniform"
-            or (p.hardship_low, p.hardship_high) != (0.0, 1.0)
-            or p.hardship_group_share > 0
+            p.hardship.distribution != "uniform"
+            or (p.hardship.low, p.hardship.high) != (0.0, 1.0)
+            or p.hardship.group_share > 0
         )
         if shaped:
-            if p.hardship_group_share > 0:
+            if p.hardship.group_share > 0:
                 for ag in self.citizens():
-                    ag.cohort = 1 if self.streams["init"].uniform() < p.hardship_group_share else 0
+                    ag.cohort = 1 if self.streams["init"].uniform() < p.hardship.group_share else 0
             for ag in self.citizens():
                 u = ag.hardship
                 if ag.cohort == 1:
-                    h = p.hardship_group_low + (p.hardship_group_high - p.hardship_group_low) * u
-                elif p.hardship_distribution == "beta":
-                    h = float(betaincinv(p.hardship_beta_a, p.hardship_beta_b, u))
-                elif (p.hardship_low, p.hardship_high) != (0.0, 1.0):
-                    h = p.hardship_low + (p.hardship_high - p.hardship_low) * u
+                    h = p.hardship.group_low + (p.hardship.group_high - p.hardship.group_low) * u
+                elif p.hardship.distribution == "beta":
+                    h = float(betaincinv(p.hardship.beta_a, p.hardship.beta_b, u))
+                elif (p.hardship.low, p.hardship.high) != (0.0, 1.0):
+                    h = p.hardship.low + (p.hardship.high - p.hardship.low) * u
                 else:
                     h = u
                 ag.hardship = as_float32(h)
-        if p.forces_minds:
+        if p.security_forces.minds:
             for ag in self.agents:
                 if ag.kind == COP and ag.status != DEAD:
-                    self._draw_mind(ag, p.forces_initial_origin, self.streams["init"])
-        if p.elite_rival_share > 0:  # factions of the initial force (docs/odd.md §7.18)
+                    self._draw_mind(ag, p.security_forces.initial_origin, self.streams["init"])
+        if p.elite.rival_share > 0:  # factions of the initial force (docs/odd.md §7.18)
             for ag in self.agents:
                 if ag.kind == COP and ag.status != DEAD:
-                    rival = self.streams["init"].uniform() < p.elite_rival_share
+                    rival = self.streams["init"].uniform() < p.elite.rival_share
                     ag.faction = 1 if rival else 0
-        if p.provocateurs_count > 0:  # drawn one by one from the citizens left
+        if p.provocateurs.count > 0:  # drawn one by one from the citizens left
             left = self.citizens()
-            for _ in range(min(p.provocateurs_count, len(left))):
+            for _ in range(min(p.provocateurs.count, len(left))):
                 left.pop(self.streams["init"].randint(len(left))).role = 1
-        if p.organisation_groups > 0:
+        if p.organisation.groups > 0:
             rng = self.streams["init"]
             for ag in self.citizens():
-                if rng.uniform() < p.organisation_member_share:
-                    ag.org = 1 + rng.randint(p.organisation_groups)
-        if p.identity_enabled:  # identities: the last initial draw (docs/odd.md §7.19)
+                if rng.uniform() < p.organisation.member_share:
+                    ag.org = 1 + rng.randint(p.organisation.groups)
+        if p.identity.enabled:  # identities: the last initial draw (docs/odd.md §7.19)
             for ag in self.citizens():
-                ag.group = BLUE if self.streams["init"].uniform() < p.blue_share else GREEN
+                ag.group = BLUE if self.streams["init"].uniform() < p.groups.blue_share else GREEN
         for ag in self.citizens():
             if self.per_agent:
-                ag.legit = as_float32(p.legitimacy)
+                ag.legit = as_float32(p.citizens.legitimacy)
             ag.hardship0 = ag.hardship
 
     # -- security forces with minds (docs/odd.md §7.14) --------------------------------
     def _draw_mind(self, cop: Agent, origin: str, rng: PyStream) -> None:
         """H_c = hardship_high·u₁, ℓ = lo + (hi − lo)·u₂, stored as H and R."""
         p = self.p
-        cop.hardship = as_float32(p.forces_hardship_high * rng.uniform())
-        lo = getattr(p, f"forces_{origin}_loyalty_low")
-        hi = getattr(p, f"forces_{origin}_loyalty_high")
+        cop.hardship = as_float32(p.security_forces.hardship_high * rng.uniform())
+        lo = p.value(f"forces_{origin}_loyalty_low")
+        hi = p.value(f"forces_{origin}_loyalty_high")
         cop.risk_aversion = as_float32(lo + (hi - lo) * rng.uniform())
 
     def _origin(self, cop: Agent) -> str:
         p = self.p
         if cop.unit == 0:
-            return p.forces_initial_origin
-        return self.unit_origin.get(cop.unit) or p.forces_reinforcement_origin
+            return p.security_forces.initial_origin
+        return self.unit_origin.get(cop.unit) or p.security_forces.reinforcement_origin
 
     def _leave_force(self, cop: Agent, status: str) -> None:
         """A cop becomes a citizen of ``status`` on its site; H_c, ℓ become H, R."""
@@ -414,9 +414,9 @@ class ReferenceModel:
         p = self.p
         cops, actives = self._cops_and_actives(cop.site, self.vision[COP])
         origin = self._origin(cop)
-        if p.forces_disarm_ratio > 0 and actives > 0 and actives >= p.forces_disarm_ratio * cops:
+        if p.security_forces.disarm_ratio > 0 and actives > 0 and actives >= p.security_forces.disarm_ratio * cops:
             self.events["disarmed"] += 1
-            kill = p.forces_disarm_kill
+            kill = p.security_forces.disarm_kill
             if kill > 0 and self.streams["dynamics"].uniform() < kill:
                 self.events["cops_killed"] += 1  # the crowd kills it
                 self._remove(cop)
@@ -426,16 +426,16 @@ class ReferenceModel:
                 self._leave_force(cop, QUIET)
             return "gone"
         grievance = cop.hardship * (1.0 - self.legitimacy)
-        fellow_risk = 1.0 - math.exp(-p.arrest_constant * cops / (1 + actives))
+        fellow_risk = 1.0 - math.exp(-p.citizens.arrest_constant * cops / (1 + actives))
         loyalty = cop.risk_aversion
         if self.elite_split:  # the faction's loyalty to the ruler weighs the cop's
             loyalty = (self.elite_ruler_loyalty, self.elite_rival_loyalty)[cop.faction] * loyalty
         d = grievance - loyalty * fellow_risk
-        if d > p.forces_defect_threshold and origin != "foreign":
+        if d > p.security_forces.defect_threshold and origin != "foreign":
             self.events["defected"] += 1
             self._leave_force(cop, ACTIVE)
             return "gone"
-        if d > p.forces_stand_aside_threshold:
+        if d > p.security_forces.stand_aside_threshold:
             self.events["stood_aside"] += 1
             return "aside"
         return "enforce"
@@ -483,7 +483,7 @@ class ReferenceModel:
                 if site is None:
                     break
                 cop = self._new_agent(kind=COP, status=QUIET, site=site, unit=self.units[e.unit])
-                if self.p.forces_minds:
+                if self.p.security_forces.minds:
                     self._draw_mind(cop, self._origin(cop), self.streams["events"])
         elif e.action == "shift_command":
             to = {"ruler": 0, "rival": 1}[e.to]
@@ -535,20 +535,20 @@ class ReferenceModel:
     def _after_tick(self) -> None:
         """Legitimacy feedback and fear decay, after the tick's row is recorded."""
         p = self.p
-        on = p.legitimacy_feedback != "off"
-        strikes = p.organisation_groups > 0 and p.organisation_strike_impact > 0
-        if on or (self.lethal_ever and p.lethal_backlash > 0) or strikes:
+        on = p.legitimacy.feedback != "off"
+        strikes = p.organisation.groups > 0 and p.organisation.strike_impact > 0
+        if on or (self.lethal_ever and p.lethal_force.backlash > 0) or strikes:
             n = len(self.citizens())
-            arr = p.legitimacy_arrest_impact if on else 0.0
-            kill = p.lethal_backlash if self.lethal_ever else 0.0
+            arr = p.legitimacy.arrest_impact if on else 0.0
+            kill = p.lethal_force.backlash if self.lethal_ever else 0.0
             drop = (
                 (arr * self.events["arrests"] + kill * self.events["killed_by_cops"]) / n
                 if n > 0
                 else 0.0
             )
             if strikes and n > 0:
-                drop += p.organisation_strike_impact * self.events["striking"] / n
-            rec = p.legitimacy_recovery if on else 0.0
+                drop += p.organisation.strike_impact * self.events["striking"] / n
+            rec = p.legitimacy.recovery if on else 0.0
             if self.per_agent:
                 for ag in self.citizens():
                     ag.legit = as_float32(
@@ -561,12 +561,12 @@ class ReferenceModel:
         if self.fear_on:
             for ag in self.agents:
                 if ag.status != DEAD:
-                    ag.fear = as_float32(ag.fear * p.lethal_fear_decay)
-        if p.provocateurs_count > 0:
+                    ag.fear = as_float32(ag.fear * p.lethal_force.fear_decay)
+        if p.provocateurs.count > 0:
             self.framing = min(
                 1.0,
-                p.provocateurs_framing_decay * self.framing
-                + p.provocateurs_framing_rise * self.events["provocations"],
+                p.provocateurs.framing_decay * self.framing
+                + p.provocateurs.framing_rise * self.events["provocations"],
             )
 
     # -- timeline ---------------------------------------------------------------------
@@ -612,8 +612,8 @@ class ReferenceModel:
             if site is None:
                 break
             cop = self._new_agent(kind=COP, status=QUIET, site=site)
-            if self.p.forces_minds:
-                self._draw_mind(cop, self.p.forces_initial_origin, rng)
+            if self.p.security_forces.minds:
+                self._draw_mind(cop, self.p.security_forces.initial_origin, rng)
             on_duty += 1
         for _ in range(len(cops) - target):
             self._remove(cops.pop(rng.randint(len(cops))))
@@ -647,8 +647,8 @@ class ReferenceModel:
 
     def _focal_distance2(self, site: tuple[int, int]) -> int:
         """Squared distance to the focal site, the shorter way round the torus."""
-        dx = abs(site[0] - self.p.information_focal_x)
-        dy = abs(site[1] - self.p.information_focal_y)
+        dx = abs(site[0] - self.p.information.focal_x)
+        dy = abs(site[1] - self.p.information.focal_y)
         dx, dy = min(dx, self.width - dx), min(dy, self.height - dy)
         return dx * dx + dy * dy
 
@@ -657,7 +657,7 @@ class ReferenceModel:
         active citizen's step to the nearest empty site in vision nearer the focal
         site than it stands (the first such in canonical order; no draw)."""
         p = self.p
-        focal = p.information_enabled and self.online and p.information_focal_x >= 0
+        focal = p.information.enabled and self.online and p.information.focal_x >= 0
         if not (focal and ag.status == ACTIVE):
             self._move(ag, self.vision[CITIZEN])
             return
@@ -672,7 +672,7 @@ class ReferenceModel:
         """The information channel: last tick's lattice-wide actives and repression,
         spread evenly over the lattice and counted within a citizen's vision (floored)."""
         p = self.p
-        if not (p.information_enabled and self.online):
+        if not (p.information.enabled and self.online):
             return (0, 0)
         last = dict(zip(ROW, self.history[-1], strict=True))
         actives = last["active_blue"] + last["active_green"]
@@ -680,15 +680,15 @@ class ReferenceModel:
         v, sites = len(self.vision[CITIZEN]), self.width * self.height
         # the same association as the engine: ((w · count) · |V|) / sites
         return (
-            math.floor(p.information_actives_weight * actives * v / sites),
-            math.floor(p.information_repression_weight * repression * v / sites),
+            math.floor(p.information.actives_weight * actives * v / sites),
+            math.floor(p.information.repression_weight * repression * v / sites),
         )
 
     def _decide(self, ag: Agent, apply: bool = True) -> bool:
         """Rule A: active iff G − N > T (the status changes unless ``apply`` is false)."""
         p = self.p
         cops, others_active = self._cops_and_actives(ag.site, self.vision[CITIZEN], ag)
-        if p.identity_enabled:
+        if p.identity.enabled:
             # own group's actives in full, the other group's as far as solidarity reaches
             other_group = sum(
                 other.kind == CITIZEN and other.status == ACTIVE and other.group != ag.group
@@ -697,24 +697,24 @@ class ReferenceModel:
             )
             own_group = others_active - other_group
             others_active = own_group + math.floor(self.identity_solidarity * other_group)
-        counted_twice = p.active_count_includes_self and ag.status == ACTIVE
+        counted_twice = p.citizens.active_count_includes_self and ag.status == ACTIVE
         actives = 1 + others_active + (1 if counted_twice else 0) + self.media[0]
         cops += self.media[1]
-        arrest_p = 1.0 - math.exp(-p.arrest_constant * ratio(cops, actives, p.ratio_rule))
+        arrest_p = 1.0 - math.exp(-p.citizens.arrest_constant * ratio(cops, actives, p.citizens.ratio_rule))
         if self.fear_on:
             arrest_p = min(1.0, arrest_p + ag.fear)  # killings seen raise perceived risk
         legitimacy = ag.legit if self.per_agent else self.legitimacy
         hardship = ag.hardship
-        if p.provocateurs_count > 0:  # framing costs the protest bystanders' sympathy
-            hardship = hardship * (1.0 - p.provocateurs_framing_bystander * self.framing)
+        if p.provocateurs.count > 0:  # framing costs the protest bystanders' sympathy
+            hardship = hardship * (1.0 - p.provocateurs.framing_bystander * self.framing)
         grievance = hardship * (1.0 - legitimacy)
         deterrence = (
-            1.0 if p.deterrence_exponent == 0 else self.max_jail_term**p.deterrence_exponent
+            1.0 if p.citizens.deterrence_exponent == 0 else self.max_jail_term**p.citizens.deterrence_exponent
         )
-        if p.organisation_groups > 0 and ag.org > 0:
+        if p.organisation.groups > 0 and ag.org > 0:
             return self._follow_group(ag, grievance, arrest_p, deterrence)
         net_risk = ag.risk_aversion * arrest_p * deterrence
-        active = grievance - net_risk > p.threshold
+        active = grievance - net_risk > p.citizens.threshold
         if apply:
             self._change(ag, status=ACTIVE if active else QUIET)
         return active
@@ -724,9 +724,9 @@ class ReferenceModel:
         """A member: willing iff G − (ρ·R)·P·J^α > T, tallied; then it does what its
         group does this tick (strike: quiet and counted; protest: active; else quiet)."""
         p = self.p
-        net_risk = (p.organisation_risk_factor * ag.risk_aversion) * arrest_p * deterrence
+        net_risk = (p.organisation.risk_factor * ag.risk_aversion) * arrest_p * deterrence
         self.free_members[ag.org] = self.free_members.get(ag.org, 0) + 1
-        if grievance - net_risk > p.threshold:
+        if grievance - net_risk > p.citizens.threshold:
             self.willing[ag.org] = self.willing.get(ag.org, 0) + 1
         mode = self.group_mode.get(ag.org, "idle")
         if mode == "strike":
@@ -745,17 +745,17 @@ class ReferenceModel:
 
     def _organise(self) -> None:
         p = self.p
-        codes = range(1, p.organisation_groups + 1)
+        codes = range(1, p.organisation.groups + 1)
         if self._general_strike():
             self.group_mode = dict.fromkeys(codes, "strike")
         else:
             self.group_mode = {
-                c: (p.organisation_action if c in self.acting else "idle") for c in codes
+                c: (p.organisation.action if c in self.acting else "idle") for c in codes
             }
         self.willing, self.free_members = {}, {}
 
     def _groups_verdict(self) -> None:
-        q = self.p.organisation_quorum
+        q = self.p.organisation.quorum
         self.acting = {
             c
             for c, free in self.free_members.items()
@@ -766,7 +766,7 @@ class ReferenceModel:
         j = self.max_jail_term
         if math.isinf(j):
             return math.inf
-        choices = int(j) + 1 if self.p.jail_term_range == "inclusive" else int(j)
+        choices = int(j) + 1 if self.p.jail.term_range == "inclusive" else int(j)
         return self.streams["dynamics"].randint(choices) if choices > 0 else 0
 
     def _provoke(self, ag: Agent) -> None:
@@ -793,20 +793,20 @@ class ReferenceModel:
             self._remove(suspect)
             self._witness(
                 suspect.site,
-                p.legitimacy_seen_kill if self.per_agent else 0.0,
-                p.lethal_deterrence if self.fear_on else 0.0,
+                p.legitimacy.seen_kill_impact if self.per_agent else 0.0,
+                p.lethal_force.deterrence if self.fear_on else 0.0,
                 None,
             )
         else:
             term = self._jail_term()
             self.events["arrests"] += 1
-            if term == 0 and p.jail_countdown == "end_of_tick":
+            if term == 0 and p.jail.countdown == "end_of_tick":
                 self._change(suspect, status=QUIET)  # NetLogo: a term of 0 is no jail
             else:
                 self._change(suspect, status=JAILED, jail_left=term)
             if self.per_agent:
-                self._witness(suspect.site, p.legitimacy_seen_arrest, 0.0, suspect)
-        if p.cop_after_arrest == "arrestee_site" and cop.unit not in self.guards:
+                self._witness(suspect.site, p.legitimacy.seen_arrest_impact, 0.0, suspect)
+        if p.cops.after_arrest == "arrestee_site" and cop.unit not in self.guards:
             self._change(cop, site=suspect.site)
         return True
 
@@ -831,44 +831,44 @@ class ReferenceModel:
     def _citizen_turn(self, ag: Agent) -> None:
         p = self.p
         if ag.status == JAILED:
-            if p.jail_countdown != "own_activation":
+            if p.jail.countdown != "own_activation":
                 return
             if ag.jail_left > 0:  # includes a life term (inf - 1 = inf)
                 ag.jail_left -= 1
                 return
             self._release(ag)  # term already 0: out, and the rest of the turn is its own
-        if p.citizen_movement and p.citizen_turn_order == "move_then_act":
+        if p.citizens.movement and p.citizens.turn_order == "move_then_act":
             self._move_citizen(ag)
-        if p.activation == "synchronous":  # decided with everyone at the tick's start
+        if p.citizens.activation == "synchronous":  # decided with everyone at the tick's start
             active = ag.status == ACTIVE
         elif ag.role == 1:
             self._provoke(ag)
             active = True
         else:
             active = self._decide(ag)
-        if p.variant == "II" and active:
+        if p.model.variant == "II" and active:
             self._kill(ag)
-        if p.citizen_movement and p.citizen_turn_order == "act_then_move":
+        if p.citizens.movement and p.citizens.turn_order == "act_then_move":
             self._move_citizen(ag)
 
     def _cop_turn(self, cop: Agent) -> None:
         p = self.p
         aside = False
-        if p.forces_minds:
+        if p.security_forces.minds:
             verdict = self._mind(cop)
             if verdict == "gone":
                 return
             aside = verdict == "aside"
-        moves = p.cop_movement and cop.unit not in self.guards  # guards keep their post
-        if moves and p.cop_turn_order == "move_then_act":
+        moves = p.cops.movement and cop.unit not in self.guards  # guards keep their post
+        if moves and p.cops.turn_order == "move_then_act":
             self._move(cop, self.vision[COP])
         if not aside:
             found = self._enforce(cop)
-            crackdown = p.provocateurs_framing_arrest * self.framing  # framing: once more
-            if p.provocateurs_count > 0 and found and crackdown > 0:
+            crackdown = p.provocateurs.framing_arrest * self.framing  # framing: once more
+            if p.provocateurs.count > 0 and found and crackdown > 0:
                 if self.streams["dynamics"].uniform() < crackdown:
                     self._enforce(cop)
-        if moves and p.cop_turn_order == "act_then_move":
+        if moves and p.cops.turn_order == "act_then_move":
             self._move(cop, self.vision[COP])
 
     def _end_of_tick_countdown(self) -> None:
@@ -890,7 +890,7 @@ class ReferenceModel:
         rng = self.streams["dynamics"]
         parents = [ag for ag in self.agents if ag.kind == CITIZEN and ag.status in (QUIET, ACTIVE)]
         for parent in parents:
-            if rng.uniform() >= self.p.clone_probability:
+            if rng.uniform() >= self.p.groups.clone_probability:
                 continue
             empties = [
                 s for s in self.sites_around(parent.site, self.clone_offsets) if self.empty(s)
@@ -906,7 +906,7 @@ class ReferenceModel:
                 risk_aversion=parent.risk_aversion,
                 group=parent.group,
                 age=0,
-                death_age=1 + rng.randint(self.p.max_age),
+                death_age=1 + rng.randint(self.p.groups.max_age),
             )
             self.events[("born_blue", "born_green")[parent.group]] += 1
 
@@ -917,14 +917,14 @@ class ReferenceModel:
             self._apply_timeline()
             self.media = self._broadcast()
             self.lethal_in_force = self.lethal_probability
-            if self.p.provocateurs_count > 0 and self.framing > 0:  # the pretext
-                gain = self.p.provocateurs_framing_lethal
+            if self.p.provocateurs.count > 0 and self.framing > 0:  # the pretext
+                gain = self.p.provocateurs.framing_lethal
                 if gain > 0:
                     self.lethal_in_force = min(1.0, self.lethal_probability + gain * self.framing)
-            if self.p.organisation_groups > 0:
+            if self.p.organisation.groups > 0:
                 self._organise()
             self.events = dict.fromkeys(EVENT_NAMES, 0)
-            if self.p.activation == "synchronous":
+            if self.p.citizens.activation == "synchronous":
                 # every free citizen decides on the same lattice, then all change at once
                 free = [ag for ag in self.citizens() if ag.status in (QUIET, ACTIVE)]
                 decided = [self._decide(ag, apply=False) for ag in free]
@@ -943,14 +943,14 @@ class ReferenceModel:
                     self._cop_turn(ag)
                 else:
                     self._citizen_turn(ag)
-            if self.p.jail_countdown == "end_of_tick":
+            if self.p.jail.countdown == "end_of_tick":
                 self._end_of_tick_countdown()
-            if self.p.variant == "II":
+            if self.p.model.variant == "II":
                 self._age_and_die()
                 self._clone()
             self.history.append(self.row())
             self._after_tick()
-            if self.p.organisation_groups > 0:
+            if self.p.organisation.groups > 0:
                 self._groups_verdict()
 
     # -- records ----------------------------------------------------------------------

@@ -20,7 +20,7 @@ from scipy import stats
 
 import upheaval
 from upheaval.results.outbursts import OutburstStats, outbursts
-from upheaval.scenario.timeline import SetEvent
+from upheaval.model.timeline import SetEvent
 
 #: The seeds every claim is judged over: the first twenty, no selection.
 SEEDS: tuple[int, ...] = tuple(range(20))

@@ -14,7 +14,7 @@ import numpy as np
 
 import upheaval
 from upheaval.results.outbursts import DEFAULT_THRESHOLD
-from upheaval.scenario.timeline import RampEvent
+from upheaval.model.timeline import RampEvent
 
 from .helpers import ALPHA, SEEDS, active, column, describe, jailed, paired, scenario, write_record
 

@@ -72,7 +72,7 @@ def test_E15_no_killing_at_high_legitimacy():
         "E15",
         statement="Model II, L = 0.9, no cops: no killing at all",
         paper="peaceful coexistence: no agent ever goes active",
-        settings=f"epstein2002-run6 preset, {upheaval.load('epstein2002-run6').params.steps} ticks",
+        settings=f"epstein2002-run6 preset, {upheaval.load('epstein2002-run6').params.run.steps} ticks",
         verdict="reproduced" if killings == 0 else "not reproduced",
         ours=f"{killings} killings in {len(SEEDS)} runs; at most "
         f"{max(r['max_active'] for r in rows)} actives on any tick; both groups alive at "
@@ -189,7 +189,7 @@ def test_E17_peacekeepers_delay_genocide():
 
 @pytest.mark.slow
 def test_E18_cops_from_the_start():
-    steps = upheaval.load("epstein2002-run8").params.steps
+    steps = upheaval.load("epstein2002-run8").params.run.steps
     rows = [until_genocide(scenario("epstein2002-run8"), s, steps) for s in SEEDS]
     survived = sum(r["genocide_tick"] is None for r in rows)
     wiped = [r["genocide_tick"] for r in rows if r["genocide_tick"] is not None]

@@ -30,10 +30,10 @@ def deception(seed: int) -> dict:
     quiet_in_sight = np.zeros(a.kind.shape[0], bool)
     active_in_clear = np.zeros(a.kind.shape[0], bool)
     prev_quiet_sight = np.zeros(a.kind.shape[0], bool)
-    for _ in range(p.steps):
+    for _ in range(p.run.steps):
         sim.step()
         free = free_citizens(sim)
-        aggrieved = free[a.hardship[free] * (1.0 - sim.legitimacy) - p.threshold > 0]
+        aggrieved = free[a.hardship[free] * (1.0 - sim.legitimacy) - p.citizens.threshold > 0]
         sight = counts_in_vision(sim).cops[a.position[aggrieved]] > 0
         act = a.status[aggrieved] == ACTIVE
         n["sight"] += int(sight.sum())
@@ -77,7 +77,7 @@ def test_E7_deceptive_behaviour():
         "E7",
         statement="deceptive behaviour: aggrieved agents go active when no cop is in sight",
         paper="agents quiet when cops are near turn active when none is in vision (Fig. 2-3)",
-        settings=f"{PRESET} preset, {upheaval.load(PRESET).params.steps} ticks; free citizens "
+        settings=f"{PRESET} preset, {upheaval.load(PRESET).params.run.steps} ticks; free citizens "
         "with G − T > 0, end-of-tick state, cop in citizen vision (1.7, the 8 neighbours)",
         verdict="reproduced" if reproduced else "not reproduced",
         ours=f"active {100 * summary['active_rate_no_cop_in_sight']['mean']:.0f}% of the time "

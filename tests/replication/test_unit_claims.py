@@ -157,7 +157,7 @@ def test_counts_in_vision_match_a_direct_scan():
     lanes = decode_occupancy(sim.lattice)
     assert (lanes[:, :2] < 3).all()
     cops, act = lanes[:, 0], lanes[:, 1]
-    nb = neighbourhood(sim.params.vision_shape, sim.params.citizen_vision)
+    nb = neighbourhood(sim.params.world.vision_shape, sim.params.citizens.vision)
     got = counts_in_vision(sim)
     assert act.sum() > 0 and cops.sum() > 0
     for site in range(0, w * h, 37):

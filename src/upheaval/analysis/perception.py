@@ -51,8 +51,8 @@ def counts_in_vision(
     (exact after rounding: the counts are small integers).
     """
     p = sim.params
-    radius = p.citizen_vision if radius is None else radius
-    shape = p.vision_shape if shape is None else shape
+    radius = p.citizens.vision if radius is None else radius
+    shape = p.world.vision_shape if shape is None else shape
     w, h = int(sim.lattice.width), int(sim.lattice.height)
     spec = _kernel_spectrum(w, h, shape, radius)
     counts = lane_counts(sim.lattice, sim.agents, sim.rules.hold_site)
@@ -92,12 +92,12 @@ def arrest_probabilities(
     counts = counts_in_vision(sim) if counts is None else counts
     pos = a.position[slots]
     actives = counts.actives[pos].copy()
-    if not p.active_count_includes_self:
+    if not p.citizens.active_count_includes_self:
         # The scan saw an active citizen itself on its own site; A's 1 is that citizen.
         actives -= (a.status[slots] == ACTIVE).astype(np.int64)
     return _probabilities(
         counts.cops[pos].astype(np.int64),
         1 + actives,
-        float(p.arrest_constant),
-        np.int64(RATIO_RULES[p.ratio_rule]),
+        float(p.citizens.arrest_constant),
+        np.int64(RATIO_RULES[p.citizens.ratio_rule]),
     )

@@ -47,12 +47,12 @@ def tension(sim: Simulation, *, with_margin: bool = True) -> TensionIndex:
     p = sim.params
     quiet = np.flatnonzero((a.kind == CITIZEN) & (a.status == QUIET))
     grievance = a.hardship[quiet].astype(np.float64) * (1.0 - sim.legitimacy)
-    latent = quiet[grievance - p.threshold > 0]
+    latent = quiet[grievance - p.citizens.threshold > 0]
     margin = float("nan")
     if with_margin and latent.size:
         g = a.hardship[latent].astype(np.float64) * (1.0 - sim.legitimacy)
         n = a.risk_aversion[latent].astype(np.float64) * arrest_probabilities(sim, latent)
-        if p.deterrence_exponent:
-            n *= sim.dynamic["max_jail_term"] ** p.deterrence_exponent
-        margin = float(np.mean(g - n - p.threshold))
+        if p.citizens.deterrence_exponent:
+            n *= sim.dynamic["max_jail_term"] ** p.citizens.deterrence_exponent
+        margin = float(np.mean(g - n - p.citizens.threshold))
     return TensionIndex(latent=int(latent.size), margin=margin)

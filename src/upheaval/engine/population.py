@@ -30,7 +30,7 @@ def agent_counts(p: Params) -> tuple[int, int]:
     Python's round (half to even) matches NetLogo's for the densities used here.
     """
     n = p.n_sites
-    return int(round(p.citizen_density * n)), int(round(p.cop_density * n))
+    return int(round(p.population.citizen_density * n)), int(round(p.population.cop_density * n))
 
 
 @kernel(allocates=True)
@@ -104,23 +104,25 @@ def _attributes(a, n, model2, blue_share, max_age, rng):
 
 def populate(p: Params, rng: np.ndarray) -> tuple[Lattice, Agents, int]:
     """Build the lattice and agents for tick 0. Returns (lattice, agents, slots used)."""
-    g = empty_lattice(p.width, p.height)
-    model2 = p.variant == "II"
+    g = empty_lattice(p.world.width, p.world.height)
+    model2 = p.model.variant == "II"
     n_cit, n_cop = agent_counts(p)
-    if p.placement == "exact":
+    if p.population.placement == "exact":
         capacity = n_cit + n_cop
     elif model2:
         capacity = p.n_sites
     else:
         # Counted first on a copy of the stream, so the arrays are allocated at their
         # final size: no trimmed copy of them at peak memory.
-        capacity = _count_bernoulli(p.n_sites, p.citizen_density, p.cop_density, rng.copy())
+        capacity = _count_bernoulli(
+            p.n_sites, p.population.citizen_density, p.population.cop_density, rng.copy()
+        )
     if model2:
         capacity = max(capacity, 2 * p.n_sites)
     a = empty_agents(max(capacity, 1), model2)
-    if p.placement == "exact":
+    if p.population.placement == "exact":
         used = _place_exact(g, a, n_cit, n_cop, rng)
     else:
-        used = _place_bernoulli(g, a, p.citizen_density, p.cop_density, rng)
-    _attributes(a, used, model2, p.blue_share, p.max_age, rng)
+        used = _place_bernoulli(g, a, p.population.citizen_density, p.population.cop_density, rng)
+    _attributes(a, used, model2, p.groups.blue_share, p.groups.max_age, rng)
     return g, a, used

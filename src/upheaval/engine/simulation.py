@@ -1,7 +1,9 @@
-"""Simulation: one run of a scenario — initialise, step, record, checkpoint."""
+"""Simulation: one run of a scenario — its places in lockstep under one national state;
+initialise, step, record, checkpoint."""
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import pickle
@@ -9,98 +11,47 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from upheaval._version import __version__
-from upheaval.core.codes import CITIZEN, COP, DEAD, FACTIONS
 from upheaval.core.rng import seed_streams
-from upheaval.model.kernels import (
-    compile_rules,
-    elite_split,
-    free_citizens,
-    lethal_ever,
-    step,
-    tally,
-)
-from upheaval.model.params import Params, parameter_fields, validate_params
-from upheaval.model.rules import (
-    hardship,
-    identity,
-    information,
-    legitimacy,
-    organisation,
-    provocation,
-)
-from upheaval.model.rules.defection import (
-    draw_initial_factions,
-    draw_initial_minds,
-    shift_command,
-)
-from upheaval.model.rules.forces import add_cops, reinforce, remove_cops, withdraw_unit
-from upheaval.model.slots import free_heap, grow_heap
-from upheaval.model.state import (
-    EV_KILLED_BY_COPS,
-    EV_PROVOCATIONS,
-    EV_STRIKING,
-    EVENTS,
-    MECH_EVENTS,
-    TALLY,
-    Agents,
-    agents_nbytes,
-    grow_agents,
-    interleaved,
-    with_extras,
-)
-from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import (
-    MAX_UNITS,
+from upheaval.model.mechanisms import MECHANISMS, owner_of_action
+from upheaval.model.params import Params, parameters, validate_params
+from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, agents_in, tick_table
+from upheaval.model.timeline import (
     ActionEvent,
     RampEvent,
     SetEvent,
-    check_actions,
+    TimelineEvent,
+    check_timeline,
     first_tick,
-    unit_codes,
     value_at,
 )
-from upheaval.world.grid import Lattice, copy_lattice, lattice_nbytes
+from upheaval.scenario.schema import Scenario
 
-from .population import populate
+from .place import COUNTRY_DYNAMIC, PLACE_DYNAMIC, Place, PlaceState, _copy_state
 
 #: Checkpoint file format; bump when the state layout changes.
-CHECKPOINT_FORMAT = "upheaval-checkpoint-2"
-
-#: Columns of one recorded tick, in order.
-#: The mechanisms' counters (state.MECH_EVENTS) come after the classic ones, then the
-#: regime's framing (provocateurs, mechanism 6) and ``legitimacy``, which stays last so
-#: that readers of ``row[-1]`` keep working.
-COLUMNS = ("tick", *TALLY, *EVENTS, *MECH_EVENTS, "framing", "legitimacy")
-#: Columns holding real numbers (every other column is a whole count).
-FLOAT_COLUMNS = ("framing", "legitimacy")
+CHECKPOINT_FORMAT = "upheaval-checkpoint-3"
 
 
 @dataclass
 class Checkpoint:
-    """The full state of a run at a tick: arrays, random streams, dynamic values.
+    """The full state of a run at a tick: every place (arrays, random streams, rows),
+    the national state and the timeline's progress.
 
     Restoring it and stepping gives bit-identical results to never having stopped.
     """
 
     scenario: Scenario
     tick: int
-    lattice: Lattice
-    agents: Agents
-    streams: dict[str, np.ndarray]
-    free_slots: np.ndarray
-    free_meta: np.ndarray
+    places: list[PlaceState]
     dynamic: dict[str, float]
-    ramp_origins: dict[RampEvent, float]
-    history: list[tuple] = field(default_factory=list)
+    state: dict[str, dict[str, Any]]
+    ramp_origins: dict[tuple[RampEvent, str], float] = field(default_factory=dict)
     pending: dict[str, float] = field(default_factory=dict)
-    anchor: float | None = None
-    framing: float = 0.0
-    #: organised groups (mechanism 8): int8 per group code, 1 if it acts next tick
-    organisation: np.ndarray | None = None
 
     def save(self, path: str | Path) -> Path:
         """Write the checkpoint to one file (written whole, then renamed into place)."""
@@ -121,6 +72,11 @@ class Checkpoint:
                 fmt, version, cp = pickle.load(f)
         except (OSError, pickle.UnpicklingError, EOFError, ValueError, TypeError) as e:
             raise ValueError(f"{path}: not an upheaval checkpoint ({e})") from None
+        except (AttributeError, ModuleNotFoundError, ImportError) as e:
+            raise ValueError(
+                f"{path}: a checkpoint of another upheaval version ({e}); this version "
+                f"reads {CHECKPOINT_FORMAT!r}"
+            ) from None
         if fmt != CHECKPOINT_FORMAT or not isinstance(cp, Checkpoint):
             raise ValueError(
                 f"{path}: checkpoint format {fmt!r} (written by upheaval {version}); "
@@ -130,7 +86,7 @@ class Checkpoint:
 
 
 class Simulation:
-    """One run of a scenario.
+    """One run of a scenario: its places stepped in lockstep under one national state.
 
     >>> import upheaval
     >>> sim = upheaval.Simulation(upheaval.load("epstein2002-run2"), seed=1)
@@ -138,7 +94,13 @@ class Simulation:
     >>> sim.tick
     10
     >>> sorted(sim.counts())[:3]
-    ['active', 'arrests', 'cops']
+    ['active', 'active_blue', 'active_green']
+
+    The national state: ``dynamic`` (the country-scoped time-varying parameters in
+    force: ``max_jail_term``, ``lethal_probability``, the factions' loyalties,
+    ``identity_solidarity``), ``state`` (each mechanism's national state, e.g. the
+    regime's framing), the timeline and the tick. Each :class:`Place` holds its
+    lattice, agents and rows (``sim.places``; ``sim.place`` when there is one).
     """
 
     def __init__(
@@ -146,292 +108,91 @@ class Simulation:
     ):
         if isinstance(scenario, Params):
             scenario = Scenario(params=scenario)
-        p = validate_params(scenario.params)
-        if seed is not None and not isinstance(seed, np.random.SeedSequence):
-            p = validate_params(p.replace(seed=int(seed)))
-            scenario = Scenario(
-                name=scenario.name,
-                description=scenario.description,
-                params=p,
-                timeline=scenario.timeline,
-                source=scenario.source,
+        if not isinstance(scenario, Scenario):
+            raise TypeError(
+                f"Simulation needs a Scenario (upheaval.load(...)) or Params, got "
+                f"{type(scenario).__name__}"
             )
-        self.scenario = scenario
-        self.params = p
-        self.seed_sequence = (
-            seed if isinstance(seed, np.random.SeedSequence) else np.random.SeedSequence(p.seed)
-        )
-        self.streams = seed_streams(self.seed_sequence)
-        check_actions(p, scenario.timeline)
-        self.rules = compile_rules(p, scenario.timeline)
+        if seed is not None and not isinstance(seed, np.random.SeedSequence):
+            if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
+                raise TypeError(f"seed must be an integer, got {seed!r}")
+            scenario = dataclasses.replace(
+                scenario, params=validate_params(scenario.params.replace(seed=int(seed)))
+            )
         t0 = time.perf_counter()
-        self.lattice, self.agents, used = populate(p, self.streams["init"])
-        self._init_mechanism_state()
-        cap = self.agents.kind.shape[0]
-        self.free_slots, self.free_meta = free_heap(cap, used, full=self._kernel_removes())
-        self.order = np.zeros(cap, np.int32)
-        self.events = np.zeros(len(EVENTS) + len(MECH_EVENTS), np.int64)
+        self._prepare(scenario)
+        self.seed_sequence = (
+            seed
+            if isinstance(seed, np.random.SeedSequence)
+            else np.random.SeedSequence(self.params.run.seed)
+        )
         self.tick = 0
-        self.dynamic = {
-            "legitimacy": float(p.legitimacy),
-            "max_jail_term": float(p.max_jail_term),
-            "cop_density": float(p.cop_density),
-            "lethal_probability": float(p.lethal_probability),
-            "elite_ruler_loyalty": float(p.elite_ruler_loyalty),
-            "elite_rival_loyalty": float(p.elite_rival_loyalty),
-            "identity_solidarity": float(p.identity_solidarity),
-        }
-        self._anchor = float(p.legitimacy)
-        self.framing = 0.0
-        self._setup_mechanisms()
-        self._org_acting = np.zeros(p.organisation_groups + 1, np.int8)  # none at tick 1
-        self._ramp_origins: dict[RampEvent, float] = {}
-        self._pending: dict[str, float] = {}
-        self._timeline = sorted(scenario.timeline, key=first_tick)
-        self.history: list[tuple] = []
-        self.timings = {
-            "init_s": time.perf_counter() - t0,
-            "step_s": 0.0,
-            "compile_s": 0.0,
-            "compile_agent_steps": 0,
-        }
+        self.dynamic = {n: float(self.params.value(n)) for n in COUNTRY_DYNAMIC}
+        self.state = {m.name: m.initial_country_state(self.params) for m in MECHANISMS}
+        self._ramp_origins = {}
+        self._pending = {}
+        self.places = [
+            Place.new("", self.params, self._timeline, seed_streams(self.seed_sequence), self)
+        ]
+        self.timings["init_s"] = time.perf_counter() - t0
         self._record()
 
-    def _kernel_removes(self) -> bool:
-        """Whether agents can leave the world inside the step kernel, which then needs
-        room on the free-slot heap for every slot: Model II (killings, deaths), lethal
-        force, or a disarmed foreign soldier. Otherwise slots are freed only by timeline
-        withdrawals (see _set_cop_count), so the heap starts with just the unused slots
-        and grows on demand — 4 bytes an agent saved at the benchmark's scale."""
-        p = self.params
-        return bool(
-            self.rules.model2
-            or lethal_ever(p, self.scenario.timeline)
-            or (p.forces_minds and p.forces_disarm_ratio > 0)
-        )
+    def _prepare(self, scenario: Scenario) -> None:
+        """What the scenario implies, shared by a new run and a restored one."""
+        self.scenario = scenario
+        self.params = validate_params(scenario.params)
+        check_timeline(self.params, scenario.timeline)
+        self._timeline = tuple(sorted(scenario.timeline, key=first_tick))
+        self._active = tuple(m for m in MECHANISMS if m.is_on(self.params, self._timeline))
+        self.timings = {"init_s": 0.0, "step_s": 0.0, "compile_s": 0.0, "compile_agent_steps": 0}
 
-    # -- mechanisms (issue 3) ---------------------------------------------------------
-    def _extras_needed(self) -> tuple[str, ...]:
-        p, tl = self.params, self.scenario.timeline
-        actions = {e.action for e in tl if isinstance(e, ActionEvent)}
-        need = []
-        if p.legitimacy_feedback == "per_agent":
-            need.append("legit")
-        if self.rules.fear_on:
-            need.append("fear")
-        if p.hardship_group_share > 0:
-            need.append("cohort")
-        if "rollback" in actions:
-            need.append("hardship0")
-        if "reinforce" in actions:
-            need.append("unit")
-        if elite_split(p, tl):
-            need.append("faction")
-        if p.provocateurs_count > 0:
-            need.append("role")
-        if p.organisation_groups > 0:
-            need.append("org")
-        return tuple(need)
+    # -- the places -------------------------------------------------------------------
+    @property
+    def place(self) -> Place:
+        """The place of a one-place run."""
+        if len(self.places) != 1:
+            raise ValueError(f"this run has {len(self.places)} places; pick one of sim.places")
+        return self.places[0]
 
-    def _init_mechanism_state(self) -> None:
-        """Allocate the per-agent arrays the mechanisms need and set their tick-0 values
-        (hardship shaping draws from the ``init`` stream after the population)."""
-        p = self.params
-        self.agents = with_extras(self.agents, self._extras_needed())
-        a = self.agents
-        if hardship.needs_shaping(p):
-            hardship.shape_hardship(p, a, self.streams["init"])
-        if p.forces_minds:
-            draw_initial_minds(a, self.rules, self.streams["init"])
-        if p.elite_rival_share > 0:
-            draw_initial_factions(a, p.elite_rival_share, self.streams["init"])
-        if p.provocateurs_count > 0:
-            provocation.draw_provocateurs(a, p.provocateurs_count, self.streams["init"])
-        if p.organisation_groups > 0:
-            organisation.draw_membership(
-                a, p.organisation_member_share, p.organisation_groups, self.streams["init"]
-            )
-        if p.identity_enabled:
-            identity.draw_identities(a, p.blue_share, self.streams["init"])
-        citizens = (a.kind == CITIZEN) & (a.status != DEAD)
-        if a.legit.shape[0]:
-            a.legit[citizens] = np.float32(p.legitimacy)
-        if a.hardship0.shape[0]:
-            a.hardship0[citizens] = a.hardship[citizens]
-
-    def _setup_mechanisms(self) -> None:
-        """Values the mechanisms derive from parameters and timeline (not state)."""
-        p, tl = self.params, self.scenario.timeline
-        self._units = unit_codes(tl)
-        self.guard_units = np.zeros(MAX_UNITS + 1, np.int8)
-        for e in tl:
-            if isinstance(e, ActionEvent) and e.action == "reinforce" and e.mode == "guard":
-                self.guard_units[self._units[e.unit]] = 1
-        self._lethal = lethal_ever(p, tl)
-        self._strikes_hurt = p.organisation_groups > 0 and p.organisation_strike_impact > 0
-        self._legit_dynamic = (
-            p.legitimacy_feedback != "off"
-            or (self._lethal and p.lethal_backlash > 0)
-            or self._strikes_hurt
-        )
-
-    def _update_legitimacy(self) -> None:
-        """After the tick: legitimacy feedback (rules/legitimacy.py) and fear decay."""
-        p = self.params
-        if self._legit_dynamic:
-            row = self.history[-1]
-            citizens = sum(row[1:7])
-            arrests = int(self.events[0])
-            killings = int(self.events[EV_KILLED_BY_COPS])
-            on = p.legitimacy_feedback != "off"
-            drop = legitimacy.news(
-                p.legitimacy_arrest_impact if on else 0.0,
-                p.lethal_backlash if self._lethal else 0.0,
-                arrests,
-                killings,
-                citizens,
-            )
-            if self._strikes_hurt:
-                drop += organisation.strike_news(
-                    p.organisation_strike_impact, int(self.events[EV_STRIKING]), citizens
-                )
-            recovery = p.legitimacy_recovery if on else 0.0
-            if p.legitimacy_feedback == "per_agent":
-                legitimacy.update_agent_legitimacy(
-                    self.agents, self.dynamic["legitimacy"], recovery, drop
-                )
-            else:
-                self.dynamic["legitimacy"] = legitimacy.next_global_legitimacy(
-                    self.dynamic["legitimacy"], self._anchor, recovery, drop
-                )
-        if self.rules.fear_on:
-            legitimacy.decay_fear(self.agents, p.lethal_fear_decay)
-
-    def _before_tick(self) -> float:
-        """Write the tick's time-varying mechanism values into the kernels' record;
-        returns the lethal-force order in force (raised by the framing)."""
-        p, r = self.params, self.rules
-        if r.media_on:
-            self._broadcast()
-        lethal_p = self.dynamic["lethal_probability"]
-        if r.provocateurs_on:
-            r.provocateurs_framing[0] = 1.0 - p.provocateurs_framing_bystander * self.framing
-            r.provocateurs_framing[1] = p.provocateurs_framing_arrest * self.framing
-            lethal_p = provocation.framed_lethal_probability(
-                lethal_p, p.provocateurs_framing_lethal, self.framing
-            )
-        if r.elite_on:
-            r.elite_loyalty[0] = self.dynamic["elite_ruler_loyalty"]
-            r.elite_loyalty[1] = self.dynamic["elite_rival_loyalty"]
-        if r.organisation_on:
-            self._organise()
-        if r.identity_on:
-            r.identity_solidarity[0] = self.dynamic["identity_solidarity"]
-        return lethal_p
-
-    def _after_tick(self) -> None:
-        """After the tick's row is recorded: legitimacy and fear, the framing the
-        tick's provocations feed, and the organised groups' verdicts for the next."""
-        p, r = self.params, self.rules
-        self._update_legitimacy()
-        if r.provocateurs_on:
-            self.framing = provocation.next_framing(
-                self.framing,
-                p.provocateurs_framing_decay,
-                p.provocateurs_framing_rise,
-                int(self.events[EV_PROVOCATIONS]),
-            )
-        if r.organisation_on:
-            self._org_acting = organisation.groups_acting(
-                r.organisation_willing, r.organisation_free, p.organisation_quorum
-            )
-
-    def _broadcast(self) -> None:
-        """Before the tick: what the information channel reports of the previous tick's
-        row (rules/information.py), as as-if-seen counts for rule A."""
-        p, row = self.params, self.history[-1]
-        online = information.online_at(p.information_online, self._timeline, self.tick)
-        self.rules.focal[0] = int(online)
-        self.rules.media[0], self.rules.media[1] = information.broadcast(
-            online,
-            p.information_actives_weight,
-            p.information_repression_weight,
-            row[COLUMNS.index("active_blue")] + row[COLUMNS.index("active_green")],
-            row[COLUMNS.index("arrests")] + row[COLUMNS.index("killed_by_cops")],
-            int(self.rules.cit_off_dx.shape[0]),
-            p.n_sites,
-        )
-
-    def _organise(self) -> None:
-        """Before the tick: what each organised group does (its verdict of the last
-        tick, or a general strike in force; rules/organisation.py); tallies zeroed."""
-        r = self.rules
-        strike = organisation.general_strike_at(self._timeline, self.tick)
-        r.organisation_mode[:] = organisation.group_modes(
-            self._org_acting, self.params.organisation_action, strike
-        )
-        r.organisation_willing[:] = 0
-        r.organisation_free[:] = 0
-
-    def _area(self, e: ActionEvent) -> tuple[int, int, int, int]:
-        if e.area is not None:
-            return e.area
-        return (0, 0, self.params.width - 1, self.params.height - 1)
-
-    def _act(self, e: ActionEvent) -> None:
-        """Apply one timeline action (scenario/timeline.py)."""
-        a, w = self.agents, self.params.width
-        if e.action == "shock":
-            hardship.shock(a, w, e.factor, e.target == "group", *self._area(e))
-        elif e.action == "rollback":
-            hardship.rollback(a, w, e.share, e.target == "group", *self._area(e))
-        elif e.action == "concession":
-            if self.params.legitimacy_feedback == "per_agent":
-                legitimacy.shift_agent_legitimacy(a, e.legitimacy)
-            else:
-                value = self.dynamic["legitimacy"] + e.legitimacy
-                self.dynamic["legitimacy"] = min(1.0, max(0.0, value))
-        elif e.action == "reinforce":
-            self._reserve(e.count)
-            reinforce(
-                self.lattice,
-                self.agents,
-                e.count,
-                self._units[e.unit],
-                *self._area(e),
-                self.rules,
-                self.streams["events"],
-                self.free_slots,
-                self.free_meta,
-            )
-        elif e.action == "shift_command":
-            to = FACTIONS[e.to]
-            others = int(np.count_nonzero((a.kind == COP) & (a.status != DEAD) & (a.faction != to)))
-            count = -1 if e.share >= 1.0 else round(e.share * others)
-            shift_command(a, to, count, self.streams["events"])
-        elif e.action == "withdraw":
-            code = self._units[e.unit]
-            a = self.agents
-            self._heap_room(int(np.count_nonzero((a.unit == code) & (a.status != DEAD))))
-            withdraw_unit(
-                self.lattice,
-                self.agents,
-                code,
-                e.count,
-                self.rules.hold_site,
-                self.streams["events"],
-                self.free_slots,
-                self.free_meta,
-            )
+    @property
+    def timeline(self) -> tuple[TimelineEvent, ...]:
+        """The timeline the run plays, in the order it acts."""
+        return self._timeline
 
     # -- inspection -------------------------------------------------------------------
     @property
     def legitimacy(self) -> float:
-        return self.dynamic["legitimacy"]
+        """The legitimacy in force (of the one place)."""
+        return self.place.dynamic["legitimacy"]
 
-    def counts(self) -> dict[str, int]:
-        """Counts at the current tick: quiet, active, jailed, cops, per group, events."""
-        row = dict(zip(COLUMNS, self.history[-1], strict=True))
+    def counts(self) -> dict[str, Any]:
+        """The last row (the state after the current tick), with totals over the
+        groups: quiet, active, jailed, killed. In a country, counts are summed over the
+        places and real values averaged over them, weighted by their citizens."""
+        rows = [pl.row for pl in self.places]
+        row: dict[str, Any] = {}
+        for name in COLUMNS:
+            if name in FLOAT_COLUMNS:
+                weights = [
+                    r.quiet_blue
+                    + r.active_blue
+                    + r.jailed_blue
+                    + r.quiet_green
+                    + r.active_green
+                    + r.jailed_green
+                    for r in rows
+                ]
+                total = sum(weights)
+                values = [getattr(r, name) for r in rows]
+                row[name] = (
+                    sum(w * v for w, v in zip(weights, values, strict=True)) / total
+                    if total and len(rows) > 1
+                    else values[0]
+                )
+            elif name == "tick":
+                row[name] = rows[0].tick
+            else:
+                row[name] = sum(getattr(r, name) for r in rows)
         row["quiet"] = row["quiet_blue"] + row["quiet_green"]
         row["active"] = row["active_blue"] + row["active_green"]
         row["jailed"] = row["jailed_blue"] + row["jailed_green"]
@@ -439,52 +200,38 @@ class Simulation:
         return row
 
     def nbytes(self) -> int:
-        """Bytes held by the state arrays (agents, lattice, scratch buffers)."""
-        return (
-            agents_nbytes(self.agents)
-            + lattice_nbytes(self.lattice)
-            + self.order.nbytes
-            + self.free_slots.nbytes
-        )
+        """Bytes held by the state arrays of every place."""
+        return sum(pl.nbytes() for pl in self.places)
 
     def n_agents(self) -> int:
-        return int(np.count_nonzero(self.agents.status != DEAD))
+        return sum(pl.n_agents() for pl in self.places)
 
     # -- stepping ---------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         """Advance ``n`` ticks."""
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise ValueError(f"step(n) needs a whole number of ticks ≥ 0, got {n!r}")
         for _ in range(n):
             self.tick += 1
             self._apply_timeline()
-            self._ensure_capacity()
-            lethal_p = self._before_tick()
-            compiled = len(step.overloads)
-            t0 = time.perf_counter()
-            step(
-                self.lattice,
-                self.agents,
-                self.rules,
-                self.streams["dynamics"],
-                self.dynamic["legitimacy"],
-                self.dynamic["max_jail_term"],
-                lethal_p,
-                self.guard_units,
-                self.order,
-                self.free_slots,
-                self.free_meta,
-                self.events,
-            )
-            # A call that compiled the kernel (or loaded it from numba's cache) is
-            # counted apart, so that step_s (and speeds derived from it) is running time.
-            took = time.perf_counter() - t0
-            if len(step.overloads) > compiled:
-                self.timings["compile_s"] += took
-                # the agents that tick stepped: its speed is not the kernel's
-                self.timings["compile_agent_steps"] += sum(self.history[-1][1 : 1 + len(TALLY)])
-            else:
-                self.timings["step_s"] += took
+            for place in self.places:
+                place.prepare_tick(self)
+            for place in self.places:
+                took, compiled = place.step(self)
+                # A call that compiled the kernel (or loaded it from numba's cache) is
+                # counted apart, so that step_s (and speeds derived from it) is running
+                # time.
+                if compiled:
+                    self.timings["compile_s"] += took
+                    # the agents that tick stepped: its speed is not the kernel's
+                    self.timings["compile_agent_steps"] += agents_in(place.row)
+                else:
+                    self.timings["step_s"] += took
             self._record()
-            self._after_tick()
+            for place in self.places:
+                place.finish_tick(self)
+            for m in self._active:
+                m.after_country_tick(self)
 
     def run(
         self,
@@ -493,7 +240,9 @@ class Simulation:
         on_tick: Callable[[Simulation], None] | None = None,
     ) -> Simulation:
         """Advance ``steps`` ticks (default: the scenario's ``run.steps``)."""
-        steps = self.params.steps if steps is None else steps
+        steps = self.params.run.steps if steps is None else steps
+        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
+            raise ValueError(f"run(steps) needs a whole number of ticks ≥ 0, got {steps!r}")
         for _ in range(steps):
             self.step()
             if on_tick is not None:
@@ -501,32 +250,19 @@ class Simulation:
         return self
 
     def table(self):
-        """The per-tick record as a pyarrow Table (``.to_pandas()``, ``polars.from_arrow``)."""
-        import pyarrow as pa
-
-        cols = list(zip(*self.history, strict=True))
-        arrays = {}
-        for name, values in zip(COLUMNS, cols, strict=True):
-            dtype = pa.float64() if name in FLOAT_COLUMNS else pa.int64()
-            arrays[name] = pa.array(values, type=dtype)
-        return pa.table(arrays)
+        """The per-tick record as a pyarrow Table (``.to_pandas()``,
+        ``polars.from_arrow``): one row a tick, or, in a country, one row a tick and
+        place with a ``place`` column."""
+        if len(self.places) == 1:
+            return tick_table(self.place.history)
+        rows = [r for pl in self.places for r in pl.history]
+        names = [pl.name for pl in self.places for _ in pl.history]
+        return tick_table(rows, names)
 
     # -- internals --------------------------------------------------------------------
     def _record(self) -> None:
-        t = tally(self.agents)
-        if self.params.legitimacy_feedback == "per_agent":
-            shown = legitimacy.mean_citizen_legitimacy(self.agents)
-        else:
-            shown = self.dynamic["legitimacy"]
-        self.history.append(
-            (
-                self.tick,
-                *map(int, t),
-                *map(int, self.events),
-                self.framing,
-                shown,
-            )
-        )
+        for place in self.places:
+            place.record(self.tick, self)
 
     def _apply_timeline(self) -> None:
         pending, self._pending = self._pending, {}
@@ -539,79 +275,44 @@ class Simulation:
                 if e.tick == self.tick:
                     self._act(e)
                 continue
-            if isinstance(e, RampEvent) and self.tick == e.start:
-                self._ramp_origins[e] = self.dynamic[e.param]
-            before = self._ramp_origins.get(e, self.dynamic[e.param])
-            v = value_at(e, self.tick, before)
-            if v is not None:
-                self._set_dynamic(e.param, v)
+            if e.param in COUNTRY_DYNAMIC:
+                self._play(e, "", self.dynamic[e.param], self._set_country_dynamic)
+            else:
+                for place in self.places:
+                    self._play(e, place.name, place.dynamic[e.param], place.set_dynamic)
 
-    def _set_dynamic(self, name: str, value: float) -> None:
+    def _play(
+        self,
+        e: SetEvent | RampEvent,
+        where: str,
+        current: float,
+        setter: Callable[[str, float], None],
+    ) -> None:
+        """One set or ramp at this tick, for one place or the country."""
+        if isinstance(e, RampEvent) and self.tick == e.start:
+            self._ramp_origins[(e, where)] = current
+        before = self._ramp_origins.get((e, where), current)
+        v = value_at(e, self.tick, before)
+        if v is not None:
+            setter(e.param, v)
+
+    def _set_country_dynamic(self, name: str, value: float) -> None:
         if name == "max_jail_term" and math.isfinite(value):
             value = float(round(value))  # a ramp passes through whole terms only
-        if name == "legitimacy":
-            if self.params.legitimacy_feedback == "per_agent":
-                legitimacy.shift_agent_legitimacy(self.agents, value - self.dynamic[name])
-            self._anchor = float(value)
-        if name == "cop_density":
-            cops = self._set_cop_count(int(round(value * self.params.n_sites)))
-            if cops != int(round(value * self.params.n_sites)):
-                value = cops / self.params.n_sites  # the lattice had too few empty sites
         self.dynamic[name] = float(value)
 
-    def _set_cop_count(self, target: int) -> int:
-        """Add or withdraw cops to reach ``target``; returns the cops on duty after."""
-        a = self.agents
-        current = int(np.count_nonzero((a.kind == COP) & (a.status != DEAD)))
-        rng = self.streams["events"]
-        if target > current:
-            self._reserve(target - current)
-            return current + int(
-                add_cops(
-                    self.lattice,
-                    self.agents,
-                    target - current,
-                    self.rules,
-                    rng,
-                    self.free_slots,
-                    self.free_meta,
-                )
-            )
-        if target < current:
-            self._heap_room(current - target)
-            remove_cops(
-                self.lattice,
-                self.agents,
-                current - target,
-                self.rules.hold_site,
-                rng,
-                self.free_slots,
-                self.free_meta,
-            )
-        return target
+    def _set_dynamic(self, name: str, value: float) -> None:
+        if name in COUNTRY_DYNAMIC:
+            self._set_country_dynamic(name, value)
+        else:
+            for place in self.places:
+                place.set_dynamic(name, value)
 
-    def _heap_room(self, n: int) -> None:
-        """Make room on the free-slot heap for ``n`` more slots."""
-        need = int(self.free_meta[0]) + n
-        if self.free_slots.shape[0] < need:
-            heap = np.zeros(max(need, self.agents.kind.shape[0]), np.int32)
-            heap[: self.free_slots.shape[0]] = self.free_slots
-            self.free_slots = heap
-
-    def _ensure_capacity(self) -> None:
-        if self.rules.model2:
-            self._reserve(int(free_citizens(self.agents)))
-
-    def _reserve(self, n: int) -> None:
-        """Make sure at least ``n`` slots are free, growing the arrays if needed."""
-        free = int(self.free_meta[0])
-        if free >= n:
-            return
-        old = self.agents.kind.shape[0]
-        new = max(old + (n - free), int(math.ceil(old * 1.5)))
-        self.agents = grow_agents(self.agents, new)
-        self.free_slots = grow_heap(self.free_slots, self.free_meta, old, new)
-        self.order = np.zeros(new, np.int32)
+    def _act(self, e: ActionEvent) -> None:
+        """Apply a timeline action at the start of its tick (its mechanism's ``act``)."""
+        owner = owner_of_action(e.action)
+        for place in self.places:
+            owner.act(e, place, self)
 
     # -- checkpoints ------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:
@@ -619,18 +320,11 @@ class Simulation:
         return Checkpoint(
             scenario=self.scenario,
             tick=self.tick,
-            lattice=copy_lattice(self.lattice),
-            agents=Agents(*(x.copy() for x in self.agents)),
-            streams={k: v.copy() for k, v in self.streams.items()},
-            free_slots=self.free_slots.copy(),
-            free_meta=self.free_meta.copy(),
+            places=[pl.save() for pl in self.places],
             dynamic=dict(self.dynamic),
+            state=_copy_state(self.state),
             ramp_origins=dict(self._ramp_origins),
-            history=list(self.history),
             pending=dict(self._pending),
-            anchor=self._anchor,
-            framing=self.framing,
-            organisation=self._org_acting.copy(),
         )
 
     @classmethod
@@ -638,110 +332,42 @@ class Simulation:
         """A simulation continuing from ``cp``; pass ``scenario`` to branch into a variant
         (its parameters and timeline apply from the next tick on)."""
         sim = cls.__new__(cls)
-        sc = scenario if scenario is not None else cp.scenario
-        sim.scenario = sc
-        sim.params = validate_params(sc.params)
-        sim.seed_sequence = np.random.SeedSequence(sim.params.seed)
-        sim.rules = compile_rules(sim.params, sc.timeline)
-        sim.lattice = copy_lattice(cp.lattice)
-        sim.agents = interleaved(cp.agents)
-        sim.streams = {k: v.copy() for k, v in cp.streams.items()}
-        sim.free_slots = cp.free_slots.copy()
-        sim.free_meta = cp.free_meta.copy()
-        sim.order = np.zeros(sim.agents.kind.shape[0], np.int32)
-        sim.events = np.zeros(len(EVENTS) + len(MECH_EVENTS), np.int64)
+        sim._prepare(scenario if scenario is not None else cp.scenario)
+        _check_branch(cp.scenario.params, sim.params)
+        sim.seed_sequence = np.random.SeedSequence(sim.params.run.seed)
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
-        for name in (
-            "lethal_probability",
-            "elite_ruler_loyalty",
-            "elite_rival_loyalty",
-            "identity_solidarity",
-        ):
-            sim.dynamic.setdefault(name, float(getattr(sim.params, name)))
-        sim._anchor = cp.anchor if cp.anchor is not None else sim.dynamic["legitimacy"]
-        sim.framing = cp.framing
-        sim._setup_mechanisms()
-        _check_branch(cp.scenario.params, sim.params)
-        groups = sim.params.organisation_groups
-        if cp.organisation is not None and cp.organisation.shape[0] == groups + 1:
-            sim._org_acting = cp.organisation.copy()
-        else:
-            sim._org_acting = np.zeros(groups + 1, np.int8)
-        fresh = [n for n in sim._extras_needed() if getattr(sim.agents, n).shape[0] == 0]
-        sim.agents = with_extras(sim.agents, sim._extras_needed())
-        citizens = (sim.agents.kind == CITIZEN) & (sim.agents.status != DEAD)
-        if "legit" in fresh:  # per-agent legitimacy starts from the global value
-            sim.agents.legit[citizens] = np.float32(sim.dynamic["legitimacy"])
-        if "hardship0" in fresh:  # rollbacks return to the hardship at the branch
-            sim.agents.hardship0[citizens] = sim.agents.hardship[citizens]
-        if sim._kernel_removes() and sim.free_slots.shape[0] < sim.agents.kind.shape[0]:
-            heap = np.zeros(sim.agents.kind.shape[0], np.int32)
-            heap[: sim.free_slots.shape[0]] = sim.free_slots
-            sim.free_slots = heap
+        sim.state = {m.name: m.initial_country_state(sim.params) for m in MECHANISMS}
+        sim.state.update(_copy_state(cp.state))
         sim._ramp_origins = dict(cp.ramp_origins)
+        sim.places = [Place.resume(s, sim.params, sim._timeline, sim) for s in cp.places]
         # A variant's own values of the time-varying parameters take over at the next
         # tick (before that tick's timeline events); unchanged ones carry on.
+        old = cp.scenario.params
         sim._pending = dict(cp.pending)
         sim._pending.update(
             {
-                name: float(getattr(sim.params, name))
-                for name in sim.dynamic
-                if getattr(sim.params, name) != getattr(cp.scenario.params, name)
+                name: float(sim.params.value(name))
+                for name in (*PLACE_DYNAMIC, *COUNTRY_DYNAMIC)
+                if sim.params.value(name) != old.value(name)
             }
         )
-        sim._timeline = sorted(sc.timeline, key=first_tick)
-        sim.history = list(cp.history)
-        sim.timings = {"init_s": 0.0, "step_s": 0.0, "compile_s": 0.0, "compile_agent_steps": 0}
         return sim
-
-
-#: Parameters read only when the population is built: a branch cannot change them.
-INITIAL_ONLY = (
-    "variant",
-    "width",
-    "height",
-    "placement",
-    "citizen_density",
-    "blue_share",
-    "hardship_distribution",
-    "hardship_low",
-    "hardship_high",
-    "hardship_beta_a",
-    "hardship_beta_b",
-    "hardship_group_share",
-    "hardship_group_low",
-    "hardship_group_high",
-    "forces_minds",
-    "forces_hardship_high",
-    "forces_initial_origin",
-    "forces_local_police_loyalty_low",
-    "forces_local_police_loyalty_high",
-    "forces_national_guard_loyalty_low",
-    "forces_national_guard_loyalty_high",
-    "forces_foreign_loyalty_low",
-    "forces_foreign_loyalty_high",
-    "elite_rival_share",
-    "provocateurs_count",
-    "organisation_groups",
-    "organisation_member_share",
-    "identity_enabled",
-)
 
 
 def _check_branch(old: Params, new: Params) -> None:
     """Refuse a variant that changes what only the initial population reads: those
     values are drawn or laid out at tick 0 and a branch would silently ignore them."""
-    changed = [n for n in INITIAL_ONLY if getattr(old, n) != getattr(new, n)]
+    changed = [
+        p.location
+        for p in parameters()
+        if p.initial_only and old.value(p.name) != new.value(p.name)
+    ]
     if changed:
-        fields = {f.name: f for f in parameter_fields()}
-        keys = ", ".join(
-            f"{fields[n].metadata['section']}.{fields[n].metadata['key']}" for n in changed
-        )
         raise ValueError(
-            f"cannot branch a checkpoint into a variant that changes {keys}: these are "
-            "read only when the population is built; start a new run instead"
+            f"cannot branch a checkpoint into a variant that changes {', '.join(changed)}: "
+            "these are read only when the population is built; start a new run instead"
         )
 
 
-__all__ = ["COLUMNS", "FLOAT_COLUMNS", "INITIAL_ONLY", "Checkpoint", "SetEvent", "Simulation"]
+__all__ = ["Checkpoint", "Simulation"]

@@ -244,7 +244,7 @@ def calibrate(
     if force and out.exists():
         for p in out.glob("gen-*"):
             shutil.rmtree(p)
-    entropy = scenario.params.seed if seed is None else int(seed)
+    entropy = scenario.params.run.seed if seed is None else int(seed)
     bounds = np.array([f.bounds() for f in factors], dtype=np.float64)
     obs = np.array([observed.statistics[s] for s in names], dtype=np.float64)
     settings = {

@@ -58,9 +58,9 @@ import numpy as np
 from upheaval.experiments.designs import grid
 from upheaval.experiments.runner import run_sweep
 from upheaval.experiments.summary_stats import SUMMARY_VERSION, sweep_statistics
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.results.outbursts import DEFAULT_THRESHOLD
 from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent
 
 BASELINE = "baseline"
 BUILTIN = (
@@ -108,7 +108,7 @@ def _without_lethal_force(sc: Scenario) -> tuple[Scenario, str]:
         for e in sc.timeline
         if isinstance(e, SetEvent | RampEvent) and e.param == "lethal_probability"
     ]
-    if sc.params.lethal_probability == 0 and not timed:
+    if sc.params.lethal_force.probability == 0 and not timed:
         raise VariantError("no-lethal-force", "lethal_force.probability is already 0 throughout")
     kept = tuple(e for e in sc.timeline if not any(e is t for t in timed))
     out = dataclasses.replace(sc, timeline=kept).with_params(lethal_probability=0.0)
@@ -135,7 +135,7 @@ def _without_shutdown(sc: Scenario) -> tuple[Scenario, str]:
     toggles = [
         e for e in sc.timeline if isinstance(e, ActionEvent) and e.action in ("shutdown", "restore")
     ]
-    offline_at_start = sc.params.information_enabled and not sc.params.information_online
+    offline_at_start = sc.params.information.enabled and not sc.params.information.online
     if not any(e.action == "shutdown" for e in toggles) and not offline_at_start:
         raise VariantError(
             "no-shutdown", "the scenario has no internet shutdown (no shutdown action, online)"
@@ -146,15 +146,15 @@ def _without_shutdown(sc: Scenario) -> tuple[Scenario, str]:
 
 
 def _without_provocateurs(sc: Scenario) -> tuple[Scenario, str]:
-    if sc.params.provocateurs_count == 0:
+    if sc.params.provocateurs.count == 0:
         raise VariantError("no-provocateurs", "the scenario has no provocateurs")
     return sc.with_params(provocateurs_count=0), (
-        f"provocateurs.count {sc.params.provocateurs_count} → 0"
+        f"provocateurs.count {sc.params.provocateurs.count} → 0"
     )
 
 
 def _general_strike(sc: Scenario) -> tuple[Scenario, str]:
-    if sc.params.organisation_groups <= 0:
+    if sc.params.organisation.groups <= 0:
         raise VariantError(
             "general-strike",
             "the scenario has no organised groups to strike (set organisation.groups > 0)",
@@ -256,7 +256,7 @@ def compare(
             raise VariantError(v.name, "given twice")
         variants.append(v)
     out = Path(out).resolve()
-    root = scenario.params.seed if seed is None else int(seed)
+    root = scenario.params.run.seed if seed is None else int(seed)
     design = grid([], replicates=replicates)
     outcomes: dict[str, np.ndarray] = {}
     for v in variants:
@@ -280,7 +280,7 @@ def compare(
                 f'see upheaval query {where} "SELECT * FROM failed"'
             )
         p = v.scenario.params
-        citizens = round(p.citizen_density * p.width * p.height)
+        citizens = round(p.population.citizen_density * p.world.width * p.world.height)
         rows = []
         for r in range(replicates):
             s = stats[(0, r)]

@@ -102,8 +102,8 @@ def parse_factor(text: str) -> Factor:
         f = resolve_key(key, "--param")
     except ScenarioError as e:
         raise DesignError("--param", f"{key}: {e.reason}") from None
-    kind = f.metadata["kind"]
-    loc = f"{f.metadata['section']}.{f.metadata['key']}"
+    kind = f.kind
+    loc = f.location
 
     def checked(raw: str) -> Any:
         _, value = parse_override(f"v={raw}")
@@ -329,7 +329,7 @@ def from_matrix(path: str | Path, replicates: int = 1) -> Design:
         values = table.column(col).to_pylist()
         if any(v is None for v in values):
             raise DesignError(str(path), f"column {col!r} has empty cells")
-        kind = f.metadata["kind"]
+        kind = f.kind
         if kind in ("float", "term"):
             values = [float(v) if isinstance(v, int | float) else v for v in values]
         elif kind == "int":

@@ -75,41 +75,11 @@ class Task:
     keep_ticks: bool
 
 
-def _arrow_type(name: str):
-    import pyarrow as pa
-
-    return {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}.get(name, pa.string())
-
-
-def arrow_type_name(t: Any) -> str:
-    """The store's name for an Arrow type of a factor column."""
-    import pyarrow as pa
-
-    if pa.types.is_integer(t):
-        return "int64"
-    if pa.types.is_floating(t):
-        return "float64"
-    if pa.types.is_boolean(t):
-        return "bool"
-    return "string"
-
-
-def summary_schema(columns: tuple[tuple[str, str], ...]):
-    """Schema of the summaries parts: keys, factors, seed, :data:`METRICS`."""
-    import pyarrow as pa
-
-    fields = [pa.field("point", pa.int64()), pa.field("replicate", pa.int64())]
-    fields += [pa.field(n, _arrow_type(t)) for n, t in columns]
-    fields += [pa.field("seed_entropy", pa.string()), pa.field("spawn_key", pa.list_(pa.int64()))]
-    fields += [pa.field(n, _arrow_type(t)) for n, t in METRICS.items()]
-    return pa.schema(fields)
-
-
 def execute_task(task: Task) -> list[dict[str, Any]]:
     """Run one task's runs (in a worker); write its parts; return each run's status."""
     import pyarrow as pa
 
-    from upheaval.engine.simulation import COLUMNS, FLOAT_COLUMNS, Simulation
+    from upheaval.engine.simulation import Simulation
     from upheaval.scenario.loading import ScenarioError, apply_overrides
 
     root = np.random.SeedSequence(task.entropy, spawn_key=task.root_key, pool_size=task.pool_size)
@@ -127,7 +97,8 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
                     raise ScenarioError(f"design point {point}", e.key, e.reason) from None
             ss = run_seed(root, point, replicate)
             sim = Simulation(scenarios[point], seed=ss).run(task.steps)
-            summary = summarise(sim.history, task.threshold)
+            table = sim.table()
+            summary = summarise(table, task.threshold)
         except Exception as e:  # a run's failure is recorded, never raised
             statuses.append(
                 {
@@ -151,17 +122,10 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
             }
         )
         if task.keep_ticks:
-            cols = list(zip(*sim.history, strict=True))
-            n = len(sim.history)
-            arrays = {
-                "point": pa.array(np.full(n, point, np.int64)),
-                "replicate": pa.array(np.full(n, replicate, np.int64)),
-            }
-            for name, values in zip(COLUMNS, cols, strict=True):
-                arrays[name] = pa.array(
-                    values, pa.float64() if name in FLOAT_COLUMNS else pa.int64()
-                )
-            tick_tables.append(pa.table(arrays))
+            n = table.num_rows
+            table = table.add_column(0, "replicate", pa.array(np.full(n, replicate, np.int64)))
+            table = table.add_column(0, "point", pa.array(np.full(n, point, np.int64)))
+            tick_tables.append(table)
         statuses.append(
             {
                 "point": point,
@@ -175,7 +139,7 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
     if rows:
         out = Path(task.out)
         name = store.part_name(task.task)
-        table = pa.Table.from_pylist(rows, schema=summary_schema(task.columns))
+        table = pa.Table.from_pylist(rows, schema=store.summary_schema(task.columns))
         store.write_part(table, out / store.SUMMARIES / name)
         ticks_part = None
         if task.keep_ticks:
@@ -374,7 +338,8 @@ def _columns(design: Design) -> tuple[tuple[str, str], ...]:
     import pyarrow as pa
 
     cols = [
-        (name, arrow_type_name(pa.array(values).type)) for name, values in design.points.items()
+        (name, store.arrow_type_name(pa.array(values).type))
+        for name, values in design.points.items()
     ]
     clash = {n for n, _ in cols} & (set(METRICS) | {"point", "replicate", "spawn_key"})
     if clash:
@@ -419,13 +384,13 @@ def run_sweep(
     >>> report = run_sweep(load("epstein2002-run2"), d, "sweeps/demo", steps=50)  # doctest: +SKIP
     """
     out = Path(out).resolve()
-    steps = scenario.params.steps if steps is None else int(steps)
+    steps = scenario.params.run.steps if steps is None else int(steps)
     if steps < 1:
         raise ValueError(f"steps must be ≥ 1, got {steps}")
     root = (
         seed
         if isinstance(seed, np.random.SeedSequence)
-        else np.random.SeedSequence(scenario.params.seed if seed is None else int(seed))
+        else np.random.SeedSequence(scenario.params.run.seed if seed is None else int(seed))
     )
     if not isinstance(root.entropy, int):
         raise ValueError("the root SeedSequence needs integer entropy")

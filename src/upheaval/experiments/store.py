@@ -39,6 +39,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from upheaval.experiments.summaries import METRICS
+
 if TYPE_CHECKING:
     import duckdb
     import pyarrow as pa
@@ -57,6 +59,49 @@ class StoreError(ValueError):
     def __init__(self, path: str | Path, reason: str):
         self.path, self.reason = str(path), reason
         super().__init__(f"{path}: {reason}")
+
+
+# -- the parts' schemas ---------------------------------------------------------------
+def _arrow_type(name: str):
+    import pyarrow as pa
+
+    return {"int64": pa.int64(), "float64": pa.float64(), "bool": pa.bool_()}.get(name, pa.string())
+
+
+def arrow_type_name(t: Any) -> str:
+    """The store's name for an Arrow type of a factor column."""
+    import pyarrow as pa
+
+    if pa.types.is_integer(t):
+        return "int64"
+    if pa.types.is_floating(t):
+        return "float64"
+    if pa.types.is_boolean(t):
+        return "bool"
+    return "string"
+
+
+def summary_schema(columns: tuple[tuple[str, str], ...]):
+    """Schema of the summaries parts: keys, factors, seed, the summaries
+    (:data:`~upheaval.experiments.summaries.METRICS`)."""
+    import pyarrow as pa
+
+    fields = [pa.field("point", pa.int64()), pa.field("replicate", pa.int64())]
+    fields += [pa.field(n, _arrow_type(t)) for n, t in columns]
+    fields += [pa.field("seed_entropy", pa.string()), pa.field("spawn_key", pa.list_(pa.int64()))]
+    fields += [pa.field(n, _arrow_type(t)) for n, t in METRICS.items()]
+    return pa.schema(fields)
+
+
+def ticks_schema(with_place: bool = False):
+    """Schema of the ticks parts: ``point``, ``replicate``, then the tick schema
+    (upheaval.model.ticks)."""
+    import pyarrow as pa
+
+    from upheaval.model.ticks import tick_schema
+
+    keys = [pa.field("point", pa.int64()), pa.field("replicate", pa.int64())]
+    return pa.schema(keys + list(tick_schema(with_place)))
 
 
 def part_name(task: int) -> str:
@@ -253,8 +298,6 @@ def connect(out: str | Path, database: str = ":memory:") -> duckdb.DuckDBPyConne
 
 def _empty_runs(out: Path) -> pa.Table:
     import pyarrow.parquet as pq
-
-    from upheaval.experiments.runner import arrow_type_name, summary_schema
 
     design = pq.read_schema(out / DESIGN)
     columns = tuple((f.name, arrow_type_name(f.type)) for f in design if f.name != "point")

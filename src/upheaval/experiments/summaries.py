@@ -7,12 +7,15 @@ asked for (``keep_ticks``).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from upheaval.engine.simulation import COLUMNS
+from upheaval.model.ticks import PLACE, national
 from upheaval.results.outbursts import DEFAULT_THRESHOLD, outbursts
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Summary columns of one run, with their Arrow types ("int64", "float64"; nullable).
 METRICS: dict[str, str] = {
@@ -40,22 +43,20 @@ METRICS: dict[str, str] = {
     "jailed_max": "int64",
 }
 
-_COL = {name: i for i, name in enumerate(COLUMNS)}
 
-
-def summarise(
-    history: Sequence[tuple], threshold: int = DEFAULT_THRESHOLD
-) -> dict[str, int | float | None]:
-    """Summary of one run from ``Simulation.history`` (one tuple per tick, :data:`COLUMNS`).
+def summarise(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> dict[str, int | float | None]:
+    """Summary of one run from its tick table (``Simulation.table()``; a country's is
+    summed over its places first, :func:`~upheaval.model.ticks.national`).
 
     Outbursts follow :mod:`upheaval.results.outbursts` with ``threshold`` actives.
     """
-    h = np.asarray(history, dtype=np.float64)
-    if h.ndim != 2 or h.shape[1] != len(COLUMNS) or h.shape[0] == 0:
-        raise ValueError(f"expected a non-empty history of {len(COLUMNS)}-column rows")
+    if PLACE in table.column_names:
+        table = national(table)
+    if table.num_rows == 0:
+        raise ValueError("expected a non-empty tick table")
 
     def col(name: str) -> np.ndarray:
-        return h[:, _COL[name]]
+        return table.column(name).to_numpy().astype(np.float64)
 
     tick = col("tick").astype(np.int64)
     active = (col("active_blue") + col("active_green")).astype(np.int64)
@@ -64,7 +65,7 @@ def summarise(
     peak_at = int(np.argmax(active))
     ob = outbursts(active, tick, threshold)
     s = ob.summary()
-    later = slice(1, None) if h.shape[0] > 1 else slice(None)
+    later = slice(1, None) if table.num_rows > 1 else slice(None)
 
     def total(*names: str) -> int:
         return int(sum(col(n)[later].sum() for n in names))

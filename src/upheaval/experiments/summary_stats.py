@@ -49,13 +49,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from upheaval.engine.simulation import COLUMNS
 from upheaval.experiments.summaries import summarise
+from upheaval.model.ticks import COLUMNS, PLACE, national
 from upheaval.results.outbursts import DEFAULT_THRESHOLD
+
+if TYPE_CHECKING:
+    import pyarrow as pa
 
 #: Bumped whenever a statistic's definition changes.
 SUMMARY_VERSION = 1
@@ -104,8 +107,6 @@ UNREST_EVENT_TYPES = frozenset(
     }
 )
 
-_COL = {name: i for i, name in enumerate(COLUMNS)}
-
 
 class ObservedError(ValueError):
     """Observed data that cannot be used: ``where`` names the file (and column)."""
@@ -132,15 +133,22 @@ def check_statistics(names: Sequence[str], allowed: Sequence[str] = tuple(STATIS
     return tuple(names)
 
 
-def run_statistics(history: Any, threshold: int = DEFAULT_THRESHOLD) -> dict[str, float]:
-    """Every statistic of :data:`STATISTICS` for one run's history (rows of ``COLUMNS``)."""
-    h = np.asarray(history, dtype=np.float64)
-    s = summarise(h, threshold)
-    active = h[:, _COL["active_blue"]] + h[:, _COL["active_green"]]
-    tick = h[:, _COL["tick"]]
-    later = slice(1, None) if h.shape[0] > 1 else slice(None)
+def run_statistics(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> dict[str, float]:
+    """Every statistic of :data:`STATISTICS` for one run's tick table
+    (``Simulation.table()``, a run's ``ticks.parquet``; a country's is summed over its
+    places first)."""
+    if PLACE in table.column_names:
+        table = national(table)
+    s = summarise(table, threshold)
+
+    def col(name: str) -> np.ndarray:
+        return table.column(name).to_numpy().astype(np.float64)
+
+    active = col("active_blue") + col("active_green")
+    tick = col("tick")
+    later = slice(1, None) if table.num_rows > 1 else slice(None)
     dead = ("killed_blue", "killed_green", "killed_by_cops", "cops_killed")
-    deaths = sum(h[later, _COL[c]].sum() for c in dead)
+    deaths = sum(col(c)[later].sum() for c in dead)
     above = np.flatnonzero(active >= threshold)
     if above.size:
         onset = float(tick[above[0]])
@@ -165,16 +173,14 @@ def sweep_statistics(out: str | Path, threshold: int = DEFAULT_THRESHOLD) -> dic
     """Statistics of every run of a sweep that kept its ticks: ``{(point, replicate): stats}``."""
     from upheaval.experiments.store import query
 
-    cols = ", ".join(COLUMNS)
-    t = query(out, f"SELECT point, replicate, {cols} FROM ticks ORDER BY point, replicate, tick")
+    t = query(out, "SELECT * FROM ticks ORDER BY point, replicate, tick")
     if t.num_rows == 0:
         return {}
     keys = np.column_stack([t.column("point").to_numpy(), t.column("replicate").to_numpy()])
-    h = np.column_stack([t.column(c).to_numpy().astype(np.float64) for c in COLUMNS])
     starts = np.flatnonzero(np.r_[True, np.any(keys[1:] != keys[:-1], axis=1)])
     ends = np.r_[starts[1:], len(keys)]
     return {
-        (int(keys[a, 0]), int(keys[a, 1])): run_statistics(h[a:b], threshold)
+        (int(keys[a, 0]), int(keys[a, 1])): run_statistics(t.slice(a, b - a), threshold)
         for a, b in zip(starts, ends, strict=True)
     }
 
@@ -203,8 +209,7 @@ def observed_from_run(run_dir: str | Path, threshold: int = DEFAULT_THRESHOLD) -
         raise ObservedError(run_dir, f"ticks.parquet lacks column {missing[0]!r}")
     if table.num_rows == 0:
         raise ObservedError(run_dir, "ticks.parquet has no rows")
-    h = np.column_stack([table.column(c).to_numpy().astype(np.float64) for c in COLUMNS])
-    return Observed(str(run_dir), "run", run_statistics(h, threshold), tuple(STATISTICS))
+    return Observed(str(run_dir), "run", run_statistics(table, threshold), tuple(STATISTICS))
 
 
 def events_statistics(path: str | Path, tick_days: float = 1.0) -> Observed:

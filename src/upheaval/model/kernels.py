@@ -39,6 +39,7 @@ order is the random-stream contract that the reference implementation
 from __future__ import annotations
 
 from collections import namedtuple
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -55,11 +56,11 @@ from upheaval.core.codes import (
 )
 from upheaval.core.jit import hot_rule, kernel, prefetch, rule
 from upheaval.core.rng import next_u64_of, randint, uniform, unit_of
-from upheaval.model.params import Params
+from upheaval.model.mechanisms import MECHANISMS
 from upheaval.model.rules.activation import RATIO_RULES
 from upheaval.model.rules.arrest import enforce
 from upheaval.model.rules.decision import set_free_status, willing
-from upheaval.model.rules.defection import GONE, ORIGIN_CODES, STAND_ASIDE, cop_mind
+from upheaval.model.rules.defection import GONE, STAND_ASIDE, cop_mind
 from upheaval.model.rules.jail import end_of_tick_countdown, serve_turn
 from upheaval.model.rules.lethal import enforce_with_force
 from upheaval.model.rules.movement import move, move_toward
@@ -68,9 +69,11 @@ from upheaval.model.rules.provocation import PROVOCATEUR, provoke
 from upheaval.model.rules.reproduction import age_and_die, clone
 from upheaval.model.rules.violence import kill_other_group
 from upheaval.model.state import TALLY
-from upheaval.scenario.timeline import MAX_UNITS, unit_codes, unit_origins
 from upheaval.world.grid import prefetch_neighbourhood
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood
+
+if TYPE_CHECKING:
+    from upheaval.model.params import Params
 
 #: Prefetch distances in turns (measured best of 8/4, 16/8, 32/16, 64/24 at 2000×2000).
 AGENT_AHEAD = 32
@@ -80,201 +83,125 @@ SHUFFLE_AHEAD = 32
 #: Below this many sites the state stays in cache and prefetching only costs time.
 PREFETCH_MIN_SITES = 250_000
 
-Rules = namedtuple(
-    "Rules",
+#: The classic model's fields of :data:`Rules` (the mechanisms add theirs).
+CLASSIC_RULES = (
+    "model2",
+    "cit_span_dy",
+    "cit_span_half",
+    "cit_off_dx",
+    "cit_off_dy",
+    "cop_span_dy",
+    "cop_span_half",
+    "cop_off_dx",
+    "cop_off_dy",
+    "clone_span_dy",
+    "clone_span_half",
+    "threshold",
+    "arrest_constant",
+    "ratio_rule",
+    "includes_self",
+    "deterrence_exponent",
+    "cit_move",
+    "cit_move_first",
+    "cop_move",
+    "cop_move_first",
+    "cop_to_arrestee",
+    "jail_inclusive",
+    "countdown_own",
+    "hold_site",
+    "clone_probability",
+    "max_age",
+    "prefetch",
+    "synchronous",
+    # rule C runs as enforce_with_force (rules/lethal.py): a mechanism asks for it
+    "force_on",
+)
+
+Rules = namedtuple("Rules", [*CLASSIC_RULES, *(f for m in MECHANISMS for f in m.rule_fields)])
+Rules.__doc__ = """What the parameters and timeline of a run mean for the kernels: codes,
+flags, neighbourhood tables, each mechanism's fields (model/mechanisms.py). Read-only:
+nothing writes into it during a run."""
+
+Signals = namedtuple(
+    "Signals",
     [
-        "model2",
-        "cit_span_dy",
-        "cit_span_half",
-        "cit_off_dx",
-        "cit_off_dy",
-        "cop_span_dy",
-        "cop_span_half",
-        "cop_off_dx",
-        "cop_off_dy",
-        "clone_span_dy",
-        "clone_span_half",
-        "threshold",
-        "arrest_constant",
-        "ratio_rule",
-        "includes_self",
-        "deterrence_exponent",
-        "cit_move",
-        "cit_move_first",
-        "cop_move",
-        "cop_move_first",
-        "cop_to_arrestee",
-        "jail_inclusive",
-        "countdown_own",
-        "hold_site",
-        "clone_probability",
-        "max_age",
-        "prefetch",
-        "synchronous",
-        # mechanisms (issue 3): flags, so that off costs one branch
-        "legit_per_agent",
-        "fear_on",
-        "force_on",
-        "seen_arrest",
-        "seen_kill",
-        "fear_rise",
-        # mechanism 4 (security forces with minds): off costs one branch per cop turn
-        "minds",
-        "unit_origin",
-        "loyalty_low",
-        "loyalty_high",
-        "cop_hardship_high",
-        "stand_aside",
-        "defect",
-        "disarm_ratio",
-        "disarm_kill",
-        # mechanism 7 (information beyond sight): off costs one branch per scan;
-        # ``media`` int64[2] = (A_media, C_media), rewritten by the engine every tick
-        "media_on",
-        "media",
-        # ``focal`` int64[3] = (channel online now, x, y) of the focal site, or x = -1
-        "focal",
-        # mechanism 9 (elite split): ``elite_loyalty`` float64[2] = (λ_ruler, λ_rival),
-        # rewritten by the engine every tick (the timeline may set both)
-        "elite_on",
-        "elite_loyalty",
-        # mechanism 6 (provocateurs): ``provocateurs_framing`` float64[2] = (1 − β·F,
-        # γ_arr·F), rewritten by the engine every tick from the framing F
-        "provocateurs_on",
-        "provocateurs_framing",
-        # mechanism 8 (organised groups and strikes): off costs one branch per citizen
-        # turn; per group code (0 = non-members) the mode of this tick and the tallies
-        # of its turns, written by the engine and by member_decide
-        "organisation_on",
-        "organisation_risk",
-        "organisation_mode",
-        "organisation_willing",
-        "organisation_free",
-        # mechanism 10 (divided identities): off costs one branch per scan;
-        # ``identity_solidarity`` float64[1] = s in force, rewritten by the engine every tick
-        "identity_on",
-        "identity_solidarity",
+        f
+        for m in MECHANISMS
+        for f in ((f"{m.name}_counts",) if m.counters else ()) + m.signal_fields
     ],
 )
-Rules.__doc__ = "Parameters as the kernels read them: codes, flags and neighbourhood tables."
-
-
-def lethal_ever(p: Params, timeline=()) -> bool:
-    """Whether a lethal-force order > 0 may be in force at some tick of the run: one
-    given, or one the provocateurs' framing can bring about."""
-    return (
-        p.lethal_probability > 0
-        or any(getattr(e, "param", None) == "lethal_probability" and e.value > 0 for e in timeline)
-        or (p.provocateurs_count > 0 and p.provocateurs_framing_lethal > 0)
-    )
-
-
-def elite_split(p: Params, timeline=()) -> bool:
-    """Whether cops answer to factions: a rival share at the start, or a command
-    shift on the timeline."""
-    return p.elite_rival_share > 0 or any(
-        getattr(e, "action", None) == "shift_command" for e in timeline
-    )
-
-
-def has_guards(timeline=()) -> bool:
-    return any(getattr(e, "action", None) == "reinforce" and e.mode == "guard" for e in timeline)
+Signals.__doc__ = """What the engine and the kernels tell each other every tick, one
+record per place: the values the mechanisms' ``before_tick`` hooks write for the tick
+(the broadcast, the loyalties, the framing, the groups' modes …) and the counters and
+tallies the kernels add up (``<mechanism>_counts``, int64, one per counter column,
+zeroed by the engine before each tick)."""
 
 
 def compile_rules(p: Params, timeline=()) -> Rules:
     """Translate validated parameters (and the timeline's mechanism needs) into the
     kernels' record."""
-    cit = neighbourhood(p.vision_shape, p.citizen_vision)
-    cop = neighbourhood(p.vision_shape, p.cop_vision)
-    cl = clone_neighbourhood(p.clone_neighbourhood)
-    unit_origin = np.full(MAX_UNITS + 1, ORIGIN_CODES[p.forces_reinforcement_origin], np.int8)
-    unit_origin[0] = ORIGIN_CODES[p.forces_initial_origin]
-    codes = unit_codes(timeline)
-    for name, origin in unit_origins(timeline).items():
-        if origin:
-            unit_origin[codes[name]] = ORIGIN_CODES[origin]
-    # indexed by origin code (rules/defection.py: local police, national guard, foreign)
-    loyalty_low = np.array(
-        [
-            p.forces_local_police_loyalty_low,
-            p.forces_national_guard_loyalty_low,
-            p.forces_foreign_loyalty_low,
-        ],
-        np.float64,
-    )
-    loyalty_high = np.array(
-        [
-            p.forces_local_police_loyalty_high,
-            p.forces_national_guard_loyalty_high,
-            p.forces_foreign_loyalty_high,
-        ],
-        np.float64,
-    )
-    lethal = lethal_ever(p, timeline)
-    return Rules(
-        model2=p.variant == "II",
-        cit_span_dy=cit.span_dy,
-        cit_span_half=cit.span_half,
-        cit_off_dx=cit.offset_dx,
-        cit_off_dy=cit.offset_dy,
-        cop_span_dy=cop.span_dy,
-        cop_span_half=cop.span_half,
-        cop_off_dx=cop.offset_dx,
-        cop_off_dy=cop.offset_dy,
-        clone_span_dy=cl.span_dy,
-        clone_span_half=cl.span_half,
-        threshold=float(p.threshold),
-        arrest_constant=float(p.arrest_constant),
-        ratio_rule=np.int64(RATIO_RULES[p.ratio_rule]),
-        includes_self=bool(p.active_count_includes_self),
-        deterrence_exponent=float(p.deterrence_exponent),
-        cit_move=bool(p.citizen_movement),
-        cit_move_first=p.citizen_turn_order == "move_then_act",
-        cop_move=bool(p.cop_movement),
-        cop_move_first=p.cop_turn_order == "move_then_act",
-        cop_to_arrestee=p.cop_after_arrest == "arrestee_site",
-        jail_inclusive=p.jail_term_range == "inclusive",
-        countdown_own=p.jail_countdown == "own_activation",
-        hold_site=bool(p.jailed_hold_site),
-        clone_probability=float(p.clone_probability),
-        max_age=np.int64(p.max_age),
-        prefetch=p.n_sites >= PREFETCH_MIN_SITES,
-        synchronous=p.activation == "synchronous",
-        legit_per_agent=p.legitimacy_feedback == "per_agent",
-        fear_on=lethal and p.lethal_deterrence > 0,
-        force_on=lethal
-        or p.legitimacy_feedback == "per_agent"
-        or has_guards(timeline)
-        or p.provocateurs_count > 0,
-        seen_arrest=float(p.legitimacy_seen_arrest)
-        if p.legitimacy_feedback == "per_agent"
-        else 0.0,
-        seen_kill=float(p.legitimacy_seen_kill) if p.legitimacy_feedback == "per_agent" else 0.0,
-        fear_rise=float(p.lethal_deterrence) if lethal else 0.0,
-        minds=bool(p.forces_minds),
-        unit_origin=unit_origin,
-        loyalty_low=loyalty_low,
-        loyalty_high=loyalty_high,
-        cop_hardship_high=float(p.forces_hardship_high),
-        stand_aside=float(p.forces_stand_aside_threshold),
-        defect=float(p.forces_defect_threshold),
-        disarm_ratio=float(p.forces_disarm_ratio),
-        disarm_kill=float(p.forces_disarm_kill),
-        media_on=bool(p.information_enabled),
-        media=np.zeros(2, np.int64),
-        focal=np.array([0, p.information_focal_x, p.information_focal_y], np.int64),
-        elite_on=elite_split(p, timeline),
-        elite_loyalty=np.array([p.elite_ruler_loyalty, p.elite_rival_loyalty], np.float64),
-        provocateurs_on=p.provocateurs_count > 0,
-        provocateurs_framing=np.array([1.0, 0.0], np.float64),
-        organisation_on=p.organisation_groups > 0,
-        organisation_risk=float(p.organisation_risk_factor),
-        organisation_mode=np.zeros(p.organisation_groups + 1, np.int8),
-        organisation_willing=np.zeros(p.organisation_groups + 1, np.int64),
-        organisation_free=np.zeros(p.organisation_groups + 1, np.int64),
-        identity_on=bool(p.identity_enabled),
-        identity_solidarity=np.array([p.identity_solidarity], np.float64),
-    )
+    timeline = tuple(timeline)
+    cit = neighbourhood(p.world.vision_shape, p.citizens.vision)
+    cop = neighbourhood(p.world.vision_shape, p.cops.vision)
+    cl = clone_neighbourhood(p.groups.clone_neighbourhood)
+    classic = {
+        "model2": p.model.variant == "II",
+        "cit_span_dy": cit.span_dy,
+        "cit_span_half": cit.span_half,
+        "cit_off_dx": cit.offset_dx,
+        "cit_off_dy": cit.offset_dy,
+        "cop_span_dy": cop.span_dy,
+        "cop_span_half": cop.span_half,
+        "cop_off_dx": cop.offset_dx,
+        "cop_off_dy": cop.offset_dy,
+        "clone_span_dy": cl.span_dy,
+        "clone_span_half": cl.span_half,
+        "threshold": float(p.citizens.threshold),
+        "arrest_constant": float(p.citizens.arrest_constant),
+        "ratio_rule": np.int64(RATIO_RULES[p.citizens.ratio_rule]),
+        "includes_self": bool(p.citizens.active_count_includes_self),
+        "deterrence_exponent": float(p.citizens.deterrence_exponent),
+        "cit_move": bool(p.citizens.movement),
+        "cit_move_first": p.citizens.turn_order == "move_then_act",
+        "cop_move": bool(p.cops.movement),
+        "cop_move_first": p.cops.turn_order == "move_then_act",
+        "cop_to_arrestee": p.cops.after_arrest == "arrestee_site",
+        "jail_inclusive": p.jail.term_range == "inclusive",
+        "countdown_own": p.jail.countdown == "own_activation",
+        "hold_site": bool(p.jail.hold_site),
+        "clone_probability": float(p.groups.clone_probability),
+        "max_age": np.int64(p.groups.max_age),
+        "prefetch": p.n_sites >= PREFETCH_MIN_SITES,
+        "synchronous": p.citizens.activation == "synchronous",
+        "force_on": any(m.replaces_rule_c(p, timeline) for m in MECHANISMS),
+    }
+    for m in MECHANISMS:
+        fields = m.compile_rules(p, timeline)
+        if set(fields) != set(m.rule_fields):
+            raise RuntimeError(f"mechanism {m.name!r} compiled {sorted(fields)}")
+        classic.update(fields)
+    return Rules(**classic)
+
+
+def make_signals(p: Params, timeline=()) -> Signals:
+    """A place's fresh exchange record (see :data:`Signals`)."""
+    timeline = tuple(timeline)
+    fields = {}
+    for m in MECHANISMS:
+        if m.counters:
+            fields[f"{m.name}_counts"] = np.zeros(len(m.counters), np.int64)
+        made = m.make_signals(p, timeline)
+        if set(made) != set(m.signal_fields):
+            raise RuntimeError(f"mechanism {m.name!r} made signals {sorted(made)}")
+        fields.update(made)
+    return Signals(**fields)
+
+
+def removes_agents(p: Params, timeline=()) -> bool:
+    """Whether agents can leave the world inside the step kernel: Model II (killings,
+    deaths) or a mechanism (lethal force, a disarmed foreign soldier)."""
+    timeline = tuple(timeline)
+    return p.model.variant == "II" or any(m.removes_agents(p, timeline) for m in MECHANISMS)
 
 
 @rule
@@ -286,10 +213,10 @@ def deterrence_factor(max_jail_term, exponent):
 
 
 @hot_rule
-def decide(g, a, i, r, legitimacy, deterrence, fear):
+def decide(g, a, i, r, s, legitimacy, deterrence, fear):
     """Rule A for free citizen ``i``; updates its status and lane. True if active
     (:func:`~upheaval.model.rules.decision.willing` with the citizen's own risk)."""
-    now_active = willing(g, a, i, r, legitimacy, deterrence, fear, 1.0)
+    now_active = willing(g, a, i, r, s, legitimacy, deterrence, fear, 1.0)
     set_free_status(g, a, i, now_active)
     return now_active
 
@@ -307,18 +234,18 @@ def own_outlook(a, i, r, legitimacy):
 
 
 @hot_rule
-def citizen_move(g, a, i, r, active, rng):
+def citizen_move(g, a, i, r, s, active, rng):
     """Rule M for citizen ``i``: to a random empty site in vision, or, while the
     information channel is online and names a focal site, an active one toward it."""
     lane = LANE_ACTIVE if active else LANE_QUIET
-    if r.media_on and active and r.focal[0] == 1 and r.focal[1] >= 0:
-        move_toward(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.focal[1], r.focal[2])
+    if r.media_on and active and s.focal[0] == 1 and s.focal[1] >= 0:
+        move_toward(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, s.focal[1], s.focal[2])
     else:
         move(g, a, i, lane, r.cit_off_dx, r.cit_off_dy, r.cit_span_dy, r.cit_span_half, rng)
 
 
 @hot_rule
-def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events):
+def citizen_turn(g, a, i, r, s, legitimacy, max_jail_term, rng, free_slots, meta, events):
     """One citizen's turn (Epstein 2002): rule M (move to a random empty site within
     v) and rule A (active iff G − N > T) in the configured order; in Model II an
     active citizen then kills. A jailed citizen only serves (own-activation countdown).
@@ -330,26 +257,24 @@ def citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, e
             return
     deterrence = deterrence_factor(max_jail_term, r.deterrence_exponent)
     if r.cit_move and r.cit_move_first:
-        citizen_move(g, a, i, r, a.status[i] == ACTIVE, rng)
+        citizen_move(g, a, i, r, s, a.status[i] == ACTIVE, rng)
     legitimacy, fear = own_outlook(a, i, r, legitimacy)
     if r.synchronous:  # decided with everyone at the start of the tick
         active = a.status[i] == ACTIVE
     elif r.provocateurs_on and a.role[i] == PROVOCATEUR:
-        active = provoke(g, a, i, r, events)  # a provocateur obeys no committee
+        active = provoke(g, a, i, r, s)  # a provocateur obeys no committee
     elif r.organisation_on and a.org[i] > 0:
-        active = member_decide(g, a, i, r, legitimacy, deterrence, fear, events)
+        active = member_decide(g, a, i, r, s, legitimacy, deterrence, fear)
     else:
-        active = decide(g, a, i, r, legitimacy, deterrence, fear)
+        active = decide(g, a, i, r, s, legitimacy, deterrence, fear)
     if r.model2 and active:
         kill_other_group(g, a, i, r, rng, free_slots, meta, events)
     if r.cit_move and not r.cit_move_first:
-        citizen_move(g, a, i, r, active, rng)
+        citizen_move(g, a, i, r, s, active, rng)
 
 
 @hot_rule
-def cop_turn(
-    g, a, i, r, legitimacy, max_jail_term, lethal_p, guard_units, rng, free_slots, meta, events
-):
+def cop_turn(g, a, i, r, s, legitimacy, max_jail_term, rng, free_slots, meta, events):
     """One cop's turn (Epstein 2002): rule M (move to a random empty site within v*)
     and rule C (arrest a random active within v*) in the configured order. With
     mechanisms on, rule C may kill (lethal force), a guard never moves, and a cop with
@@ -357,32 +282,28 @@ def cop_turn(
     rule C this turn)."""
     aside = False
     if r.minds:
-        verdict = cop_mind(g, a, i, r, legitimacy, rng, free_slots, meta, events)
+        verdict = cop_mind(g, a, i, r, s, legitimacy, rng, free_slots, meta)
         if verdict == GONE:
             return
         aside = verdict == STAND_ASIDE
-    guard = r.force_on and a.unit.shape[0] > 0 and guard_units[a.unit[i]] == 1
+    guard = r.force_on and a.unit.shape[0] > 0 and r.guard_units[a.unit[i]] == 1
     moves = r.cop_move and not guard
     if moves and r.cop_move_first:
         move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
     if not aside and not r.force_on:
         enforce(g, a, i, r, max_jail_term, rng, events)
     elif not aside:
-        j = enforce_with_force(
-            g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
-        )
+        j = enforce_with_force(g, a, i, r, s, max_jail_term, guard, rng, free_slots, meta, events)
         # framing: a harsher crackdown, one more enforcement with probability γ_arr·F
-        crackdown = r.provocateurs_framing[1]
+        crackdown = s.provocateurs_framing[1]
         if r.provocateurs_on and j >= 0 and crackdown > 0.0 and uniform(rng) < crackdown:
-            enforce_with_force(
-                g, a, i, r, max_jail_term, lethal_p, guard, rng, free_slots, meta, events
-            )
+            enforce_with_force(g, a, i, r, s, max_jail_term, guard, rng, free_slots, meta, events)
     if moves and not r.cop_move_first:
         move(g, a, i, LANE_COP, r.cop_off_dx, r.cop_off_dy, r.cop_span_dy, r.cop_span_half, rng)
 
 
 @rule
-def synchronous_decisions(g, a, r, legitimacy, max_jail_term, scratch):
+def synchronous_decisions(g, a, r, s, legitimacy, max_jail_term, scratch):
     """The synchronous variant of rule A (``citizens.activation = "synchronous"``):
     every free citizen decides against the lattice as the previous tick left it (all
     decisions taken, in slot order, before any is applied), then all statuses change
@@ -393,7 +314,7 @@ def synchronous_decisions(g, a, r, legitimacy, max_jail_term, scratch):
         scratch[i] = -1
         if a.kind[i] == CITIZEN and (a.status[i] == QUIET or a.status[i] == ACTIVE):
             own, fear = own_outlook(a, i, r, legitimacy)
-            scratch[i] = 1 if willing(g, a, i, r, own, deterrence, fear, 1.0) else 0
+            scratch[i] = 1 if willing(g, a, i, r, s, own, deterrence, fear, 1.0) else 0
     for i in range(n_slots):
         if scratch[i] >= 0:
             set_free_status(g, a, i, scratch[i] == 1)
@@ -436,15 +357,12 @@ def activation_order(a, order, rng, look_ahead):
 
 
 @kernel
-def step(
-    g, a, r, rng, legitimacy, max_jail_term, lethal_p, guard_units, order, free_slots, meta, events
-):
-    """Advance the world by one tick (steps 2-4 above). ``events`` is zeroed first.
-    ``lethal_p`` is the lethal-force order in force, ``guard_units[u]`` 1 if unit u
-    guards its posts."""
+def step(g, a, r, s, rng, legitimacy, max_jail_term, order, free_slots, meta, events):
+    """Advance the world by one tick (steps 2-4 above). ``events`` (the classic
+    counters) is zeroed first; ``s`` is the place's :data:`Signals`."""
     events[:] = 0
     if r.synchronous:  # the order array is scratch until the shuffle fills it
-        synchronous_decisions(g, a, r, legitimacy, max_jail_term, order)
+        synchronous_decisions(g, a, r, s, legitimacy, max_jail_term, order)
     n = activation_order(a, order, rng, r.prefetch)
     for t in range(n):
         # Prefetch in two stages: the agent data of the turn AGENT_AHEAD ahead, and
@@ -463,22 +381,9 @@ def step(
         if a.status[i] == DEAD:
             continue
         if a.kind[i] == COP:
-            cop_turn(
-                g,
-                a,
-                i,
-                r,
-                legitimacy,
-                max_jail_term,
-                lethal_p,
-                guard_units,
-                rng,
-                free_slots,
-                meta,
-                events,
-            )
+            cop_turn(g, a, i, r, s, legitimacy, max_jail_term, rng, free_slots, meta, events)
         else:
-            citizen_turn(g, a, i, r, legitimacy, max_jail_term, rng, free_slots, meta, events)
+            citizen_turn(g, a, i, r, s, legitimacy, max_jail_term, rng, free_slots, meta, events)
     n_slots = a.status.shape[0]
     if not r.countdown_own:
         end_of_tick_countdown(g, a, n_slots, r.hold_site, events)

@@ -90,28 +90,6 @@ OPTIONAL = {
     "org": np.int16,
 }
 
-#: Per-tick event counters of the mechanisms, recorded after the classic ones (their
-#: index in the events array is ``len(EVENTS) + k``).
-MECH_EVENTS = (
-    "killed_by_cops",
-    "stood_aside",
-    "defected",
-    "disarmed",
-    "provocations",
-    "striking",
-    "cops_killed",
-)
-EV_KILLED_BY_COPS = len(EVENTS) + MECH_EVENTS.index("killed_by_cops")
-EV_STOOD_ASIDE = len(EVENTS) + MECH_EVENTS.index("stood_aside")
-EV_DEFECTED = len(EVENTS) + MECH_EVENTS.index("defected")
-EV_DISARMED = len(EVENTS) + MECH_EVENTS.index("disarmed")
-EV_PROVOCATIONS = len(EVENTS) + MECH_EVENTS.index("provocations")
-#: Members on strike this tick (mechanism 8), counted at each striker's turn.
-EV_STRIKING = len(EVENTS) + MECH_EVENTS.index("striking")
-#: Cops killed by the crowd that disarmed them (security forces, mechanism 4).
-EV_COPS_KILLED = len(EVENTS) + MECH_EVENTS.index("cops_killed")
-
-
 #: One slot's fields on the per-turn path, in one record (4-byte fields first, so all
 #: stay aligned at 20 bytes a record).
 HOT_RECORD = np.dtype(

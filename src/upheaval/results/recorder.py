@@ -15,7 +15,7 @@ A run directory holds:
     (see :mod:`upheaval.results.snapshots`).
 
 Data flows one way: the engine never imports this module. A :class:`Recorder` reads
-the rows the simulation appends to ``sim.history``; give its :meth:`Recorder.on_tick`
+the rows the simulation appends to each place's ``history``; give its :meth:`Recorder.on_tick`
 to ``Simulation.run(on_tick=...)``. Rows are streamed as one Parquet row group every
 ``flush_every`` ticks. If the run is interrupted (Ctrl-C, an exception), leaving the
 ``with`` block writes every finished tick, closes the Parquet file cleanly and marks
@@ -35,7 +35,6 @@ import signal
 import threading
 import time
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -43,11 +42,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from upheaval._version import __version__
-from upheaval.engine.simulation import COLUMNS, FLOAT_COLUMNS
-from upheaval.model.params import Params, parameter_fields
-from upheaval.model.state import TALLY
+from upheaval.model.params import Params, parameter
+from upheaval.model.ticks import COLUMNS, PLACE, agents_in, tick_schema, tick_table
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, TimelineEvent
 from upheaval.results.snapshots import lattice_snapshot, snapshot_schema, snapshot_table
-from upheaval.scenario.timeline import ActionEvent, RampEvent, SetEvent, TimelineEvent
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -74,14 +72,6 @@ class RunDirectoryError(ValueError):
 
 
 # -- what goes into a manifest -------------------------------------------------------
-def tick_schema() -> pa.Schema:
-    """Schema of ``ticks.parquet``: ``framing`` and ``legitimacy`` float64, every other
-    column int64."""
-    import pyarrow as pa
-
-    return pa.schema([(c, pa.float64() if c in FLOAT_COLUMNS else pa.int64()) for c in COLUMNS])
-
-
 def _plain(value: Any) -> Any:
     """A JSON-safe value: infinities become the strings 'inf'/'-inf' (JSON has none)."""
     if isinstance(value, float) and math.isinf(value):
@@ -91,15 +81,11 @@ def _plain(value: Any) -> Any:
 
 def parameters_by_location(params: Params) -> dict[str, Any]:
     """Every parameter as ``{"section.key": value}``, in registry order."""
-    return {
-        f"{f.metadata['section']}.{f.metadata['key']}": _plain(getattr(params, f.name))
-        for f in parameter_fields()
-    }
+    return {spec.location: _plain(value) for spec, value in params.items()}
 
 
-def _location(field_name: str) -> str:
-    f = next(f for f in parameter_fields() if f.name == field_name)
-    return f"{f.metadata['section']}.{f.metadata['key']}"
+def _location(name: str) -> str:
+    return parameter(name).location
 
 
 def timeline_entries(timeline: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
@@ -127,7 +113,7 @@ def timeline_entries(timeline: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
             )
         elif isinstance(e, ActionEvent):
             # every field, defaults included: the manifest must say what was run
-            out.append({"kind": "action", **{k: _plain(v) for k, v in asdict(e).items()}})
+            out.append({"kind": "action", **{k: _plain(v) for k, v in e.as_dict().items()}})
         else:
             raise TypeError(f"unknown timeline event {e!r}")
     return out
@@ -262,14 +248,16 @@ class Recorder:
         self._started_utc = _utc_now()
         self._step_s0 = sim.timings["step_s"]
         self._compile0 = (sim.timings["compile_s"], sim.timings["compile_agent_steps"])
-        self._first_row = len(sim.history) - 1  # the row this recorder starts from
-        self._written = 0  # rows of sim.history on disk
+        # Every place has one row a tick; the recorder counts ticks, not rows.
+        self._first_row = len(sim.places[0].history) - 1  # the row it starts from
+        self._written = 0  # ticks of the places' histories on disk
         self._agent_steps_sum = 0
         self._agent_steps_rows = self._first_row  # history rows counted in the sum so far
+        self._country = len(sim.places) > 1
         self._last_tick: int | None = None
         self._snap_wanted = snap_ticks
         self._snap_done: list[int] = []
-        self._schema = tick_schema()
+        self._schema = tick_schema(with_place=self._country)
         self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.out / TICKS, self._schema)
         self._snap_writer: pq.ParquetWriter | None = None
         self._closed = False
@@ -299,7 +287,7 @@ class Recorder:
         if self._closed:
             raise RuntimeError(f"recorder for {self.out} is closed")
         self._maybe_snapshot()
-        if len(self.sim.history) - self._written >= self.flush_every:
+        if len(self.sim.places[0].history) - self._written >= self.flush_every:
             self.flush()
 
     def flush(self) -> None:
@@ -327,20 +315,19 @@ class Recorder:
 
     # -- internals --------------------------------------------------------------------
     def _flush(self) -> None:
-        # Rows come straight from sim.history by index: whatever the simulation has
-        # recorded is a finished tick, and the index makes a repeated flush harmless.
-        rows = self.sim.history[self._written :]
-        if rows and self._writer is not None:
-            import pyarrow as pa
-
-            cols = list(zip(*rows, strict=True))
-            batch = pa.table(
-                [pa.array(c, type=f.type) for c, f in zip(cols, self._schema, strict=True)],
-                schema=self._schema,
-            )
+        # Rows come straight from the places' histories by index: whatever the
+        # simulation has recorded is a finished tick, and the index makes a repeated
+        # flush harmless. A country's rows go tick by tick, place by place.
+        places = self.sim.places
+        n = len(places[0].history) - self._written
+        if n > 0 and self._writer is not None:
+            blocks = [pl.history[self._written :] for pl in places]
+            rows = [row for tick_rows in zip(*blocks, strict=True) for row in tick_rows]
+            names = [pl.name for _ in range(n) for pl in places] if self._country else None
+            batch = tick_table(rows, names)
             self._writer.write_table(batch, row_group_size=len(rows))
-            self._written += len(rows)
-            self._last_tick = int(rows[-1][0])
+            self._written += n
+            self._last_tick = int(rows[-1].tick)
             self._write_manifest()
 
     def _maybe_snapshot(self) -> None:
@@ -352,18 +339,20 @@ class Recorder:
                 if self._snap_writer is None:
                     path = self.out / SNAPSHOTS
                     self._snap_writer = pq.ParquetWriter(path, snapshot_schema())
-                self._snap_writer.write_table(snapshot_table(t, lattice_snapshot(self.sim)))
+                for place in self.sim.places:
+                    snap = lattice_snapshot(place)
+                    self._snap_writer.write_table(snapshot_table(t, snap))
                 self._snap_done.append(t)
 
     def _agent_steps(self) -> int:
         """Agent turns played by the ticks this recorder saw: the live agents (citizens
         of any status, cops) at the start of each tick, summed. Kept as a running sum
         so that a long run's manifest updates stay cheap."""
-        end = len(self.sim.history) - 1  # the last row is the state after the last tick
+        end = len(self.sim.places[0].history) - 1  # the last row: the state after the tick
         if end > self._agent_steps_rows:
-            rows = self.sim.history[self._agent_steps_rows : end]
-            live = np.asarray([r[1 : 1 + len(TALLY)] for r in rows], dtype=np.int64)
-            self._agent_steps_sum += int(live.sum())
+            for place in self.sim.places:
+                rows = place.history[self._agent_steps_rows : end]
+                self._agent_steps_sum += sum(agents_in(r) for r in rows)
             self._agent_steps_rows = end
         return self._agent_steps_sum
 
@@ -377,7 +366,8 @@ class Recorder:
         timed_steps = agent_steps - (sim.timings["compile_agent_steps"] - self._compile0[1])
         n_agents = sim.n_agents()
         state_bytes = sim.nbytes()
-        first = int(sim.history[0][0]) if sim.history else None
+        history = sim.places[0].history
+        first = int(history[0].tick) if history else None
         return {
             "format": FORMAT,
             "status": self.status,
@@ -388,8 +378,8 @@ class Recorder:
                 "description": sim.scenario.description,
                 "source": sim.scenario.source,
             },
-            "variant": p.variant,
-            "seed": p.seed,
+            "variant": p.model.variant,
+            "seed": p.run.seed,
             "seed_sequence": {
                 "entropy": sim.seed_sequence.entropy,
                 "spawn_key": list(sim.seed_sequence.spawn_key),
@@ -398,7 +388,8 @@ class Recorder:
             "ticks": {"first": first, "last": self._last_tick, "count": self._written},
             "parameters": parameters_by_location(p),
             "timeline": timeline_entries(sim.scenario.timeline),
-            "columns": list(COLUMNS),
+            "columns": [COLUMNS[0], PLACE, *COLUMNS[1:]] if self._country else list(COLUMNS),
+            "places": [pl.name for pl in sim.places],
             "files": {
                 "ticks": TICKS,
                 "snapshots": SNAPSHOTS if self._snap_done else None,

@@ -77,7 +77,7 @@ def run(
     if snapshots and out is None:
         raise ValueError("snapshots are written to a run directory: give out=")
     sim = Simulation(scenario, seed=seed)
-    steps = sim.params.steps if steps is None else int(steps)
+    steps = sim.params.run.steps if steps is None else int(steps)
     if steps < 0:
         raise ValueError(f"steps must be ≥ 0, got {steps}")
 
@@ -99,7 +99,7 @@ def run(
         if progress:
             from upheaval.views.progress import progress_bar
 
-            label = f"{sim.scenario.name} seed {sim.params.seed}"
+            label = f"{sim.scenario.name} seed {sim.params.run.seed}"
             callbacks.append(stack.enter_context(progress_bar(steps, label)))
         if on_tick is not None:
             callbacks.append(on_tick)

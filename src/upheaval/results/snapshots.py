@@ -33,7 +33,7 @@ from upheaval.core.codes import ACTIVE, COP, DEAD, JAILED
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from upheaval.engine.simulation import Simulation
+    from upheaval.engine.place import Place
 
 EMPTY_SITE = 0
 QUIET_SITE = 1
@@ -58,14 +58,14 @@ _CODE_OF_RANK = np.array([EMPTY_SITE, JAILED_SITE, QUIET_SITE, ACTIVE_SITE, COP_
 _GROUPS = 4
 
 
-def lattice_snapshot(sim: Simulation) -> dict[str, np.ndarray]:
+def lattice_snapshot(place: Place) -> dict[str, np.ndarray]:
     """Occupant codes, groups and occupant counts per site, each ``(height, width)``.
 
     Row ``y``, column ``x`` is site ``y * width + x``, the engine's flat index.
     """
-    width, height = int(sim.lattice.width), int(sim.lattice.height)
+    width, height = int(place.lattice.width), int(place.lattice.height)
     n_sites = width * height
-    a = sim.agents
+    a = place.agents
     live = (a.status != DEAD) & (a.position >= 0)
     pos = a.position[live].astype(np.int64)
     status = a.status[live]

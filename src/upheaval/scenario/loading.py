@@ -17,28 +17,27 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from upheaval.model.declare import Parameter, ParameterError, check_value
+from upheaval.model.mechanisms import action_specs
 from upheaval.model.params import (
     SECTIONS,
-    ParameterError,
     Params,
-    check_value,
-    field_by_location,
-    parameter_fields,
+    by_location,
+    parameter,
+    parameters,
     validate_params,
 )
-from upheaval.scenario.schema import Scenario
-from upheaval.scenario.timeline import (
-    ACTION_KEYS,
-    ACTIONS,
+from upheaval.model.timeline import (
     ActionEvent,
     RampEvent,
     SetEvent,
     TimelineError,
     TimelineEvent,
-    check_actions,
+    check_timeline,
     first_tick,
     tick_at,
 )
+from upheaval.scenario.schema import Scenario
 
 PRESET_PACKAGE = "upheaval.scenario.presets"
 _SCENARIO_KEYS = ("name", "description", "extends")
@@ -65,55 +64,52 @@ def preset_names() -> list[str]:
 
 
 def _timeline_params() -> dict[str, str]:
-    """Timeline-able parameter names → dotted location; both spellings accepted."""
+    """Timeline-able parameter names → registry name; name, location and key all
+    accepted."""
     out = {}
-    for f in parameter_fields():
-        if f.metadata["timeline"]:
-            loc = f"{f.metadata['section']}.{f.metadata['key']}"
-            out[f.name] = f.name
-            out[loc] = f.name
-            out[f.metadata["key"]] = f.name
+    for p in parameters():
+        if p.timeline:
+            out[p.name] = p.name
+            out[p.location] = p.name
+            out[p.key] = p.name
     return out
 
 
-#: Sections of the issue-3 mechanisms: their timeline parameters are listed by
-#: ``section.key`` after the classic ones.
-MECHANISM_SECTIONS = ("legitimacy", "hardship", "lethal_force", "elite", "identity")
-
-
 def _timeline_names() -> list[str]:
-    """Timeline parameters for messages: classic ones by field name, then mechanisms'."""
+    """Timeline parameters for messages: the classic model's by name, then the
+    mechanisms' by location."""
+    from upheaval.model.params import CLASSIC_SECTIONS
+
+    classic_sections = {s.NAME for s in CLASSIC_SECTIONS} | {"run"}
     classic, mech = [], []
-    for f in parameter_fields():
-        if f.metadata["timeline"]:
-            if f.metadata["section"] in MECHANISM_SECTIONS:
-                mech.append(f"{f.metadata['section']}.{f.metadata['key']}")
+    for p in parameters():
+        if p.timeline:
+            if p.section in classic_sections:
+                classic.append(p.name)
             else:
-                classic.append(f.name)
+                mech.append(p.location)
     return sorted(classic) + sorted(mech)
 
 
-def resolve_key(key: str, where: str) -> dataclasses.Field:
-    """The parameter a user's key names: 'section.key', or a bare key or field name
+def resolve_key(key: str, where: str) -> Parameter:
+    """The parameter a user's key names: 'section.key', or a bare key or registry name
     if it is unambiguous."""
-    by_loc = field_by_location()
+    by_loc = by_location()
     if "." in key:
         section, _, k = key.partition(".")
-        f = by_loc.get((section, k))
-        if f is None:
+        spec = by_loc.get((section, k))
+        if spec is None:
             options = [f"{s}.{kk}" for s, kk in by_loc]
             raise ScenarioError(where, key, "unknown parameter" + _suggest(key, options))
-        return f
-    matches = [f for f in parameter_fields() if f.name == key or f.metadata["key"] == key]
-    names = {f.name for f in matches}
+        return spec
+    matches = [p for p in parameters() if key in (p.name, p.key)]
+    names = {p.name for p in matches}
     if len(names) == 1:
         return matches[0]
     if not matches:
-        options = [f.name for f in parameter_fields()] + [
-            f.metadata["key"] for f in parameter_fields()
-        ]
+        options = [p.name for p in parameters()] + [p.key for p in parameters()]
         raise ScenarioError(where, key, "unknown parameter" + _suggest(key, options))
-    spelled = ", ".join(sorted(f"{f.metadata['section']}.{f.metadata['key']}" for f in matches))
+    spelled = ", ".join(sorted(p.location for p in matches))
     raise ScenarioError(where, key, f"ambiguous; write one of {spelled}")
 
 
@@ -140,7 +136,7 @@ def _when(
     if time_key not in entry:
         return _tick_of(entry, tick_key, where, key)
     try:
-        return tick_at(entry[time_key], params.start, params.tick_minutes)
+        return tick_at(entry[time_key], params.run.start, params.run.tick_minutes)
     except ValueError as e:
         raise ScenarioError(where, f"{key}.{time_key}", str(e)) from None
 
@@ -198,9 +194,8 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
                     + _suggest(pname, list(allowed)),
                 )
             field_name = allowed[pname]
-            f = next(f for f in parameter_fields() if f.name == field_name)
             try:
-                v = check_value(f, value)
+                v = check_value(parameter(field_name), value)
             except ParameterError as e:
                 raise ScenarioError(where, pkey, e.reason) from None
             if has_set:
@@ -212,27 +207,20 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
     return tuple(events)
 
 
-def _number(v: Any, where: str, key: str, low: float, high: float, *, open_low=False) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or math.isnan(v):
-        raise ScenarioError(where, key, f"expected a number, got {v!r}")
-    if (v <= low if open_low else v < low) or v > high:
-        bound = f"> {low:g}" if open_low else f"≥ {low:g}"
-        raise ScenarioError(where, key, f"must be {bound} and ≤ {high:g}, got {v!r}")
-    return float(v)
-
-
 def _parse_action(entry: dict[str, Any], where: str, key: str, params: Params) -> ActionEvent:
-    """One ``{ tick = t, action = "...", ... }`` entry (see scenario/timeline.py)."""
+    """One ``{ tick = t, action = "...", ... }`` entry, its keys as its mechanism
+    declares them (model/timeline.py: ActionSpec, Key)."""
+    specs = action_specs()
     action = entry["action"]
-    if action not in ACTIONS:
+    if action not in specs:
         raise ScenarioError(
             where,
             f"{key}.action",
-            f"expected one of {', '.join(map(repr, ACTIONS))}, got {action!r}"
-            + (_suggest(action, list(ACTIONS)) if isinstance(action, str) else ""),
+            f"expected one of {', '.join(map(repr, specs))}, got {action!r}"
+            + (_suggest(action, list(specs)) if isinstance(action, str) else ""),
         )
-    required, optional = ACTION_KEYS[action]
-    allowed = {"tick", "time", "action", *required, *optional}
+    spec = specs[action]
+    allowed = {"tick", "time", "action", *spec.keys}
     for k in entry:
         if k not in allowed:
             if k in ("set", "ramp", "start", "end"):
@@ -242,65 +230,23 @@ def _parse_action(entry: dict[str, Any], where: str, key: str, params: Params) -
                     sorted(allowed - {"tick", "action"})
                 )
             raise ScenarioError(where, f"{key}.{k}", reason)
-    for k in required:
+    for k in spec.required:
         if k not in entry:
             raise ScenarioError(where, f"{key}.{k}", f"missing (action {action!r} needs it)")
     tick = _when(entry, "tick", "time", where, key, params)
     fields: dict[str, Any] = {}
-    if "factor" in entry:
-        fields["factor"] = _number(
-            entry["factor"], where, f"{key}.factor", 0.0, 100.0, open_low=True
-        )
-    if "share" in entry:
-        fields["share"] = _number(entry["share"], where, f"{key}.share", 0.0, 1.0, open_low=True)
-    if "legitimacy" in entry:
-        fields["legitimacy"] = _number(entry["legitimacy"], where, f"{key}.legitimacy", -1.0, 1.0)
-    if "count" in entry:
-        c = entry["count"]
-        if isinstance(c, bool) or not isinstance(c, int) or c < 1:
-            raise ScenarioError(where, f"{key}.count", f"expected an integer ≥ 1, got {c!r}")
-        fields["count"] = c
-    if "ticks" in entry:
-        d = entry["ticks"]
-        if isinstance(d, bool) or not isinstance(d, int) or d < 1:
-            raise ScenarioError(where, f"{key}.ticks", f"expected an integer ≥ 1, got {d!r}")
-        fields["ticks"] = d
-    for k, choices in (
-        ("target", ("all", "group")),
-        ("mode", ("patrol", "guard")),
-        ("origin", ("local_police", "national_guard", "foreign")),
-        ("to", ("ruler", "rival")),
-    ):
+    for k, declared in spec.keys.items():
         if k in entry:
-            if entry[k] not in choices:
-                raise ScenarioError(
-                    where,
-                    f"{key}.{k}",
-                    f"expected one of {', '.join(map(repr, choices))}, got {entry[k]!r}",
-                )
-            fields[k] = entry[k]
-    if "unit" in entry:
-        u = entry["unit"]
-        if not isinstance(u, str) or not u.strip():
-            raise ScenarioError(where, f"{key}.unit", f"expected a unit name, got {u!r}")
-        fields["unit"] = u
-    if "area" in entry:
-        a = entry["area"]
-        if (
-            not isinstance(a, list)
-            or len(a) != 4
-            or any(isinstance(v, bool) or not isinstance(v, int) or v < 0 for v in a)
-        ):
-            raise ScenarioError(
-                where, f"{key}.area", f"expected [x0, y0, x1, y1] of site indices ≥ 0, got {a!r}"
-            )
-        fields["area"] = tuple(a)
+            try:
+                fields[k] = declared.parse(entry[k])
+            except ValueError as e:
+                raise ScenarioError(where, f"{key}.{k}", str(e)) from None
     return ActionEvent(tick=tick, action=action, **fields)
 
 
 def _check_ramps(params: Params, timeline: list[TimelineEvent], where: str) -> None:
     """Reject a ramp that would start from an infinite value (inf → x has no steps)."""
-    value = {"max_jail_term": params.max_jail_term}
+    value = {"max_jail_term": params.jail.max_jail_term}
     ordered = sorted(enumerate(timeline, start=1), key=lambda ne: first_tick(ne[1]))
     for n, e in ordered:
         if isinstance(e, ActionEvent) or e.param not in value:
@@ -342,7 +288,7 @@ def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None =
         base = load_preset(parent)
     params = base.params if base is not None else Params()
     timeline = list(base.timeline) if base is not None else []
-    by_loc = field_by_location()
+    by_loc = by_location()
     changes: dict[str, Any] = {}
     for section, table in data.items():
         if section in ("scenario", "timeline"):
@@ -375,7 +321,7 @@ def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None =
         raise ScenarioError(where, e.location, e.reason) from None
     _check_ramps(params, timeline, where)
     try:
-        check_actions(params, timeline)
+        check_timeline(params, timeline)
     except TimelineError as e:
         raise ScenarioError(where, f"timeline[{e.index}].{e.key}", e.reason) from None
     name = head.get("name", base.name if base is not None else Path(where).stem)
@@ -467,7 +413,7 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | list[str]) -
     except ParameterError as e:
         raise ScenarioError("--set", e.location, e.reason) from None
     try:
-        check_actions(params, scenario.timeline)
+        check_timeline(params, scenario.timeline)
     except TimelineError as e:
         raise ScenarioError("--set", f"timeline[{e.index}].{e.key}", e.reason) from None
     return dataclasses.replace(scenario, params=params)

@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from upheaval.model.params import Params, validate_params
-from upheaval.scenario.timeline import TimelineEvent
+from upheaval.model.timeline import TimelineEvent
 
 
 @dataclass(frozen=True)

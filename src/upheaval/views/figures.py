@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from upheaval.model.state import MECH_EVENTS
+from upheaval.model.mechanisms import counter_columns
 from upheaval.results.recorder import FIGURE, read_run
 
 if TYPE_CHECKING:
@@ -25,7 +25,7 @@ _BLUE, _GREEN = "tab:blue", "tab:green"
 _STRIKING, _LEGITIMACY, _FRAMING = "tab:purple", "tab:olive", "tab:brown"
 #: Mechanism events drawn summed over the run; ``striking`` is a head count, drawn
 #: with the agents above.
-_CUMULATIVE = tuple(name for name in MECH_EVENTS if name != "striking")
+_CUMULATIVE = tuple(name for name in counter_columns() if name != "striking")
 
 
 def _col(table: pa.Table, *names: str) -> np.ndarray:

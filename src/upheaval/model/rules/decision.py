@@ -31,14 +31,14 @@ from upheaval.world.grid import count_cops_actives, relane
 
 
 @hot_rule
-def willing(g, a, i, r, legitimacy, deterrence, fear, risk_scale):
+def willing(g, a, i, r, s, legitimacy, deterrence, fear, risk_scale):
     """Whether free citizen ``i`` passes rule A with its risk aversion scaled by
     ``risk_scale`` (module docstring). Changes nothing."""
     site = a.position[i]
     was_active = a.status[i] == ACTIVE
     h = np.float64(a.hardship[i])
     if r.provocateurs_on:  # the framed protest loses bystanders' sympathy
-        h = h * r.provocateurs_framing[0]
+        h = h * s.provocateurs_framing[0]
     risk = np.float64(a.risk_aversion[i])
     if risk_scale != 1.0:
         risk = risk_scale * risk
@@ -54,11 +54,11 @@ def willing(g, a, i, r, legitimacy, deterrence, fear, risk_scale):
     if was_active and not r.includes_self:
         actives -= 1  # the scan saw the citizen itself on its own site
     if r.media_on:
-        actives += r.media[0]
-        cops += r.media[1]
-    if r.identity_on and r.identity_solidarity[0] < 1.0:
+        actives += s.media[0]
+        cops += s.media[1]
+    if r.identity_on and s.identity_solidarity[0] < 1.0:
         # s = 1 counts everyone (floor(1 · n) = n): nothing to do
-        actives = solidary_count(g, a, i, site, r, cops, actives)
+        actives = solidary_count(g, a, i, site, r, s, cops, actives)
     p = arrest_probability(cops, 1 + actives, r.arrest_constant, r.ratio_rule)
     if r.fear_on:
         p = min(1.0, p + fear)

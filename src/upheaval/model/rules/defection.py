@@ -52,6 +52,7 @@ the scan (exact: D only falls as P_c grows).
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -64,19 +65,30 @@ from upheaval.core.codes import (
     LANE_COP,
     LANE_QUIET,
     QUIET,
-    RIVAL,
     RULER,
 )
 from upheaval.core.jit import hot_rule, kernel, rule
 from upheaval.core.rng import uniform
-from upheaval.model.slots import remove_agent, take_drawn
-from upheaval.model.state import EV_COPS_KILLED, EV_DEFECTED, EV_DISARMED, EV_STOOD_ASIDE
+from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.slots import remove_agent
 from upheaval.world.grid import count_cops_actives, relane
+
+if TYPE_CHECKING:
+    from upheaval.model.params import Params
 
 LOCAL_POLICE = 0
 NATIONAL_GUARD = 1
 FOREIGN = 2
 ORIGIN_CODES = {"local_police": LOCAL_POLICE, "national_guard": NATIONAL_GUARD, "foreign": FOREIGN}
+ORIGINS = tuple(ORIGIN_CODES)
+
+FORCES = "our design (security forces with minds of their own; docs/odd.md §7.14)"
+
+#: Indices of the counters in ``Signals.security_forces_counts``.
+STOOD_ASIDE = 0
+DEFECTED = 1
+DISARMED = 2
+COPS_KILLED = 3
 
 #: Verdicts of :func:`cop_mind`.
 ENFORCE = 0
@@ -100,38 +112,6 @@ def draw_initial_minds(a, r, rng):
     for i in range(a.kind.shape[0]):
         if a.kind[i] == COP and a.status[i] != DEAD:
             draw_mind(a, i, origin, r, rng)
-
-
-@kernel
-def draw_initial_factions(a, rival_share, rng):
-    """Every cop of the initial force, in slot order, draws its faction: rival iff
-    u < ``rival_share``."""
-    for i in range(a.kind.shape[0]):
-        if a.kind[i] == COP and a.status[i] != DEAD:
-            a.faction[i] = RIVAL if uniform(rng) < rival_share else RULER
-
-
-@kernel(allocates=True)
-def shift_command(a, to, count, rng):
-    """``count`` cops on duty under the other faction pass to faction ``to``, each
-    drawn uniformly from the ascending list of those left; all of them, without a
-    draw, if ``count`` < 0. Returns how many passed."""
-    members = np.empty(a.kind.shape[0], np.int32)
-    n = 0
-    for i in range(a.kind.shape[0]):
-        if a.kind[i] == COP and a.status[i] != DEAD and a.faction[i] != to:
-            members[n] = i
-            n += 1
-    if count < 0:
-        for t in range(n):
-            a.faction[members[t]] = to
-        return n
-    passed = 0
-    for _ in range(min(count, n)):
-        a.faction[take_drawn(members, n, rng)] = to
-        n -= 1
-        passed += 1
-    return passed
 
 
 @rule
@@ -163,13 +143,13 @@ def to_citizen(g, a, i, status, legitimacy):
 
 
 @hot_rule
-def cop_mind(g, a, i, r, legitimacy, rng, free_slots, meta, events):
+def cop_mind(g, a, i, r, s, legitimacy, rng, free_slots, meta):
     """The security-forces decision of cop ``i`` (module docstring); returns ENFORCE,
     STAND_ASIDE or GONE (disarmed or defected: the turn ends)."""
     grievance = np.float64(a.hardship[i]) * (1.0 - legitimacy)
     loyalty = np.float64(a.risk_aversion[i])
     if r.elite_on:
-        loyalty = r.elite_loyalty[a.faction[i]] * loyalty
+        loyalty = s.elite_loyalty[a.faction[i]] * loyalty
     if g.active_total[0] == 0:
         p_min = 1.0 - math.exp(-r.arrest_constant)
         if grievance - loyalty * p_min <= r.stand_aside:
@@ -178,9 +158,9 @@ def cop_mind(g, a, i, r, legitimacy, rng, free_slots, meta, events):
     cops, actives = count_cops_actives(g, a, site, r.cop_span_dy, r.cop_span_half)
     origin = origin_of(a, i, r)
     if r.disarm_ratio > 0.0 and actives > 0 and actives >= r.disarm_ratio * cops:
-        events[EV_DISARMED] += 1
+        s.security_forces_counts[DISARMED] += 1
         if r.disarm_kill > 0.0 and uniform(rng) < r.disarm_kill:
-            events[EV_COPS_KILLED] += 1
+            s.security_forces_counts[COPS_KILLED] += 1
             remove_agent(g, a, i, r.hold_site, free_slots, meta)
         elif origin == FOREIGN:
             remove_agent(g, a, i, r.hold_site, free_slots, meta)
@@ -190,10 +170,224 @@ def cop_mind(g, a, i, r, legitimacy, rng, free_slots, meta, events):
     p_c = 1.0 - math.exp(-r.arrest_constant * cops / (1.0 + actives))
     d = grievance - loyalty * p_c
     if d > r.defect and origin != FOREIGN:
-        events[EV_DEFECTED] += 1
+        s.security_forces_counts[DEFECTED] += 1
         to_citizen(g, a, i, ACTIVE, legitimacy)
         return GONE
     if d > r.stand_aside:
-        events[EV_STOOD_ASIDE] += 1
+        s.security_forces_counts[STOOD_ASIDE] += 1
         return STAND_ASIDE
     return ENFORCE
+
+
+# -- the mechanism's declaration -------------------------------------------------------
+@section("security_forces")
+class SecurityForcesParams(Section):
+    """Mechanism 4: security forces with minds of their own."""
+
+    minds: bool = param(
+        False,
+        "Cops have hardship and loyalty and decide each turn to enforce, stand aside or "
+        "defect, and may be disarmed by a crowd. false: the classic cop (no draws).",
+        FORCES,
+        kind="bool",
+        initial_only=True,
+        name="forces_minds",
+    )
+    initial_origin: str = param(
+        "local_police",
+        "Origin of the initial force (unit 0): its loyalty distribution; foreign troops "
+        "never defect.",
+        FORCES,
+        kind="choice",
+        choices=ORIGINS,
+        initial_only=True,
+        name="forces_initial_origin",
+    )
+    reinforcement_origin: str = param(
+        "national_guard",
+        "Origin of every unit a timeline `reinforce` brings (cops a cop_density change "
+        "adds join the initial force).",
+        FORCES,
+        kind="choice",
+        choices=ORIGINS,
+        name="forces_reinforcement_origin",
+    )
+    hardship_high: float = param(
+        1.0,
+        "A cop's hardship H_c ~ U(0, hardship_high).",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        initial_only=True,
+        name="forces_hardship_high",
+    )
+    local_police_loyalty_low: float = param(
+        0.3,
+        "Loyalty ℓ of local police ~ U(low, high): lower end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        initial_only=True,
+        name="forces_local_police_loyalty_low",
+    )
+    local_police_loyalty_high: float = param(
+        0.9,
+        "Loyalty ℓ of local police ~ U(low, high): upper end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        initial_only=True,
+        name="forces_local_police_loyalty_high",
+    )
+    national_guard_loyalty_low: float = param(
+        0.5,
+        "Loyalty ℓ of national guard units ~ U(low, high): lower end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        initial_only=True,
+        name="forces_national_guard_loyalty_low",
+    )
+    national_guard_loyalty_high: float = param(
+        1.0,
+        "Loyalty ℓ of national guard units ~ U(low, high): upper end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        initial_only=True,
+        name="forces_national_guard_loyalty_high",
+    )
+    foreign_loyalty_low: float = param(
+        0.7,
+        "Loyalty ℓ of foreign troops ~ U(low, high): lower end (they may stand aside, "
+        "never defect).",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        initial_only=True,
+        name="forces_foreign_loyalty_low",
+    )
+    foreign_loyalty_high: float = param(
+        1.0,
+        "Loyalty ℓ of foreign troops ~ U(low, high): upper end.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        initial_only=True,
+        name="forces_foreign_loyalty_high",
+    )
+    stand_aside_threshold: float = param(
+        0.1,
+        "T_s: a cop stands aside (makes no arrest this turn) iff H_c(1 − L) − ℓ·P_c > T_s.",
+        FORCES,
+        kind="float",
+        low=-1.0,
+        high=1.0,
+        name="forces_stand_aside_threshold",
+    )
+    defect_threshold: float = param(
+        0.3,
+        "T_d ≥ T_s: a cop defects (becomes an active citizen on its site) iff "
+        "H_c(1 − L) − ℓ·P_c > T_d; foreign troops never do.",
+        FORCES,
+        kind="float",
+        low=-1.0,
+        high=1.0,
+        name="forces_defect_threshold",
+    )
+    disarm_ratio: float = param(
+        0.0,
+        "A cop is disarmed when the actives within its vision number ≥ disarm_ratio × "
+        "the cops there (itself included); 0: never.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+        name="forces_disarm_ratio",
+    )
+    disarm_kill: float = param(
+        0.0,
+        "Chance that a cop disarmed by a crowd is killed (removed from the world, counted "
+        "in cops_killed) rather than let go; one draw per disarming when > 0.",
+        FORCES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        name="forces_disarm_kill",
+    )
+
+    def validate(self, p: Params) -> None:
+        for origin in ORIGINS:
+            lo = getattr(self, f"{origin}_loyalty_low")
+            hi = getattr(self, f"{origin}_loyalty_high")
+            if lo > hi:
+                raise ParameterError(
+                    f"security_forces.{origin}_loyalty_low",
+                    f"{origin}_loyalty_low {lo:g} exceeds {origin}_loyalty_high {hi:g}",
+                )
+        if self.defect_threshold < self.stand_aside_threshold:
+            raise ParameterError(
+                "security_forces.defect_threshold",
+                f"defect_threshold {self.defect_threshold:g} is below stand_aside_threshold "
+                f"{self.stand_aside_threshold:g} (a cop that would defect would first stand "
+                "aside)",
+            )
+        if p.model.variant == "II" and self.minds:
+            # Defectors become citizens, which in Model II would need a group and an age.
+            raise ParameterError(
+                "security_forces.minds", "Model II does not yet support cops' minds"
+            )
+
+
+class SecurityForces(Mechanism):
+    """Cops who enforce, stand aside, defect or are disarmed (module docstring)."""
+
+    name = "security_forces"
+    section = SecurityForcesParams
+    counters = ("stood_aside", "defected", "disarmed", "cops_killed")
+    rule_fields = (
+        "minds",
+        "loyalty_low",
+        "loyalty_high",
+        "cop_hardship_high",
+        "stand_aside",
+        "defect",
+        "disarm_ratio",
+        "disarm_kill",
+    )
+
+    def is_on(self, p: Params, timeline) -> bool:
+        return p.security_forces.minds
+
+    def removes_agents(self, p: Params, timeline) -> bool:
+        return p.security_forces.minds and p.security_forces.disarm_ratio > 0
+
+    def compile_rules(self, p: Params, timeline) -> dict:
+        f = p.security_forces
+        # indexed by origin code: local police, national guard, foreign
+        return {
+            "minds": bool(f.minds),
+            "loyalty_low": np.array([getattr(f, f"{o}_loyalty_low") for o in ORIGINS], np.float64),
+            "loyalty_high": np.array(
+                [getattr(f, f"{o}_loyalty_high") for o in ORIGINS], np.float64
+            ),
+            "cop_hardship_high": float(f.hardship_high),
+            "stand_aside": float(f.stand_aside_threshold),
+            "defect": float(f.defect_threshold),
+            "disarm_ratio": float(f.disarm_ratio),
+            "disarm_kill": float(f.disarm_kill),
+        }
+
+    def initialise(self, place, country) -> None:
+        if place.params.security_forces.minds:
+            draw_initial_minds(place.agents, place.rules, place.streams["init"])
+
+
+MECHANISM = SecurityForces()

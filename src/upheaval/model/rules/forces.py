@@ -24,16 +24,25 @@ with cops' minds on, every cop placed here draws its hardship and loyalty from t
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any, ClassVar
+
 import numpy as np
 
 from upheaval.core.codes import COP, DEAD, LANE_COP, QUIET, RULER
 from upheaval.core.jit import kernel, rule
 from upheaval.core.rng import randint
-from upheaval.model.rules.defection import draw_mind
+from upheaval.model.declare import Mechanism
+from upheaval.model.rules.defection import ORIGIN_CODES, draw_mind
 from upheaval.model.slots import pop_free, remove_agent, take_drawn
+from upheaval.model.timeline import ActionEvent, ActionSpec, Key, TimelineError, first_tick, indexed
 from upheaval.world.grid import place
 
+if TYPE_CHECKING:
+    from upheaval.model.params import Params
+
 SITE_TRIES = 64
+#: Most reinforcement units a run may have (unit codes are int8; 0 is the initial force).
+MAX_UNITS = 127
 
 
 @kernel
@@ -154,3 +163,137 @@ def remove_cops(g, a, count, hold_site, rng, free_slots, meta):
             cops[n] = i
             n += 1
     return _withdraw_drawn(g, a, cops, n, count, hold_site, rng, free_slots, meta)
+
+
+# -- units on the timeline --------------------------------------------------------------
+def _reinforcements(timeline) -> list[ActionEvent]:
+    return [e for e in timeline if isinstance(e, ActionEvent) and e.action == "reinforce"]
+
+
+def unit_origins(timeline) -> dict[str, str]:
+    """Unit name → its origin as given on its reinforce actions ("" for the default)."""
+    return {e.unit: e.origin for e in _reinforcements(timeline)}
+
+
+def unit_codes(timeline) -> dict[str, int]:
+    """Unit name → code 1, 2, … in the order units first arrive."""
+    codes: dict[str, int] = {}
+    for e in sorted(_reinforcements(timeline), key=first_tick):
+        if e.unit not in codes:
+            codes[e.unit] = len(codes) + 1
+    return codes
+
+
+def has_guards(timeline) -> bool:
+    return any(e.mode == "guard" for e in _reinforcements(timeline))
+
+
+# -- the mechanism's declaration -------------------------------------------------------
+class Reinforcement(Mechanism):
+    """Mechanism 5: reinforcement and intervention — named units that arrive, patrol
+    or guard, and are withdrawn (module docstring). Its loyalties and origins are the
+    security forces' parameters (rules/defection.py)."""
+
+    name = "reinforcement"
+    rule_fields = ("guard_units", "unit_origin")
+    actions: ClassVar[dict[str, ActionSpec]] = {
+        "reinforce": ActionSpec(
+            "`count` new cops of unit `unit` (a name) on uniformly drawn empty sites of "
+            "`area` (default: the whole lattice), drawn from the `events` stream; "
+            '`mode = "patrol"` (default: they move like any cop) or `"guard"` (they '
+            'never leave their site, even after an arrest); `origin` = "local_police", '
+            '"national_guard" or "foreign" (default: security_forces.reinforcement_origin) '
+            "sets the unit's loyalty range and whether it may defect when cops' minds are "
+            "on; a unit keeps one mode and one origin",
+            required={"count": Key("count"), "unit": Key("name", default="")},
+            optional={
+                "mode": Key("choice", default="patrol", choices=("patrol", "guard")),
+                "area": Key("area"),
+                "origin": Key("choice", default="", choices=tuple(ORIGIN_CODES)),
+            },
+        ),
+        "withdraw": ActionSpec(
+            "removes unit `unit` — all of it, or `count` cops drawn uniformly among those "
+            "of the unit on duty (`events` stream)",
+            required={"unit": Key("name", default="")},
+            optional={"count": Key("count", default=-1)},
+        ),
+    }
+
+    def agent_arrays(self, p: Params, timeline) -> tuple[str, ...]:
+        return ("unit",) if _reinforcements(timeline) else ()
+
+    def replaces_rule_c(self, p: Params, timeline) -> bool:
+        return has_guards(timeline)
+
+    def compile_rules(self, p: Params, timeline) -> dict[str, Any]:
+        codes = unit_codes(timeline)
+        guard_units = np.zeros(MAX_UNITS + 1, np.int8)  # 1 if the unit guards its posts
+        for e in _reinforcements(timeline):
+            if e.mode == "guard":
+                guard_units[codes[e.unit]] = 1
+        f = p.security_forces
+        unit_origin = np.full(MAX_UNITS + 1, ORIGIN_CODES[f.reinforcement_origin], np.int8)
+        unit_origin[0] = ORIGIN_CODES[f.initial_origin]
+        for name, origin in unit_origins(timeline).items():
+            if origin:
+                unit_origin[codes[name]] = ORIGIN_CODES[origin]
+        return {"guard_units": guard_units, "unit_origin": unit_origin}
+
+    def check_timeline(self, p: Params, timeline) -> None:
+        modes: dict[str, tuple[str, int]] = {}
+        origins: dict[str, tuple[str, int]] = {}
+        for n, e in indexed(timeline):
+            if not isinstance(e, ActionEvent):
+                continue
+            if e.action == "reinforce":
+                seen = modes.get(e.unit)
+                if seen is not None and seen[0] != e.mode:
+                    raise TimelineError(
+                        n, "mode", f"unit {e.unit!r} arrived as {seen[0]!r} at tick {seen[1]}"
+                    )
+                modes.setdefault(e.unit, (e.mode, e.tick))
+                origin = origins.setdefault(e.unit, (e.origin, e.tick))
+                if origin[0] != e.origin:
+                    raise TimelineError(
+                        n,
+                        "origin",
+                        f"unit {e.unit!r} arrived with origin {origin[0] or 'default'!r} "
+                        f"at tick {origin[1]}",
+                    )
+                if len(modes) > MAX_UNITS:
+                    raise TimelineError(n, "unit", f"more than {MAX_UNITS} units")
+            elif e.action == "withdraw" and e.unit not in modes:
+                raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")
+
+    def act(self, event, place, country) -> Any:
+        code = unit_codes(country.timeline)[event.unit]
+        if event.action == "reinforce":
+            place.reserve(event.count)
+            return reinforce(
+                place.lattice,
+                place.agents,
+                event.count,
+                code,
+                *place.area(event.area),
+                place.rules,
+                place.streams["events"],
+                place.free_slots,
+                place.free_meta,
+            )
+        a = place.agents
+        place.heap_room(int(np.count_nonzero((a.unit == code) & (a.status != DEAD))))
+        a = place.agents
+        return withdraw_unit(
+            place.lattice,
+            a,
+            code,
+            event.count,
+            place.rules.hold_site,
+            place.streams["events"],
+            place.free_slots,
+            place.free_meta,
+        )
+
+
+MECHANISM = Reinforcement()

@@ -28,12 +28,22 @@ by group.
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
 
 from upheaval.core.codes import BLUE, CITIZEN, DEAD, GREEN
 from upheaval.core.jit import kernel, rule
 from upheaval.core.rng import uniform
+from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
 from upheaval.model.rules.activation import cop_active_ratio
+from upheaval.model.timeline import RampEvent, SetEvent, TimelineError, indexed
 from upheaval.world.grid import count_actives_of_group
+
+if TYPE_CHECKING:
+    from upheaval.model.params import Params
+
+IDENTITY = "our design after Kim & Hanneman 2011, JASSS 14(3) 1 (tags; docs/odd.md §7.19)"
 
 
 @kernel
@@ -51,7 +61,7 @@ def solidary_actives(actives, other_group, solidarity):
 
 
 @rule
-def solidary_count(g, a, i, site, r, cops, actives):
+def solidary_count(g, a, i, site, r, s, cops, actives):
     """The actives citizen ``i`` counts in rule A, given the ``cops`` and ``actives``
     it perceives (seen, plus any broadcast, which carries no identity and counts in
     full): the other group's seen actives n count ⌊s · n⌋.
@@ -64,11 +74,98 @@ def solidary_count(g, a, i, site, r, cops, actives):
     all, give the same rounded ratio (measured at 200×200 with every mechanism on:
     one decision in thirty walks).
     """
-    s = r.identity_solidarity[0]
-    seen = actives - r.media[0] if r.media_on else actives
-    low = actives - seen + math.floor(s * seen)
+    solidarity = s.identity_solidarity[0]
+    seen = actives - s.media[0] if r.media_on else actives
+    low = actives - seen + math.floor(solidarity * seen)
     rule_code = r.ratio_rule
     if cop_active_ratio(cops, 1 + low, rule_code) == cop_active_ratio(cops, 1 + actives, rule_code):
         return actives
     other = count_actives_of_group(g, a, site, r.cit_span_dy, r.cit_span_half, 1 - a.group[i])
-    return solidary_actives(actives, other, s)
+    return solidary_actives(actives, other, solidarity)
+
+
+# -- the mechanism's declaration -------------------------------------------------------
+@section("identity")
+class IdentityParams(Section):
+    """Mechanism 10: divided identities."""
+
+    enabled: bool = param(
+        False,
+        "Model I citizens carry an identity tag, Blue or Green (groups.blue_share), drawn "
+        "after every other initial draw; actives of the other group count toward A only "
+        "as far as solidarity reaches. false: no tags (the classic model, no draws).",
+        IDENTITY,
+        kind="bool",
+        initial_only=True,
+        name="identity_enabled",
+    )
+    solidarity: float = param(
+        1.0,
+        "s: A = 1 + own-group actives in vision + ⌊s · other-group actives⌋. 1: full "
+        "solidarity (identities make no difference); divisive propaganda is a timeline "
+        "set or ramp that lowers it.",
+        IDENTITY,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        timeline=True,
+        name="identity_solidarity",
+    )
+
+    def validate(self, p: Params) -> None:
+        if self.enabled and p.model.variant == "II":
+            # Model II's groups fight each other; solidarity between them is not its question.
+            raise ParameterError(
+                "identity.enabled",
+                "identities are for Model I; Model II has its groups already (groups.blue_share)",
+            )
+        if self.enabled and not 0.0 < p.groups.blue_share < 1.0:
+            raise ParameterError(
+                "groups.blue_share",
+                f"must lie strictly between 0 and 1 when identity.enabled (got "
+                f"{p.groups.blue_share:g}: one group alone has no other group to be divided from)",
+            )
+        if not self.enabled and self.solidarity != 1.0:
+            raise ParameterError(
+                "identity.solidarity",
+                f"is {self.solidarity:g} but identity.enabled is false: without identities "
+                "solidarity has no effect; set identity.enabled = true",
+            )
+
+
+class Identity(Mechanism):
+    """Divided identities and solidarity (module docstring)."""
+
+    name = "identity"
+    section = IdentityParams
+    rule_fields = ("identity_on",)
+    signal_fields = ("identity_solidarity",)
+
+    def is_on(self, p: Params, timeline) -> bool:
+        return p.identity.enabled
+
+    def compile_rules(self, p: Params, timeline) -> dict[str, Any]:
+        return {"identity_on": bool(p.identity.enabled)}
+
+    def make_signals(self, p: Params, timeline) -> dict[str, Any]:
+        # s in force, rewritten every tick (divisive propaganda is a timeline ramp)
+        return {"identity_solidarity": np.array([p.identity.solidarity], np.float64)}
+
+    def check_timeline(self, p: Params, timeline) -> None:
+        for n, e in indexed(timeline):
+            if isinstance(e, SetEvent | RampEvent) and e.param == "identity_solidarity":
+                if not p.identity.enabled:
+                    kind = "set" if isinstance(e, SetEvent) else "ramp"
+                    raise TimelineError(
+                        n, f"{kind}.identity.solidarity", "needs identity.enabled = true"
+                    )
+
+    def initialise(self, place, country) -> None:
+        if place.params.identity.enabled:
+            draw_identities(place.agents, place.params.groups.blue_share, place.streams["init"])
+
+    def before_tick(self, place, country) -> None:
+        place.signals.identity_solidarity[0] = place.now("identity_solidarity")
+
+
+MECHANISM = Identity()

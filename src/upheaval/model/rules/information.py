@@ -26,6 +26,20 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.timeline import ActionEvent, ActionSpec, TimelineError, first_tick, indexed
+
+if TYPE_CHECKING:
+    from upheaval.model.params import Params
+
+INFORMATION = (
+    "our design after Makowsky & Rubin 2013, PLoS ONE 8(11) and Hassanpour 2014, "
+    "Political Communication 31(1) (docs/odd.md §7.15)"
+)
 
 
 def online_at(initially_online: bool, timeline: Iterable, tick: int) -> bool:
@@ -33,11 +47,12 @@ def online_at(initially_online: bool, timeline: Iterable, tick: int) -> bool:
     the last ``shutdown``/``restore`` action at a tick ≤ ``tick`` (file order among
     ties, as the timeline acts)."""
     online = bool(initially_online)
-    for e in sorted(timeline, key=lambda e: getattr(e, "tick", getattr(e, "start", 0))):
-        action = getattr(e, "action", None)
-        if action not in ("shutdown", "restore") or e.tick > tick:
+    for e in sorted(timeline, key=first_tick):
+        if not isinstance(e, ActionEvent) or e.action not in ("shutdown", "restore"):
             continue
-        online = action == "restore"
+        if e.tick > tick:
+            continue
+        online = e.action == "restore"
     return online
 
 
@@ -65,3 +80,141 @@ def broadcast(
         as_if_seen(actives_weight, actives, vision_sites, sites),
         as_if_seen(repression_weight, repression, vision_sites, sites),
     )
+
+
+# -- the mechanism's declaration -------------------------------------------------------
+@section("information")
+class InformationParams(Section):
+    """Mechanism 7: information beyond sight."""
+
+    enabled: bool = param(
+        False,
+        "A long-range channel (media, the internet) tells every citizen the lattice-wide "
+        "actives and repression of the previous tick, as if seen within its vision. "
+        "false: citizens know only what they see (the classic model).",
+        INFORMATION,
+        kind="bool",
+        name="information_enabled",
+    )
+    online: bool = param(
+        True,
+        "Whether the channel is up at tick 0; timeline actions shutdown and restore "
+        "switch it off and on.",
+        INFORMATION,
+        kind="bool",
+        name="information_online",
+    )
+    actives_weight: float = param(
+        1.0,
+        "w_A: a citizen adds ⌊w_A · actives · |V| / sites⌋ to the actives it sees "
+        "(mobilising: rebellion elsewhere lowers perceived risk).",
+        INFORMATION,
+        kind="float",
+        low=0.0,
+        high=100.0,
+        name="information_actives_weight",
+    )
+    repression_weight: float = param(
+        0.0,
+        "w_R: a citizen adds ⌊w_R · (arrests + killings) · |V| / sites⌋ to the cops it "
+        "sees (damping: broadcast repression raises perceived risk).",
+        INFORMATION,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+        name="information_repression_weight",
+    )
+    focal_x: int = param(
+        -1,
+        "x of a focal site (a central square) the channel points protesters to: while "
+        "it is online an active citizen's rule M goes to the empty site in vision "
+        "nearest to it. -1: no focal site.",
+        INFORMATION,
+        kind="int",
+        low=-1,
+        high=1_000_000,
+        scope="place",
+        name="information_focal_x",
+    )
+    focal_y: int = param(
+        -1,
+        "y of the focal site; -1 (with focal_x = -1): none.",
+        INFORMATION,
+        kind="int",
+        low=-1,
+        high=1_000_000,
+        scope="place",
+        name="information_focal_y",
+    )
+
+    def validate(self, p: Params) -> None:
+        if (self.focal_x < 0) != (self.focal_y < 0):
+            raise ParameterError(
+                "information.focal_x", "give both focal_x and focal_y, or neither (-1)"
+            )
+        if self.focal_x >= p.world.width or self.focal_y >= p.world.height:
+            raise ParameterError(
+                "information.focal_x",
+                f"focal site ({self.focal_x}, {self.focal_y}) is off the "
+                f"{p.world.width}×{p.world.height} lattice",
+            )
+        if self.focal_x >= 0 and not self.enabled:
+            raise ParameterError(
+                "information.focal_x", "a focal site needs information.enabled = true"
+            )
+
+
+class Information(Mechanism):
+    """The long-range information channel and its shutdowns (module docstring)."""
+
+    name = "information"
+    section = InformationParams
+    rule_fields = ("media_on",)
+    signal_fields = ("media", "focal")
+    actions: ClassVar[dict[str, ActionSpec]] = {
+        "shutdown": ActionSpec(
+            "the long-range information channel goes down (an internet shutdown; needs "
+            "information.enabled)"
+        ),
+        "restore": ActionSpec("the channel comes back (needs information.enabled)"),
+    }
+
+    def is_on(self, p: Params, timeline) -> bool:
+        return p.information.enabled
+
+    def compile_rules(self, p: Params, timeline) -> dict[str, Any]:
+        return {"media_on": bool(p.information.enabled)}
+
+    def make_signals(self, p: Params, timeline) -> dict[str, Any]:
+        i = p.information
+        return {
+            # (A_media, C_media), rewritten every tick
+            "media": np.zeros(2, np.int64),
+            # (channel online now, x, y) of the focal site, or x = -1
+            "focal": np.array([0, i.focal_x, i.focal_y], np.int64),
+        }
+
+    def check_timeline(self, p: Params, timeline) -> None:
+        for n, e in indexed(timeline):
+            if isinstance(e, ActionEvent) and e.action in self.actions:
+                if not p.information.enabled:
+                    raise TimelineError(
+                        n, "action", f"{e.action!r} needs information.enabled = true"
+                    )
+
+    def before_tick(self, place, country) -> None:
+        p, row, s = place.params, place.row, place.signals
+        online = online_at(p.information.online, country.timeline, country.tick)
+        s.focal[0] = int(online)
+        s.media[0], s.media[1] = broadcast(
+            online,
+            p.information.actives_weight,
+            p.information.repression_weight,
+            row.active_blue + row.active_green,
+            row.arrests + row.killed_by_cops,
+            int(place.rules.cit_off_dx.shape[0]),
+            p.n_sites,
+        )
+
+
+MECHANISM = Information()
