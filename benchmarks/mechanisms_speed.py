@@ -51,8 +51,8 @@ import upheaval
 from upheaval.engine.simulation import Simulation
 from upheaval.model.kernels import compile_rules, step, tally
 from upheaval.model.state import interleaved
-from upheaval.scenario.schema import Scenario
 from upheaval.model.timeline import ActionEvent
+from upheaval.scenario.schema import Scenario
 from upheaval.world.grid import copy_lattice
 
 
@@ -110,12 +110,12 @@ def same_state_ratio(classic: Scenario, mech: Scenario, ticks: int, seed: int = 
     t_classic = t_mech = 0.0
     agent_steps = 0
     for k in range(ticks + 1):  # the first round compiles the classic step: not timed
-        g = copy_lattice(sim.lattice)
-        a = interleaved(sim.agents)  # a copy in the engine's own layout
-        rng = sim.streams["dynamics"].copy()
-        free, meta = sim.free_slots.copy(), sim.free_meta.copy()
-        order = np.zeros_like(sim.order)
-        events = np.zeros_like(sim.events)
+        g = copy_lattice(sim.place.lattice)
+        a = interleaved(sim.place.agents)  # a copy in the engine's own layout
+        rng = sim.place.streams["dynamics"].copy()
+        free, meta = sim.place.free_slots.copy(), sim.place.free_meta.copy()
+        order = np.zeros_like(sim.place.order)
+        events = np.zeros_like(sim.place.events)
         agents = sim.n_agents()
         t0 = time.process_time()
         step(
@@ -123,8 +123,8 @@ def same_state_ratio(classic: Scenario, mech: Scenario, ticks: int, seed: int = 
             a,
             rules,
             rng,
-            sim.dynamic["legitimacy"],
-            sim.dynamic["max_jail_term"],
+            sim.place.now("legitimacy"),
+            sim.place.now("max_jail_term"),
             0.0,
             no_guards,
             order,

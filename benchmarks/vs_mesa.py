@@ -237,10 +237,10 @@ def _tally_seconds(sim) -> float | None:
         from upheaval.model.kernels import tally
     except ImportError:
         return None
-    tally(sim.agents)
+    tally(sim.place.agents)
     t0 = time.perf_counter()
     for _ in range(3):
-        tally(sim.agents)
+        tally(sim.place.agents)
     return (time.perf_counter() - t0) / 3
 
 

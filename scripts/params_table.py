@@ -6,10 +6,11 @@ Two blocks of docs/odd.md are generated, each between marker comments::
     ...
     <!-- END GENERATED: params -->
 
-* ``params``: every field of :class:`upheaval.model.params.Params` — its
-  ``section.key``, default, allowed values, whether a timeline may change it, its
-  meaning and source (all from the field's metadata), and where in the code it
-  takes effect (``CODE`` below);
+* ``params``: every parameter of the registry (:mod:`upheaval.model.params`) — its
+  ``section.key``, default, allowed values, scope, whether only the initial
+  population reads it, whether a timeline may change it, its meaning and source (all
+  from its declaration), and the functions that read it (:func:`code_index`, derived
+  from the source);
 * ``presets``: the value of every parameter that differs between the shipped
   presets (the paper's runs 1–8, NetLogo Rebellion, Mesa), read from the preset
   files, plus their timelines.
@@ -19,10 +20,7 @@ Usage::
     python scripts/params_table.py            # rewrite the blocks in docs/odd.md
     python scripts/params_table.py --check    # exit 1 if docs/odd.md is out of date
 
-``--check`` also verifies ``CODE``: every parameter has an entry, every entry names a
-function that exists, and that function's source mentions the parameter (its field
-name, its TOML key, the name it is compiled to in ``kernels.compile_rules``, or the
-explicit name given after ``@``).
+``--check`` also fails if some parameter is read by no code at all.
 """
 
 from __future__ import annotations
@@ -30,330 +28,17 @@ from __future__ import annotations
 import argparse
 import ast
 import importlib
-import inspect
 import math
 import sys
-import textwrap
 from pathlib import Path
 
-from upheaval.model import kernels
-from upheaval.model.params import Params, parameter_fields
-from upheaval.scenario.loading import load_preset, preset_names
+from upheaval.model.params import Params, parameter, parameters
 from upheaval.model.timeline import RampEvent, SetEvent
+from upheaval.scenario.loading import load_preset, preset_names
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "odd.md"
 PACKAGE = "upheaval"
-
-#: Where each parameter takes effect: ``module path:qualified name`` relative to
-#: src/upheaval, optionally ``@name`` when the function knows the parameter under
-#: another name (e.g. an argument). Read the code, then list the places a reader
-#: must look at to see what the parameter does.
-CODE: dict[str, tuple[str, ...]] = {
-    "variant": (
-        "model/kernels.py:step",
-        "model/kernels.py:citizen_turn",
-        "engine/population.py:populate",
-    ),
-    "width": ("model/state.py:empty_lattice", "engine/population.py:populate"),
-    "height": ("model/state.py:empty_lattice", "engine/population.py:populate"),
-    "vision_shape": ("model/kernels.py:compile_rules", "world/lattice.py:row_half_width@shape"),
-    "citizen_density": (
-        "engine/population.py:agent_counts",
-        "engine/population.py:populate",
-    ),
-    "cop_density": (
-        "engine/population.py:agent_counts",
-        "engine/simulation.py:Simulation._set_dynamic",
-        "model/rules/forces.py:add_cops@count",
-        "model/rules/forces.py:remove_cops@count",
-    ),
-    "placement": ("engine/population.py:populate",),
-    "citizen_vision": (
-        "model/rules/decision.py:willing",
-        "model/kernels.py:citizen_move",
-        "model/rules/violence.py:kill_other_group",
-    ),
-    "legitimacy": (
-        "model/rules/activation.py:is_active",
-        "engine/simulation.py:Simulation.step",
-    ),
-    "threshold": ("model/rules/activation.py:is_active", "model/rules/decision.py:willing"),
-    "arrest_constant": (
-        "model/rules/activation.py:arrest_probability@k",
-        "model/rules/decision.py:willing",
-    ),
-    "ratio_rule": (
-        "model/rules/activation.py:cop_active_ratio@rule",
-        "model/rules/decision.py:willing",
-    ),
-    "active_count_includes_self": ("model/rules/decision.py:willing",),
-    "citizen_movement": ("model/kernels.py:citizen_turn",),
-    "activation": (
-        "model/kernels.py:compile_rules",
-        "model/kernels.py:step@synchronous",
-        "model/kernels.py:citizen_turn@synchronous",
-    ),
-    "citizen_turn_order": ("model/kernels.py:citizen_turn",),
-    "deterrence_exponent": (
-        "model/kernels.py:deterrence_factor@exponent",
-        "model/kernels.py:citizen_turn",
-    ),
-    "cop_vision": ("model/kernels.py:cop_turn", "model/rules/arrest.py:enforce"),
-    "cop_movement": ("model/kernels.py:cop_turn",),
-    "cop_turn_order": ("model/kernels.py:cop_turn",),
-    "cop_after_arrest": ("model/rules/arrest.py:enforce",),
-    "max_jail_term": (
-        "model/rules/jail.py:draw_jail_term",
-        "model/kernels.py:deterrence_factor",
-        "engine/simulation.py:Simulation.step",
-    ),
-    "jail_term_range": ("model/rules/jail.py:draw_jail_term@inclusive",),
-    "jail_countdown": (
-        "model/kernels.py:step",
-        "model/kernels.py:citizen_turn",
-        "model/rules/arrest.py:arrest",
-        "model/rules/jail.py:serve_turn@jail_left",
-        "model/rules/jail.py:end_of_tick_countdown@jail_left",
-    ),
-    "jailed_hold_site": (
-        "world/grid.py:lane_of",
-        "model/rules/arrest.py:arrest",
-        "model/rules/jail.py:release",
-    ),
-    "blue_share": (
-        "engine/population.py:_attributes",
-        "model/rules/identity.py:draw_identities",
-    ),
-    "clone_probability": ("model/rules/reproduction.py:clone",),
-    "max_age": ("engine/population.py:_attributes", "model/rules/reproduction.py:clone"),
-    "clone_neighbourhood": (
-        "world/lattice.py:clone_neighbourhood@kind",
-        "model/rules/reproduction.py:clone",
-    ),
-    "legitimacy_feedback": (
-        "model/kernels.py:compile_rules",
-        "engine/simulation.py:Simulation._update_legitimacy",
-        "engine/simulation.py:Simulation._set_dynamic",
-    ),
-    "legitimacy_recovery": (
-        "engine/simulation.py:Simulation._update_legitimacy",
-        "model/rules/legitimacy.py:next_global_legitimacy@recovery",
-        "model/rules/legitimacy.py:update_agent_legitimacy@recovery",
-    ),
-    "legitimacy_arrest_impact": (
-        "engine/simulation.py:Simulation._update_legitimacy",
-        "model/rules/legitimacy.py:news@arrest_impact",
-    ),
-    "legitimacy_seen_arrest": (
-        "model/kernels.py:compile_rules",
-        "model/rules/lethal.py:enforce_with_force",
-        "model/rules/legitimacy.py:witness@legit_drop",
-    ),
-    "legitimacy_seen_kill": (
-        "model/kernels.py:compile_rules",
-        "model/rules/lethal.py:enforce_with_force",
-        "model/rules/legitimacy.py:witness@legit_drop",
-    ),
-    "hardship_distribution": (
-        "model/rules/hardship.py:needs_shaping",
-        "model/rules/hardship.py:shape_hardship",
-    ),
-    "hardship_low": ("model/rules/hardship.py:shape_hardship",),
-    "hardship_high": ("model/rules/hardship.py:shape_hardship",),
-    "hardship_beta_a": ("model/rules/hardship.py:shape_hardship",),
-    "hardship_beta_b": ("model/rules/hardship.py:shape_hardship",),
-    "hardship_group_share": (
-        "model/rules/hardship.py:shape_hardship",
-        "model/rules/hardship.py:draw_group@share",
-    ),
-    "hardship_group_low": ("model/rules/hardship.py:shape_hardship",),
-    "hardship_group_high": ("model/rules/hardship.py:shape_hardship",),
-    "lethal_probability": (
-        "model/kernels.py:lethal_ever",
-        "engine/simulation.py:Simulation._before_tick",
-        "model/rules/lethal.py:enforce_with_force@lethal_p",
-    ),
-    "lethal_backlash": (
-        "engine/simulation.py:Simulation._update_legitimacy",
-        "model/rules/legitimacy.py:news@backlash",
-    ),
-    "lethal_deterrence": (
-        "model/kernels.py:compile_rules",
-        "model/rules/legitimacy.py:witness@fear_rise",
-        "model/rules/decision.py:willing@fear",
-    ),
-    "lethal_fear_decay": (
-        "engine/simulation.py:Simulation._update_legitimacy",
-        "model/rules/legitimacy.py:decay_fear@decay",
-    ),
-    "forces_minds": (
-        "model/kernels.py:compile_rules",
-        "model/kernels.py:cop_turn@minds",
-        "engine/simulation.py:Simulation._init_mechanism_state",
-    ),
-    "forces_initial_origin": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:draw_initial_minds@unit_origin",
-    ),
-    "forces_reinforcement_origin": (
-        "model/kernels.py:compile_rules",
-        "model/rules/forces.py:reinforce@unit_origin",
-    ),
-    "forces_hardship_high": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:draw_mind@cop_hardship_high",
-    ),
-    "forces_local_police_loyalty_low": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:draw_mind@loyalty_low",
-    ),
-    "forces_local_police_loyalty_high": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:draw_mind@loyalty_high",
-    ),
-    "forces_national_guard_loyalty_low": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:draw_mind@loyalty_low",
-    ),
-    "forces_national_guard_loyalty_high": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:draw_mind@loyalty_high",
-    ),
-    "forces_foreign_loyalty_low": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:draw_mind@loyalty_low",
-    ),
-    "forces_foreign_loyalty_high": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:draw_mind@loyalty_high",
-    ),
-    "forces_stand_aside_threshold": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:cop_mind@stand_aside",
-    ),
-    "forces_defect_threshold": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:cop_mind@defect",
-    ),
-    "forces_disarm_kill": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:cop_mind@disarm_kill",
-    ),
-    "forces_disarm_ratio": (
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:cop_mind@disarm_ratio",
-        "engine/simulation.py:Simulation._kernel_removes",
-    ),
-    "information_enabled": (
-        "model/kernels.py:compile_rules",
-        "model/rules/decision.py:willing@media_on",
-        "engine/simulation.py:Simulation._before_tick@media_on",
-    ),
-    "information_online": (
-        "engine/simulation.py:Simulation._broadcast",
-        "model/rules/information.py:online_at@initially_online",
-    ),
-    "information_actives_weight": (
-        "engine/simulation.py:Simulation._broadcast",
-        "model/rules/information.py:broadcast@actives_weight",
-    ),
-    "information_repression_weight": (
-        "engine/simulation.py:Simulation._broadcast",
-        "model/rules/information.py:broadcast@repression_weight",
-    ),
-    "information_focal_x": (
-        "model/kernels.py:compile_rules",
-        "model/kernels.py:citizen_move@focal",
-        "model/rules/movement.py:move_toward@fx",
-    ),
-    "information_focal_y": (
-        "model/kernels.py:compile_rules",
-        "model/kernels.py:citizen_move@focal",
-        "model/rules/movement.py:move_toward@fy",
-    ),
-    "provocateurs_count": (
-        "engine/simulation.py:Simulation._init_mechanism_state",
-        "model/rules/provocation.py:draw_provocateurs@count",
-        "model/kernels.py:citizen_turn@provocateurs_on",
-    ),
-    "provocateurs_framing_rise": (
-        "engine/simulation.py:Simulation._after_tick",
-        "model/rules/provocation.py:next_framing@rise",
-    ),
-    "provocateurs_framing_decay": (
-        "engine/simulation.py:Simulation._after_tick",
-        "model/rules/provocation.py:next_framing@decay",
-    ),
-    "provocateurs_framing_lethal": (
-        "engine/simulation.py:Simulation._before_tick",
-        "model/rules/provocation.py:framed_lethal_probability@gain",
-        "model/kernels.py:lethal_ever",
-    ),
-    "provocateurs_framing_arrest": (
-        "engine/simulation.py:Simulation._before_tick",
-        "model/kernels.py:cop_turn@provocateurs_framing",
-    ),
-    "provocateurs_framing_bystander": (
-        "engine/simulation.py:Simulation._before_tick",
-        "model/rules/decision.py:willing@provocateurs_framing",
-    ),
-    "elite_rival_share": (
-        "engine/simulation.py:Simulation._init_mechanism_state",
-        "model/rules/defection.py:draw_initial_factions@rival_share",
-        "model/kernels.py:elite_split",
-    ),
-    "elite_ruler_loyalty": (
-        "engine/simulation.py:Simulation._before_tick@elite_ruler_loyalty",
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:cop_mind@elite_loyalty",
-    ),
-    "elite_rival_loyalty": (
-        "engine/simulation.py:Simulation._before_tick@elite_rival_loyalty",
-        "model/kernels.py:compile_rules",
-        "model/rules/defection.py:cop_mind@elite_loyalty",
-    ),
-    "organisation_groups": (
-        "model/kernels.py:compile_rules",
-        "model/kernels.py:citizen_turn@organisation_on",
-        "engine/simulation.py:Simulation._init_mechanism_state",
-        "model/rules/organisation.py:draw_membership@groups",
-    ),
-    "organisation_member_share": (
-        "engine/simulation.py:Simulation._init_mechanism_state",
-        "model/rules/organisation.py:draw_membership@share",
-    ),
-    "organisation_quorum": (
-        "engine/simulation.py:Simulation._after_tick",
-        "model/rules/organisation.py:groups_acting@quorum",
-    ),
-    "organisation_action": (
-        "engine/simulation.py:Simulation._organise",
-        "model/rules/organisation.py:group_modes@action",
-    ),
-    "organisation_risk_factor": (
-        "model/kernels.py:compile_rules",
-        "model/rules/organisation.py:member_decide@organisation_risk",
-    ),
-    "organisation_strike_impact": (
-        "engine/simulation.py:Simulation._update_legitimacy",
-        "model/rules/organisation.py:strike_news@impact",
-    ),
-    "identity_enabled": (
-        "model/kernels.py:compile_rules",
-        "model/rules/decision.py:willing@identity_on",
-        "engine/simulation.py:Simulation._init_mechanism_state",
-    ),
-    "identity_solidarity": (
-        "engine/simulation.py:Simulation._before_tick",
-        "model/rules/decision.py:willing@identity_solidarity",
-        "model/rules/identity.py:solidary_actives@solidarity",
-    ),
-    "steps": ("engine/simulation.py:Simulation.run",),
-    "seed": ("model/rng.py:seed_streams", "engine/simulation.py:Simulation.__init__"),
-    "start": ("scenario/loading.py:_when", "scenario/timeline.py:tick_at"),
-    "tick_minutes": ("scenario/loading.py:_when", "scenario/timeline.py:tick_at"),
-}
 
 #: Presets in the order of the ``presets`` table, with their column titles.
 PRESET_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -364,44 +49,153 @@ PRESET_COLUMNS: tuple[tuple[str, str], ...] = (
 
 
 # -- code locations ------------------------------------------------------------------------
+#: How many places the table lists for a parameter (the index may know more).
+SHOWN = 4
+#: The names the kernels' records travel under in compiled code.
+RULES_NAMES = ("r", "rules")
 
 
-def compiled_names() -> dict[str, set[str]]:
-    """Params field → names of the ``Rules`` fields that ``compile_rules`` derives from it.
+def _functions(tree: ast.Module):
+    """(qualified name, node) of every function and method of a module."""
+    stack: list[tuple[str, ast.AST]] = [("", tree)]
+    while stack:
+        prefix, node = stack.pop()
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = f"{prefix}{child.name}"
+                yield name, child
+                stack.append((f"{name}.", child))
+            elif isinstance(child, ast.ClassDef):
+                stack.append((f"{prefix}{child.name}.", child))
 
-    Read from the source of :func:`upheaval.model.kernels.compile_rules`, following
-    local variables (``cit = neighbourhood(p.world.vision_shape, p.citizens.vision)``).
-    """
-    tree = ast.parse(textwrap.dedent(inspect.getsource(kernels.compile_rules)))
-    fn = tree.body[0]
-    assert isinstance(fn, ast.FunctionDef)
-    param = fn.args.args[0].arg
 
-    def reads(node: ast.AST, local: dict[str, set[str]]) -> set[str]:
+def _sections_of(fn: ast.AST) -> dict[str, str]:
+    """Local names bound to a parameter section in ``fn`` (``o = p.organisation``)."""
+    sections = {p.section for p in parameters()}
+    out = {}
+    for stmt in ast.walk(fn):
+        if not isinstance(stmt, ast.Assign) or len(stmt.targets) != 1:
+            continue
+        target, value = stmt.targets[0], stmt.value
+        pairs = [(target, value)]
+        if isinstance(target, ast.Tuple) and isinstance(value, ast.Tuple):
+            pairs = list(zip(target.elts, value.elts, strict=False))
+        for t, v in pairs:
+            if isinstance(t, ast.Name) and isinstance(v, ast.Attribute) and v.attr in sections:
+                out[t.id] = v.attr
+    return out
+
+
+def _parameter_at(node: ast.AST, aliases: dict[str, str], locations) -> str | None:
+    """The parameter an attribute read names (``p.jail.max_jail_term``, ``o.quorum``
+    with ``o`` a section), or None."""
+    if not isinstance(node, ast.Attribute):
+        return None
+    if isinstance(node.value, ast.Attribute):
+        return locations.get((node.value.attr, node.attr))
+    if isinstance(node.value, ast.Name) and node.value.id in aliases:
+        return locations.get((aliases[node.value.id], node.attr))
+    return None
+
+
+def _compiled(fn: ast.AST, locations: dict[tuple[str, str], str]) -> dict[str, set[str]]:
+    """Rules field → parameters a ``compile_rules`` reads for it: the dict literal it
+    builds or returns, following local variables (``cit = neighbourhood(p.world...)``)."""
+    local: dict[str, set[str]] = {}
+    aliases = _sections_of(fn)
+
+    def reads(node: ast.AST) -> set[str]:
         out: set[str] = set()
         for sub in ast.walk(node):
-            if (
-                isinstance(sub, ast.Attribute)
-                and isinstance(sub.value, ast.Name)
-                and sub.value.id == param
-            ):
-                out.add(sub.attr)
+            name = _parameter_at(sub, aliases, locations)
+            if name:
+                out.add(name)
             elif isinstance(sub, ast.Name) and sub.id in local:
                 out |= local[sub.id]
         return out
 
-    local: dict[str, set[str]] = {}
     result: dict[str, set[str]] = {}
-    for stmt in fn.body:
+    for stmt in ast.walk(fn):
         if isinstance(stmt, ast.Assign) and len(stmt.targets) == 1:
             target = stmt.targets[0]
             if isinstance(target, ast.Name):
-                local[target.id] = reads(stmt.value, local)
-        elif isinstance(stmt, ast.Return) and isinstance(stmt.value, ast.Call):
-            for kw in stmt.value.keywords:
-                for field_name in reads(kw.value, local):
-                    result.setdefault(field_name, set()).add(kw.arg or "")
+                local[target.id] = reads(stmt.value)
+            elif isinstance(target, ast.Subscript) and isinstance(target.value, ast.Name):
+                # unit_origin[0] = … adds to what the array was built from
+                local.setdefault(target.value.id, set()).update(reads(stmt.value))
+        if isinstance(stmt, ast.Dict):
+            for k, v in zip(stmt.keys, stmt.values, strict=True):
+                if isinstance(k, ast.Constant) and isinstance(k.value, str):
+                    result.setdefault(k.value, set()).update(reads(v))
     return result
+
+
+def code_index() -> dict[str, list[str]]:
+    """Parameter name → ``path:function`` of every function of the package that reads
+    it: through the parameters (``….citizens.threshold``, ``value("threshold")``,
+    ``now("legitimacy")``) or, once compiled, through the kernels' record
+    (``r.threshold``, as ``compile_rules`` maps fields to parameters). Derived from
+    the source, so it cannot drift; validation and declarations are left out."""
+    src = ROOT / "src" / PACKAGE
+    locations = {(p.section, p.key): p.name for p in parameters()}
+    names = {p.name for p in parameters()}
+    reads: dict[str, set[str]] = {}  # function → parameters read directly
+    fields: dict[str, set[str]] = {}  # function → Rules fields read
+    compiled: dict[str, set[str]] = {}  # Rules field → parameters
+    for path in sorted(src.rglob("*.py")):
+        rel = path.relative_to(src).as_posix()
+        if rel in ("model/params.py", "model/declare.py"):
+            continue
+        tree = ast.parse(path.read_text("utf-8"))
+        for qual, fn in _functions(tree):
+            where = f"{rel}:{qual}"
+            if qual.endswith(".validate") or qual.endswith("compile_rules"):
+                if qual.endswith("compile_rules"):
+                    for field, params in _compiled(fn, locations).items():
+                        compiled.setdefault(field, set()).update(params)
+                continue
+            aliases = _sections_of(fn)
+            for node in ast.walk(fn):
+                if isinstance(node, ast.Attribute):
+                    name = _parameter_at(node, aliases, locations)
+                    if name:
+                        reads.setdefault(where, set()).add(name)
+                    base = node.value
+                    base_name = base.id if isinstance(base, ast.Name) else getattr(base, "attr", "")
+                    if base_name in RULES_NAMES:
+                        fields.setdefault(where, set()).add(node.attr)
+                elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                    if node.func.attr in ("value", "now") and node.args:
+                        arg = node.args[0]
+                        if isinstance(arg, ast.Constant) and arg.value in names:
+                            reads.setdefault(where, set()).add(arg.value)
+                elif isinstance(node, ast.Subscript) and isinstance(node.slice, ast.Constant):
+                    # a time-varying value in force: place.dynamic["legitimacy"]
+                    base = node.value
+                    if getattr(base, "attr", None) == "dynamic" and node.slice.value in names:
+                        reads.setdefault(where, set()).add(node.slice.value)
+    index: dict[str, set[str]] = {}
+    for where, params in reads.items():
+        for name in params:
+            index.setdefault(name, set()).add(where)
+    for where, used in fields.items():
+        for field in used:
+            for name in compiled.get(field, ()):
+                index.setdefault(name, set()).add(where)
+    return {name: sorted(index.get(name, ()), key=_reading_order) for name in index_names(names)}
+
+
+#: Where a reader looks first: the rules, the engine, then the rest.
+_FIRST = ("model/kernels.py", "model/rules/", "engine/", "model/", "world/")
+
+
+def _reading_order(location: str) -> tuple[int, str]:
+    rank = next((k for k, p in enumerate(_FIRST) if location.startswith(p)), len(_FIRST))
+    return rank, location
+
+
+def index_names(names: set[str]) -> list[str]:
+    return [p.name for p in parameters() if p.name in names]
 
 
 def resolve(location: str) -> tuple[object, str]:
@@ -416,37 +210,13 @@ def resolve(location: str) -> tuple[object, str]:
     return obj, token
 
 
-def source_of(obj: object) -> str:
-    target = getattr(obj, "py_func", obj)  # numba dispatchers wrap the Python function
-    return inspect.getsource(target)  # type: ignore[arg-type]
-
-
 def check_code_locations() -> list[str]:
-    """Problems with ``CODE``; empty if every entry is present, resolves and is real."""
-    problems = []
-    fields = {f.name: f for f in parameter_fields()}
-    for name in sorted(set(fields) - set(CODE)):
-        problems.append(f"CODE has no entry for parameter {name!r}")
-    for name in sorted(set(CODE) - set(fields)):
-        problems.append(f"CODE names {name!r}, which is not a parameter")
-    compiled = compiled_names()
-    for name, locations in CODE.items():
-        if name not in fields or not locations:
-            if name in fields:
-                problems.append(f"CODE gives no location for {name!r}")
-            continue
-        f = fields[name]
-        for loc in locations:
-            try:
-                obj, token = resolve(loc)
-            except (ImportError, AttributeError) as e:
-                problems.append(f"{name}: {loc} does not resolve ({e})")
-                continue
-            src = source_of(obj)
-            names = {token} if token else {name, f.metadata["key"], *compiled.get(name, ())}
-            if not any(n and n in src for n in names):
-                problems.append(f"{name}: {loc} never mentions {' or '.join(sorted(names))}")
-    return problems
+    """Problems: a parameter that no code reads (declared, documented, dead)."""
+    return [
+        f"no code reads parameter {name!r} ({parameter(name).location})"
+        for name, found in code_index().items()
+        if not found
+    ]
 
 
 # -- rendering -------------------------------------------------------------------------------
@@ -475,15 +245,14 @@ def fmt_value(v: object) -> str:
 
 
 def fmt_allowed(f) -> str:
-    m = f.metadata
-    kind = m["kind"]
+    kind = f.kind
     if kind == "bool":
         return "true, false"
     if kind == "choice":
-        return ", ".join(f'"{c}"' for c in m["choices"])
+        return ", ".join(f'"{c}"' for c in f.choices)
     if kind == "datetime":
         return 'ISO 8601 date-time, or ""'
-    lo, hi = m["low"], m["high"]
+    lo, hi = f.low, f.high
     span = f"{num(lo)} … {num(hi)}" if hi is not None and hi < 1e7 else f"≥ {num(lo)}"
     if kind == "int":
         return f"integer {span}"
@@ -494,23 +263,29 @@ def fmt_allowed(f) -> str:
 
 def render_params() -> str:
     rows = [
-        "| `section.key` | default | allowed | timeline | meaning | source | code |",
-        "|---|---|---|---|---|---|---|",
+        "| `section.key` | default | allowed | scope | initial only | timeline | meaning "
+        "| source | read in |",
+        "|---|---|---|---|---|---|---|---|---|",
     ]
     defaults = Params()
-    for f in parameter_fields():
-        m = f.metadata
-        code = ", ".join(f"`{loc.partition('@')[0]}`" for loc in CODE.get(f.name, ()))
+    index = code_index()
+    for f in parameters():
+        found = index[f.name]
+        code = ", ".join(f"`{loc}`" for loc in found[:SHOWN])
+        if len(found) > SHOWN:
+            code += f" and {len(found) - SHOWN} more"
         rows.append(
             "| "
             + " | ".join(
                 [
-                    f"`{m['section']}.{m['key']}`",
-                    cell(f"`{fmt_value(getattr(defaults, f.name))}`"),
+                    f"`{f.location}`",
+                    cell(f"`{fmt_value(defaults.value(f.name))}`"),
                     cell(fmt_allowed(f)),
-                    "yes" if m["timeline"] else "",
-                    cell(m["doc"]),
-                    cell(m["source"]),
+                    f.scope,
+                    "yes" if f.initial_only else "",
+                    "yes" if f.timeline else "",
+                    cell(f.doc),
+                    cell(f.source),
                     cell(code),
                 ]
             )
@@ -541,23 +316,21 @@ def render_presets() -> str:
     defaults = Params()
     header = ["`section.key`", "default", *(title for _, title in PRESET_COLUMNS)]
     rows = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    for f in parameter_fields():
-        m = f.metadata
-        if m["section"] == "run":
+    for f in parameters():
+        if f.section == "run":
             continue
         values = [sc.params.value(f.name) for sc in scenarios]
-        default = getattr(defaults, f.name)
+        default = defaults.value(f.name)
         if all(v == default for v in values):
             continue
         rows.append(
             "| "
             + " | ".join(
-                [f"`{m['section']}.{m['key']}`", cell(fmt_value(default))]
-                + [cell(fmt_value(v)) for v in values]
+                [f"`{f.location}`", cell(fmt_value(default))] + [cell(fmt_value(v)) for v in values]
             )
             + " |"
         )
-    key_of = {f.name: f.metadata["key"] for f in parameter_fields()}
+    key_of = {f.name: f.key for f in parameters()}
     timeline = [
         "; ".join(fmt_event(e, key_of[e.param]) for e in sc.timeline) or "—" for sc in scenarios
     ]

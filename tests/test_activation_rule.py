@@ -75,10 +75,10 @@ def test_E0_strict_threshold_in_the_engine(hardship, active):
         citizen_movement=False,
     )
     sim = Simulation(p, seed=1)
-    citizens = sim.agents.kind == CITIZEN
-    sim.agents.hardship[citizens] = np.float32(hardship)
+    citizens = sim.place.agents.kind == CITIZEN
+    sim.place.agents.hardship[citizens] = np.float32(hardship)
     sim.step()
-    status = sim.agents.status[citizens]
+    status = sim.place.agents.status[citizens]
     assert np.all(status == (ACTIVE if active else QUIET))
 
 
@@ -133,13 +133,13 @@ def test_synchronous_decisions_all_read_the_lattice_of_the_previous_tick():
     )
     sim = upheaval.Simulation(sc, seed=4)
     sim.step(13)  # an outburst is building: the next decisions change 110 statuses
-    g, a, r = sim.lattice, sim.agents, sim.rules
-    L, jmax = sim.dynamic["legitimacy"], sim.dynamic["max_jail_term"]
+    g, a, r, s = sim.place.lattice, sim.place.agents, sim.place.rules, sim.place.signals
+    L, jmax = sim.place.now("legitimacy"), sim.place.now("max_jail_term")
     det = deterrence_factor(jmax, r.deterrence_exponent)
     free = np.flatnonzero((a.kind == 0) & (a.status <= 1))
-    alone = {int(i): bool(willing(g, a, int(i), r, L, det, 0.0, 1.0)) for i in free}
+    alone = {int(i): bool(willing(g, a, int(i), r, s, L, det, 0.0, 1.0)) for i in free}
     g2, a2 = copy_lattice(g), Agents(*(x.copy() for x in a))
-    synchronous_decisions(g2, a2, r, L, jmax, np.zeros(a.kind.shape[0], np.int32))
+    synchronous_decisions(g2, a2, r, s, L, jmax, np.zeros(a.kind.shape[0], np.int32))
     assert {i: bool(a2.status[i] == 1) for i in alone} == alone
     changed = sum(alone[i] != bool(a.status[i] == 1) for i in alone)
     assert changed > 50  # the tick changes many statuses, so order would have mattered

@@ -26,12 +26,12 @@ def _one_record(a: Agents) -> bool:
 @pytest.mark.parametrize("variant", ["I", "II"])
 def test_initial_and_grown_agents_share_one_record(variant):
     sim = Simulation(SMALL.replace(variant=variant), seed=2)
-    assert _one_record(sim.agents)
-    grown = grow_agents(sim.agents, sim.agents.kind.shape[0] + 7)
+    assert _one_record(sim.place.agents)
+    grown = grow_agents(sim.place.agents, sim.place.agents.kind.shape[0] + 7)
     assert _one_record(grown)
-    n = sim.agents.kind.shape[0]
+    n = sim.place.agents.kind.shape[0]
     for name in Agents._fields:
-        assert np.array_equal(getattr(grown, name)[:n], getattr(sim.agents, name)[:n])
+        assert np.array_equal(getattr(grown, name)[:n], getattr(sim.place.agents, name)[:n])
 
 
 def test_restored_agents_share_one_record_and_step_on_identically(tmp_path):
@@ -39,7 +39,7 @@ def test_restored_agents_share_one_record_and_step_on_identically(tmp_path):
     sim.step(3)
     path = sim.checkpoint().save(tmp_path / "cp.pkl")
     restored = Simulation.restore(Checkpoint.load(path))
-    assert _one_record(restored.agents)
+    assert _one_record(restored.place.agents)
     sim.step(4)
     restored.step(4)
     assert sim.table().equals(restored.table())
@@ -47,10 +47,10 @@ def test_restored_agents_share_one_record_and_step_on_identically(tmp_path):
 
 def test_interleaved_copies_values_not_storage():
     sim = Simulation(SMALL, seed=5)
-    plain = Agents(*(np.ascontiguousarray(x) for x in sim.agents))
+    plain = Agents(*(np.ascontiguousarray(x) for x in sim.place.agents))
     again = interleaved(plain)
     assert _one_record(again) and not _one_record(plain)
     for name in Agents._fields:
-        assert np.array_equal(getattr(again, name), getattr(sim.agents, name))
+        assert np.array_equal(getattr(again, name), getattr(sim.place.agents, name))
     again.status[0] = 99
-    assert sim.agents.status[0] != 99
+    assert sim.place.agents.status[0] != 99

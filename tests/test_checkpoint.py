@@ -12,8 +12,8 @@ from reference.compare import shrink
 from upheaval import Checkpoint, Simulation
 from upheaval.model.params import Params
 from upheaval.model.state import Agents
-from upheaval.scenario.schema import Scenario
 from upheaval.model.timeline import SetEvent
+from upheaval.scenario.schema import Scenario
 
 SMALL = Params(
     width=20, height=20, citizen_vision=3.0, cop_vision=3.0, legitimacy=0.65, max_jail_term=8.0
@@ -34,16 +34,16 @@ CASES = {
 
 
 def state_arrays(sim: Simulation) -> dict[str, np.ndarray]:
-    out = {f"agents.{n}": getattr(sim.agents, n).copy() for n in Agents._fields}
-    out["occupancy"] = sim.lattice.occupancy.copy()
-    out["head"] = sim.lattice.head.copy()
-    out.update({f"stream.{k}": v.copy() for k, v in sim.streams.items()})
+    out = {f"agents.{n}": getattr(sim.place.agents, n).copy() for n in Agents._fields}
+    out["occupancy"] = sim.place.lattice.occupancy.copy()
+    out["head"] = sim.place.lattice.head.copy()
+    out.update({f"stream.{k}": v.copy() for k, v in sim.place.streams.items()})
     return out
 
 
 def assert_same_run(a: Simulation, b: Simulation) -> None:
     assert a.tick == b.tick
-    assert a.history == b.history
+    assert a.place.history == b.place.history
     assert a.dynamic == b.dynamic
     sa, sb = state_arrays(a), state_arrays(b)
     for k in sa:
@@ -70,15 +70,15 @@ def test_checkpoint_is_a_deep_copy():
     sim.step(10)
     cp = sim.checkpoint()
     frozen = state_arrays(Simulation.restore(cp))
-    history = list(cp.history)
+    history = list(cp.places[0].history)
     sim.step(10)
-    sim.agents.status[:] = 0
-    sim.lattice.occupancy[:] = 0
-    sim.streams["dynamics"][:] = 1
+    sim.place.agents.status[:] = 0
+    sim.place.lattice.occupancy[:] = 0
+    sim.place.streams["dynamics"][:] = 1
     again = Simulation.restore(cp)
     for k, v in state_arrays(again).items():
         assert np.array_equal(v, frozen[k]), k
-    assert cp.history == history and cp.tick == 10
+    assert cp.places[0].history == history and cp.tick == 10
     # Two branches restored from one checkpoint do not share state either.
     a, b = Simulation.restore(cp), Simulation.restore(cp)
     a.step(5)
@@ -95,9 +95,12 @@ def test_branch_into_a_variant_via_the_timeline():
     base, branch = Simulation.restore(cp), Simulation.restore(cp, variant)
     base.step(10)
     branch.step(10)
-    assert branch.history[:11] == base.history[:11]
+    assert branch.place.history[:11] == base.place.history[:11]
     assert branch.legitimacy == 0.3 and base.legitimacy == SMALL.citizens.legitimacy
-    assert sum(r[2] for r in branch.history[11:]) > sum(r[2] for r in base.history[11:])
+    after = slice(11, None)
+    assert sum(r.active_blue for r in branch.place.history[after]) > sum(
+        r.active_blue for r in base.place.history[after]
+    )
 
 
 def test_branch_into_a_variant_rule():
@@ -110,8 +113,8 @@ def test_branch_into_a_variant_rule():
     base, branch = Simulation.restore(cp), Simulation.restore(cp, variant)
     base.step(10)
     branch.step(10)
-    assert branch.history[:11] == base.history[:11]
-    assert branch.history[11:] != base.history[11:]
+    assert branch.place.history[:11] == base.place.history[:11]
+    assert branch.place.history[11:] != base.place.history[11:]
 
 
 def test_branch_into_a_variant_with_other_legitimacy_params():
@@ -127,7 +130,7 @@ def test_branch_into_a_variant_with_other_legitimacy_params():
     same = Simulation.restore(cp, sc)
     same.step(1)
     sim.step(1)
-    assert same.history == sim.history
+    assert same.place.history == sim.place.history
 
 
 def test_checkpoint_file_round_trip_continues_bit_identically(tmp_path):
@@ -138,8 +141,8 @@ def test_checkpoint_file_round_trip_continues_bit_identically(tmp_path):
     sim.step(40)
     restored = Simulation.restore(Checkpoint.load(path))
     restored.step(40)
-    assert restored.history == sim.history
-    assert np.array_equal(restored.agents.position, sim.agents.position)
+    assert restored.place.history == sim.place.history
+    assert np.array_equal(restored.place.agents.position, sim.place.agents.position)
 
 
 def test_loading_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
@@ -150,8 +153,8 @@ def test_loading_a_file_that_is_not_a_checkpoint_says_so(tmp_path):
 
 
 def _free_slots_consistent(sim):
-    free = sim.free_slots[: int(sim.free_meta[0])]
-    dead = np.flatnonzero(sim.agents.status == 3)
+    free = sim.place.free_slots[: int(sim.place.free_meta[0])]
+    dead = np.flatnonzero(sim.place.agents.status == 3)
     assert len(set(free.tolist())) == free.size
     assert sorted(free.tolist()) == dead.tolist()
 
@@ -166,7 +169,7 @@ def test_branch_into_lethal_force_has_room_for_the_dead():
     branch.step(30)
     killed = sum(
         dict(zip(branch.table().column_names, row, strict=True))["killed_by_cops"]
-        for row in branch.history
+        for row in branch.place.history
     )
     assert killed > 0
     _free_slots_consistent(branch)
@@ -177,7 +180,7 @@ def test_branch_into_per_agent_legitimacy_starts_from_the_global_value():
     sim = Simulation(sc, seed=3)
     sim.step(10)
     branch = Simulation.restore(sim.checkpoint(), sc.with_params(legitimacy_feedback="per_agent"))
-    a = branch.agents
+    a = branch.place.agents
     citizens = (a.kind == 0) & (a.status != 3)
     assert np.all(a.legit[citizens] == np.float32(sc.params.citizens.legitimacy))
 

@@ -14,8 +14,8 @@ import upheaval
 from upheaval import Simulation
 from upheaval.model.params import Params
 from upheaval.model.state import Agents
-from upheaval.scenario.schema import Scenario
 from upheaval.model.timeline import SetEvent
+from upheaval.scenario.schema import Scenario
 
 SMALL = Params(
     width=20, height=20, citizen_vision=3.0, cop_vision=3.0, legitimacy=0.65, max_jail_term=8.0
@@ -35,9 +35,9 @@ def digest(sim: Simulation) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(col).tobytes())
     for name in Agents._fields:
-        h.update(getattr(sim.agents, name).tobytes())
-    h.update(sim.lattice.occupancy.tobytes())
-    for s in sim.streams.values():
+        h.update(getattr(sim.place.agents, name).tobytes())
+    h.update(sim.place.lattice.occupancy.tobytes())
+    for s in sim.place.streams.values():
         h.update(s.tobytes())
     return h.hexdigest()
 
@@ -48,9 +48,9 @@ def assert_identical(a: Simulation, b: Simulation) -> None:
     for name in ca:
         assert np.array_equal(ca[name], cb[name]), name
     for name in Agents._fields:
-        assert np.array_equal(getattr(a.agents, name), getattr(b.agents, name)), name
-    assert np.array_equal(a.lattice.occupancy, b.lattice.occupancy)
-    assert np.array_equal(a.lattice.head, b.lattice.head)
+        assert np.array_equal(getattr(a.place.agents, name), getattr(b.place.agents, name)), name
+    assert np.array_equal(a.place.lattice.occupancy, b.place.lattice.occupancy)
+    assert np.array_equal(a.place.lattice.head, b.place.lattice.head)
 
 
 @pytest.mark.parametrize("params", [SMALL, MODEL2], ids=["model-I", "model-II"])
@@ -81,7 +81,7 @@ def test_same_seed_same_tables_in_a_fresh_process():
 def test_different_seeds_differ():
     a = Simulation(SMALL, seed=1).run(20)
     b = Simulation(SMALL, seed=2).run(20)
-    assert not np.array_equal(a.agents.position, b.agents.position)
+    assert not np.array_equal(a.place.agents.position, b.place.agents.position)
     assert digest(a) != digest(b)
 
 
@@ -116,10 +116,13 @@ def test_timeline_does_not_shift_dynamics_before_the_event(event):
     plain.step(11)
     changed.step(11)
     assert_identical(plain, changed)
-    assert all(np.array_equal(plain.streams[k], changed.streams[k]) for k in plain.streams)
+    assert all(
+        np.array_equal(plain.place.streams[k], changed.place.streams[k])
+        for k in plain.place.streams
+    )
     plain.step(5)
     changed.step(5)
-    assert plain.history[-1] != changed.history[-1] or digest(plain) != digest(changed)
+    assert plain.place.history[-1] != changed.place.history[-1] or digest(plain) != digest(changed)
 
 
 def test_cop_changes_draw_from_the_events_stream_only():
@@ -128,14 +131,14 @@ def test_cop_changes_draw_from_the_events_stream_only():
     tl = (SetEvent(tick=5, param="cop_density", value=0.1),)
     plain = Simulation(Scenario(params=SMALL), seed=4)
     changed = Simulation(Scenario(params=SMALL, timeline=tl), seed=4)
-    start_events = changed.streams["events"].copy()
+    start_events = changed.place.streams["events"].copy()
     plain.step(4)
     changed.step(4)
     changed.tick += 1
     changed._apply_timeline()
-    assert np.array_equal(plain.streams["dynamics"], changed.streams["dynamics"])
-    assert not np.array_equal(changed.streams["events"], start_events)
-    assert np.array_equal(plain.streams["events"], start_events)
+    assert np.array_equal(plain.place.streams["dynamics"], changed.place.streams["dynamics"])
+    assert not np.array_equal(changed.place.streams["events"], start_events)
+    assert np.array_equal(plain.place.streams["events"], start_events)
 
 
 def test_preset_runs_are_reproducible():

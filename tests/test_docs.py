@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import upheaval
-from upheaval.model.params import parameter_fields
+from upheaval.model.params import parameters
 
 ROOT = Path(__file__).resolve().parent.parent
 DOC = ROOT / "docs" / "odd.md"
@@ -40,9 +40,7 @@ def mentions(text: str, name: str) -> bool:
     return re.search(rf"(?<![\w.]){re.escape(name)}(?![\w])", text) is not None
 
 
-@pytest.mark.parametrize(
-    "location", [f"{f.metadata['section']}.{f.metadata['key']}" for f in parameter_fields()]
-)
+@pytest.mark.parametrize("location", [f.location for f in parameters()])
 def test_every_parameter_is_described_in_the_prose(location):
     # The generated table lists every parameter by construction; a new parameter must
     # also be explained where it acts (submodels, design concepts or choices).
@@ -76,33 +74,39 @@ def test_check_detects_a_stale_table(tmp_path):
 
 def test_generated_table_has_a_row_per_parameter():
     rows = params_table.render_params().splitlines()[2:]
-    assert len(rows) == len(parameter_fields())
-    for row, f in zip(rows, parameter_fields(), strict=True):
-        assert row.startswith(f"| `{f.metadata['section']}.{f.metadata['key']}` |")
-        assert row.count(" | ") == 6  # seven cells: no unescaped '|' inside a cell
+    assert len(rows) == len(parameters())
+    for row, f in zip(rows, parameters(), strict=True):
+        assert row.startswith(f"| `{f.section}.{f.key}` |")
+        assert row.count(" | ") == 8  # nine cells: no unescaped '|' inside a cell
 
 
-def test_code_locations_resolve_and_read_their_parameter():
+def test_every_parameter_is_read_by_some_code():
     assert params_table.check_code_locations() == []
 
 
-def test_code_location_check_catches_a_wrong_entry(monkeypatch):
-    code = dict(params_table.CODE)
-    code["threshold"] = ("model/kernels.py:cop_turn",)  # never reads the threshold
-    code["ratio_rule"] = ("model/rules/activation.py:no_such_function",)
-    del code["seed"]
-    monkeypatch.setattr(params_table, "CODE", code)
-    problems = params_table.check_code_locations()
-    assert any("threshold" in p and "never mentions" in p for p in problems)
-    assert any("no_such_function" in p and "does not resolve" in p for p in problems)
-    assert "CODE has no entry for parameter 'seed'" in problems
+def test_code_index_follows_reads_and_compiled_fields():
+    index = params_table.code_index()
+    # read through the kernels' record: compile_rules maps includes_self to it
+    assert "model/rules/decision.py:willing" in index["active_count_includes_self"]
+    # through a local neighbourhood built from two parameters (cop = neighbourhood(...))
+    assert "model/rules/arrest.py:enforce" in index["vision_shape"]
+    # through a section bound to a local name (o = p.organisation)
+    assert "model/rules/organisation.py:Organisation.after_tick" in index["organisation_quorum"]
+    # a time-varying value in force (place.dynamic[...], place.now(...))
+    assert "engine/place.py:Place.step" in index["max_jail_term"]
+    # every listed location resolves to a real function
+    for found in index.values():
+        for loc in found:
+            params_table.resolve(loc)
 
 
-def test_compiled_names_follow_compile_rules():
-    names = params_table.compiled_names()
-    assert names["active_count_includes_self"] == {"includes_self"}
-    assert "cit_span_dy" in names["citizen_vision"]
-    assert "cop_span_dy" in names["vision_shape"]  # through the local `cop` neighbourhood
+def test_code_index_catches_an_unread_parameter(monkeypatch):
+    index = params_table.code_index()
+    index["threshold"] = []
+    monkeypatch.setattr(params_table, "code_index", lambda: index)
+    assert params_table.check_code_locations() == [
+        "no code reads parameter 'threshold' (citizens.threshold)"
+    ]
 
 
 def test_code_references_in_the_prose_resolve():
@@ -136,7 +140,7 @@ def _choices_rows() -> list[list[str]]:
 def test_open_choices_table_matches_the_presets():
     rows = _choices_rows()
     assert len(rows) >= 9
-    by_loc = {f"{f.metadata['section']}.{f.metadata['key']}": f for f in parameter_fields()}
+    by_loc = {f.location: f for f in parameters()}
     checked = 0
     for row in rows:
         locations = re.findall(r"`([\w.]+)`", row[1])
@@ -144,7 +148,7 @@ def test_open_choices_table_matches_the_presets():
             value = re.match(r"`([^`]+)`", row[col])
             assert value, (row, col)
             for loc in locations:
-                actual = getattr(upheaval.load(preset).params, by_loc[loc].name)
+                actual = upheaval.load(preset).params.value(by_loc[loc].name)
                 written = params_table.fmt_value(actual).strip('"')
                 assert value.group(1) == written, (loc, preset, value.group(1), written)
                 checked += 1
@@ -154,7 +158,7 @@ def test_open_choices_table_matches_the_presets():
 def test_paper_runs_agree_on_every_open_choice():
     # §9 gives one "paper-run presets" column: all eight runs must share those values.
     rows = _choices_rows()
-    by_loc = {f"{f.metadata['section']}.{f.metadata['key']}": f for f in parameter_fields()}
+    by_loc = {f.location: f for f in parameters()}
     runs = [upheaval.load(f"epstein2002-run{n}").params for n in range(1, 9)]
     for row in rows:
         for loc in re.findall(r"`([\w.]+)`", row[1]):
@@ -165,8 +169,8 @@ def test_paper_runs_agree_on_every_open_choice():
 def test_scenario_guide_covers_every_table_action_and_timeline_parameter():
     """docs/scenarios.md cannot drift from the registry: every table, every action
     with exactly its keys, and every parameter a timeline may change."""
+    from upheaval.model.mechanisms import action_specs
     from upheaval.model.params import SECTIONS
-    from upheaval.model.timeline import ACTION_KEYS
 
     text = (ROOT / "docs" / "scenarios.md").read_text("utf-8")
     for section in SECTIONS:
@@ -176,13 +180,13 @@ def test_scenario_guide_covers_every_table_action_and_timeline_parameter():
         for line in text.splitlines()
         if line.startswith("| `") and line.count("|") == 5
     }
-    for action, (required, optional) in ACTION_KEYS.items():
+    for action, spec in action_specs().items():
         assert action in rows, action
         cells = rows[action]
-        assert set(re.findall(r"`(\w+)`", cells[2])) == set(required), action
-        assert set(re.findall(r"`(\w+)`", cells[3])) == set(optional), action
-    for f in parameter_fields():
-        if f.metadata["timeline"]:
-            key = f.metadata["key"]
-            loc = f"{f.metadata['section']}.{key}"
+        assert set(re.findall(r"`(\w+)`", cells[2])) == set(spec.required), action
+        assert set(re.findall(r"`(\w+)`", cells[3])) == set(spec.optional), action
+    for f in parameters():
+        if f.timeline:
+            key = f.key
+            loc = f"{f.section}.{key}"
             assert f"`{loc}`" in text or f"`{key}`" in text, loc

@@ -33,8 +33,10 @@ from upheaval.core.codes import (
 )
 from upheaval.model.kernels import tally
 from upheaval.model.params import ParameterError, Params, validate_params
-from upheaval.scenario.schema import Scenario
+from upheaval.model.state import TALLY
+from upheaval.model.ticks import agents_in
 from upheaval.model.timeline import RampEvent, SetEvent
+from upheaval.scenario.schema import Scenario
 
 SETTINGS = settings(
     max_examples=60,
@@ -45,14 +47,14 @@ SETTINGS = settings(
 
 
 def on_lattice(sim: Simulation) -> np.ndarray:
-    a = sim.agents
+    a = sim.place.agents
     free = (a.status == QUIET) | (a.status == ACTIVE)
     jailed_holding = (a.status == JAILED) & sim.params.jail.hold_site
     return (a.status != DEAD) & (free | jailed_holding)
 
 
 def check_state(sim: Simulation) -> None:
-    a, g = sim.agents, sim.lattice
+    a, g = sim.place.agents, sim.place.lattice
     live = a.status != DEAD
     citizens = live & (a.kind == CITIZEN)
     cops = live & (a.kind == COP)
@@ -99,12 +101,12 @@ def check_state(sim: Simulation) -> None:
         for status in (QUIET, ACTIVE, JAILED):
             assert t[3 * group + status] == np.count_nonzero(mine & (a.status == status))
     assert t[6] == np.count_nonzero(cops)
-    assert sim.history[-1][1:8] == tuple(int(x) for x in t)
+    assert tuple(getattr(sim.place.row, n) for n in TALLY) == tuple(int(x) for x in t)
 
 
 def sharing(sim: Simulation) -> tuple[int, int, int]:
     """Largest number of agents, citizens and cops standing on one site."""
-    a = sim.agents
+    a = sim.place.agents
     placed = np.flatnonzero(on_lattice(sim))
     pos = a.position[placed]
     if placed.size == 0:
@@ -121,9 +123,9 @@ def sharing(sim: Simulation) -> tuple[int, int, int]:
 
 def check_transition(before: dict, sim: Simulation) -> None:
     """Jail terms and releases between two consecutive ticks."""
-    a, p = sim.agents, sim.params
-    arrests = sim.history[-1][8]
-    released = sim.history[-1][15]
+    a, p = sim.place.agents, sim.params
+    arrests = sim.place.row.arrests
+    released = sim.place.row.released
     newly_jailed = 0
     model2 = a.age.shape[0] > 0
     for i, (status, term, age) in before.items():
@@ -135,7 +137,7 @@ def check_transition(before: dict, sim: Simulation) -> None:
         if status != JAILED:
             if now_status == JAILED:
                 newly_jailed += 1
-                if math.isinf(sim.dynamic["max_jail_term"]):
+                if math.isinf(sim.place.now("max_jail_term")):
                     assert now_term == FOREVER
             continue
         if term == FOREVER:
@@ -156,7 +158,7 @@ def check_transition(before: dict, sim: Simulation) -> None:
 
 
 def jail_view(sim: Simulation) -> dict:
-    a = sim.agents
+    a = sim.place.agents
     idx = np.flatnonzero((a.status != DEAD) & (a.kind == CITIZEN))
     age = a.age if a.age.shape[0] else np.zeros(a.status.shape[0], np.int16)
     return {int(i): (int(a.status[i]), int(a.jail_left[i]), int(age[i])) for i in idx}
@@ -211,8 +213,8 @@ def test_state_invariants_after_random_steps(case):
     sim = Simulation(sc, seed=seed)
     p = sim.params
     check_state(sim)
-    n_cops = sim.history[-1][7]
-    n_citizens = sum(sim.history[-1][1:7])
+    n_cops = sim.place.row.cops
+    n_citizens = agents_in(sim.place.row) - n_cops
     for _ in range(ticks):
         before = jail_view(sim)
         sim.step()
@@ -220,7 +222,7 @@ def test_state_invariants_after_random_steps(case):
         check_transition(before, sim)
         row = sim.counts()
         assert row["cops"] == n_cops, "cop count changed without a schedule"
-        citizens = sum(sim.history[-1][1:7])
+        citizens = agents_in(sim.place.row) - sim.place.row.cops
         if p.model.variant == "I":
             assert citizens == n_citizens
         else:
@@ -300,6 +302,6 @@ def test_cop_count_follows_the_schedule(variant, densities, seed):
         if tick % 3 == 0 and tick // 3 <= len(densities):
             expected = round(densities[tick // 3 - 1] * p.n_sites)
         elif tick > 3 * len(densities):
-            expected = round(sim.dynamic["cop_density"] * p.n_sites)
+            expected = round(sim.place.now("cop_density") * p.n_sites)
         assert sim.counts()["cops"] == expected
     assert sim.counts()["cops"] == round(0.07 * p.n_sites)

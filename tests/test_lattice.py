@@ -122,7 +122,7 @@ def test_compiled_scans_equal_a_brute_force_count(hold_site):
     )
     sim = Simulation(p, seed=3)
     sim.step(6)
-    a, g = sim.agents, sim.lattice
+    a, g = sim.place.agents, sim.place.lattice
     w, h = p.world.width, p.world.height
     nb = neighbourhood(p.world.vision_shape, p.citizens.vision)
     offsets = neighbourhood_offsets(p.world.vision_shape, p.citizens.vision)
@@ -166,7 +166,7 @@ def test_saturated_sites_are_counted_exactly():
         threshold=-1.0,
     )
     sim = Simulation(p, seed=1)
-    g, a = sim.lattice, sim.agents
+    g, a = sim.place.lattice, sim.place.agents
     nb = neighbourhood(p.world.vision_shape, p.citizens.vision)
     target = 40
     citizens = [int(i) for i in np.flatnonzero(a.kind == CITIZEN)[:8]]

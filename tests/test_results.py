@@ -20,9 +20,9 @@ import pytest
 
 import upheaval
 from upheaval.core.codes import ACTIVE, COP, DEAD, JAILED
-from upheaval.engine.simulation import COLUMNS
-from upheaval.model.params import parameter_fields
+from upheaval.model.params import parameters
 from upheaval.model.state import TALLY
+from upheaval.model.ticks import COLUMNS
 from upheaval.results import (
     MANIFEST,
     SNAPSHOTS,
@@ -85,9 +85,9 @@ def test_manifest_records_what_ran(tmp_path):
     assert m["steps_requested"] == 60
     assert m["variant"] == "I"
     # Every parameter, by section.key, with the run's values.
-    locations = [f"{f.metadata['section']}.{f.metadata['key']}" for f in parameter_fields()]
+    locations = [f.location for f in parameters()]
     assert list(m["parameters"]) == locations
-    for f, loc in zip(parameter_fields(), locations, strict=True):
+    for f, loc in zip(parameters(), locations, strict=True):
         assert m["parameters"][loc] == sim.params.value(f.name), loc
     assert m["parameters"]["citizens.legitimacy"] == 0.8
     assert m["parameters"]["jail.max_jail_term"] == 40.0
@@ -287,12 +287,12 @@ def test_read_run_errors_name_the_directory(tmp_path):
 
 def _reference_snapshot(sim) -> dict[str, np.ndarray]:
     """Agent by agent, the documented rule: cop > active > quiet > jailed."""
-    w, h = int(sim.lattice.width), int(sim.lattice.height)
+    w, h = int(sim.place.lattice.width), int(sim.place.lattice.height)
     rank = {COP_SITE: 4, ACTIVE_SITE: 3, QUIET_SITE: 2, JAILED_SITE: 1}
     occupant = np.zeros((h, w), np.uint8)
     group = np.full((h, w), -1, np.int8)
     occupants = np.zeros((h, w), np.uint8)
-    a = sim.agents
+    a = sim.place.agents
     for i in range(a.kind.shape[0]):
         if a.status[i] == DEAD:
             continue
@@ -340,12 +340,12 @@ def test_snapshots_match_agents_and_read_back(tmp_path, preset):
 def test_lattice_snapshot_shared_site_shows_most_visible():
     # Build a shared site by hand: put a quiet citizen onto a cop's site.
     sim = upheaval.Simulation(upheaval.load(RUN2), seed=1)
-    a = sim.agents
+    a = sim.place.agents
     cop = int(np.flatnonzero((a.kind == COP) & (a.status != DEAD))[0])
     citizen = int(np.flatnonzero((a.kind == 0) & (a.status != DEAD))[0])
     a.position[citizen] = a.position[cop]
-    snap = lattice_snapshot(sim)
-    y, x = divmod(int(a.position[cop]), int(sim.lattice.width))
+    snap = lattice_snapshot(sim.place)
+    y, x = divmod(int(a.position[cop]), int(sim.place.lattice.width))
     assert snap["occupant"][y, x] == COP_SITE
     assert snap["group"][y, x] == -1
     assert snap["occupants"][y, x] == 2
@@ -440,8 +440,8 @@ def test_run_outbursts_sums_groups_and_reads_all_sources(tmp_path):
 
 
 def test_manifest_records_timeline_actions():
-    from upheaval.results.recorder import timeline_entries
     from upheaval.model.timeline import ActionEvent
+    from upheaval.results.recorder import timeline_entries
 
     entries = timeline_entries([ActionEvent(tick=3, action="shock", factor=2.0, area=(0, 0, 9, 9))])
     assert entries == [
@@ -449,17 +449,10 @@ def test_manifest_records_timeline_actions():
             "kind": "action",
             "tick": 3,
             "action": "shock",
+            # every key the action takes, defaults included
             "factor": 2.0,
-            "share": 1.0,
-            "legitimacy": 0.0,
-            "count": -1,
             "target": "all",
             "area": (0, 0, 9, 9),
-            "mode": "patrol",
-            "unit": "",
-            "origin": "",
-            "to": "",
-            "ticks": -1,
         }
     ]
 

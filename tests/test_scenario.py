@@ -17,8 +17,8 @@ import pytest
 
 import upheaval
 from upheaval import ScenarioError
-from upheaval.engine.simulation import COLUMNS
-from upheaval.model.params import Params, parameter_fields
+from upheaval.model.params import Params, parameters
+from upheaval.model.ticks import COLUMNS
 from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.world.grid import lane_counts
 
@@ -48,14 +48,12 @@ def scenario_to_toml(sc: upheaval.Scenario) -> str:
     lines = ["[scenario]", f"name = {_toml_value(sc.name)}"]
     lines.append(f"description = {_toml_value(sc.description)}")
     by_section: dict[str, list[str]] = {}
-    for f in parameter_fields():
+    for f in parameters():
         value = sc.params.value(f.name)
-        by_section.setdefault(f.metadata["section"], []).append(
-            f"{f.metadata['key']} = {_toml_value(value)}"
-        )
+        by_section.setdefault(f.section, []).append(f"{f.key} = {_toml_value(value)}")
     for section, entries in by_section.items():
         lines += ["", f"[{section}]", *entries]
-    key_of = {f.name: f'"{f.metadata["section"]}.{f.metadata["key"]}"' for f in parameter_fields()}
+    key_of = {f.name: f'"{f.section}.{f.key}"' for f in parameters()}
     for e in sc.timeline:
         lines += ["", "[[timeline]]"]
         if isinstance(e, SetEvent):
@@ -63,15 +61,11 @@ def scenario_to_toml(sc: upheaval.Scenario) -> str:
             lines.append(f"set = {{ {key_of[e.param]} = {_toml_value(e.value)} }}")
         elif isinstance(e, ActionEvent):
             lines += [f"tick = {e.tick}", f"action = {_toml_value(e.action)}"]
-            blank = ActionEvent(tick=e.tick, action=e.action)
-            for f in dataclasses.fields(e):
-                value = getattr(e, f.name)
-                if f.name in ("tick", "action") or value == getattr(blank, f.name):
-                    continue
+            for name, value in e.given().items():
                 if isinstance(value, tuple):
-                    lines.append(f"{f.name} = [{', '.join(map(str, value))}]")
+                    lines.append(f"{name} = [{', '.join(map(str, value))}]")
                 else:
-                    lines.append(f"{f.name} = {_toml_value(value)}")
+                    lines.append(f"{name} = {_toml_value(value)}")
         else:
             lines += [f"start = {e.start}", f"end = {e.end}"]
             lines.append(f"ramp = {{ {key_of[e.param]} = {_toml_value(e.value)} }}")
@@ -395,8 +389,8 @@ def test_preset_loads_and_round_trips(tmp_path, name):
 def test_round_trip_writer_covers_every_parameter():
     # If the writer skipped a field the round trip would compare defaults with defaults.
     text = scenario_to_toml(upheaval.Scenario(params=Params()))
-    for f in parameter_fields():
-        assert f"\n{f.metadata['key']} = " in text, f.name
+    for f in parameters():
+        assert f"\n{f.key} = " in text, f.name
 
 
 @pytest.mark.parametrize(
@@ -509,7 +503,7 @@ def test_params_are_frozen():
 
 def _column(sim: upheaval.Simulation, name: str) -> list:
     i = COLUMNS.index(name)
-    return [row[i] for row in sim.history]
+    return [row[i] for row in sim.place.history]
 
 
 def test_run4_legitimacy_jumps_at_tick_77():
@@ -527,8 +521,8 @@ def test_run4_legitimacy_jumps_at_tick_77():
     flat = dataclasses.replace(flat, timeline=())
     other = upheaval.Simulation(flat, seed=3)
     other.run(80)
-    assert other.history[:77] == sim.history[:77]
-    assert [row[-1] for row in other.history] == [0.9] * 81
+    assert other.place.history[:77] == sim.place.history[:77]
+    assert [row.legitimacy for row in other.place.history] == [0.9] * 81
 
 
 def test_run3_legitimacy_falls_a_point_a_tick_from_51_to_120():
@@ -566,7 +560,7 @@ def test_cop_density_set_adds_cops_on_empty_sites():
     # At L = 0.9 no citizen can go active (G ≤ 0.1 = T), so nobody is arrested or
     # killed and no site is ever shared: reinforcements went to empty sites only.
     assert sum(_column(sim, "arrests")) == 0
-    counts = lane_counts(sim.lattice, sim.agents, sim.rules.hold_site)
+    counts = lane_counts(sim.place.lattice, sim.place.agents, sim.place.rules.hold_site)
     assert int(counts.sum(axis=1).max()) == 1
     assert int(counts[:, 0].sum()) == 64
 
@@ -594,7 +588,7 @@ def test_jail_term_ramp_moves_through_whole_terms(tmp_path):
     terms = []
     for _ in range(6):
         sim.step()
-        terms.append(sim.dynamic["max_jail_term"])
+        terms.append(sim.place.now("max_jail_term"))
     # 30 → 45 in four steps of 3.75, each rounded to a whole term (half to even)
     assert terms == [30.0, 30.0, 34.0, 38.0, 41.0, 45.0]
 

@@ -41,7 +41,7 @@ def small_run2():
 def recovery(tmp_path_factory):
     sc = small_run2()
     sim = Simulation(apply_overrides(sc, TRUE), seed=12345).run(STEPS)
-    obs = Observed("truth", "run", run_statistics(sim.history, THRESHOLD), tuple(STATISTICS))
+    obs = Observed("truth", "run", run_statistics(sim.table(), THRESHOLD), tuple(STATISTICS))
     factors = [parse_factor(f"{k}={lo}:{hi}") for k, (lo, hi) in PRIOR.items()]
     out = tmp_path_factory.mktemp("abc")
     res = calibrate(
@@ -101,7 +101,7 @@ def test_same_seed_same_posterior_and_resume(tmp_path):
     obs = Observed(
         "x",
         "run",
-        run_statistics(Simulation(sc, seed=1).run(30).history, THRESHOLD),
+        run_statistics(Simulation(sc, seed=1).run(30).table(), THRESHOLD),
         tuple(STATISTICS),
     )
     f = [parse_factor("legitimacy=0.7:0.9")]
@@ -130,7 +130,7 @@ def test_weighted_quantile():
 
 
 def test_run_statistics_by_hand():
-    from upheaval.engine.simulation import COLUMNS
+    from upheaval.model.ticks import COLUMNS, TickRow, tick_table
 
     rows = []
     actives = [0, 5, 20, 30, 10, 25, 0]
@@ -138,12 +138,12 @@ def test_run_statistics_by_hand():
         r = dict.fromkeys(COLUMNS, 0)
         r.update(tick=t, active_blue=a, arrests=1 if t else 0, killed_by_cops=2 if t == 3 else 0)
         r.update(cops_killed=1 if t == 4 else 0)  # deaths are counted on both sides
-        rows.append(tuple(r[c] for c in COLUMNS))
-    s = run_statistics(rows, threshold=20)
+        rows.append(TickRow(**r))
+    s = run_statistics(tick_table(rows), threshold=20)
     assert s["peak_active"] == 30 and s["peak_tick"] == 3
     assert s["unrest_onset"] == 2 and s["unrest_duration"] == 4  # ticks 2…5
     assert s["peak_after_onset"] == 1 and s["deaths"] == 3 and s["arrests"] == 6
-    quiet = run_statistics(rows, threshold=100)
+    quiet = run_statistics(tick_table(rows), threshold=100)
     assert quiet["unrest_onset"] == 7 and quiet["unrest_duration"] == 0
 
 

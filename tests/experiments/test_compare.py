@@ -19,8 +19,8 @@ from upheaval.experiments.compare import (
     make_variant,
     write_comparison,
 )
-from upheaval.scenario.loading import apply_overrides, scenario_from_dict
 from upheaval.model.timeline import ActionEvent
+from upheaval.scenario.loading import apply_overrides, scenario_from_dict
 
 STEPS = 60
 

@@ -47,7 +47,7 @@ def test_serial_sweep_matches_direct_simulations(tmp_path, small_scenario, small
         sc = upheaval.apply_overrides(small_scenario, small_design.point(row["point"]))
         seed = run_seed(np.random.SeedSequence(7), row["point"], row["replicate"])
         sim = upheaval.Simulation(sc, seed=seed).run(STEPS)
-        expected = summarise(sim.history)
+        expected = summarise(sim.table())
         assert {k: row[k] for k in expected} == expected
         assert row["spawn_key"] == [row["point"], row["replicate"]]
         assert row["legitimacy"] == small_design.point(row["point"])["legitimacy"]
@@ -310,7 +310,7 @@ def test_timelines_and_model_ii_run_in_sweeps(tmp_path, preset):
         point_sc = upheaval.apply_overrides(sc, d.point(row["point"]))
         seed = run_seed(np.random.SeedSequence(2), row["point"], row["replicate"])
         sim = upheaval.Simulation(point_sc, seed=seed).run(60)
-        expected = summarise(sim.history)
+        expected = summarise(sim.table())
         assert {k: row[k] for k in expected} == expected
         assert row["final_legitimacy"] == sim.legitimacy
     if preset == "epstein2002-run3":

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from upheaval.engine.simulation import COLUMNS
 from upheaval.experiments import summarise
+from upheaval.model.ticks import COLUMNS, TickRow, tick_table
 
 
 def _row(tick, active, quiet=100, jailed=0, cops=10, arrests=0, killed_by_cops=0, legit=0.8):
@@ -20,7 +20,7 @@ def _row(tick, active, quiet=100, jailed=0, cops=10, arrests=0, killed_by_cops=0
         killed_by_cops=killed_by_cops,
         legitimacy=legit,
     )
-    return tuple(r[c] for c in COLUMNS)
+    return TickRow(**r)
 
 
 def test_summary_of_a_known_history():
@@ -29,7 +29,7 @@ def test_summary_of_a_known_history():
         _row(t, a, jailed=t, arrests=2 if t else 99, killed_by_cops=t % 2, legit=0.8 - 0.01 * t)
         for t, a in enumerate(actives)
     ]
-    s = summarise(h, threshold=50)
+    s = summarise(tick_table(h), threshold=50)
     assert s["ticks"] == 7
     assert (s["peak_active"], s["peak_tick"]) == (80, 3)
     assert s["mean_active"] == pytest.approx(sum(actives[1:]) / 7)
@@ -49,8 +49,8 @@ def test_summary_of_a_known_history():
 
 
 def test_summary_without_outbursts_has_nulls():
-    s = summarise([_row(t, 3) for t in range(4)])
+    s = summarise(tick_table([_row(t, 3) for t in range(4)]))
     assert s["outbursts"] == 0
     assert s["first_outburst"] is None and s["outburst_duration_mean"] is None
-    with pytest.raises(ValueError, match="non-empty history"):
-        summarise([])
+    with pytest.raises(ValueError, match="non-empty tick table"):
+        summarise(tick_table([]))

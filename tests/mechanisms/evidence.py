@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import upheaval
-from upheaval.engine.simulation import COLUMNS, Simulation
-from upheaval.scenario.schema import Scenario
+from upheaval.engine.simulation import Simulation
+from upheaval.model.ticks import COLUMNS
 from upheaval.model.timeline import ActionEvent, SetEvent
+from upheaval.scenario.schema import Scenario
 
 RESULTS = Path(__file__).resolve().parent / "results"
 SEEDS = tuple(range(1, 21))
@@ -32,7 +33,7 @@ def base() -> Scenario:
 def run(sc: Scenario, seed: int, ticks: int) -> list[tuple]:
     sim = Simulation(sc, seed=seed)
     sim.step(ticks)
-    return sim.history
+    return sim.place.history
 
 
 def column(history: list[tuple], name: str) -> list[float]:
@@ -309,12 +310,12 @@ def _ordinary_actives(sc: Scenario, seed: int, ticks: int) -> tuple[list[tuple],
     ordinary = []
     for _ in range(ticks):
         sim.step()
-        a = sim.agents
+        a = sim.place.agents
         mask = (a.kind == 0) & (a.status == 1)
         if a.role.shape[0]:
             mask &= a.role == 0
         ordinary.append(int(mask.sum()))
-    return sim.history, ordinary
+    return sim.place.history, ordinary
 
 
 def provocateurs(seeds=SEEDS, ticks: int = 250, count: int = 10, q: float = 0.02) -> dict[str, Any]:
@@ -464,7 +465,9 @@ def information_channel(
     def actives(params: Any, seed: int) -> list[int]:
         return column(run(Scenario(params=params), seed, ticks), "active_blue")
 
-    focal = mobilising.replace(information_focal_x=p.world.width // 2, information_focal_y=p.world.height // 2)
+    focal = mobilising.replace(
+        information_focal_x=p.world.width // 2, information_focal_y=p.world.height // 2
+    )
 
     def spread(timeline: tuple, seed: int, params: Any = mobilising) -> tuple[float, float, float]:
         sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
@@ -473,8 +476,8 @@ def information_channel(
             sim.step()
             if sim.tick < shutdown_tick:
                 continue
-            after.append(sim.history[-1][COL["active_blue"]])
-            d = dispersion(sim.agents, p.world.width, p.world.height)
+            after.append(sim.place.history[-1].active_blue)
+            d = dispersion(sim.place.agents, p.world.width, p.world.height)
             if d.active_sites >= 5:
                 per_site.append(d.clusters / d.active_sites)
                 largest.append(d.largest_share)
@@ -553,25 +556,25 @@ def _organised_run(params: Any, seed: int, ticks: int, timeline: tuple = (), org
     from upheaval.core.codes import ACTIVE, JAILED
 
     sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
-    org = sim.agents.org.copy() if org is None else org
+    org = sim.place.agents.org.copy() if org is None else org
     groups = int(org.max())
     members = org > 0
     out = {"org": org, "member_active": [], "other_active": [], "acting": [], "sync": []}
     for _ in range(ticks):
         sim.step()
-        a = sim.agents
+        a = sim.place.agents
         active = a.status[: org.shape[0]] == ACTIVE
         free = (a.status[: org.shape[0]] != JAILED) & (a.status[: org.shape[0]] != 3)
         out["member_active"].append(int(np.count_nonzero(active & members)))
         out["other_active"].append(int(np.count_nonzero(active & ~members)))
-        if sim.rules.organisation_on:
-            out["acting"].append(int(np.count_nonzero(sim.rules.organisation_mode[1:])))
+        if sim.place.rules.organisation_on:
+            out["acting"].append(int(np.count_nonzero(sim.place.signals.organisation_mode[1:])))
         for g in range(1, groups + 1):
             in_g = (org == g) & free
             n_act = int(np.count_nonzero(in_g & active))
             if n_act:
                 out["sync"].append(n_act / int(np.count_nonzero(in_g)))
-    out["history"] = sim.history
+    out["history"] = sim.place.history
     return out
 
 

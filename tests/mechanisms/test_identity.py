@@ -10,11 +10,12 @@ import pytest
 import upheaval
 from mechanisms.test_parity import CASES
 from upheaval.core.codes import CITIZEN, DEAD, GREEN
-from upheaval.engine.simulation import COLUMNS, Simulation
+from upheaval.engine.simulation import Simulation
 from upheaval.model.params import ParameterError, Params, validate_params
+from upheaval.model.ticks import COLUMNS
+from upheaval.model.timeline import SetEvent
 from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
 from upheaval.scenario.schema import Scenario
-from upheaval.model.timeline import SetEvent
 
 COL = {name: k for k, name in enumerate(COLUMNS)}
 BY_STATUS = ("quiet", "active", "jailed")
@@ -37,28 +38,28 @@ def test_full_solidarity_is_the_classic_run(seed):
     on = Simulation(sc.with_params(identity_enabled=True), seed=seed)
     off.step(150)
     on.step(150)
-    assert np.array_equal(merged(off.history), merged(on.history))
-    peak = max(r[COL["active_blue"]] for r in off.history)
+    assert np.array_equal(merged(off.place.history), merged(on.place.history))
+    peak = max(r.active_blue for r in off.place.history)
     assert peak >= 50, "the comparison should span an outburst"
-    for name, x, y in zip(off.agents._fields, off.agents, on.agents, strict=True):
+    for name, x, y in zip(off.place.agents._fields, off.place.agents, on.place.agents, strict=True):
         if name != "group":
             assert np.array_equal(x, y), name
-    citizens = (on.agents.kind == CITIZEN) & (on.agents.status != DEAD)
-    share_green = float(np.mean(on.agents.group[citizens] == GREEN))
+    citizens = (on.place.agents.kind == CITIZEN) & (on.place.agents.status != DEAD)
+    share_green = float(np.mean(on.place.agents.group[citizens] == GREEN))
     assert 0.45 < share_green < 0.55  # blue_share 0.5 over 1,120 citizens
-    assert max(r[COL["active_green"]] for r in on.history) > 0
+    assert max(r.active_green for r in on.place.history) > 0
 
 
 def test_lower_solidarity_changes_the_run_and_the_parity_cases_use_it():
     params, timeline = CASES["identities: solidarity ramped down and set back"]
     sim = Simulation(Scenario(params=params, timeline=timeline), seed=1)
     sim.step(16)
-    h = np.array(sim.history)
+    h = np.array(sim.place.history)
     assert h[:, COL["active_blue"]].max() > 0 and h[:, COL["active_green"]].max() > 0
-    assert sim.dynamic["identity_solidarity"] == 1.0
+    assert sim.place.now("identity_solidarity") == 1.0
     full = Simulation(Scenario(params=params.replace(identity_solidarity=1.0)), seed=1)
     full.step(16)
-    assert full.history != sim.history
+    assert full.place.history != sim.place.history
 
 
 def test_a_ramp_of_solidarity_takes_equal_steps():
@@ -70,7 +71,7 @@ def test_a_ramp_of_solidarity_takes_equal_steps():
     seen = []
     for _ in range(9):
         sim.step()
-        seen.append(float(sim.rules.identity_solidarity[0]))
+        seen.append(float(sim.place.signals.identity_solidarity[0]))
     assert seen[:4] == [1.0] * 4
     assert seen[4:] == pytest.approx([0.8, 0.6, 0.4, 0.2, 0.2])
 
@@ -175,10 +176,10 @@ def test_checkpoint_branch_may_change_solidarity():
         sim.checkpoint(), Scenario(params=p.replace(identity_solidarity=0.25))
     )
     branch.step(1)
-    assert float(branch.rules.identity_solidarity[0]) == 0.25
+    assert float(branch.place.signals.identity_solidarity[0]) == 0.25
     direct = Simulation(
         Scenario(params=p, timeline=(SetEvent(tick=4, param="identity_solidarity", value=0.25),)),
         seed=1,
     )
     direct.step(4)
-    assert direct.history == branch.history
+    assert direct.place.history == branch.place.history

@@ -9,7 +9,7 @@ import pytest
 
 import upheaval
 from upheaval.core.codes import ACTIVE, CITIZEN, DEAD, JAILED, QUIET
-from upheaval.engine.simulation import COLUMNS, Simulation
+from upheaval.engine.simulation import Simulation
 from upheaval.experiments.compare import VariantError, make_variant
 from upheaval.model.params import ParameterError, Params, validate_params
 from upheaval.model.rules.organisation import (
@@ -20,9 +20,10 @@ from upheaval.model.rules.organisation import (
     group_modes,
     groups_acting,
 )
+from upheaval.model.ticks import agents_in
+from upheaval.model.timeline import ActionEvent, SetEvent
 from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
 from upheaval.scenario.schema import Scenario
-from upheaval.model.timeline import ActionEvent, SetEvent
 
 HEAD = '[scenario]\nextends = "epstein2002-run2"\n'
 ORG = "[organisation]\ngroups = 5\n"
@@ -63,7 +64,7 @@ def test_organisation_off_by_default_and_quorum_zero_is_fine_when_off():
     p = validate_params(Params(organisation_quorum=0.0))
     assert p.organisation.groups == 0
     sim = Simulation(p, seed=1)
-    assert sim.agents.org.shape[0] == 0 and not sim.rules.organisation_on
+    assert sim.place.agents.org.shape[0] == 0 and not sim.place.rules.organisation_on
 
 
 @pytest.mark.parametrize(
@@ -127,7 +128,7 @@ def test_quorum_rule_and_modes():
 
 def test_membership_draws_each_member_into_one_group():
     sim = Simulation(SMALL, seed=3)
-    a = sim.agents
+    a = sim.place.agents
     citizens = (a.kind == CITIZEN) & (a.status != DEAD)
     org = a.org[citizens]
     assert org.min() >= 0 and org.max() <= 6
@@ -138,7 +139,7 @@ def test_membership_draws_each_member_into_one_group():
     # the draws come after every other initial draw: the population is the classic one
     classic = Simulation(SMALL.replace(organisation_groups=0), seed=3)
     for name in ("position", "hardship", "risk_aversion", "kind"):
-        assert np.array_equal(getattr(a, name), getattr(classic.agents, name)), name
+        assert np.array_equal(getattr(a, name), getattr(classic.place.agents, name)), name
 
 
 def test_members_follow_their_group_and_strikers_stay_off_the_street():
@@ -150,7 +151,7 @@ def test_members_follow_their_group_and_strikers_stay_off_the_street():
         timeline=(ActionEvent(tick=30, action="general_strike", ticks=20),),
     )
     sim = Simulation(sc, seed=2)
-    a = sim.agents
+    a = sim.place.agents
     members = a.org > 0
     jailed_at_start = None
     for _ in range(60):
@@ -166,7 +167,7 @@ def test_members_follow_their_group_and_strikers_stay_off_the_street():
             assert 0 < row["striking"] <= quiet
         elif sim.tick >= 50:
             assert row["striking"] == 0  # quorum 1 is never met here
-    assert sum(r[COLUMNS.index("active_blue")] for r in sim.history) > 0  # non-members
+    assert sum(r.active_blue for r in sim.place.history) > 0  # non-members
 
 
 def test_strikes_lower_legitimacy_by_their_news_term():
@@ -174,14 +175,13 @@ def test_strikes_lower_legitimacy_by_their_news_term():
     p = SMALL.replace(organisation_quorum=0.2, organisation_strike_impact=0.5)
     sim = Simulation(Scenario(params=p), seed=1)
     sim.step(40)
-    striking = COLUMNS.index("striking")
-    h = sim.history
+    h = sim.place.history
     for t in range(1, len(h) - 1):
-        citizens = sum(h[t][1:7])
-        expected = min(1.0, max(0.0, h[t][-1] - 0.5 * h[t][striking] / citizens))
-        assert h[t + 1][-1] == expected, t
-    struck = sum(row[striking] for row in h)
-    assert struck > 0 and sim.history[-1][-1] < p.citizens.legitimacy
+        citizens = agents_in(h[t]) - h[t].cops
+        expected = min(1.0, max(0.0, h[t].legitimacy - 0.5 * h[t].striking / citizens))
+        assert h[t + 1].legitimacy == expected, t
+    struck = sum(row.striking for row in h)
+    assert struck > 0 and sim.place.row.legitimacy < p.citizens.legitimacy
 
 
 def test_checkpoint_carries_the_groups_verdicts_and_refuses_new_groups():
@@ -189,7 +189,9 @@ def test_checkpoint_carries_the_groups_verdicts_and_refuses_new_groups():
     sim = Simulation(sc, seed=4)
     sim.step(20)
     cp = sim.checkpoint()
-    assert np.array_equal(cp.organisation, sim._org_acting)
+    assert np.array_equal(
+        cp.places[0].state["organisation"]["acting"], sim.place.state["organisation"]["acting"]
+    )
     with pytest.raises(ValueError, match=r"organisation\.groups"):
         Simulation.restore(cp, sc.with_params(organisation_groups=3))
     with pytest.raises(ValueError, match=r"organisation\.member_share"):

@@ -11,10 +11,11 @@ import pytest
 
 from reference.compare import run_side_by_side
 from reference.model import ReferenceModel
-from upheaval.engine.simulation import COLUMNS, Simulation
+from upheaval.engine.simulation import Simulation
 from upheaval.model.params import Params
+from upheaval.model.rules.forces import unit_codes
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.scenario.schema import Scenario
-from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, unit_codes
 
 BASE = Params(
     width=13,
@@ -30,7 +31,7 @@ FIELDS = ("legit", "fear", "cohort", "hardship0", "unit", "faction", "role", "or
 
 
 def assert_same_mechanism_state(sim: Simulation, ref: ReferenceModel, where: str) -> None:
-    a = sim.agents
+    a = sim.place.agents
     expected = ref.mechanism_snapshot()
     for k, name in enumerate(FIELDS):
         arr = getattr(a, name)
@@ -52,7 +53,7 @@ def side_by_side(sc: Scenario, seed: int, ticks: int) -> tuple[Simulation, Refer
     for _ in range(ticks):
         sim.step()
         ref.step()
-        assert sim.history[-1] == ref.history[-1], f"tick {sim.tick}: row differs"
+        assert sim.place.history[-1] == ref.history[-1], f"tick {sim.tick}: row differs"
         assert_same_mechanism_state(sim, ref, f"tick {sim.tick}")
     # and the full classic comparison (agents, sites) from a fresh pair
     run_side_by_side(sc, seed=seed, ticks=ticks)
@@ -397,19 +398,19 @@ def test_parity_runs_exercise_the_mechanisms():
     counts = []
     for _ in range(14):
         sim.step()
-        counts.append(sim.history[-1][7])
+        counts.append(sim.place.row.cops)
     base_cops = round(0.06 * 169)
     assert counts[2] == base_cops + 6 and counts[3] == base_cops + 11
     assert counts[8] == base_cops + 9 and counts[11] == base_cops + 3
-    assert sum(r[16] for r in sim.history) > 0  # killed_by_cops
+    assert sum(r.killed_by_cops for r in sim.place.history) > 0
     params, timeline = CASES["beta hardship with a group, shocks and rollback"]
     sim = Simulation(Scenario(params=params, timeline=timeline), seed=1)
-    h0 = sim.agents.hardship.copy()
+    h0 = sim.place.agents.hardship.copy()
     sim.step(3)
-    group = sim.agents.cohort == 1
-    assert (sim.agents.hardship[group] >= h0[group]).all()
-    assert (sim.agents.hardship[group] > h0[group]).any()
-    assert (sim.agents.hardship[~group] == h0[~group]).all()
+    group = sim.place.agents.cohort == 1
+    assert (sim.place.agents.hardship[group] >= h0[group]).all()
+    assert (sim.place.agents.hardship[group] > h0[group]).any()
+    assert (sim.place.agents.hardship[~group] == h0[~group]).all()
 
 
 @pytest.mark.parametrize(
@@ -436,8 +437,10 @@ def test_checkpoint_continues_bit_identically_with_mechanisms(label):
     first.step(7)
     resumed = Simulation.restore(first.checkpoint())
     resumed.step(9)
-    assert resumed.history == straight.history
-    for name, x, y in zip(straight.agents._fields, straight.agents, resumed.agents, strict=True):
+    assert resumed.place.history == straight.place.history
+    for name, x, y in zip(
+        straight.place.agents._fields, straight.place.agents, resumed.place.agents, strict=True
+    ):
         assert np.array_equal(x, y), name
 
 
@@ -448,9 +451,10 @@ def test_minds_parity_cases_exercise_every_verdict(seed):
     params, timeline = CASES["cops' minds: stand aside, defect, disarm"]
     sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
     sim.step(16)
-    totals = np.array(sim.history)[:, 17:20].sum(axis=0)
-    assert (totals > 0).all(), totals  # stood aside, defected, disarmed
-    killed = sum(r[COLUMNS.index("cops_killed")] for r in sim.history)
+    verdicts = ("stood_aside", "defected", "disarmed")
+    totals = np.array([[getattr(r, v) for v in verdicts] for r in sim.place.history]).sum(axis=0)
+    assert (totals > 0).all(), totals
+    killed = sum(r.cops_killed for r in sim.place.history)
     assert 0 < killed < totals[2]  # the crowd kills some of the cops it disarms
     params, timeline = CASES[
         "cops' minds: foreign reinforcements, per-agent legitimacy, lethal force"
@@ -458,9 +462,10 @@ def test_minds_parity_cases_exercise_every_verdict(seed):
     sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
     for _ in range(16):
         sim.step()
-        a = sim.agents
+        a = sim.place.agents
         assert not np.any((a.kind == 0) & (a.status != 3) & (a.unit > 0))
-    assert sum(r[17] for r in sim.history) > 0 and sum(r[19] for r in sim.history) > 0
+    history = sim.place.history
+    assert sum(r.stood_aside for r in history) > 0 and sum(r.disarmed for r in history) > 0
 
 
 def test_information_parity_case_broadcasts_and_shuts_down():
@@ -472,13 +477,13 @@ def test_information_parity_case_broadcasts_and_shuts_down():
     media = []
     for _ in range(16):
         sim.step()
-        media.append(tuple(int(v) for v in sim.rules.media))
+        media.append(tuple(int(v) for v in sim.place.signals.media))
     assert all(m == (0, 0) for m in media[5:10])
     online = media[:5] + media[10:]
     assert any(m[0] > 0 for m in online) and any(m[1] > 0 for m in online), media
     silent = Simulation(Scenario(params=params.replace(information_enabled=False)), seed=1)
     silent.step(16)
-    assert silent.history != sim.history
+    assert silent.place.history != sim.place.history
 
 
 def test_foreign_units_never_defect_while_others_do():
@@ -487,7 +492,7 @@ def test_foreign_units_never_defect_while_others_do():
     params, timeline = CASES["cops' minds: units of different origins (guard and foreign)"]
     sim = Simulation(Scenario(params=params, timeline=timeline), seed=1)
     sim.step(20)
-    a = sim.agents
+    a = sim.place.agents
     codes = unit_codes(timeline)
     citizens = (a.kind == 0) & (a.status != 3)
     assert (citizens & (a.unit == codes["ng"])).any()
@@ -503,7 +508,7 @@ def test_elite_split_cases_move_command_and_change_verdicts():
     per_tick, called_in = [], []
     for _ in range(12):
         sim.step()
-        a = sim.agents
+        a = sim.place.agents
         cops = (a.kind == 1) & (a.status != 3)
         ruler, rival = (int((cops & (a.faction == f)).sum()) for f in (0, 1))
         per_tick.append((ruler, rival))
@@ -517,7 +522,7 @@ def test_elite_split_cases_move_command_and_change_verdicts():
     assert per_tick[9][0] == 0 and per_tick[9][1] > 0
     united = Simulation(Scenario(params=params.replace(elite_rival_share=0.0)), seed=1)
     united.step(12)
-    assert united.history != sim.history
+    assert united.place.history != sim.place.history
 
 
 @pytest.mark.parametrize("seed", [1, 7])
@@ -530,9 +535,9 @@ def test_organisation_parity_cases_exercise_quorum_and_general_strike(seed):
     modes, striking = [], []
     for _ in range(16):
         sim.step()
-        modes.append(tuple(int(m) for m in sim.rules.organisation_mode[1:]))
+        modes.append(tuple(int(m) for m in sim.place.signals.organisation_mode[1:]))
         striking.append(sim.counts()["striking"])
-    members = int(np.count_nonzero(sim.agents.org > 0))
+    members = int(np.count_nonzero(sim.place.agents.org > 0))
     assert all(m == (1, 1, 1) for m in modes[8:11]), modes  # ticks 9-11: general strike
     assert modes[0] == (0, 0, 0)  # no group acts before it has decided once
     stops = [
@@ -549,5 +554,5 @@ def test_organisation_parity_cases_exercise_quorum_and_general_strike(seed):
     protests = []
     for _ in range(16):
         sim.step()
-        protests.append(int(np.count_nonzero(sim.rules.organisation_mode == 2)))
+        protests.append(int(np.count_nonzero(sim.place.signals.organisation_mode == 2)))
     assert max(protests[:11]) > 0 and protests[-1] == 0  # the general strike (tick 12 on)

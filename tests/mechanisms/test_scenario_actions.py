@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 import upheaval
-from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
 from upheaval.model.timeline import ActionEvent
+from upheaval.scenario.loading import ScenarioError, apply_overrides, load_file
 
 ROOT = Path(__file__).resolve().parents[2]
 HEAD = '[scenario]\nextends = "epstein2002-run2"\n[legitimacy]\nfeedback = "global"\n'
@@ -37,7 +37,7 @@ def test_actions_load(tmp_path):
     assert sc.timeline[2].mode == "guard" and sc.timeline[3].count == -1
     sim = upheaval.Simulation(sc, seed=1)
     sim.step(45)
-    cops = [row[7] for row in sim.history]
+    cops = [row.cops for row in sim.place.history]
     assert cops[30] == cops[29] + 20 and cops[40] == cops[29]
 
 
@@ -225,7 +225,7 @@ def test_kz2022_preset_dates_its_timeline_from_the_dataset():
     total = {c: sum(t.column(c).to_pylist()) for c in ("provocations", "striking", "arrests")}
     assert all(v > 0 for v in total.values()), total
     assert max(t.column("active_blue").to_pylist()) > 100  # the price shock mobilises
-    assert not sim.rules.focal[0]  # the channel is down after tick 83
+    assert not sim.place.signals.focal[0]  # the channel is down after tick 83
 
 
 def test_synchronous_activation_is_a_named_choice_checked_against_turn_decisions(tmp_path):

@@ -18,8 +18,9 @@ from test_invariants import check_state
 from upheaval.core.codes import CITIZEN, COP, DEAD
 from upheaval.engine.simulation import Simulation
 from upheaval.model.params import Params
-from upheaval.scenario.schema import Scenario
+from upheaval.model.rules.forces import unit_codes
 from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, first_tick
+from upheaval.scenario.schema import Scenario
 
 SIDE = 12
 FAR = 10**6  # declares the units (codes, modes) without acting within the run
@@ -79,7 +80,7 @@ class MechanismTimeline(RuleBasedStateMachine):
             ActionEvent(tick=FAR, action="rollback"),
         ]
         self.sim = Simulation(Scenario(params=p, timeline=tuple(timeline)), seed=seed)
-        a = self.sim.agents
+        a = self.sim.place.agents
         self.citizens0 = int(np.count_nonzero((a.kind == CITIZEN) & (a.status != DEAD)))
         self.cops = int(np.count_nonzero((a.kind == COP) & (a.status != DEAD)))
         self.killed = 0
@@ -97,17 +98,17 @@ class MechanismTimeline(RuleBasedStateMachine):
         return before_cops
 
     def _on_duty(self, unit=None):
-        a = self.sim.agents
+        a = self.sim.place.agents
         mask = (a.kind == COP) & (a.status != DEAD)
         if unit is not None:
-            mask &= a.unit == self.sim._units[unit]
+            mask &= a.unit == unit_codes(self.sim.place.timeline)[unit]
         return int(np.count_nonzero(mask))
 
     @rule(online=st.booleans())
     def internet(self, online):
         """Shutdowns and restores (the channel, with its focal site)."""
         self._play(ActionEvent(tick=self.sim.tick + 1, action="restore" if online else "shutdown"))
-        assert self.sim.rules.focal[0] == int(online)
+        assert self.sim.place.signals.focal[0] == int(online)
 
     @rule(ticks=st.integers(1, 3))
     def step(self, ticks):
@@ -148,10 +149,10 @@ class MechanismTimeline(RuleBasedStateMachine):
             mode=UNITS[unit],
             area=area,
         )
-        a0 = self.sim.agents
+        a0 = self.sim.place.agents
         old_cops = set(np.flatnonzero((a0.kind == COP) & (a0.status != DEAD)).tolist())
         self._play(e)
-        a = self.sim.agents
+        a = self.sim.place.agents
         new = [
             i
             for i in np.flatnonzero((a.kind == COP) & (a.status != DEAD)).tolist()
@@ -159,7 +160,7 @@ class MechanismTimeline(RuleBasedStateMachine):
         ]
         assert len(new) <= count
         for i in new:
-            assert a.unit[i] == self.sim._units[unit]
+            assert a.unit[i] == unit_codes(self.sim.place.timeline)[unit]
             x, y = int(a.position[i]) % SIDE, int(a.position[i]) // SIDE
             if area is not None and UNITS[unit] == "guard":
                 assert area[0] <= x <= area[2] and area[1] <= y <= area[3]
@@ -169,7 +170,7 @@ class MechanismTimeline(RuleBasedStateMachine):
 
     @rule(unit=st.sampled_from(sorted(UNITS)), count=st.one_of(st.none(), st.integers(1, 5)))
     def withdraw(self, unit, count):
-        if unit not in self.sim._units:
+        if unit not in unit_codes(self.sim.place.timeline):
             return
         members = self._on_duty(unit)
         e = ActionEvent(
@@ -183,7 +184,7 @@ class MechanismTimeline(RuleBasedStateMachine):
         self.cops -= gone
         if count is None:
             assert self._on_duty(unit) == 0
-        a = self.sim.agents
+        a = self.sim.place.agents
         self.guard_sites = {
             i: s for i, s in self.guard_sites.items() if a.status[i] != DEAD and a.kind[i] == COP
         }
@@ -191,7 +192,7 @@ class MechanismTimeline(RuleBasedStateMachine):
     @rule(ticks=st.one_of(st.just(-1), st.integers(1, 4)))
     def general_strike(self, ticks):
         self._play(ActionEvent(tick=self.sim.tick + 1, action="general_strike", ticks=ticks))
-        a = self.sim.agents
+        a = self.sim.place.agents
         # a provocateur obeys no committee: members who are provocateurs stay violent
         members = (a.org > 0) & (a.kind == CITIZEN) & (a.role == 0)
         assert not np.any(members & (a.status == 1)), "a striker is on the street"
@@ -209,13 +210,13 @@ class MechanismTimeline(RuleBasedStateMachine):
         for _ in range(ramp):
             self._play()
         # before + (s − before)·k/k: the target up to the rounding of that product
-        assert abs(self.sim.dynamic["identity_solidarity"] - s) <= 1e-12
+        assert abs(self.sim.place.now("identity_solidarity") - s) <= 1e-12
 
     @invariant()
     def books_balance(self):
         sim = self.sim
         check_state(sim)
-        a = sim.agents
+        a = sim.place.agents
         alive = int(np.count_nonzero((a.kind == CITIZEN) & (a.status != DEAD)))
         assert alive + self.killed == self.citizens0
         assert self._on_duty() == self.cops
@@ -225,12 +226,12 @@ class MechanismTimeline(RuleBasedStateMachine):
         assert np.all((a.hardship[live] >= 0) & (a.hardship[live] <= 1))
         if a.legit.shape[0]:
             assert np.all((a.legit[live] >= 0) & (a.legit[live] <= 1))
-        assert 0.0 <= sim.dynamic["legitimacy"] <= 1.0
+        assert 0.0 <= sim.place.now("legitimacy") <= 1.0
         assert np.all((a.fear >= 0) & (a.fear <= 1))
         # a member belongs to one of the groups; cops belong to none
         assert np.all((a.org[live] >= 0) & (a.org[live] <= 3))
         assert not np.any(a.org[live & (a.kind == COP)])
-        assert 0.0 <= sim.dynamic["identity_solidarity"] <= 1.0
+        assert 0.0 <= sim.place.now("identity_solidarity") <= 1.0
         # identities are fixed for life: a citizen of tick 0 still alive keeps its group
         n0 = self.citizen0.shape[0]  # reinforcements may have grown the arrays
         still = self.citizen0 & (a.status[:n0] != DEAD) & (a.kind[:n0] == CITIZEN)

@@ -19,8 +19,8 @@ STATUS_NAMES = {QUIET: "quiet", ACTIVE: "active", JAILED: "jailed"}
 
 def engine_snapshot(sim: Simulation) -> dict[int, tuple]:
     """Live agents in the reference's snapshot format (see ReferenceModel.snapshot)."""
-    a = sim.agents
-    w = int(sim.lattice.width)
+    a = sim.place.agents
+    w = int(sim.place.lattice.width)
     model2 = a.age.shape[0] > 0
     out = {}
     for i in np.flatnonzero(a.status != DEAD):
@@ -51,7 +51,7 @@ def engine_site_counts(sim: Simulation) -> dict[tuple[int, int], tuple[int, int,
     """Per non-empty site: (cops, active, quiet, jailed) from the occupancy bytes; a
     saturated lane (3: three or more) is resolved by walking the site's agent list,
     as the engine does."""
-    g, a = sim.lattice, sim.agents
+    g, a = sim.place.lattice, sim.place.agents
     w = int(g.width)
     lanes = decode_occupancy(g)
     out = {}
@@ -76,7 +76,7 @@ def assert_same_state(sim: Simulation, ref: ReferenceModel, context: str = "") -
     """Tallies, events, legitimacy, every live agent and every site agree exactly."""
     where = f"{context} tick {sim.tick}"
     assert sim.tick == ref.tick, where
-    assert sim.history[-1] == ref.history[-1], f"{where}: tally row differs"
+    assert sim.place.history[-1] == ref.history[-1], f"{where}: tally row differs"
     eng, rf = comparable(engine_snapshot(sim)), comparable(ref.snapshot())
     if eng != rf:
         diff = {
@@ -86,8 +86,8 @@ def assert_same_state(sim: Simulation, ref: ReferenceModel, context: str = "") -
         }
         raise AssertionError(f"{where}: agents differ (slot: engine, reference): {diff}")
     assert engine_site_counts(sim) == ref.site_counts(), f"{where}: occupancy differs"
-    assert sim.dynamic["max_jail_term"] == ref.max_jail_term, where
-    assert sim.dynamic["cop_density"] == ref.cop_density, where
+    assert sim.place.now("max_jail_term") == ref.max_jail_term, where
+    assert sim.place.now("cop_density") == ref.cop_density, where
 
 
 def run_side_by_side(scenario: Any, seed: int, ticks: int, context: str = "") -> ReferenceModel:
@@ -104,10 +104,9 @@ def run_side_by_side(scenario: Any, seed: int, ticks: int, context: str = "") ->
 
 def event_totals(ref: ReferenceModel) -> dict[str, int]:
     """Events summed over a run (to check that a parity run exercised the rules)."""
-    from reference.model import ROW
+    from reference.model import EVENT_NAMES
 
-    cols = ROW[8:16]
-    return {c: sum(row[8 + k] for row in ref.history) for k, c in enumerate(cols)}
+    return {c: sum(getattr(row, c) for row in ref.history) for c in EVENT_NAMES[:8]}
 
 
 def shrink(scenario: Any, side: int = 15, time_scale: int = 5) -> Any:
@@ -136,11 +135,13 @@ def shrink(scenario: Any, side: int = 15, time_scale: int = 5) -> Any:
             events.append(dataclasses.replace(e, start=start, end=end))
         elif isinstance(e, ActionEvent):
             tick = max(1, round(e.tick / time_scale))
-            area = e.area
+            area = getattr(e, "area", None)
             if area is not None:  # keep the area on the shrunk lattice
                 x0, y0, x1, y1 = area
                 area = (min(x0, side - 1), min(y0, side - 1), min(x1, side - 1), min(y1, side - 1))
-            events.append(dataclasses.replace(e, tick=tick, area=area))
+                events.append(e.replace(tick=tick, area=area))
+            else:
+                events.append(e.replace(tick=tick))
         else:
             raise TypeError(f"unknown timeline event {e!r}")
     return dataclasses.replace(scenario, params=p, timeline=tuple(events))

@@ -53,6 +53,7 @@ import numpy as np
 from scipy.special import betaincinv
 
 from upheaval.core.rng import PyStream, seed_streams
+from upheaval.model.ticks import TickRow
 
 CITIZEN, COP = "citizen", "cop"
 QUIET, ACTIVE, JAILED, DEAD = "quiet", "active", "jailed", "dead"
@@ -63,9 +64,8 @@ MOVE_TRIES = 16
 #: Reinforcements' rejection phase: draws from the whole lattice before enumerating.
 SITE_TRIES = 64
 
-#: Column names of one history row, in the engine's order.
-ROW = (
-    "tick",
+#: The tallies of a row (the state after a tick), by name.
+TALLIES = (
     "quiet_blue",
     "active_blue",
     "jailed_blue",
@@ -73,6 +73,9 @@ ROW = (
     "active_green",
     "jailed_green",
     "cops",
+)
+#: The counters of a row (the tick's events), classic then mechanisms'.
+EVENT_NAMES = (
     "arrests",
     "killed_blue",
     "killed_green",
@@ -88,10 +91,7 @@ ROW = (
     "provocations",
     "striking",
     "cops_killed",
-    "framing",
-    "legitimacy",
 )
-EVENT_NAMES = ROW[8 : ROW.index("framing")]  # the counters, classic then mechanisms
 
 
 @dataclass
@@ -162,7 +162,9 @@ def as_float32(u: float) -> float:
 class ReferenceModel:
     """One run of the model, the slow and plain way.
 
-    ``history`` holds one row per tick (see :data:`ROW`), like ``Simulation.history``.
+    ``history`` holds one row per tick, a :class:`~upheaval.model.ticks.TickRow` built
+    by column name, like a place's ``history`` (the row's layout is the engine's; its
+    values are the twin's).
     """
 
     def __init__(self, scenario: Any, seed: int | np.random.SeedSequence | None = None):
@@ -270,7 +272,10 @@ class ReferenceModel:
         sites = self.all_sites()
         if p.population.placement == "exact":
             n = len(sites)
-            n_cit, n_cop = round(p.population.citizen_density * n), round(p.population.cop_density * n)
+            n_cit, n_cop = (
+                round(p.population.citizen_density * n),
+                round(p.population.cop_density * n),
+            )
             for k in range(n - 1, 0, -1):
                 j = rng.randint(k + 1)
                 sites[k], sites[j] = sites[j], sites[k]
@@ -414,7 +419,11 @@ class ReferenceModel:
         p = self.p
         cops, actives = self._cops_and_actives(cop.site, self.vision[COP])
         origin = self._origin(cop)
-        if p.security_forces.disarm_ratio > 0 and actives > 0 and actives >= p.security_forces.disarm_ratio * cops:
+        if (
+            p.security_forces.disarm_ratio > 0
+            and actives > 0
+            and actives >= p.security_forces.disarm_ratio * cops
+        ):
             self.events["disarmed"] += 1
             kill = p.security_forces.disarm_kill
             if kill > 0 and self.streams["dynamics"].uniform() < kill:
@@ -459,10 +468,11 @@ class ReferenceModel:
         return x0 <= ag.site[0] <= x1 and y0 <= ag.site[1] <= y1
 
     def _act(self, e: Any) -> None:
+        area, target = getattr(e, "area", None), getattr(e, "target", "all")
         targets = [
             ag
             for ag in self.citizens()
-            if self._in_area(ag, e.area) and (e.target == "all" or ag.cohort == 1)
+            if self._in_area(ag, area) and (target == "all" or ag.cohort == 1)
         ]
         if e.action == "shock":
             for ag in targets:
@@ -674,7 +684,7 @@ class ReferenceModel:
         p = self.p
         if not (p.information.enabled and self.online):
             return (0, 0)
-        last = dict(zip(ROW, self.history[-1], strict=True))
+        last = self.history[-1]._asdict()
         actives = last["active_blue"] + last["active_green"]
         repression = last["arrests"] + last["killed_by_cops"]
         v, sites = len(self.vision[CITIZEN]), self.width * self.height
@@ -700,7 +710,9 @@ class ReferenceModel:
         counted_twice = p.citizens.active_count_includes_self and ag.status == ACTIVE
         actives = 1 + others_active + (1 if counted_twice else 0) + self.media[0]
         cops += self.media[1]
-        arrest_p = 1.0 - math.exp(-p.citizens.arrest_constant * ratio(cops, actives, p.citizens.ratio_rule))
+        arrest_p = 1.0 - math.exp(
+            -p.citizens.arrest_constant * ratio(cops, actives, p.citizens.ratio_rule)
+        )
         if self.fear_on:
             arrest_p = min(1.0, arrest_p + ag.fear)  # killings seen raise perceived risk
         legitimacy = ag.legit if self.per_agent else self.legitimacy
@@ -709,7 +721,9 @@ class ReferenceModel:
             hardship = hardship * (1.0 - p.provocateurs.framing_bystander * self.framing)
         grievance = hardship * (1.0 - legitimacy)
         deterrence = (
-            1.0 if p.citizens.deterrence_exponent == 0 else self.max_jail_term**p.citizens.deterrence_exponent
+            1.0
+            if p.citizens.deterrence_exponent == 0
+            else self.max_jail_term**p.citizens.deterrence_exponent
         )
         if p.organisation.groups > 0 and ag.org > 0:
             return self._follow_group(ag, grievance, arrest_p, deterrence)
@@ -955,7 +969,7 @@ class ReferenceModel:
 
     # -- records ----------------------------------------------------------------------
     def row(self) -> tuple:
-        counts = dict.fromkeys(ROW[1:8], 0)
+        counts = dict.fromkeys(TALLIES, 0)
         for ag in self.agents:
             if ag.status == DEAD:
                 continue
@@ -963,12 +977,12 @@ class ReferenceModel:
                 counts["cops"] += 1
             else:
                 counts[f"{ag.status}_{('blue', 'green')[ag.group]}"] += 1
-        return (
-            self.tick,
-            *counts.values(),
-            *(self.events[k] for k in EVENT_NAMES),
-            self.framing,
-            self._shown_legitimacy(),
+        return TickRow(
+            tick=self.tick,
+            **counts,
+            **self.events,
+            framing=self.framing,
+            legitimacy=self._shown_legitimacy(),
         )
 
     def _shown_legitimacy(self) -> float:

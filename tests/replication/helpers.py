@@ -19,8 +19,8 @@ import numpy as np
 from scipy import stats
 
 import upheaval
-from upheaval.results.outbursts import OutburstStats, outbursts
 from upheaval.model.timeline import SetEvent
+from upheaval.results.outbursts import OutburstStats, outbursts
 
 #: The seeds every claim is judged over: the first twenty, no selection.
 SEEDS: tuple[int, ...] = tuple(range(20))

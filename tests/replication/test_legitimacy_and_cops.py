@@ -13,8 +13,8 @@ import functools
 import numpy as np
 
 import upheaval
-from upheaval.results.outbursts import DEFAULT_THRESHOLD
 from upheaval.model.timeline import RampEvent
+from upheaval.results.outbursts import DEFAULT_THRESHOLD
 
 from .helpers import ALPHA, SEEDS, active, column, describe, jailed, paired, scenario, write_record
 

@@ -30,6 +30,7 @@ from .helpers import (
 PEACEKEEPER_TICK = 50  # the paper inserts peacekeepers at t = 50
 PEACEKEEPER_DENSITIES = (0.0, 0.02, 0.04, 0.06, 0.08, 0.1)
 E17_MAX_TICKS = 1500
+RUN6_STEPS = upheaval.load("epstein2002-run6").params.run.steps
 
 
 def until_genocide(sc: upheaval.Scenario, seed: int, max_ticks: int) -> dict:
@@ -72,7 +73,7 @@ def test_E15_no_killing_at_high_legitimacy():
         "E15",
         statement="Model II, L = 0.9, no cops: no killing at all",
         paper="peaceful coexistence: no agent ever goes active",
-        settings=f"epstein2002-run6 preset, {upheaval.load('epstein2002-run6').params.run.steps} ticks",
+        settings=f"epstein2002-run6 preset, {RUN6_STEPS} ticks",
         verdict="reproduced" if killings == 0 else "not reproduced",
         ours=f"{killings} killings in {len(SEEDS)} runs; at most "
         f"{max(r['max_active'] for r in rows)} actives on any tick; both groups alive at "

@@ -24,7 +24,7 @@ PRESET = "epstein2002-run1"
 
 def deception(seed: int) -> dict:
     sim = upheaval.Simulation(scenario(PRESET), seed=seed)
-    a, p = sim.agents, sim.params
+    a, p = sim.place.agents, sim.params
     n = {"sight": 0, "sight_active": 0, "clear": 0, "clear_active": 0}
     trans = {"to_clear": 0, "to_clear_active": 0, "stay_sight": 0, "stay_sight_active": 0}
     quiet_in_sight = np.zeros(a.kind.shape[0], bool)
@@ -32,9 +32,9 @@ def deception(seed: int) -> dict:
     prev_quiet_sight = np.zeros(a.kind.shape[0], bool)
     for _ in range(p.run.steps):
         sim.step()
-        free = free_citizens(sim)
+        free = free_citizens(sim.place)
         aggrieved = free[a.hardship[free] * (1.0 - sim.legitimacy) - p.citizens.threshold > 0]
-        sight = counts_in_vision(sim).cops[a.position[aggrieved]] > 0
+        sight = counts_in_vision(sim.place).cops[a.position[aggrieved]] > 0
         act = a.status[aggrieved] == ACTIVE
         n["sight"] += int(sight.sum())
         n["sight_active"] += int((sight & act).sum())

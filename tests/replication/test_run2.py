@@ -44,7 +44,7 @@ def run2_ensemble() -> tuple[dict, ...]:
         latent, margin = [], []
 
         def record(sim, latent=latent, margin=margin):
-            t = tension(sim)
+            t = tension(sim.place)
             latent.append(t.latent)
             margin.append(t.margin)
 

@@ -151,14 +151,14 @@ def test_granovetter_rejects_bad_thresholds(bad):
 # -- the perception helper behind E7 and E13 --------------------------------------------
 def test_counts_in_vision_match_a_direct_scan():
     sim = upheaval.Simulation(upheaval.load("epstein2002-run2"), seed=SEEDS[0]).run(30)
-    w, h = int(sim.lattice.width), int(sim.lattice.height)
+    w, h = int(sim.place.lattice.width), int(sim.place.lattice.height)
     # Decode the occupancy bytes; run 2 never shares a cop's or an active's site,
     # so no lane is saturated and the bytes are exact.
-    lanes = decode_occupancy(sim.lattice)
+    lanes = decode_occupancy(sim.place.lattice)
     assert (lanes[:, :2] < 3).all()
     cops, act = lanes[:, 0], lanes[:, 1]
     nb = neighbourhood(sim.params.world.vision_shape, sim.params.citizens.vision)
-    got = counts_in_vision(sim)
+    got = counts_in_vision(sim.place)
     assert act.sum() > 0 and cops.sum() > 0
     for site in range(0, w * h, 37):
         x, y = site % w, site // w

@@ -1,8 +1,9 @@
 """What citizens perceive: cops and actives within vision, and the arrest
 probability each free citizen estimates from them (Epstein 2002, eq. 2).
 
-These read a run's state between ticks (``sim.lattice``, ``sim.agents``), so they
-see positions at the end of a tick, not at the moment each agent took its turn.
+These read a place's state between ticks (``place.lattice``, ``place.agents``; a
+one-place run's is ``sim.place``), so they see positions at the end of a tick, not
+at the moment each agent took its turn.
 Counts use the same neighbourhood (shape and radius, own site included) as the
 kernels, and the estimated probability calls the activation rule's own
 :func:`~upheaval.model.rules.activation.arrest_probability`, so no rule is
@@ -23,7 +24,7 @@ from upheaval.world.grid import lane_counts
 from upheaval.world.lattice import neighbourhood
 
 if TYPE_CHECKING:
-    from upheaval.engine.simulation import Simulation
+    from upheaval.engine.place import Place
 
 
 @dataclass(frozen=True)
@@ -43,19 +44,19 @@ def _kernel_spectrum(width: int, height: int, shape: str, radius: float) -> np.n
 
 
 def counts_in_vision(
-    sim: Simulation, radius: float | None = None, shape: str | None = None
+    place: Place, radius: float | None = None, shape: str | None = None
 ) -> VisionCounts:
     """Cops and actives within ``radius`` (default: citizen vision) of every site.
 
     A torus convolution of the occupancy lanes with the neighbourhood, done by FFT
     (exact after rounding: the counts are small integers).
     """
-    p = sim.params
+    p = place.params
     radius = p.citizens.vision if radius is None else radius
     shape = p.world.vision_shape if shape is None else shape
-    w, h = int(sim.lattice.width), int(sim.lattice.height)
+    w, h = int(place.lattice.width), int(place.lattice.height)
     spec = _kernel_spectrum(w, h, shape, radius)
-    counts = lane_counts(sim.lattice, sim.agents, sim.rules.hold_site)
+    counts = lane_counts(place.lattice, place.agents, place.rules.hold_site)
     out = []
     for column in (0, 1):  # cops, actives
         grid = counts[:, column].reshape(h, w).astype(np.float64)
@@ -72,24 +73,24 @@ def _probabilities(cops, actives, k, rule):
     return out
 
 
-def free_citizens(sim: Simulation) -> np.ndarray:
+def free_citizens(place: Place) -> np.ndarray:
     """Slots of the citizens who are free (quiet or active)."""
-    a = sim.agents
+    a = place.agents
     return np.flatnonzero((a.kind == CITIZEN) & ((a.status == QUIET) | (a.status == ACTIVE)))
 
 
 def arrest_probabilities(
-    sim: Simulation, slots: np.ndarray | None = None, counts: VisionCounts | None = None
+    place: Place, slots: np.ndarray | None = None, counts: VisionCounts | None = None
 ) -> np.ndarray:
     """Each free citizen's estimated arrest probability P = 1 − exp(−k·ratio(C, A)),
     with C and A counted in its vision as the activation rule counts them.
 
     ``slots`` defaults to :func:`free_citizens`; returns one value per slot.
     """
-    p = sim.params
-    a = sim.agents
-    slots = free_citizens(sim) if slots is None else np.asarray(slots)
-    counts = counts_in_vision(sim) if counts is None else counts
+    p = place.params
+    a = place.agents
+    slots = free_citizens(place) if slots is None else np.asarray(slots)
+    counts = counts_in_vision(place) if counts is None else counts
     pos = a.position[slots]
     actives = counts.actives[pos].copy()
     if not p.citizens.active_count_includes_self:

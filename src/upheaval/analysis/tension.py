@@ -30,7 +30,7 @@ from upheaval.analysis.perception import arrest_probabilities
 from upheaval.core.codes import CITIZEN, QUIET
 
 if TYPE_CHECKING:
-    from upheaval.engine.simulation import Simulation
+    from upheaval.engine.place import Place
 
 
 @dataclass(frozen=True)
@@ -41,18 +41,19 @@ class TensionIndex:
     margin: float  # mean G − N − T over them (nan if there are none)
 
 
-def tension(sim: Simulation, *, with_margin: bool = True) -> TensionIndex:
-    """The tension index at the current tick (see the module docstring)."""
-    a = sim.agents
-    p = sim.params
+def tension(place: Place, *, with_margin: bool = True) -> TensionIndex:
+    """The tension index of a place at the current tick (see the module docstring)."""
+    a = place.agents
+    p = place.params
+    legitimacy = place.now("legitimacy")
     quiet = np.flatnonzero((a.kind == CITIZEN) & (a.status == QUIET))
-    grievance = a.hardship[quiet].astype(np.float64) * (1.0 - sim.legitimacy)
+    grievance = a.hardship[quiet].astype(np.float64) * (1.0 - legitimacy)
     latent = quiet[grievance - p.citizens.threshold > 0]
     margin = float("nan")
     if with_margin and latent.size:
-        g = a.hardship[latent].astype(np.float64) * (1.0 - sim.legitimacy)
-        n = a.risk_aversion[latent].astype(np.float64) * arrest_probabilities(sim, latent)
+        g = a.hardship[latent].astype(np.float64) * (1.0 - legitimacy)
+        n = a.risk_aversion[latent].astype(np.float64) * arrest_probabilities(place, latent)
         if p.citizens.deterrence_exponent:
-            n *= sim.dynamic["max_jail_term"] ** p.citizens.deterrence_exponent
+            n *= place.now("max_jail_term") ** p.citizens.deterrence_exponent
         margin = float(np.mean(g - n - p.citizens.threshold))
     return TensionIndex(latent=int(latent.size), margin=margin)

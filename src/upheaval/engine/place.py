@@ -96,6 +96,8 @@ class Place:
         # What the parameters and timeline imply; no state yet.
         self.name = name
         self.params = params
+        #: the timeline the place's rules were compiled from (its unit codes, guards …)
+        self.timeline = timeline
         self.country = country
         self.streams = streams
         self.rules = compile_rules(params, timeline)

@@ -122,7 +122,7 @@ def _early_concession(sc: Scenario) -> tuple[Scenario, str]:
         if isinstance(e, ActionEvent) and e.action == "concession":
             t = max(1, e.tick // 2)
             moved.append(f"{e.tick}→{t}")
-            e = dataclasses.replace(e, tick=t)
+            e = e.replace(tick=t)
         events.append(e)
     if not moved:
         raise VariantError("early-concession", "the scenario has no concession action to move")

@@ -179,6 +179,18 @@ class ActionEvent:
         keys = "".join(f", {k}={v!r}" for k, v in self.args)
         return f"ActionEvent(tick={self.tick}, action={self.action!r}{keys})"
 
+    def replace(self, **changes: Any) -> ActionEvent:
+        """A copy with some keys (or ``tick``) changed."""
+        args = dict(self.args)
+        tick = changes.pop("tick", self.tick)
+        args.update(changes)
+        return ActionEvent(tick, self.action, **args)
+
+    def given(self) -> dict[str, Any]:
+        """The keys whose values differ from their declared defaults."""
+        keys = _spec(self.action).keys
+        return {k: v for k, v in self.args if k not in keys or v != keys[k].default}
+
     def as_dict(self) -> dict[str, Any]:
         """Every key, defaults included (what a manifest records)."""
         return {"tick": self.tick, "action": self.action, **dict(self.args)}

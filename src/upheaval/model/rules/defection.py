@@ -371,13 +371,13 @@ class SecurityForces(Mechanism):
 
     def compile_rules(self, p: Params, timeline) -> dict:
         f = p.security_forces
-        # indexed by origin code: local police, national guard, foreign
+        # indexed by origin code: local police, national guard, foreign (ORIGINS)
+        low = (f.local_police_loyalty_low, f.national_guard_loyalty_low, f.foreign_loyalty_low)
+        high = (f.local_police_loyalty_high, f.national_guard_loyalty_high, f.foreign_loyalty_high)
         return {
             "minds": bool(f.minds),
-            "loyalty_low": np.array([getattr(f, f"{o}_loyalty_low") for o in ORIGINS], np.float64),
-            "loyalty_high": np.array(
-                [getattr(f, f"{o}_loyalty_high") for o in ORIGINS], np.float64
-            ),
+            "loyalty_low": np.array(low, np.float64),
+            "loyalty_high": np.array(high, np.float64),
             "cop_hardship_high": float(f.hardship_high),
             "stand_aside": float(f.stand_aside_threshold),
             "defect": float(f.defect_threshold),

@@ -267,7 +267,8 @@ class Reinforcement(Mechanism):
                 raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")
 
     def act(self, event, place, country) -> Any:
-        code = unit_codes(country.timeline)[event.unit]
+        # codes as the place's rules were compiled with them (guard_units, unit_origin)
+        code = unit_codes(place.timeline)[event.unit]
         if event.action == "reinforce":
             place.reserve(event.count)
             return reinforce(
