@@ -49,7 +49,7 @@ import numpy as np
 
 import upheaval
 from upheaval.engine.simulation import Simulation
-from upheaval.model.kernels import compile_rules, step, tally
+from upheaval.model.kernels import compile_rules, make_signals, step, tally
 from upheaval.model.state import interleaved
 from upheaval.model.timeline import ActionEvent
 from upheaval.scenario.schema import Scenario
@@ -106,7 +106,7 @@ def same_state_ratio(classic: Scenario, mech: Scenario, ticks: int, seed: int = 
     sim = Simulation(mech, seed=seed)
     sim.step(2)
     rules = compile_rules(classic.params)
-    no_guards = np.zeros_like(sim.guard_units)
+    signals = make_signals(classic.params)
     t_classic = t_mech = 0.0
     agent_steps = 0
     for k in range(ticks + 1):  # the first round compiles the classic step: not timed
@@ -122,11 +122,10 @@ def same_state_ratio(classic: Scenario, mech: Scenario, ticks: int, seed: int = 
             g,
             a,
             rules,
+            signals,
             rng,
             sim.place.now("legitimacy"),
             sim.place.now("max_jail_term"),
-            0.0,
-            no_guards,
             order,
             free,
             meta,

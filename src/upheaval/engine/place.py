@@ -50,6 +50,9 @@ if TYPE_CHECKING:
 
 #: Time-varying parameters each place holds its own value of (scope ``place``).
 PLACE_DYNAMIC = tuple(p.name for p in parameters() if p.timeline and p.scope == "place")
+# Parts of a row (Place._row_parts).
+_VALUES, _COUNTS, _ZEROS = 0, 1, 2
+
 #: Time-varying parameters the country holds one value of (scope ``country``).
 COUNTRY_DYNAMIC = tuple(p.name for p in parameters() if p.timeline and p.scope == "country")
 
@@ -105,9 +108,20 @@ class Place:
         #: the mechanisms acting in this run, whose per-tick hooks run (registry order)
         self.active = tuple(m for m in MECHANISMS if m.is_on(params, timeline))
         self._counted = tuple(
-            (m, getattr(self.signals, f"{m.name}_counts")) for m in self.active if m.counters
+            getattr(self.signals, f"{m.name}_counts") for m in self.active if m.counters
         )
-        self._silent = {m.name: (0,) * len(m.counters) for m in MECHANISMS}
+        # What each mechanism adds to a row, in column order: its values (asked for
+        # every tick), then its counters (read if it is on, else zeros).
+        parts: list[tuple[int, Any]] = []
+        for m in MECHANISMS:
+            if m.values:
+                parts.append((_VALUES, m))
+            if m.counters:
+                if m in self.active:
+                    parts.append((_COUNTS, getattr(self.signals, f"{m.name}_counts")))
+                else:
+                    parts.append((_ZEROS, (0,) * len(m.counters)))
+        self._row_parts = tuple(parts)
         self._removes = removes_agents(params, timeline)
         self._arrays = agent_arrays(params, timeline)
         self.events = np.zeros(len(EVENTS), np.int64)
@@ -222,7 +236,7 @@ class Place:
         mechanisms' signals for the tick."""
         if self.rules.model2:
             self.reserve(int(free_citizens(self.agents)))
-        for _, counts in self._counted:
+        for counts in self._counted:
             counts[:] = 0
         for m in self.active:
             m.before_tick(self, country)
@@ -250,13 +264,13 @@ class Place:
     def record(self, tick: int, country: Simulation) -> TickRow:
         """Append the row of the state after ``tick`` (and the tick's counters)."""
         values: list[Any] = [tick, *tally(self.agents).tolist(), *self.events.tolist()]
-        counted = dict(self._counted)
-        for m in MECHANISMS:
-            if m.values:
-                values.extend(m.row_values(self, country))
-            if m.counters:
-                counts = counted.get(m)
-                values.extend(self._silent[m.name] if counts is None else counts.tolist())
+        for kind, part in self._row_parts:
+            if kind == _VALUES:
+                values.extend(part.row_values(self, country))
+            elif kind == _COUNTS:
+                values.extend(part.tolist())
+            else:
+                values.extend(part)
         row = TickRow(*values)
         self.history.append(row)
         return row
