@@ -12,10 +12,19 @@ from __future__ import annotations
 import re
 import signal
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from upheaval._version import __version__
+from upheaval.cli_errors import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    OneLineErrors,
+    Terminated,
+    raise_terminated,
+)
+from upheaval.cli_errors import fail as _fail
 from upheaval.model.params import ParameterError, check_value, field_by_location
 from upheaval.results.recorder import DEFAULT_FLUSH_EVERY, RunDirectoryError
 from upheaval.scenario.loading import (
@@ -32,21 +41,26 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    cls=OneLineErrors,
 )
 
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
-EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"upheaval {__version__}")
+        raise typer.Exit()
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interruption so that the results are closed cleanly."""
-
-
-def _fail(message: object) -> NoReturn:
-    # typer.echo, not rich: rich would wrap a long message over several lines.
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_USER_ERROR)
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def _checked(flag: str, location: str, value: Any) -> Any:
@@ -84,10 +98,6 @@ def _snapshot_ticks(every: int | None, listed: str | None, steps: int) -> tuple[
 def _default_out(name: str, seed: int) -> Path:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
     return Path("runs") / f"{safe}-seed{seed}"
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
 
 
 @app.command()
@@ -152,7 +162,7 @@ def run(
     except ScenarioError as e:
         _fail(e)
 
-    previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous_term = signal.signal(signal.SIGTERM, raise_terminated)
     code = 0
     try:
         run_scenario(

@@ -14,14 +14,13 @@ from typing import Annotated, Any
 
 import typer
 
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT
-EXIT_TERMINATED = 143  # 128 + SIGTERM
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interruption so that the sweep stops cleanly."""
-
+from upheaval.cli_errors import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    Terminated,
+    raise_terminated,
+)
+from upheaval.cli_errors import fail as _fail
 
 # Options several commands share, declared once.
 StepsOption = Annotated[
@@ -64,15 +63,6 @@ def _backend(dask: str | None, ray: str | None) -> Any:
     if ray is not None:
         return ray_executor(ray)
     return contextlib.nullcontext(None)
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
-def _fail(message: object) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_USER_ERROR)
 
 
 def sweep(
@@ -174,7 +164,7 @@ def sweep(
     ctx = _backend(dask, ray)
 
     bar = _Progress(d.n_runs) if progress else None
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
         with ctx as executor, bar or contextlib.nullcontext():
             report = run_sweep(
