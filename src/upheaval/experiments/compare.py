@@ -72,6 +72,8 @@ BUILTIN = (
     "general-strike",
 )
 OUTCOMES = ("regime_holds", "deaths", "arrests", "peak_active", "unrest_duration")
+#: comparison.json's ``format``: marks the directory as a comparison.
+FORMAT = "upheaval-comparison/1"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
@@ -255,8 +257,19 @@ def compare(
         if any(v.name == w.name for w in variants):
             raise VariantError(v.name, "given twice")
         variants.append(v)
-    out = Path(out).resolve()
     root = scenario.params.seed if seed is None else int(seed)
+    out = _claim(
+        Path(out).resolve(),
+        {
+            "scenario": scenario.name,
+            "what_if": [v.name for v in variants],
+            "replicates": replicates,
+            "steps": steps,
+            "seed": root,
+            "threshold": threshold,
+        },
+        force,
+    )
     design = grid([], replicates=replicates)
     outcomes: dict[str, np.ndarray] = {}
     for v in variants:
@@ -271,7 +284,6 @@ def compare(
             workers=workers,
             keep_ticks=True,
             threshold=threshold,
-            force=force,
         )
         stats = sweep_statistics(where, threshold)
         if len(stats) != replicates:
@@ -295,6 +307,35 @@ def compare(
             )
         outcomes[v.name] = np.asarray(rows, dtype=np.float64)
     return Comparison(out, variants, outcomes, replicates)
+
+
+def _claim(out: Path, settings: dict[str, Any], force: bool) -> Path:
+    """The comparison directory, made ready (results/directories.py); a resumed one
+    must hold the same comparison (each variant's sweep checks its own runs)."""
+    import json
+    import os
+
+    from upheaval.experiments.store import StoreError
+    from upheaval.results import directories
+
+    out, resuming = directories.claim(
+        out,
+        directories.COMPARISON,
+        overwrite=force,
+        error=StoreError,
+        resume=True,
+        overwrite_hint="force=True",
+    )
+    marker = out / directories.COMPARISON.marker
+    if resuming and marker.exists():
+        old = json.loads(marker.read_text("utf-8")).get("settings")
+        if json.dumps(old, sort_keys=True) != json.dumps(settings, sort_keys=True):
+            raise StoreError(out, "holds a different comparison; use another --out or force=True")
+        return out
+    tmp = out / f".{marker.name}.tmp"
+    tmp.write_text(json.dumps({"format": FORMAT, "settings": settings}, indent=1), "utf-8")
+    os.replace(tmp, marker)
+    return out
 
 
 def bootstrap_table(comp: Comparison, *, resamples: int = 2000, level: float = 0.95, seed: int = 0):

@@ -28,7 +28,6 @@ import json
 import math
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
 import time
@@ -43,6 +42,7 @@ import numpy as np
 from upheaval.experiments import store
 from upheaval.experiments.designs import Design, design_json
 from upheaval.experiments.summaries import METRICS, summarise
+from upheaval.results import directories
 from upheaval.results.outbursts import DEFAULT_THRESHOLD
 from upheaval.scenario.schema import Scenario
 
@@ -335,14 +335,10 @@ def _identity(
     }
 
 
-def _prepare(out: Path, identity: dict[str, Any], design: Design, force: bool) -> None:
+def _prepare(out: Path, identity: dict[str, Any], design: Design) -> None:
+    """Check a resumed sweep's identity, or write a new sweep's manifest and design."""
     from upheaval.results.recorder import library_versions
 
-    if force and out.exists():
-        for name in (store.MANIFEST, store.DESIGN, store.STATUS):
-            (out / name).unlink(missing_ok=True)
-        for sub in (store.SUMMARIES, store.TICKS):
-            shutil.rmtree(out / sub, ignore_errors=True)
     if (out / store.MANIFEST).exists():
         old = store.read_manifest(out)
         for key, value in identity.items():
@@ -350,14 +346,12 @@ def _prepare(out: Path, identity: dict[str, Any], design: Design, force: bool) -
                 raise store.StoreError(
                     out,
                     f"holds a different sweep ({key} differs); resume with the same "
-                    "arguments, or use another --out or --force",
+                    "arguments, or use another --out or force=True",
                 )
         return
-    if out.exists() and any(p.name != store.LOCK for p in out.iterdir()):
-        raise store.StoreError(out, "exists and is not a sweep directory; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
     store.write_part(points_table(design), out / store.DESIGN)
     manifest = {
+        "format": store.FORMAT,
         **identity,
         "n_runs": design.n_runs,
         "versions": library_versions(),
@@ -365,6 +359,8 @@ def _prepare(out: Path, identity: dict[str, Any], design: Design, force: bool) -
     }
     if design.samples is not None:
         manifest["samples"] = design.samples.tolist()
+    # The manifest is the directory's marker (results/directories.py): written last,
+    # whole, and renamed into place.
     tmp = out / f".{store.MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, indent=1, default=str), "utf-8")
     os.replace(tmp, out / store.MANIFEST)
@@ -432,9 +428,20 @@ def run_sweep(
     columns = _columns(design)
     identity = _identity(scenario, design, steps, root.entropy, threshold, keep_ticks)
     t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
+    out, resuming = directories.claim(
+        out,
+        directories.SWEEP,
+        overwrite=False,
+        error=store.StoreError,
+        resume=True,
+        overwrite_hint="force=True",
+    )
     with store.locked(out):
-        _prepare(out, identity, design, force)
+        if force and resuming:
+            # Cleared under the lock, so that a sweep still running there is not
+            # robbed of its files; the lock file itself stays (it is held).
+            directories.clear(out, directories.SWEEP, store.StoreError, keep=(store.LOCK,))
+        _prepare(out, identity, design)
         status = store.read_status(out)
         store.remove_orphans(out, status)
         skip = {"done", "failed"} if not retry_failed else {"done"}

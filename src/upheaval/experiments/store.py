@@ -49,6 +49,8 @@ STATUS = "status.jsonl"
 SUMMARIES = "summaries"
 TICKS = "ticks"
 LOCK = ".lock"
+#: The manifest's ``format``: marks the directory as a sweep (results/directories.py).
+FORMAT = "upheaval-sweep/1"
 
 
 class StoreError(ValueError):

@@ -58,8 +58,6 @@ MANIFEST = "manifest.json"
 TICKS = "ticks.parquet"
 SNAPSHOTS = "snapshots.parquet"
 FIGURE = "timeseries.png"
-#: Every file a run directory may hold; ``overwrite`` replaces only these.
-RUN_FILES = (MANIFEST, TICKS, SNAPSHOTS, FIGURE)
 FORMAT = "upheaval-run/1"
 DEFAULT_FLUSH_EVERY = 100
 
@@ -184,29 +182,15 @@ def _signals_deferred() -> Iterator[None]:
 def prepare_run_directory(out: str | Path, overwrite: bool = False) -> Path:
     """Create ``out`` (and its parents), refusing to write into a non-empty directory.
 
-    With ``overwrite``, a previous run's files (:data:`RUN_FILES`) are removed; a
-    directory holding anything else is still refused, so that a mistyped ``--out``
-    cannot delete unrelated files.
+    With ``overwrite``, a previous run's files are removed; a directory holding
+    anything else (or another command's results) is still refused and nothing is
+    removed, so that a mistyped ``--out`` cannot delete unrelated files (see
+    :mod:`upheaval.results.directories`).
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise RunDirectoryError(out, "exists and is not a directory")
-    if out.is_dir():
-        present = sorted(p.name for p in out.iterdir())
-        if present and not overwrite:
-            raise RunDirectoryError(
-                out, "directory is not empty; choose another output directory or pass --force"
-            )
-        foreign = [n for n in present if n not in RUN_FILES and not n.endswith(".tmp")]
-        if foreign:
-            raise RunDirectoryError(
-                out,
-                f"holds files that are not a run's (e.g. {foreign[0]!r}); refusing to overwrite it",
-            )
-        for name in present:
-            (out / name).unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    from upheaval.results.directories import RUN, claim
+
+    path, _ = claim(out, RUN, overwrite=overwrite, error=RunDirectoryError, resume=False)
+    return path
 
 
 # -- the recorder --------------------------------------------------------------------
