@@ -205,7 +205,7 @@ def test_ctrl_c_during_a_row_group_write_is_held_until_it_is_written(tmp_path):
     # the row group is written and counted, so that closing does not write it again.
     sim = upheaval.Simulation(upheaval.load(RUN2), seed=1)
     rec = Recorder(tmp_path / "run", sim, flush_every=5)
-    real_write = rec._writer.write_table
+    real_write = rec._ticks.write
     sent = []
 
     def write_then_ctrl_c(*args, **kwargs):
@@ -214,7 +214,7 @@ def test_ctrl_c_during_a_row_group_write_is_held_until_it_is_written(tmp_path):
             sent.append(True)
             os.kill(os.getpid(), signal.SIGINT)
 
-    rec._writer.write_table = write_then_ctrl_c
+    rec._ticks.write = write_then_ctrl_c
     with pytest.raises(KeyboardInterrupt), rec:
         sim.run(20, on_tick=rec.on_tick)
     assert sent and sim.tick == 4
@@ -223,16 +223,22 @@ def test_ctrl_c_during_a_row_group_write_is_held_until_it_is_written(tmp_path):
     assert m["status"] == "interrupted" and m["last_tick"] == 4
 
 
-def test_unclosed_recorder_reports_a_running_run(tmp_path):
+def test_unclosed_recorder_reads_as_far_as_its_last_flush(tmp_path):
     sim = upheaval.Simulation(upheaval.load(RUN2), seed=1)
     rec = Recorder(tmp_path / "run", sim, flush_every=5)
     sim.run(12, on_tick=rec.on_tick)
     m = read_manifest(tmp_path / "run")
     assert m["status"] == "running"
     assert m["last_tick"] == 9  # flushed at 5 rows (0-4) and 10 rows (5-9)
-    with pytest.raises(RunDirectoryError, match="still going or was killed"):
-        read_run(tmp_path / "run")
+    # Readable while it goes (or after a kill): every flushed tick, from the parts.
+    _, table = read_run(tmp_path / "run")
+    assert table.column("tick").to_pylist() == list(range(10))
+    assert sorted(p.name for p in (tmp_path / "run" / "ticks").iterdir()) == [
+        "part-000000.parquet",
+        "part-000001.parquet",
+    ]
     rec.close()
+    assert not (tmp_path / "run" / "ticks").exists()  # merged into ticks.parquet
     m, table = read_run(tmp_path / "run")
     assert m["status"] == "complete" and table.num_rows == 13
 

@@ -219,6 +219,15 @@ def _fmt(x: float | None, digits: int = 1) -> str:
     return f"{x:,}" if isinstance(x, int) else f"{x:,.{digits}f}"
 
 
+def _status_line(m: dict[str, Any], rows: int) -> str:
+    if m["status"] == "complete":
+        return "complete"
+    if m["status"] == "running":
+        # Never closed: still going, or killed outright (its parts are read as they are).
+        return f"running or killed (not closed); {rows} ticks on disk"
+    return f"{m['status']} ({m['reason']}) at tick {m['last_tick']}"
+
+
 @app.command()
 def show(
     run_dir: Annotated[
@@ -256,8 +265,7 @@ def show(
         f"scenario     {sc['name']} ({sc['source']}): {sc['description']}",
         f"model        {m['variant']}",
         f"seed         {m['seed']}",
-        f"status       {m['status']}"
-        + (f" ({m['reason']}) at tick {m['last_tick']}" if m["status"] != "complete" else ""),
+        f"status       {_status_line(m, table.num_rows)}",
         f"ticks        {int(col('tick')[0])} … {int(col('tick')[-1])} ({table.num_rows} rows)",
     ]
     if m["variant"] == "II":

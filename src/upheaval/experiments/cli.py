@@ -242,41 +242,64 @@ class _Progress:
 
 
 def query(
-    sweep_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A sweep directory.")],
+    sweep_dir: Annotated[
+        Path, typer.Argument(metavar="DIR", help="A sweep directory, or a run directory.")
+    ],
     sql: Annotated[
         str,
         typer.Argument(
             metavar="SQL",
-            help="DuckDB SQL over the views runs, ticks, design, status and failed.",
+            help="DuckDB SQL over the views runs, ticks, design, status and failed "
+            "(a run directory: ticks, snapshots). Read-only: only SELECT and EXPLAIN.",
         ),
     ],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     limit: Annotated[int, typer.Option(help="Most rows printed as a table.")] = 50,
 ) -> None:
-    """Query a sweep in place with DuckDB, e.g. "SELECT avg(peak_active) FROM runs"."""
-    from upheaval.experiments.store import StoreError, connect
+    """Query a sweep or run in place with DuckDB, e.g. "SELECT avg(peak_active) FROM runs".
+
+    The query reads only the results in DIR: it cannot read other files, write
+    files, attach databases or load extensions, and every part is checked against
+    the checksum the sweep logged when it was written."""
+    from upheaval.experiments.store import (
+        QueryError,
+        StoreError,
+        check_read_only,
+        connect,
+        explain_error,
+    )
+    from upheaval.results.recorder import RunDirectoryError
 
     if format not in ("table", "csv", "json"):
         _fail(f"--format: expected table, csv or json, got {format!r}")
+    if limit < 1:
+        _fail(f"--limit: must be ≥ 1, got {limit}")
     try:
         con = connect(sweep_dir)
-    except StoreError as e:
+    except (StoreError, RunDirectoryError) as e:
         _fail(e)
     import duckdb
 
     try:
-        rel = con.sql(sql)
-    except duckdb.Error as e:
-        _fail(f"query: {e}")
-    if rel is None:
-        return
-    if format == "table":
-        rel.show(max_rows=limit, max_width=10_000)
-        return
+        check_read_only(con, sql)
+        try:
+            # Printed inside the try: DuckDB runs a query lazily, when it is printed
+            # or fetched, so that is where its errors come from.
+            rel = con.sql(sql)
+            if rel is None:
+                return
+            if format == "table":
+                rel.show(max_rows=limit, max_width=10_000)
+                return
+            cols, rows = rel.columns, rel.fetchall()
+        except duckdb.Error as e:
+            raise explain_error(e, con) from None
+    except QueryError as e:
+        _fail(e)
+    finally:
+        con.close()
     import json
 
-    cols = rel.columns
-    rows = rel.fetchall()
     if format == "csv":
         import csv
         import sys

@@ -176,10 +176,10 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
         out = Path(task.out)
         name = store.part_name(task.task)
         table = pa.Table.from_pylist(rows, schema=summary_schema(task.columns))
-        store.write_part(table, out / store.SUMMARIES / name)
-        ticks_part = None
+        sha = store.write_part(table, out / store.SUMMARIES / name)
+        ticks_part = ticks_sha = None
         if task.keep_ticks:
-            store.write_part(pa.concat_tables(tick_tables), out / store.TICKS / name)
+            ticks_sha = store.write_part(pa.concat_tables(tick_tables), out / store.TICKS / name)
             ticks_part = f"{store.TICKS}/{name}"
     rss = _peak_rss_mib()
     for s in statuses:
@@ -189,8 +189,10 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
         for s in statuses:
             if s["status"] == "done":
                 s["part"] = f"{store.SUMMARIES}/{name}"
+                s["part_sha256"] = sha
                 if ticks_part:
                     s["ticks_part"] = ticks_part
+                    s["ticks_part_sha256"] = ticks_sha
     return statuses
 
 
@@ -443,6 +445,14 @@ def run_sweep(
             directories.clear(out, directories.SWEEP, store.StoreError, keep=(store.LOCK,))
         _prepare(out, identity, design)
         status = store.read_status(out)
+        # Every part the log names must be as it was written (raises, naming it);
+        # runs whose part has gone missing are run again.
+        missing = store.verify_parts(out, status)
+        for key, e in list(status.items()):
+            if e.get("status") == "done" and (
+                e.get("part") in missing or e.get("ticks_part") in missing
+            ):
+                del status[key]
         store.remove_orphans(out, status)
         skip = {"done", "failed"} if not retry_failed else {"done"}
         already = sum(1 for e in status.values() if e.get("status") == "done")

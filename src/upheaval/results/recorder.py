@@ -1,6 +1,6 @@
 """Recording a run to disk: per-tick counts as Parquet, a JSON manifest, snapshots.
 
-A run directory holds:
+A finished run directory holds:
 
 ``manifest.json``
     What ran and how: scenario name and source, every parameter by ``section.key``,
@@ -9,18 +9,34 @@ A run directory holds:
     ``interrupted`` (with ``last_tick``, the last tick on disk, and ``reason``).
 ``ticks.parquet``
     One row per tick, the columns of :meth:`Simulation.table` (see
-    :data:`upheaval.engine.simulation.COLUMNS`).
+    :data:`upheaval.engine.simulation.COLUMNS`), one row group per flush.
 ``snapshots.parquet``
     Only if snapshots were asked for: per-site occupant codes at chosen ticks
     (see :mod:`upheaval.results.snapshots`).
 
+While the run goes on, and after a run that was killed outright, the ticks are
+instead in ``ticks/part-NNNNNN.parquet`` (and snapshots in
+``snapshots/part-NNNNNN.parquet``): every ``flush_every`` ticks the rows not yet on
+disk are written as one complete Parquet file under a temporary name, fsynced and
+renamed into place, then the manifest is rewritten. A part is therefore either
+whole or absent, whenever the process dies: a SIGKILL, the OOM killer or a power
+cut loses at most the ticks since the last flush (fewer than ``flush_every``),
+and everything before stays readable by :func:`read_run`, ``upheaval show`` and
+``upheaval query``. The manifest may lag one part behind the parts on disk (it is
+rewritten after the part); readers go by the parts.
+
+An orderly end (the run finishes, Ctrl-C, SIGTERM, an exception) writes every
+finished tick and then merges the parts, in order, into ``ticks.parquet``: written
+under a temporary name, fsynced, renamed into place, and only then are the parts
+removed and the manifest finished. Whatever instant a kill comes, the directory
+holds either ``ticks.parquet`` (complete: it appears only whole) or the parts, and
+:func:`read_run` reads ``ticks.parquet`` if it exists, else the parts.
+Run directories written before parts existed (one ``ticks.parquet`` streamed by a
+single writer) read as before.
+
 Data flows one way: the engine never imports this module. A :class:`Recorder` reads
 the rows the simulation appends to ``sim.history``; give its :meth:`Recorder.on_tick`
-to ``Simulation.run(on_tick=...)``. Rows are streamed as one Parquet row group every
-``flush_every`` ticks. If the run is interrupted (Ctrl-C, an exception), leaving the
-``with`` block writes every finished tick, closes the Parquet file cleanly and marks
-the manifest ``interrupted``. A process killed outright (SIGKILL, power loss) cannot
-close the file: its ``ticks.parquet`` has no footer and cannot be read.
+to ``Simulation.run(on_tick=...)``.
 """
 
 from __future__ import annotations
@@ -31,6 +47,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import threading
 import time
@@ -57,6 +74,9 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 TICKS = "ticks.parquet"
 SNAPSHOTS = "snapshots.parquet"
+#: Folders of the parts written while a run goes on (merged into TICKS, SNAPSHOTS).
+TICK_PARTS = "ticks"
+SNAPSHOT_PARTS = "snapshots"
 FIGURE = "timeseries.png"
 FORMAT = "upheaval-run/1"
 DEFAULT_FLUSH_EVERY = 100
@@ -193,6 +213,77 @@ def prepare_run_directory(out: str | Path, overwrite: bool = False) -> Path:
     return path
 
 
+# -- crash-safe parts ---------------------------------------------------------------
+def _fsync_dir(path: Path) -> None:
+    # The rename of a part is durable only once its directory entry is on disk.
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # some platforms cannot open a directory; the rename still holds
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_atomically(path: Path, write: Any) -> None:
+    """``write(tmp)`` then fsync and rename to ``path``: the file is whole or absent."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+    _fsync_dir(path.parent)
+
+
+class _Parts:
+    """Tables written as numbered, closed Parquet parts under ``out/folder`` and merged
+    into ``out/final`` at the end (module docstring)."""
+
+    def __init__(self, out: Path, folder: str, final: str, schema: pa.Schema):
+        self.dir, self.final, self.schema = out / folder, out / final, schema
+        self.count = 0
+
+    def write(self, table: pa.Table) -> None:
+        import pyarrow.parquet as pq
+
+        self.dir.mkdir(exist_ok=True)
+        path = self.dir / f"part-{self.count:06d}.parquet"
+        _write_atomically(path, lambda tmp: pq.write_table(table, tmp))
+        self.count += 1
+
+    def merge(self) -> bool:
+        """Merge the parts, in order, into the final file (one row group each) and
+        remove them; False if there were none."""
+        import pyarrow.parquet as pq
+
+        parts = part_files(self.dir)
+        if not parts:
+            return False
+
+        def write(tmp: Path) -> None:
+            with pq.ParquetWriter(tmp, self.schema) as writer:
+                for part in parts:
+                    table = pq.read_table(part, schema=self.schema)
+                    writer.write_table(table, row_group_size=max(1, table.num_rows))
+
+        _write_atomically(self.final, write)
+        # Only now may the parts go: until the rename above, they were the data.
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return True
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The complete parts in ``folder``, in the order they were written."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix == ".parquet"
+    )
+
+
 # -- the recorder --------------------------------------------------------------------
 class Recorder:
     """Streams one simulation's results into the run directory ``out``.
@@ -227,8 +318,6 @@ class Recorder:
         steps: int | None = None,
         started: float | None = None,
     ):
-        import pyarrow.parquet as pq
-
         if flush_every < 1:
             raise ValueError(f"flush_every must be at least 1, got {flush_every}")
         snap_ticks = sorted({int(t) for t in snapshots})
@@ -254,8 +343,9 @@ class Recorder:
         self._snap_wanted = snap_ticks
         self._snap_done: list[int] = []
         self._schema = tick_schema()
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.out / TICKS, self._schema)
-        self._snap_writer: pq.ParquetWriter | None = None
+        self._ticks = _Parts(self.out, TICK_PARTS, TICKS, self._schema)
+        self._snaps = _Parts(self.out, SNAPSHOT_PARTS, SNAPSHOTS, snapshot_schema())
+        self._merged = False
         self._closed = False
         self._maybe_snapshot()
         self._write_manifest()
@@ -300,13 +390,11 @@ class Recorder:
             try:
                 self._flush()
             finally:
-                if self._writer is not None:
-                    self._writer.close()
-                    self._writer = None
-                if self._snap_writer is not None:
-                    self._snap_writer.close()
-                    self._snap_writer = None
                 self._closed = True
+                # Merge even after a failed flush: the parts on disk are good.
+                self._ticks.merge()
+                self._snaps.merge()
+                self._merged = True
                 self._write_manifest(finished=True)
 
     # -- internals --------------------------------------------------------------------
@@ -314,7 +402,7 @@ class Recorder:
         # Rows come straight from sim.history by index: whatever the simulation has
         # recorded is a finished tick, and the index makes a repeated flush harmless.
         rows = self.sim.history[self._written :]
-        if rows and self._writer is not None:
+        if rows and not self._closed:
             import pyarrow as pa
 
             cols = list(zip(*rows, strict=True))
@@ -322,7 +410,7 @@ class Recorder:
                 [pa.array(c, type=f.type) for c, f in zip(cols, self._schema, strict=True)],
                 schema=self._schema,
             )
-            self._writer.write_table(batch, row_group_size=len(rows))
+            self._ticks.write(batch)
             self._written += len(rows)
             self._last_tick = int(rows[-1][0])
             self._write_manifest()
@@ -330,13 +418,8 @@ class Recorder:
     def _maybe_snapshot(self) -> None:
         t = self.sim.tick
         if t in self._snap_wanted and t not in self._snap_done:
-            import pyarrow.parquet as pq
-
             with _signals_deferred():
-                if self._snap_writer is None:
-                    path = self.out / SNAPSHOTS
-                    self._snap_writer = pq.ParquetWriter(path, snapshot_schema())
-                self._snap_writer.write_table(snapshot_table(t, lattice_snapshot(self.sim)))
+                self._snaps.write(snapshot_table(t, lattice_snapshot(self.sim)))
                 self._snap_done.append(t)
 
     def _agent_steps(self) -> int:
@@ -384,8 +467,10 @@ class Recorder:
             "timeline": timeline_entries(sim.scenario.timeline),
             "columns": list(COLUMNS),
             "files": {
-                "ticks": TICKS,
-                "snapshots": SNAPSHOTS if self._snap_done else None,
+                "ticks": TICKS if self._merged else f"{TICK_PARTS}/",
+                "snapshots": (SNAPSHOTS if self._merged else f"{SNAPSHOT_PARTS}/")
+                if self._snap_done
+                else None,
             },
             "snapshot_ticks": list(self._snap_done),
             "versions": library_versions(),
@@ -428,35 +513,53 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
     return manifest
 
 
-def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pa.Table]:
-    """A run directory's manifest and per-tick table (``table.to_pandas()`` if pandas is
-    installed; ``polars.from_arrow(table)``; or query ``ticks.parquet`` with DuckDB)."""
+def _read_table(run_dir: Path, final: str, folder: str, schema: pa.Schema | None) -> pa.Table:
+    """``final`` if it exists (it is only ever renamed into place whole), else the
+    parts in ``folder`` in order (module docstring)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    path = run_dir / final
+    if path.exists():
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as e:
+            raise RunDirectoryError(
+                path,
+                f"cannot read: {e} (a run recorded before crash-safe parts, killed before "
+                "it could close the file?)",
+            ) from None
+    tables = []
+    for part in part_files(run_dir / folder):
+        try:
+            tables.append(pq.read_table(part))
+        except (OSError, pa.ArrowException) as e:
+            raise RunDirectoryError(part, f"cannot read: {e}") from None
+    if not tables:
+        if schema is None:
+            raise RunDirectoryError(run_dir, f"no {final} and no parts in {folder}/")
+        return schema.empty_table()
+    return pa.concat_tables(tables)
+
+
+def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pa.Table]:
+    """A run directory's manifest and per-tick table (``table.to_pandas()``;
+    ``polars.from_arrow(table)``; or ``upheaval query RUN_DIR "SELECT … FROM ticks"``).
+
+    A run still going, or killed, reads as far as its last flush."""
     manifest = read_manifest(run_dir)
-    path = Path(run_dir) / TICKS
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as e:
-        hint = (
-            "; the run is still going or was killed before it could close the file"
-            if manifest.get("status") == "running"
-            else ""
-        )
-        raise RunDirectoryError(path, f"cannot read the ticks: {e}{hint}") from None
-    return manifest, table
+    return manifest, _read_table(Path(run_dir), TICKS, TICK_PARTS, tick_schema())
 
 
 def read_snapshots(run_dir: str | Path) -> dict[int, dict[str, np.ndarray]]:
     """Tick → ``{"occupant", "group", "occupants"}``, each an array (height, width)."""
-    import pyarrow.parquet as pq
-
     from upheaval.results.snapshots import snapshots_from_table
 
     manifest = read_manifest(run_dir)
-    if not manifest["files"].get("snapshots"):
+    d = Path(run_dir)
+    # By what is on disk, not by the manifest: after a kill it may lag one part behind.
+    if not (d / SNAPSHOTS).exists() and not part_files(d / SNAPSHOT_PARTS):
         return {}
-    table = pq.read_table(Path(run_dir) / manifest["files"]["snapshots"])
+    table = _read_table(d, SNAPSHOTS, SNAPSHOT_PARTS, snapshot_schema())
     params = manifest["parameters"]
     return snapshots_from_table(table, params["world.width"], params["world.height"])
