@@ -173,15 +173,13 @@ def test_a_kill_at_each_step_of_writing_and_closing(tmp_path, moment):
             os._exit(0)
     _, status = os.waitpid(pid, 0)
     assert os.WIFSIGNALED(status) and os.WTERMSIG(status) == signal.SIGKILL, status
-    manifest, table = read_run(out)
+    _, table = read_run(out)
     ticks = table.column("tick").to_pylist()
     # a kill while writing the third part loses that window only; a kill while
     # closing loses nothing (the last window was flushed before the merge began)
     expected = 20 if moment == "part-written-not-renamed" else 36
     assert ticks == list(range(expected))
-    assert table.equals(
-        upheaval.Simulation(upheaval.load(RUN2), seed=2).run(expected - 1).table()
-    )
+    assert table.equals(upheaval.Simulation(upheaval.load(RUN2), seed=2).run(expected - 1).table())
     snaps = read_snapshots(out)
     assert sorted(snaps) == ([0, 12] if moment == "part-written-not-renamed" else [0, 12, 30])
     # leftovers (a temporary file, parts beside a merged file) are a run's own
