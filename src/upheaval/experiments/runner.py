@@ -486,10 +486,13 @@ def run_sweep(
                     keep_ticks=keep_ticks,
                 )
 
-        def record(entries: list[dict[str, Any]]) -> None:
+        def keep(entries: list[dict[str, Any]]) -> None:
             log.append(entries)
             for e in entries:
                 counts[e["status"]] += 1
+
+        def record(entries: list[dict[str, Any]]) -> None:
+            keep(entries)
             if on_progress is not None:
                 on_progress(counts["done"], counts["failed"], len(todo))
 
@@ -498,7 +501,15 @@ def run_sweep(
         clean = False
         try:
             if todo:
-                _drive(pool, tasks(), record, window=2 * n_workers, owned=owned, workers=n_workers)
+                _drive(
+                    pool,
+                    tasks(),
+                    record,
+                    keep,
+                    window=2 * n_workers,
+                    owned=owned,
+                    workers=n_workers,
+                )
             clean = True
         finally:
             log.close()
@@ -530,14 +541,17 @@ def _drive(
     pool: cf.Executor,
     tasks: Iterator[Task],
     record: Callable[[list[dict[str, Any]]], None],
+    keep: Callable[[list[dict[str, Any]]], None],
     *,
     window: int,
     owned: bool,
     workers: int,
 ) -> None:
-    """Keep ``window`` tasks in flight; record each task's statuses as it finishes."""
-    from concurrent.futures.process import BrokenProcessPool
+    """Keep ``window`` tasks in flight; record each task's statuses as it finishes.
 
+    On Ctrl-C (or SIGTERM), the tasks that have finished but are not yet recorded
+    are logged with ``keep`` before the interruption goes on: their parts are
+    written, so they are kept rather than deleted and redone on resume."""
     pending: dict[cf.Future, Task] = {}
     source = iter(tasks)
     holder = {"pool": pool}
@@ -548,6 +562,30 @@ def _drive(
             if task is None:
                 return
             pending[holder["pool"].submit(execute_task, task)] = task
+
+    try:
+        _drive_loop(pending, fill, record, holder, owned, workers)
+    except KeyboardInterrupt:
+        for fut in list(pending):
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                keep(fut.result())
+                del pending[fut]
+        if holder["pool"] is not pool:  # a replacement for a broken pool: ours to stop
+            _stop(holder["pool"], wait=False)
+        raise
+    if holder["pool"] is not pool:
+        _stop(holder["pool"], wait=True)
+
+
+def _drive_loop(
+    pending: dict[cf.Future, Task],
+    fill: Callable[[], None],
+    record: Callable[[list[dict[str, Any]]], None],
+    holder: dict[str, cf.Executor],
+    owned: bool,
+    workers: int,
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
 
     fill()
     while pending:
@@ -571,8 +609,6 @@ def _drive(
             _stop(holder["pool"], wait=False)
             holder["pool"] = local_executor(workers)
         fill()
-    if holder["pool"] is not pool:
-        _stop(holder["pool"], wait=True)
 
 
 def _stop(pool: cf.Executor, wait: bool) -> None:
