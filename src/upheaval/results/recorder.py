@@ -510,7 +510,58 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
         raise RunDirectoryError(path, f"cannot read the manifest: {e}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise RunDirectoryError(path, f"not an upheaval run manifest (format {FORMAT!r})")
+    _check_manifest(manifest, path)
     return manifest
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, int | float) and not isinstance(v, bool)) or v in ("inf", "-inf")
+
+
+#: What readers of a manifest rely on: dotted field, what it must be, a test.
+_MANIFEST_FIELDS: tuple[tuple[str, str, Any], ...] = (
+    ("status", "'running', 'complete' or 'interrupted'", lambda v: v in STATUSES),
+    ("reason", "a string or null", lambda v: v is None or isinstance(v, str)),
+    ("last_tick", "a whole number or null", lambda v: v is None or _is_int(v)),
+    ("variant", "'I' or 'II'", lambda v: v in ("I", "II")),
+    ("seed", "a whole number", _is_int),
+    ("scenario", "a table", lambda v: isinstance(v, dict)),
+    ("scenario.name", "a string", lambda v: isinstance(v, str)),
+    ("scenario.description", "a string", lambda v: isinstance(v, str)),
+    ("scenario.source", "a string", lambda v: isinstance(v, str)),
+    ("ticks", "a table", lambda v: isinstance(v, dict)),
+    ("ticks.count", "a whole number", _is_int),
+    ("parameters", "a table", lambda v: isinstance(v, dict)),
+    ("parameters.world.width", "a whole number", _is_int),
+    ("parameters.world.height", "a whole number", _is_int),
+    ("files", "a table", lambda v: isinstance(v, dict)),
+    ("agent_steps_per_second", "a number or null", lambda v: v is None or _is_number(v)),
+    ("state_bytes_per_agent", "a number or null", lambda v: v is None or _is_number(v)),
+)
+STATUSES = ("running", "complete", "interrupted")
+
+
+def _check_manifest(manifest: dict[str, Any], path: Path) -> None:
+    """Raise :class:`RunDirectoryError` naming the first field of the wrong type, so
+    that a damaged or hand-edited manifest is a message, not a traceback."""
+    for field, expected, ok in _MANIFEST_FIELDS:
+        head, _, rest = field.partition(".")
+        if head == "parameters" and rest:  # parameter names contain dots themselves
+            table, key = manifest.get("parameters"), rest
+        elif rest:
+            table, key = manifest.get(head), rest
+        else:
+            table, key = manifest, head
+        if not isinstance(table, dict) or key not in table:
+            raise RunDirectoryError(path, f"field {field!r} is missing")
+        if not ok(table[key]):
+            raise RunDirectoryError(
+                path, f"field {field!r} should be {expected}, got {table[key]!r}"
+            )
 
 
 def _read_table(run_dir: Path, final: str, folder: str, schema: pa.Schema | None) -> pa.Table:
@@ -548,7 +599,13 @@ def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pa.Table]:
 
     A run still going, or killed, reads as far as its last flush."""
     manifest = read_manifest(run_dir)
-    return manifest, _read_table(Path(run_dir), TICKS, TICK_PARTS, tick_schema())
+    table = _read_table(Path(run_dir), TICKS, TICK_PARTS, tick_schema())
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        raise RunDirectoryError(
+            Path(run_dir) / TICKS, f"not a run's ticks: no column {missing[0]!r}"
+        )
+    return manifest, table
 
 
 def read_snapshots(run_dir: str | Path) -> dict[int, dict[str, np.ndarray]]:
