@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 import signal
+import warnings
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from upheaval.cli_errors import (
     OneLineErrors,
     Terminated,
     raise_terminated,
+    warn,
 )
 from upheaval.cli_errors import fail as _fail
 from upheaval.model.params import ParameterError, check_value, field_by_location
@@ -162,19 +164,26 @@ def run(
     except ScenarioError as e:
         _fail(e)
 
+    from upheaval.results.runner import TimelineWarning, late_timeline
+
+    for message in late_timeline(sc, steps):
+        warn(message)
     previous_term = signal.signal(signal.SIGTERM, raise_terminated)
     code = 0
     try:
-        run_scenario(
-            sc,
-            steps=steps,
-            seed=seed,
-            out=out,
-            snapshots=snap,
-            progress=progress,
-            overwrite=force,
-            flush_every=flush_every,
-        )
+        with warnings.catch_warnings():
+            # printed above, one line each, instead of Python's two-line warnings
+            warnings.simplefilter("ignore", TimelineWarning)
+            run_scenario(
+                sc,
+                steps=steps,
+                seed=seed,
+                out=out,
+                snapshots=snap,
+                progress=progress,
+                overwrite=force,
+                flush_every=flush_every,
+            )
     except (ScenarioError, RunDirectoryError) as e:
         _fail(e)
     except KeyboardInterrupt as e:

@@ -19,6 +19,7 @@ from upheaval.cli_errors import (
     EXIT_TERMINATED,
     Terminated,
     raise_terminated,
+    warn,
 )
 from upheaval.cli_errors import fail as _fail
 
@@ -50,6 +51,27 @@ def _check_backend(workers: int | None, dask: str | None, ray: str | None) -> No
         raise DesignError("--workers/--dask/--ray", "give at most one of them")
     if workers is not None and workers < 1:
         raise DesignError("--workers", f"must be ≥ 1, got {workers}")
+
+
+def _given_once(set_: list[str] | None, names: tuple[str, ...], varied_by: str) -> None:
+    """Refuse a --set of a parameter that the design varies too: which value would a
+    run get? (The design's, silently, before this check.)"""
+    from upheaval.experiments.designs import DesignError
+    from upheaval.scenario.loading import parse_override, resolve_key
+
+    for text in set_ or []:
+        key, _ = parse_override(text)
+        if resolve_key(key, "--set").name in names:
+            raise DesignError("--set", f"{key} is also varied by {varied_by}; give it once")
+
+
+def _warn_late_timeline(sc: Any, steps: int | None) -> None:
+    from upheaval.results.recorder import parameters_by_location
+    from upheaval.results.runner import late_timeline
+
+    last = steps if steps is not None else parameters_by_location(sc.params)["run.steps"]
+    for message in late_timeline(sc, last):
+        warn(message)
 
 
 def _backend(dask: str | None, ray: str | None) -> Any:
@@ -156,8 +178,10 @@ def sweep(
         if steps is not None and steps < 1:
             raise DesignError("--steps", f"must be ≥ 1, got {steps}")
         _check_backend(workers, dask, ray)
+        _given_once(set_, d.names, "--param" if param else f"--matrix {matrix}")
     except (ScenarioError, DesignError) as e:
         _fail(e)
+    _warn_late_timeline(sc, steps)
 
     import contextlib
 
@@ -391,7 +415,11 @@ def calibrate(
     from upheaval.experiments.calibration import calibrate as run_abc
     from upheaval.experiments.designs import DesignError, parse_factor
     from upheaval.experiments.store import StoreError
-    from upheaval.experiments.summary_stats import ObservedError, load_observed
+    from upheaval.experiments.summary_stats import (
+        ObservedError,
+        load_observed,
+        observed_mismatch,
+    )
     from upheaval.scenario.loading import ScenarioError, apply_overrides, load
 
     try:
@@ -400,6 +428,7 @@ def calibrate(
             sc = apply_overrides(sc, list(set_))
         factors = [parse_factor(p) for p in param]
         _check_backend(workers, dask, ray)
+        _given_once(set_, tuple(f.name for f in factors), "--param")
         obs = load_observed(observed, threshold, tick_days)
         if steps is not None and steps < 1:
             raise DesignError("--steps", f"must be ≥ 1, got {steps}")
@@ -407,6 +436,9 @@ def calibrate(
         _fail(e)
     if obs.notes:
         typer.echo(f"observed: {obs.notes}", err=True)
+    for message in observed_mismatch(obs, sc, steps):
+        warn(message)
+    _warn_late_timeline(sc, steps)
 
     def report(pop) -> None:
         typer.echo(
@@ -500,6 +532,7 @@ def compare(
         _check_backend(workers, dask, ray)
         if steps is not None and steps < 1:
             raise ValueError(f"--steps: must be ≥ 1, got {steps}")
+        _warn_late_timeline(sc, steps)
         with _backend(dask, ray) as executor:
             comp = run_compare(
                 sc,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,30 @@ from upheaval.engine.simulation import Simulation
 from upheaval.results.recorder import DEFAULT_FLUSH_EVERY, Recorder
 from upheaval.scenario.loading import apply_overrides, load
 from upheaval.scenario.schema import Scenario
+from upheaval.scenario.timeline import ActionEvent, RampEvent, first_tick
+
+
+class TimelineWarning(UserWarning):
+    """A timeline entry that the run will never reach."""
+
+
+def late_timeline(scenario: Scenario, steps: int) -> list[str]:
+    """A message for each timeline entry that starts after the last tick ``steps``
+    (it would never happen), naming the scenario's file and the entry."""
+    late = []
+    for n, e in enumerate(scenario.timeline, start=1):
+        tick = first_tick(e)
+        if tick > steps:
+            what = (
+                e.action
+                if isinstance(e, ActionEvent)
+                else f"{'ramp' if isinstance(e, RampEvent) else 'set'} {e.param}"
+            )
+            late.append(
+                f"{scenario.source}: timeline[{n}] ({what} at tick {tick}) comes after the "
+                f"last tick {steps}; it never happens"
+            )
+    return late
 
 
 def run(
@@ -80,6 +105,8 @@ def run(
     steps = sim.params.steps if steps is None else int(steps)
     if steps < 0:
         raise ValueError(f"steps must be ≥ 0, got {steps}")
+    for message in late_timeline(scenario, steps):
+        warnings.warn(message, TimelineWarning, stacklevel=2)
 
     with contextlib.ExitStack() as stack:
         callbacks: list[Callable[[Simulation], None]] = []
