@@ -121,6 +121,9 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
         t0, c0 = time.perf_counter(), time.process_time()
         try:
             if point not in scenarios:
+                for name, value in overrides.items():
+                    if value is None:  # an empty cell of a design matrix
+                        raise ScenarioError(f"design point {point}", name, "empty cell")
                 try:
                     scenarios[point] = apply_overrides(task.scenario, dict(overrides))
                 except ScenarioError as e:  # say which design point, not "--set"
