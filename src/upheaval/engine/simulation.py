@@ -70,6 +70,7 @@ from upheaval.scenario.timeline import (
     value_at,
 )
 
+from .memory import check_memory
 from .population import populate
 
 #: Checkpoint file format; bump when the state layout changes.
@@ -134,6 +135,16 @@ class Checkpoint:
         return cp
 
 
+def _check_whole(name: str, value: object, allow: tuple[type, ...] = ()) -> None:
+    """A count or seed must be a whole number ≥ 0 (numpy integers too, bools not)."""
+    if isinstance(value, allow):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a whole number, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be ≥ 0, got {value}")
+
+
 class Simulation:
     """One run of a scenario.
 
@@ -151,6 +162,12 @@ class Simulation:
     ):
         if isinstance(scenario, Params):
             scenario = Scenario(params=scenario)
+        if not isinstance(scenario, Scenario):
+            raise TypeError(
+                "Simulation needs a Scenario (e.g. upheaval.load('epstein2002-run2')) or "
+                f"Params, got {type(scenario).__name__} {scenario!r}"
+            )
+        _check_whole("seed", seed, allow=(type(None), np.random.SeedSequence))
         p = validate_params(scenario.params)
         if seed is not None and not isinstance(seed, np.random.SeedSequence):
             p = validate_params(p.replace(seed=int(seed)))
@@ -168,6 +185,7 @@ class Simulation:
         )
         self.streams = seed_streams(self.seed_sequence)
         check_actions(p, scenario.timeline)
+        check_memory(p, scenario.source)  # before anything large is allocated
         self.rules = compile_rules(p, scenario.timeline)
         t0 = time.perf_counter()
         self.lattice, self.agents, used = populate(p, self.streams["init"])
@@ -458,6 +476,7 @@ class Simulation:
     # -- stepping ---------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         """Advance ``n`` ticks."""
+        _check_whole("n", n)
         for _ in range(n):
             self.tick += 1
             self._apply_timeline()
@@ -498,6 +517,7 @@ class Simulation:
         on_tick: Callable[[Simulation], None] | None = None,
     ) -> Simulation:
         """Advance ``steps`` ticks (default: the scenario's ``run.steps``)."""
+        _check_whole("steps", steps, allow=(type(None),))
         steps = self.params.steps if steps is None else steps
         for _ in range(steps):
             self.step()
