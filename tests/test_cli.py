@@ -338,3 +338,13 @@ def test_show_ticks_that_are_not_a_runs(tmp_path):
     upheaval.run(RUN2, steps=3, out=out)
     pq.write_table(pa.table({"tick": [0, 1]}), out / TICKS)
     _one_line_error(_invoke("show", str(out)), str(out / TICKS), "no column")
+
+
+def test_the_same_parameter_set_twice_is_refused(tmp_path):
+    r = _invoke("run", RUN2, "--set", "legitimacy=0.7", "--set", "citizens.legitimacy=0.8",
+                "--out", str(tmp_path / "r"))  # fmt: skip
+    _one_line_error(r, "--set", "citizens.legitimacy", "given twice", "'legitimacy'")
+    r = _invoke("run", RUN2, "--set", "legitimacy=0.7", "--set", "legitimacy=0.7",
+                "--out", str(tmp_path / "r"))  # fmt: skip
+    _one_line_error(r, "--set: legitimacy: given twice; give it once")
+    assert not (tmp_path / "r").exists()

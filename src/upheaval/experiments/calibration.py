@@ -228,11 +228,14 @@ def calibrate(
     max_rounds: int = 20,
     force: bool = False,
     on_generation: Callable[[Population], None] | None = None,
+    on_progress: Callable[[int, int, int, str], None] | None = None,
 ) -> CalibrationResult:
     """Calibrate ``factors`` of ``scenario`` to ``observed`` by ABC-SMC (module docstring).
 
     Writes ``out/gen-GG/round-RR`` sweeps and ``out/calibration.json``; returns a
     :class:`CalibrationResult` (write its tables with :func:`write_result`).
+    ``on_progress(done, failed, to_run, label)`` follows each round's runs (label:
+    "generation G, round R").
     """
     factors = tuple(factors)
     if not factors:
@@ -312,6 +315,11 @@ def calibrate(
             workers=workers,
             keep_ticks=True,
             threshold=threshold,
+            on_progress=(
+                None
+                if on_progress is None
+                else lambda d, f, n: on_progress(d, f, n, f"generation {g}, round {r}")
+            ),
         )
         found = sweep_statistics(where, threshold)
         s = np.full((len(theta), len(names)), np.nan)

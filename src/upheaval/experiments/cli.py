@@ -8,6 +8,7 @@ on disk (run the same command again to resume).
 
 from __future__ import annotations
 
+import contextlib
 import signal
 from pathlib import Path
 from typing import Annotated, Any
@@ -183,11 +184,11 @@ def sweep(
         _fail(e)
     _warn_late_timeline(sc, steps)
 
-    import contextlib
-
     ctx = _backend(dask, ray)
 
-    bar = _Progress(d.n_runs) if progress else None
+    from upheaval.views.progress import RunsProgress
+
+    bar = RunsProgress("sweep") if progress else None
     previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
         with ctx as executor, bar or contextlib.nullcontext():
@@ -223,46 +224,6 @@ def sweep(
     )
     if report.failed:
         typer.echo(f'see the failures: upheaval query {out} "SELECT * FROM failed"', err=True)
-
-
-class _Progress:
-    """A rich progress bar over runs, with the time left, on stderr."""
-
-    def __init__(self, total: int):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("[bold]sweep"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("runs · failed {task.fields[failed]}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self._total = total
-        self._task: Any = None
-
-    def __enter__(self) -> _Progress:
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.__exit__(*exc)
-
-    def update(self, done: int, failed: int, to_run: int) -> None:
-        if self._task is None:
-            self._task = self._progress.add_task("sweep", total=to_run, failed=0)
-        self._progress.update(self._task, completed=done + failed, failed=failed)
 
 
 def query(
@@ -409,6 +370,7 @@ def calibrate(
     ] = 20,
     force: Annotated[bool, typer.Option("--force", help="Replace a previous calibration.")] = False,
     figure: Annotated[bool, typer.Option(help="Draw posterior.png.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Calibrate parameters to observed data by ABC-SMC; writes posterior tables and a figure."""
     from upheaval.experiments.calibration import CalibrationError, write_result
@@ -440,7 +402,13 @@ def calibrate(
         warn(message)
     _warn_late_timeline(sc, steps)
 
+    from upheaval.views.progress import RunsProgress
+
+    bar = RunsProgress("calibrate") if progress else None
+
     def report(pop) -> None:
+        if bar is not None:
+            bar.close()  # the generation's line goes below its finished bars
         typer.echo(
             f"generation {pop.generation}: epsilon {pop.epsilon:.4g}, "
             f"{len(pop.weights)} accepted of {pop.simulations} runs, ESS {pop.ess:.1f}",
@@ -448,7 +416,7 @@ def calibrate(
         )
 
     try:
-        with _backend(dask, ray) as executor:
+        with _backend(dask, ray) as executor, bar or contextlib.nullcontext():
             result = run_abc(
                 sc,
                 obs,
@@ -466,6 +434,7 @@ def calibrate(
                 max_rounds=max_rounds,
                 force=force,
                 on_generation=report,
+                on_progress=bar.update if bar else None,
             )
     except (CalibrationError, StoreError, ValueError, ImportError) as e:
         _fail(e)
@@ -518,6 +487,7 @@ def compare(
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
     force: Annotated[bool, typer.Option("--force", help="Replace a previous comparison.")] = False,
     figure: Annotated[bool, typer.Option(help="Draw compare.png.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run named variants of a scenario with common random numbers; paired differences."""
     from upheaval.experiments.compare import VariantError, bootstrap_table, write_comparison
@@ -533,7 +503,10 @@ def compare(
         if steps is not None and steps < 1:
             raise ValueError(f"--steps: must be ≥ 1, got {steps}")
         _warn_late_timeline(sc, steps)
-        with _backend(dask, ray) as executor:
+        from upheaval.views.progress import RunsProgress
+
+        bar = RunsProgress("compare") if progress else None
+        with _backend(dask, ray) as executor, bar or contextlib.nullcontext():
             comp = run_compare(
                 sc,
                 what_if,
@@ -546,6 +519,7 @@ def compare(
                 threshold=threshold,
                 hold_share=hold_share,
                 force=force,
+                on_progress=bar.update if bar else None,
             )
     except (ScenarioError, VariantError, StoreError, ValueError, ImportError) as e:
         _fail(e)

@@ -48,7 +48,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,8 +243,13 @@ def compare(
     threshold: int = DEFAULT_THRESHOLD,
     hold_share: float = 0.25,
     force: bool = False,
+    on_progress: Callable[[int, int, int, str], None] | None = None,
 ) -> Comparison:
-    """Run the baseline and each variant ``replicates`` times with common random numbers."""
+    """Run the baseline and each variant ``replicates`` times with common random numbers.
+
+    ``on_progress(done, failed, to_run, label)`` follows the runs of all variants
+    together (label: the variant being run); runs done before (a resumed
+    comparison) count as done."""
     if not what_if:
         raise ValueError("--what-if: give at least one variant")
     if replicates < 2:
@@ -272,8 +277,16 @@ def compare(
     )
     design = grid([], replicates=replicates)
     outcomes: dict[str, np.ndarray] = {}
-    for v in variants:
+    total = len(variants) * replicates
+    for k, v in enumerate(variants):
         where = out / "variants" / v.name
+
+        def progress(done: int, failed: int, to_run: int, k: int = k, name: str = v.name) -> None:
+            # earlier variants, and this one's runs done before this call, are done
+            before = k * replicates + (replicates - to_run)
+            if on_progress is not None:
+                on_progress(before + done, failed, total, f"compare: {name}")
+
         report = run_sweep(
             v.scenario,
             design,
@@ -284,6 +297,7 @@ def compare(
             workers=workers,
             keep_ticks=True,
             threshold=threshold,
+            on_progress=progress,
         )
         stats = sweep_statistics(where, threshold)
         if len(stats) != replicates:

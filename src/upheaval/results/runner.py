@@ -9,8 +9,15 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from upheaval.engine.simulation import Simulation
-from upheaval.results.recorder import DEFAULT_FLUSH_EVERY, Recorder
+from upheaval.results.recorder import (
+    DEFAULT_FLUSH_EVERY,
+    Recorder,
+    parameters_by_location,
+    prepare_run_directory,
+)
 from upheaval.scenario.loading import apply_overrides, load
 from upheaval.scenario.schema import Scenario
 from upheaval.scenario.timeline import ActionEvent, RampEvent, first_tick
@@ -101,15 +108,32 @@ def run(
     snapshots = tuple(snapshots)
     if snapshots and out is None:
         raise ValueError("snapshots are written to a run directory: give out=")
-    sim = Simulation(scenario, seed=seed)
-    steps = sim.params.steps if steps is None else int(steps)
+    run_params = parameters_by_location(scenario.params)
+    if steps is None:
+        steps = run_params["run.steps"]
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
+        raise TypeError(f"steps must be a whole number, got {type(steps).__name__} {steps!r}")
+    steps = int(steps)
     if steps < 0:
         raise ValueError(f"steps must be ≥ 0, got {steps}")
     for message in late_timeline(scenario, steps):
         warnings.warn(message, TimelineWarning, stacklevel=2)
+    if out is not None:
+        # Claimed before anything is shown or built: a refused directory is an error
+        # with nothing else printed, and nothing computed in vain.
+        out = prepare_run_directory(out, overwrite)
 
     with contextlib.ExitStack() as stack:
         callbacks: list[Callable[[Simulation], None]] = []
+        if progress:
+            from upheaval.views.progress import progress_bar
+
+            shown_seed = run_params["run.seed"] if seed is None else seed
+            label = f"{scenario.name} seed {shown_seed}"
+            # Entered before the Simulation is built: building it and its first tick
+            # compile the kernels on a first run, which the bar's spinner says.
+            bar = stack.enter_context(progress_bar(steps, label))
+        sim = Simulation(scenario, seed=seed)
         if out is not None:
             rec = stack.enter_context(
                 Recorder(
@@ -117,17 +141,13 @@ def run(
                     sim,
                     snapshots=snapshots,
                     flush_every=flush_every,
-                    overwrite=overwrite,
                     steps=steps,
                     started=t0,
                 )
             )
             callbacks.append(rec.on_tick)
         if progress:
-            from upheaval.views.progress import progress_bar
-
-            label = f"{sim.scenario.name} seed {sim.params.seed}"
-            callbacks.append(stack.enter_context(progress_bar(steps, label)))
+            callbacks.append(bar)
         if on_tick is not None:
             callbacks.append(on_tick)
 
