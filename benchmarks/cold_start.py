@@ -245,7 +245,8 @@ def main() -> None:
         result["breakdown"] = b
         print(
             f"import {b['import_s']:.1f} s, init {b['init_s']:.1f} s, first tick "
-            f"{b['first_tick_s']:.1f} s (CPU {b['first_tick_cpu_s']:.1f} s), other ticks {b['other_ticks_s']:.1f} s; "
+            f"{b['first_tick_s']:.1f} s (CPU {b['first_tick_cpu_s']:.1f} s), "
+            f"other ticks {b['other_ticks_s']:.1f} s; "
             f"compiling {b['compile_s']:.1f} s ({b['functions_compiled']} functions), "
             f"LLVM {b['llvm_s']:.1f} s"
         )
@@ -259,7 +260,8 @@ def main() -> None:
         b = breakdown(v)
         variants[v] = b
         print(
-            f"{v}: first tick {b['first_tick_s']:.1f} s (CPU {b['first_tick_cpu_s']:.1f} s), compiling {b['compile_s']:.1f} s, "
+            f"{v}: first tick {b['first_tick_s']:.1f} s (CPU {b['first_tick_cpu_s']:.1f} s), "
+            f"compiling {b['compile_s']:.1f} s, "
             f"LLVM {b['llvm_s']:.1f} s, step {b['by_function_s'].get(STEP, 0):.1f} s; "
             f"speed {b['speed_200x200_agent_steps_per_s']:,} agent-steps/s",
             flush=True,
