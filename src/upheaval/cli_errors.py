@@ -13,8 +13,11 @@ mistake reach the user:
 
 from __future__ import annotations
 
+import contextlib
 import re
+import signal
 import sys
+from collections.abc import Iterator
 from typing import Any, NoReturn
 
 import typer
@@ -38,6 +41,22 @@ class Terminated(KeyboardInterrupt):
 def raise_terminated(signum: int, frame: object) -> None:
     """A SIGTERM handler: stop the way Ctrl-C does."""
     raise Terminated()
+
+
+@contextlib.contextmanager
+def sigterm_as_interrupt() -> Iterator[None]:
+    """Within the block, SIGTERM stops the command the way Ctrl-C does (results
+    closed, exit 143) instead of killing it on the spot."""
+    previous = signal.signal(signal.SIGTERM, raise_terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def interrupted_exit(e: KeyboardInterrupt) -> int:
+    """The exit status for an interruption: 143 after SIGTERM, 130 after Ctrl-C."""
+    return EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
 
 
 def as_flags(message: str) -> str:

@@ -9,20 +9,17 @@ on disk (run the same command again to resume).
 from __future__ import annotations
 
 import contextlib
-import signal
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
+from upheaval.cli_errors import fail as _fail
 from upheaval.cli_errors import (
-    EXIT_INTERRUPTED,
-    EXIT_TERMINATED,
-    Terminated,
-    raise_terminated,
+    interrupted_exit,
+    sigterm_as_interrupt,
     warn,
 )
-from upheaval.cli_errors import fail as _fail
 
 # Options several commands share, declared once.
 StepsOption = Annotated[
@@ -73,6 +70,10 @@ def _warn_late_timeline(sc: Any, steps: int | None) -> None:
     last = steps if steps is not None else parameters_by_location(sc.params)["run.steps"]
     for message in late_timeline(sc, last):
         warn(message)
+
+
+def _maybe(bar: Any) -> Any:
+    return bar if bar is not None else contextlib.nullcontext()
 
 
 def _backend(dask: str | None, ray: str | None) -> Any:
@@ -184,14 +185,11 @@ def sweep(
         _fail(e)
     _warn_late_timeline(sc, steps)
 
-    ctx = _backend(dask, ray)
-
     from upheaval.views.progress import RunsProgress
 
     bar = RunsProgress("sweep") if progress else None
-    previous = signal.signal(signal.SIGTERM, raise_terminated)
     try:
-        with ctx as executor, bar or contextlib.nullcontext():
+        with sigterm_as_interrupt(), _backend(dask, ray) as executor, _maybe(bar):
             report = run_sweep(
                 sc,
                 d,
@@ -207,16 +205,11 @@ def sweep(
                 force=force,
                 on_progress=bar.update if bar else None,
             )
-    except (StoreError, ValueError) as e:
-        _fail(e)
-    except ImportError as e:
+    except (StoreError, ValueError, ImportError) as e:
         _fail(e)
     except KeyboardInterrupt as e:
         typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
-        code = EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
-        raise typer.Exit(code) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        raise typer.Exit(interrupted_exit(e)) from None
     typer.echo(
         f"wrote {report.out}: {report.already + report.done}/{report.total} runs done "
         f"({report.done} now, {report.already} before), {report.failed} failed "
@@ -416,7 +409,7 @@ def calibrate(
         )
 
     try:
-        with _backend(dask, ray) as executor, bar or contextlib.nullcontext():
+        with sigterm_as_interrupt(), _backend(dask, ray) as executor, _maybe(bar):
             result = run_abc(
                 sc,
                 obs,
@@ -438,9 +431,9 @@ def calibrate(
             )
     except (CalibrationError, StoreError, ValueError, ImportError) as e:
         _fail(e)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         typer.echo(f"interrupted; finished rounds are in {out} (run again to resume)", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupted_exit(e)) from None
     paths = write_result(result)
     typer.echo(result.summary_table().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if figure:
@@ -506,7 +499,7 @@ def compare(
         from upheaval.views.progress import RunsProgress
 
         bar = RunsProgress("compare") if progress else None
-        with _backend(dask, ray) as executor, bar or contextlib.nullcontext():
+        with sigterm_as_interrupt(), _backend(dask, ray) as executor, _maybe(bar):
             comp = run_compare(
                 sc,
                 what_if,
@@ -523,9 +516,9 @@ def compare(
             )
     except (ScenarioError, VariantError, StoreError, ValueError, ImportError) as e:
         _fail(e)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupted_exit(e)) from None
     table = bootstrap_table(comp, resamples=resamples, seed=comp.replicates)
     paths = write_comparison(comp, table)
     typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep=""))
