@@ -214,28 +214,18 @@ def prepare_run_directory(out: str | Path, overwrite: bool = False) -> Path:
 
 
 # -- crash-safe parts ---------------------------------------------------------------
-def _fsync_dir(path: Path) -> None:
-    # The rename of a part is durable only once its directory entry is on disk.
-    try:
-        fd = os.open(path, os.O_RDONLY)
-    except OSError:  # some platforms cannot open a directory; the rename still holds
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
-
-
 def _write_atomically(path: Path, write: Any) -> None:
-    """``write(tmp)`` then fsync and rename to ``path``: the file is whole or absent."""
+    """``write(tmp)``, fsync, then rename to ``path``: the file is whole or absent.
+
+    The fsync is for power cuts (a renamed file whose data never reached the disk
+    would be empty); a killed process needs only the rename. The directory is not
+    fsynced: a power cut may then lose the last rename, that is, one flush window,
+    which is what a flush window may lose anyway."""
     tmp = path.with_name(f".{path.name}.tmp")
     write(tmp)
     with open(tmp, "rb") as fh:
         os.fsync(fh.fileno())
     os.replace(tmp, path)
-    _fsync_dir(path.parent)
 
 
 class _Parts:
@@ -254,19 +244,21 @@ class _Parts:
         _write_atomically(path, lambda tmp: pq.write_table(table, tmp))
         self.count += 1
 
-    def merge(self) -> bool:
-        """Merge the parts, in order, into the final file (one row group each) and
-        remove them; False if there were none."""
+    def merge(self, tables: Iterable[pa.Table] | None = None) -> bool:
+        """Write the final file (one row group a part) and remove the parts; False if
+        there were none. ``tables`` gives the parts' contents from memory, in order,
+        to save reading the parts back (a long run may have thousands)."""
         import pyarrow.parquet as pq
 
         parts = part_files(self.dir)
         if not parts:
             return False
+        if tables is None:
+            tables = (pq.read_table(part, schema=self.schema) for part in parts)
 
         def write(tmp: Path) -> None:
             with pq.ParquetWriter(tmp, self.schema) as writer:
-                for part in parts:
-                    table = pq.read_table(part, schema=self.schema)
+                for table in tables:
                     writer.write_table(table, row_group_size=max(1, table.num_rows))
 
         _write_atomically(self.final, write)
@@ -337,6 +329,7 @@ class Recorder:
         self._compile0 = (sim.timings["compile_s"], sim.timings["compile_agent_steps"])
         self._first_row = len(sim.history) - 1  # the row this recorder starts from
         self._written = 0  # rows of sim.history on disk
+        self._flushed: list[tuple[int, int]] = []  # the history rows of each part
         self._agent_steps_sum = 0
         self._agent_steps_rows = self._first_row  # history rows counted in the sum so far
         self._last_tick: int | None = None
@@ -392,7 +385,9 @@ class Recorder:
             finally:
                 self._closed = True
                 # Merge even after a failed flush: the parts on disk are good.
-                self._ticks.merge()
+                # The ticks' parts hold sim.history in the ranges flushed: merged from
+                # memory. Snapshots are not kept in memory: merged from their parts.
+                self._ticks.merge(self._batch(a, b) for a, b in self._flushed)
                 self._snaps.merge()
                 self._merged = True
                 self._write_manifest(finished=True)
@@ -401,19 +396,23 @@ class Recorder:
     def _flush(self) -> None:
         # Rows come straight from sim.history by index: whatever the simulation has
         # recorded is a finished tick, and the index makes a repeated flush harmless.
-        rows = self.sim.history[self._written :]
-        if rows and not self._closed:
-            import pyarrow as pa
-
-            cols = list(zip(*rows, strict=True))
-            batch = pa.table(
-                [pa.array(c, type=f.type) for c, f in zip(cols, self._schema, strict=True)],
-                schema=self._schema,
-            )
-            self._ticks.write(batch)
-            self._written += len(rows)
-            self._last_tick = int(rows[-1][0])
+        end = len(self.sim.history)
+        if end > self._written and not self._closed:
+            self._ticks.write(self._batch(self._written, end))
+            self._flushed.append((self._written, end))
+            self._written = end
+            self._last_tick = int(self.sim.history[end - 1][0])
             self._write_manifest()
+
+    def _batch(self, start: int, end: int) -> pa.Table:
+        """Rows ``start:end`` of ``sim.history`` as a table of :func:`tick_schema`."""
+        import pyarrow as pa
+
+        cols = list(zip(*self.sim.history[start:end], strict=True))
+        return pa.table(
+            [pa.array(c, type=f.type) for c, f in zip(cols, self._schema, strict=True)],
+            schema=self._schema,
+        )
 
     def _maybe_snapshot(self) -> None:
         t = self.sim.tick
