@@ -24,8 +24,8 @@ to measure what it costs, and the speed of the kernels it gives (agent-steps per
 second of run 2 on 200×200, 40 ticks after 5 of warm-up):
 
 * ``no-inline`` — the per-turn rules compiled as ordinary calls instead of inlined
-  by numba (``jit.hot_rule`` replaced by ``jit.rule`` before the kernels load; the
-  code is not changed);
+  by numba (``inline="always"`` dropped from ``numba.njit`` before upheaval is
+  imported, so ``jit.hot_rule`` is ``jit.rule``; the code is not changed);
 * ``opt0`` … ``opt2`` — LLVM's optimisation level (``NUMBA_OPT``; numba's default is 3).
 
 Results go to ``benchmarks/results/cold_start.json`` (``--json`` to change).
@@ -92,9 +92,16 @@ def _child(variant: str) -> None:
     from numba.core import event
 
     if variant == "no-inline":
-        import upheaval.model.jit as jit
+        import numba
 
-        jit.hot_rule = jit.rule  # before any rule module is imported
+        real_njit = numba.njit
+
+        def njit(*args, **kwargs):
+            kwargs.pop("inline", None)  # hot_rule's inline="always"
+            return real_njit(*args, **kwargs)
+
+        # before upheaval (whose model/jit.py takes njit from numba) is imported
+        numba.njit = njit
 
     spans: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
     stack: dict[str, list[tuple[float, str]]] = defaultdict(list)
