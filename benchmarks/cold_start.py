@@ -162,9 +162,12 @@ def _child(variant: str) -> None:
     import upheaval
 
     out["import_s"] = time.perf_counter() - t
+    from upheaval.results.recorder import parameters_by_location
+
     sc = upheaval.load(SCENARIO)
+    run = parameters_by_location(sc.params)
     t0 = time.perf_counter()
-    sim = upheaval.Simulation(sc, seed=sc.params.seed)
+    sim = upheaval.Simulation(sc, seed=run["run.seed"])
     out["init_s"] = time.perf_counter() - t0
     t, c = time.perf_counter(), time.process_time()
     sim.step()
@@ -172,7 +175,7 @@ def _child(variant: str) -> None:
     # CPU time beside wall time: on a shared machine the gap is other processes
     out["first_tick_cpu_s"] = time.process_time() - c
     t = time.perf_counter()
-    sim.run(sc.params.steps - 1)
+    sim.run(run["run.steps"] - 1)
     out["other_ticks_s"] = time.perf_counter() - t
     out["variant"] = variant
     out["compile_s"] = total("numba:compile", t0)
