@@ -64,15 +64,16 @@ def test_a_lattice_too_large_for_memory_is_refused_before_allocating():
     assert need > 10 * 2**40  # terabytes: no machine running these tests has them
     with pytest.raises(upheaval.ScenarioError, match=r"1000000×1000000 lattice needs about"):
         upheaval.Simulation(big)
-    r = CliRunner().invoke(
-        app,
-        ["run", RUN2, "--set", "world.width=1000000", "--set", "world.height=1000000",
-         "--no-progress"],
-    )  # fmt: skip
-    assert r.exit_code == 2, r.output
-    lines = r.stderr.strip().splitlines()
-    assert len(lines) == 1 and "world.width" in lines[0] and "TiB" in lines[0], r.stderr
-    assert "available" in lines[0]
+    for progress in ("--no-progress", "--progress"):  # the bar leaves nothing behind
+        r = CliRunner().invoke(
+            app,
+            ["run", RUN2, "--set", "world.width=1000000", "--set", "world.height=1000000",
+             progress],
+        )  # fmt: skip
+        assert r.exit_code == 2, r.output
+        lines = r.stderr.strip().splitlines()
+        assert len(lines) == 1 and "world.width" in lines[0] and "TiB" in lines[0], r.stderr
+        assert "available" in lines[0]
 
 
 def test_the_estimate_is_close_to_what_a_run_holds(sc):

@@ -85,14 +85,21 @@ def progress_bar(
     warming: list[Any] = []
     if warming_up:
         warming.append(spinner.add_task(STARTING if engine_cached() else COMPILING, total=None))
-    with Live(Group(spinner, bar), console=console, refresh_per_second=8, transient=False):
+    with Live(Group(spinner, bar), console=console, refresh_per_second=8) as live:
 
         def advance(sim: Simulation) -> None:
             if warming:
                 spinner.remove_task(warming.pop())
             bar.update(task, advance=1, active=sim.counts()["active"])
 
-        yield advance
+        try:
+            yield advance
+        except BaseException:
+            if warming:
+                # Nothing ran (a mistake found while building, Ctrl-C while compiling):
+                # erase the display, so that the command's one line is all that shows.
+                live.transient = True
+            raise
 
 
 class RunsProgress:
