@@ -143,7 +143,12 @@ def run(
         bool, typer.Option("--force", help="Replace a previous run in the directory.")
     ] = False,
     flush_every: Annotated[
-        int, typer.Option("--flush-every", metavar="N", help="Ticks per Parquet row group.")
+        int,
+        typer.Option(
+            "--flush-every",
+            metavar="N",
+            help="Ticks per flush to disk (a kill -9 loses at most the last N - 1).",
+        ),
     ] = DEFAULT_FLUSH_EVERY,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     figure: Annotated[bool, typer.Option(help="Draw timeseries.png.")] = True,

@@ -78,7 +78,8 @@ def run(
     snapshots : ticks at which to record the lattice (needs ``out``).
     progress : show a progress bar on stderr.
     overwrite : replace a previous run's files in ``out``.
-    flush_every : ticks per Parquet row group (how many ticks may live only in memory).
+    flush_every : ticks per flush to disk, one Parquet part each (how many finished
+        ticks may live only in memory, and be lost if the process is killed outright).
     on_tick : called with the simulation after every tick (after recording).
 
     Returns the finished :class:`Simulation`. Its per-tick record is
