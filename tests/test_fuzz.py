@@ -17,10 +17,11 @@ times larger variant is marked slow.
 
 from __future__ import annotations
 
-import contextlib
+import atexit
 import datetime
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -273,16 +274,11 @@ def _check_cli(args: list[str], tmp: Path) -> None:
     assert not (tmp / "out").exists() or not any((tmp / "out").iterdir()), args
 
 
-@contextlib.contextmanager
-def _workspace():
-    with tempfile.TemporaryDirectory(prefix="upheaval-fuzz-") as tmp:
-        root = Path(tmp)
-        (root / "junk.txt").write_text("not results\n")
-        yield root
-
-
+# One directory for every example (Hypothesis runs examples in one test call, so a
+# pytest tmp_path fixture would be shared anyway), removed when the session ends.
 _WORKSPACE = Path(tempfile.mkdtemp(prefix="upheaval-fuzz-"))
 (_WORKSPACE / "junk.txt").write_text("not results\n")
+atexit.register(shutil.rmtree, _WORKSPACE, True)
 
 
 @settings(max_examples=1000, deadline=None, suppress_health_check=[HealthCheck.too_slow])
