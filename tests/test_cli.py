@@ -297,3 +297,54 @@ def test_signal_stops_a_real_run_with_every_tick_on_disk(tmp_path, signum, code)
     expected = upheaval.Simulation(upheaval.load(RUN2), seed=6).run(last).table()
     assert table.equals(expected)
     assert (out / TICKS).exists() and (out / "timeseries.png").exists()
+
+
+# -- a damaged run directory ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("status", 5),
+        ("status", "done"),
+        ("seed", "seven"),
+        ("seed", 1.5),
+        ("variant", None),
+        ("scenario", []),
+        ("scenario", {"name": "x"}),
+        ("ticks", {"count": "many"}),
+        ("last_tick", "end"),
+        ("parameters", {"world.width": "wide", "world.height": 40}),
+        ("agent_steps_per_second", "fast"),
+        ("files", None),
+    ],
+)
+def test_show_a_manifest_with_wrong_field_types(tmp_path, field, value):
+    out = tmp_path / "run"
+    upheaval.run(RUN2, steps=3, out=out)
+    m = json.loads((out / MANIFEST).read_text())
+    m[field] = value
+    (out / MANIFEST).write_text(json.dumps(m))
+    name = field if not isinstance(value, dict) else None
+    line = _one_line_error(_invoke("show", str(out)), str(out / MANIFEST), "field")
+    assert (name or field) in line
+
+
+def test_show_ticks_that_are_not_a_runs(tmp_path):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = tmp_path / "run"
+    upheaval.run(RUN2, steps=3, out=out)
+    pq.write_table(pa.table({"tick": [0, 1]}), out / TICKS)
+    _one_line_error(_invoke("show", str(out)), str(out / TICKS), "no column")
+
+
+def test_the_same_parameter_set_twice_is_refused(tmp_path):
+    r = _invoke("run", RUN2, "--set", "legitimacy=0.7", "--set", "citizens.legitimacy=0.8",
+                "--out", str(tmp_path / "r"))  # fmt: skip
+    _one_line_error(r, "--set", "citizens.legitimacy", "given twice", "'legitimacy'")
+    r = _invoke("run", RUN2, "--set", "legitimacy=0.7", "--set", "legitimacy=0.7",
+                "--out", str(tmp_path / "r"))  # fmt: skip
+    _one_line_error(r, "--set: legitimacy: given twice; give it once")
+    assert not (tmp_path / "r").exists()

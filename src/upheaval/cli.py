@@ -11,11 +11,22 @@ from __future__ import annotations
 
 import re
 import signal
+import warnings
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated, Any
 
 import typer
 
+from upheaval._version import __version__
+from upheaval.cli_errors import (
+    EXIT_INTERRUPTED,
+    EXIT_TERMINATED,
+    OneLineErrors,
+    Terminated,
+    raise_terminated,
+    warn,
+)
+from upheaval.cli_errors import fail as _fail
 from upheaval.model.params import ParameterError, check_value, parameter
 from upheaval.results.recorder import DEFAULT_FLUSH_EVERY, RunDirectoryError
 from upheaval.scenario.loading import (
@@ -32,21 +43,26 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_show_locals=False,
+    cls=OneLineErrors,
 )
 
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT, the shell's convention
-EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"upheaval {__version__}")
+        raise typer.Exit()
 
 
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interruption so that the results are closed cleanly."""
-
-
-def _fail(message: object) -> NoReturn:
-    # typer.echo, not rich: rich would wrap a long message over several lines.
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_USER_ERROR)
+@app.callback()
+def _main(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version."
+        ),
+    ] = False,
+) -> None:
+    pass
 
 
 def _checked(flag: str, location: str, value: Any) -> Any:
@@ -83,10 +99,6 @@ def _snapshot_ticks(every: int | None, listed: str | None, steps: int) -> tuple[
 def _default_out(name: str, seed: int) -> Path:
     safe = re.sub(r"[^A-Za-z0-9._-]+", "-", name).strip("-.") or "run"
     return Path("runs") / f"{safe}-seed{seed}"
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
 
 
 @app.command()
@@ -130,7 +142,12 @@ def run(
         bool, typer.Option("--force", help="Replace a previous run in the directory.")
     ] = False,
     flush_every: Annotated[
-        int, typer.Option("--flush-every", metavar="N", help="Ticks per Parquet row group.")
+        int,
+        typer.Option(
+            "--flush-every",
+            metavar="N",
+            help="Ticks per flush to disk (a kill -9 loses at most the last N - 1).",
+        ),
     ] = DEFAULT_FLUSH_EVERY,
     progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
     figure: Annotated[bool, typer.Option(help="Draw timeseries.png.")] = True,
@@ -151,19 +168,26 @@ def run(
     except ScenarioError as e:
         _fail(e)
 
-    previous_term = signal.signal(signal.SIGTERM, _raise_terminated)
+    from upheaval.results.runner import TimelineWarning, late_timeline
+
+    for message in late_timeline(sc, steps):
+        warn(message)
+    previous_term = signal.signal(signal.SIGTERM, raise_terminated)
     code = 0
     try:
-        run_scenario(
-            sc,
-            steps=steps,
-            seed=seed,
-            out=out,
-            snapshots=snap,
-            progress=progress,
-            overwrite=force,
-            flush_every=flush_every,
-        )
+        with warnings.catch_warnings():
+            # printed above, one line each, instead of Python's two-line warnings
+            warnings.simplefilter("ignore", TimelineWarning)
+            run_scenario(
+                sc,
+                steps=steps,
+                seed=seed,
+                out=out,
+                snapshots=snap,
+                progress=progress,
+                overwrite=force,
+                flush_every=flush_every,
+            )
     except (ScenarioError, RunDirectoryError) as e:
         _fail(e)
     except KeyboardInterrupt as e:
@@ -208,6 +232,15 @@ def _fmt(x: float | None, digits: int = 1) -> str:
     return f"{x:,}" if isinstance(x, int) else f"{x:,.{digits}f}"
 
 
+def _status_line(m: dict[str, Any], rows: int) -> str:
+    if m["status"] == "complete":
+        return "complete"
+    if m["status"] == "running":
+        # Never closed: still going, or killed outright (its parts are read as they are).
+        return f"running or killed (not closed); {rows} ticks on disk"
+    return f"{m['status']} ({m['reason']}) at tick {m['last_tick']}"
+
+
 @app.command()
 def show(
     run_dir: Annotated[
@@ -245,8 +278,7 @@ def show(
         f"scenario     {sc['name']} ({sc['source']}): {sc['description']}",
         f"model        {m['variant']}",
         f"seed         {m['seed']}",
-        f"status       {m['status']}"
-        + (f" ({m['reason']}) at tick {m['last_tick']}" if m["status"] != "complete" else ""),
+        f"status       {_status_line(m, table.num_rows)}",
         f"ticks        {int(col('tick')[0])} … {int(col('tick')[-1])} ({table.num_rows} rows)",
     ]
     if m["variant"] == "II":

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
+import upheaval
 from upheaval.cli import app
 from upheaval.experiments import read_runs
+from upheaval.results.runner import TimelineWarning
 
 runner = CliRunner()
 SMALL = ["--set", "width=20", "--set", "height=20", "--steps", "20", "--no-progress"]
@@ -59,3 +62,75 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path):
         )
         assert r.exit_code == 2, (args, r.output)
         assert needle in r.output, (args, r.output)
+
+
+def _one_line(r, *needles):
+    assert r.exit_code == 2, r.output
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), r.stderr
+    for n in needles:
+        assert n in lines[0], (n, lines[0])
+
+
+def test_a_parameter_given_by_param_and_set_is_refused(tmp_path):
+    base = ["epstein2002-run2", "--out", str(tmp_path / "x"), "--steps", "2"]
+    r = runner.invoke(
+        app, ["sweep", *base, "-p", "legitimacy=0.6:0.9", "--set", "citizens.legitimacy=0.8"]
+    )
+    _one_line(r, "--set", "citizens.legitimacy", "--param")
+    matrix = tmp_path / "m.csv"
+    matrix.write_text("legitimacy\n0.7\n0.8\n")
+    r = runner.invoke(
+        app, ["sweep", *base, "-d", "matrix", "--matrix", str(matrix), "--set", "legitimacy=0.8"]
+    )
+    _one_line(r, "--set", "legitimacy", str(matrix))
+    r = runner.invoke(
+        app,
+        ["calibrate", *base, "--observed", str(tmp_path), "-p", "cop_density=0.02:0.05",
+         "--set", "cop_density=0.03"],
+    )  # fmt: skip
+    _one_line(r, "--set", "cop_density", "--param")
+    assert not (tmp_path / "x").exists()
+
+
+def test_timeline_after_the_last_tick_is_a_warning(tmp_path):
+    f = tmp_path / "late.toml"
+    f.write_text(
+        '[scenario]\nextends = "epstein2002-run2"\n[world]\nwidth = 16\nheight = 16\n'
+        "[[timeline]]\ntick = 2\nset = { legitimacy = 0.7 }\n"
+        '[[timeline]]\ntick = 600\naction = "shock"\nfactor = 1.5\n'
+    )
+    r = runner.invoke(
+        app, ["run", str(f), "--steps", "5", "--out", str(tmp_path / "r"), "--no-progress"]
+    )
+    assert r.exit_code == 0, r.output
+    warnings = [x for x in r.stderr.splitlines() if x.startswith("warning:")]
+    assert warnings == [
+        f"warning: {f}: timeline[2] (shock at tick 600) comes after the last tick 5; "
+        "it never happens"
+    ]
+    r = runner.invoke(
+        app,
+        ["sweep", str(f), "-p", "legitimacy=0.6:0.9", "--samples", "1", "--steps", "5",
+         "--out", str(tmp_path / "s"), "--no-progress", "--workers", "1"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    assert "timeline[2] (shock at tick 600)" in r.stderr
+    with pytest.warns(TimelineWarning, match=r"timeline\[2\]"):
+        upheaval.run(str(f), steps=5)
+
+
+def test_calibrate_warns_when_the_observed_run_differs(tmp_path):
+    obs = tmp_path / "obs"
+    upheaval.run("epstein2002-run2", steps=6, out=obs, overrides={"width": 16, "height": 16})
+    r = runner.invoke(
+        app,
+        ["calibrate", "epstein2002-run2", "--observed", str(obs), "-p", "legitimacy=0.6:0.9",
+         "--set", "width=18", "--set", "height=18", "--steps", "4", "--particles", "2",
+         "--generations", "1", "--workers", "1", "--out", str(tmp_path / "c"), "--no-figure"],
+    )  # fmt: skip
+    assert r.exit_code == 0, r.output
+    warnings = [x for x in r.stderr.splitlines() if x.startswith("warning:")]
+    assert len(warnings) == 2, r.stderr
+    assert "16×16 lattice, but the runs are 18×18" in warnings[0]
+    assert "6 ticks, but the runs have 4" in warnings[1]

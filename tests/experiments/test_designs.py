@@ -7,6 +7,7 @@ import math
 import numpy as np
 import pytest
 
+import upheaval
 from upheaval.experiments import designs
 from upheaval.experiments.designs import DesignError, Factor, make_design, parse_factor
 
@@ -104,6 +105,32 @@ def test_matrix_design_from_csv(tmp_path):
     bad.write_text("legitimcy\n0.7\n")
     with pytest.raises(DesignError, match="legitimcy"):
         make_design("matrix", matrix=bad)
+
+
+def test_one_bad_cell_fails_its_row_not_the_column(tmp_path):
+    from upheaval.experiments import SerialExecutor, run_sweep
+    from upheaval.experiments.store import query
+
+    path = tmp_path / "m.csv"
+    path.write_text("legitimacy,width\n0.7,20\nabc,20\n,20\n0.8,twenty\n0.75,20\n")
+    d = make_design("matrix", matrix=path)
+    assert d.points["legitimacy"] == [0.7, None, None, 0.8, 0.75]
+    assert d.points["width"] == [20, 20, 20, None, 20]
+    assert d.point(1)["legitimacy"] == "abc" and d.point(3)["width"] == "twenty"
+    sc = upheaval.load("epstein2002-run2")
+    out = tmp_path / "s"
+    report = run_sweep(sc, d, out, steps=2, executor=SerialExecutor())
+    assert (report.done, report.failed) == (2, 3)
+    failed = query(out, "SELECT point, error FROM failed ORDER BY point").to_pylist()
+    assert [f["point"] for f in failed] == [1, 2, 3]
+    assert "design point 1: legitimacy: expected a number, got 'abc'" in failed[0]["error"]
+    assert "design point 2: legitimacy: empty cell" in failed[1]["error"]
+    assert "design point 3: width" in failed[2]["error"] and "'twenty'" in failed[2]["error"]
+    runs = query(out, "SELECT point, legitimacy, width FROM runs ORDER BY point").to_pylist()
+    assert runs == [
+        {"point": 0, "legitimacy": 0.7, "width": 20},
+        {"point": 4, "legitimacy": 0.75, "width": 20},
+    ]
 
 
 def test_make_design_checks_its_arguments():

@@ -31,6 +31,7 @@ from upheaval.model.timeline import (
 )
 from upheaval.scenario.schema import Scenario
 
+from .memory import check_memory
 from .place import COUNTRY_DYNAMIC, PLACE_DYNAMIC, Place, PlaceState, _copy_state
 
 #: Checkpoint file format; bump when the state layout changes.
@@ -85,6 +86,16 @@ class Checkpoint:
         return cp
 
 
+def _check_whole(name: str, value: object, allow: tuple[type, ...] = ()) -> None:
+    """A count or seed must be a whole number ≥ 0 (numpy integers too, bools not)."""
+    if isinstance(value, allow):
+        return
+    if isinstance(value, bool) or not isinstance(value, int | np.integer):
+        raise TypeError(f"{name} must be a whole number, got {type(value).__name__} {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be ≥ 0, got {value}")
+
+
 class Simulation:
     """One run of a scenario: its places stepped in lockstep under one national state.
 
@@ -110,17 +121,17 @@ class Simulation:
             scenario = Scenario(params=scenario)
         if not isinstance(scenario, Scenario):
             raise TypeError(
-                f"Simulation needs a Scenario (upheaval.load(...)) or Params, got "
-                f"{type(scenario).__name__}"
+                "Simulation needs a Scenario (e.g. upheaval.load('epstein2002-run2')) or "
+                f"Params, got {type(scenario).__name__} {scenario!r}"
             )
+        _check_whole("seed", seed, allow=(type(None), np.random.SeedSequence))
         if seed is not None and not isinstance(seed, np.random.SeedSequence):
-            if isinstance(seed, bool) or not isinstance(seed, int | np.integer):
-                raise TypeError(f"seed must be an integer, got {seed!r}")
             scenario = dataclasses.replace(
                 scenario, params=validate_params(scenario.params.replace(seed=int(seed)))
             )
         t0 = time.perf_counter()
         self._prepare(scenario)
+        check_memory(self.params, scenario.source)  # before anything large is allocated
         self.seed_sequence = (
             seed
             if isinstance(seed, np.random.SeedSequence)
@@ -209,8 +220,7 @@ class Simulation:
     # -- stepping ---------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         """Advance ``n`` ticks."""
-        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
-            raise ValueError(f"step(n) needs a whole number of ticks ≥ 0, got {n!r}")
+        _check_whole("n", n)
         for _ in range(n):
             self.tick += 1
             self._apply_timeline()
@@ -240,9 +250,8 @@ class Simulation:
         on_tick: Callable[[Simulation], None] | None = None,
     ) -> Simulation:
         """Advance ``steps`` ticks (default: the scenario's ``run.steps``)."""
+        _check_whole("steps", steps, allow=(type(None),))
         steps = self.params.run.steps if steps is None else steps
-        if isinstance(steps, bool) or not isinstance(steps, int | np.integer) or steps < 0:
-            raise ValueError(f"run(steps) needs a whole number of ticks ≥ 0, got {steps!r}")
         for _ in range(steps):
             self.step()
             if on_tick is not None:

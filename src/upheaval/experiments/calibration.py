@@ -32,7 +32,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import json
 import math
-import shutil
+import os
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -49,8 +49,19 @@ from upheaval.experiments.summary_stats import (
     check_statistics,
     sweep_statistics,
 )
+from upheaval.results import directories
 from upheaval.results.outbursts import DEFAULT_THRESHOLD
 from upheaval.scenario.schema import Scenario
+
+#: calibration.json's ``format``: marks the directory as a calibration.
+FORMAT = "upheaval-calibration/1"
+
+
+def _write_json(path: Path, obj: dict[str, Any]) -> None:
+    # whole or not at all: a half-written marker would make the directory unusable
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps(obj, indent=1), "utf-8")
+    os.replace(tmp, path)
 
 
 class CalibrationError(ValueError):
@@ -217,11 +228,14 @@ def calibrate(
     max_rounds: int = 20,
     force: bool = False,
     on_generation: Callable[[Population], None] | None = None,
+    on_progress: Callable[[int, int, int, str], None] | None = None,
 ) -> CalibrationResult:
     """Calibrate ``factors`` of ``scenario`` to ``observed`` by ABC-SMC (module docstring).
 
     Writes ``out/gen-GG/round-RR`` sweeps and ``out/calibration.json``; returns a
     :class:`CalibrationResult` (write its tables with :func:`write_result`).
+    ``on_progress(done, failed, to_run, label)`` follows each round's runs (label:
+    "generation G, round R").
     """
     factors = tuple(factors)
     if not factors:
@@ -240,10 +254,14 @@ def calibrate(
         raise CalibrationError("--quantile", f"must lie in (0, 1), got {quantile}")
     if max_rounds < 1:
         raise CalibrationError("--max-rounds", f"must be ≥ 1, got {max_rounds}")
-    out = Path(out).resolve()
-    if force and out.exists():
-        for p in out.glob("gen-*"):
-            shutil.rmtree(p)
+    out, _ = directories.claim(
+        Path(out).resolve(),
+        directories.CALIBRATION,
+        overwrite=force,
+        error=CalibrationError,
+        resume=True,
+        overwrite_hint="force=True",
+    )
     entropy = scenario.params.run.seed if seed is None else int(seed)
     bounds = np.array([f.bounds() for f in factors], dtype=np.float64)
     obs = np.array([observed.statistics[s] for s in names], dtype=np.float64)
@@ -263,15 +281,16 @@ def calibrate(
         "steps": steps,
         "threshold": threshold,
     }
-    out.mkdir(parents=True, exist_ok=True)
     previous = out / "calibration.json"
-    if previous.exists() and not force:
+    if previous.exists():
         old = json.loads(previous.read_text("utf-8")).get("settings")
         if json.dumps(old, sort_keys=True) != json.dumps(settings, sort_keys=True):
             raise CalibrationError(
-                str(out), "holds a different calibration; use another --out or --force"
+                str(out), "holds a different calibration; use another --out or force=True"
             )
-    previous.write_text(json.dumps({"settings": settings}, indent=1), "utf-8")
+    else:
+        # The marker of a calibration directory (results/directories.py).
+        _write_json(previous, {"format": FORMAT, "settings": settings})
 
     t0 = time.perf_counter()
 
@@ -296,6 +315,11 @@ def calibrate(
             workers=workers,
             keep_ticks=True,
             threshold=threshold,
+            on_progress=(
+                None
+                if on_progress is None
+                else lambda d, f, n: on_progress(d, f, n, f"generation {g}, round {r}")
+            ),
         )
         found = sweep_statistics(where, threshold)
         s = np.full((len(theta), len(names)), np.nan)
@@ -419,7 +443,7 @@ def write_result(result: CalibrationResult, level: float = 0.9) -> dict[str, Pat
     meta = json.loads((out / "calibration.json").read_text("utf-8"))
     meta["scale"] = dict(zip(result.statistics, result.scale.tolist(), strict=True))
     meta["seconds"] = result.seconds
-    (out / "calibration.json").write_text(json.dumps(meta, indent=1), "utf-8")
+    _write_json(out / "calibration.json", meta)
     return paths
 
 

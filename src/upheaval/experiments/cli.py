@@ -8,20 +8,18 @@ on disk (run the same command again to resume).
 
 from __future__ import annotations
 
-import signal
+import contextlib
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-EXIT_USER_ERROR = 2
-EXIT_INTERRUPTED = 130  # 128 + SIGINT
-EXIT_TERMINATED = 143  # 128 + SIGTERM
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, turned into an interruption so that the sweep stops cleanly."""
-
+from upheaval.cli_errors import fail as _fail
+from upheaval.cli_errors import (
+    interrupted_exit,
+    sigterm_as_interrupt,
+    warn,
+)
 
 # Options several commands share, declared once.
 StepsOption = Annotated[
@@ -53,6 +51,31 @@ def _check_backend(workers: int | None, dask: str | None, ray: str | None) -> No
         raise DesignError("--workers", f"must be ≥ 1, got {workers}")
 
 
+def _given_once(set_: list[str] | None, names: tuple[str, ...], varied_by: str) -> None:
+    """Refuse a --set of a parameter that the design varies too: which value would a
+    run get? (The design's, silently, before this check.)"""
+    from upheaval.experiments.designs import DesignError
+    from upheaval.scenario.loading import parse_override, resolve_key
+
+    for text in set_ or []:
+        key, _ = parse_override(text)
+        if resolve_key(key, "--set").name in names:
+            raise DesignError("--set", f"{key} is also varied by {varied_by}; give it once")
+
+
+def _warn_late_timeline(sc: Any, steps: int | None) -> None:
+    from upheaval.results.recorder import parameters_by_location
+    from upheaval.results.runner import late_timeline
+
+    last = steps if steps is not None else parameters_by_location(sc.params)["run.steps"]
+    for message in late_timeline(sc, last):
+        warn(message)
+
+
+def _maybe(bar: Any) -> Any:
+    return bar if bar is not None else contextlib.nullcontext()
+
+
 def _backend(dask: str | None, ray: str | None) -> Any:
     """A context giving the executor --dask or --ray asks for, or None (local pool)."""
     import contextlib
@@ -64,15 +87,6 @@ def _backend(dask: str | None, ray: str | None) -> Any:
     if ray is not None:
         return ray_executor(ray)
     return contextlib.nullcontext(None)
-
-
-def _raise_terminated(signum: int, frame: object) -> None:
-    raise Terminated()
-
-
-def _fail(message: object) -> None:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(EXIT_USER_ERROR)
 
 
 def sweep(
@@ -166,17 +180,16 @@ def sweep(
         if steps is not None and steps < 1:
             raise DesignError("--steps", f"must be ≥ 1, got {steps}")
         _check_backend(workers, dask, ray)
+        _given_once(set_, d.names, "--param" if param else f"--matrix {matrix}")
     except (ScenarioError, DesignError) as e:
         _fail(e)
+    _warn_late_timeline(sc, steps)
 
-    import contextlib
+    from upheaval.views.progress import RunsProgress
 
-    ctx = _backend(dask, ray)
-
-    bar = _Progress(d.n_runs) if progress else None
-    previous = signal.signal(signal.SIGTERM, _raise_terminated)
+    bar = RunsProgress("sweep") if progress else None
     try:
-        with ctx as executor, bar or contextlib.nullcontext():
+        with sigterm_as_interrupt(), _backend(dask, ray) as executor, _maybe(bar):
             report = run_sweep(
                 sc,
                 d,
@@ -192,16 +205,11 @@ def sweep(
                 force=force,
                 on_progress=bar.update if bar else None,
             )
-    except (StoreError, ValueError) as e:
-        _fail(e)
-    except ImportError as e:
+    except (StoreError, ValueError, ImportError) as e:
         _fail(e)
     except KeyboardInterrupt as e:
         typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
-        code = EXIT_TERMINATED if isinstance(e, Terminated) else EXIT_INTERRUPTED
-        raise typer.Exit(code) from None
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+        raise typer.Exit(interrupted_exit(e)) from None
     typer.echo(
         f"wrote {report.out}: {report.already + report.done}/{report.total} runs done "
         f"({report.done} now, {report.already} before), {report.failed} failed "
@@ -211,82 +219,65 @@ def sweep(
         typer.echo(f'see the failures: upheaval query {out} "SELECT * FROM failed"', err=True)
 
 
-class _Progress:
-    """A rich progress bar over runs, with the time left, on stderr."""
-
-    def __init__(self, total: int):
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self._progress = Progress(
-            TextColumn("[bold]sweep"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("runs · failed {task.fields[failed]}"),
-            TimeElapsedColumn(),
-            TextColumn("left"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-        )
-        self._total = total
-        self._task: Any = None
-
-    def __enter__(self) -> _Progress:
-        self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._progress.__exit__(*exc)
-
-    def update(self, done: int, failed: int, to_run: int) -> None:
-        if self._task is None:
-            self._task = self._progress.add_task("sweep", total=to_run, failed=0)
-        self._progress.update(self._task, completed=done + failed, failed=failed)
-
-
 def query(
-    sweep_dir: Annotated[Path, typer.Argument(metavar="DIR", help="A sweep directory.")],
+    sweep_dir: Annotated[
+        Path, typer.Argument(metavar="DIR", help="A sweep directory, or a run directory.")
+    ],
     sql: Annotated[
         str,
         typer.Argument(
             metavar="SQL",
-            help="DuckDB SQL over the views runs, ticks, design, status and failed.",
+            help="DuckDB SQL over the views runs, ticks, design, status and failed "
+            "(a run directory: ticks, snapshots). Read-only: only SELECT and EXPLAIN.",
         ),
     ],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",
     limit: Annotated[int, typer.Option(help="Most rows printed as a table.")] = 50,
 ) -> None:
-    """Query a sweep in place with DuckDB, e.g. "SELECT avg(peak_active) FROM runs"."""
-    from upheaval.experiments.store import StoreError, connect
+    """Query a sweep or run in place with DuckDB, e.g. "SELECT avg(peak_active) FROM runs".
+
+    The query reads only the results in DIR: it cannot read other files, write
+    files, attach databases or load extensions, and every part is checked against
+    the checksum the sweep logged when it was written."""
+    from upheaval.experiments.store import (
+        QueryError,
+        StoreError,
+        check_read_only,
+        connect,
+        explain_error,
+    )
+    from upheaval.results.recorder import RunDirectoryError
 
     if format not in ("table", "csv", "json"):
         _fail(f"--format: expected table, csv or json, got {format!r}")
+    if limit < 1:
+        _fail(f"--limit: must be ≥ 1, got {limit}")
     try:
         con = connect(sweep_dir)
-    except StoreError as e:
+    except (StoreError, RunDirectoryError) as e:
         _fail(e)
     import duckdb
 
     try:
-        rel = con.sql(sql)
-    except duckdb.Error as e:
-        _fail(f"query: {e}")
-    if rel is None:
-        return
-    if format == "table":
-        rel.show(max_rows=limit, max_width=10_000)
-        return
+        check_read_only(con, sql)
+        try:
+            # Printed inside the try: DuckDB runs a query lazily, when it is printed
+            # or fetched, so that is where its errors come from.
+            rel = con.sql(sql)
+            if rel is None:
+                return
+            if format == "table":
+                rel.show(max_rows=limit, max_width=10_000)
+                return
+            cols, rows = rel.columns, rel.fetchall()
+        except duckdb.Error as e:
+            raise explain_error(e, con) from None
+    except QueryError as e:
+        _fail(e)
+    finally:
+        con.close()
     import json
 
-    cols = rel.columns
-    rows = rel.fetchall()
     if format == "csv":
         import csv
         import sys
@@ -372,13 +363,18 @@ def calibrate(
     ] = 20,
     force: Annotated[bool, typer.Option("--force", help="Replace a previous calibration.")] = False,
     figure: Annotated[bool, typer.Option(help="Draw posterior.png.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Calibrate parameters to observed data by ABC-SMC; writes posterior tables and a figure."""
     from upheaval.experiments.calibration import CalibrationError, write_result
     from upheaval.experiments.calibration import calibrate as run_abc
     from upheaval.experiments.designs import DesignError, parse_factor
     from upheaval.experiments.store import StoreError
-    from upheaval.experiments.summary_stats import ObservedError, load_observed
+    from upheaval.experiments.summary_stats import (
+        ObservedError,
+        load_observed,
+        observed_mismatch,
+    )
     from upheaval.scenario.loading import ScenarioError, apply_overrides, load
 
     try:
@@ -387,6 +383,7 @@ def calibrate(
             sc = apply_overrides(sc, list(set_))
         factors = [parse_factor(p) for p in param]
         _check_backend(workers, dask, ray)
+        _given_once(set_, tuple(f.name for f in factors), "--param")
         obs = load_observed(observed, threshold, tick_days)
         if steps is not None and steps < 1:
             raise DesignError("--steps", f"must be ≥ 1, got {steps}")
@@ -394,8 +391,17 @@ def calibrate(
         _fail(e)
     if obs.notes:
         typer.echo(f"observed: {obs.notes}", err=True)
+    for message in observed_mismatch(obs, sc, steps):
+        warn(message)
+    _warn_late_timeline(sc, steps)
+
+    from upheaval.views.progress import RunsProgress
+
+    bar = RunsProgress("calibrate") if progress else None
 
     def report(pop) -> None:
+        if bar is not None:
+            bar.close()  # the generation's line goes below its finished bars
         typer.echo(
             f"generation {pop.generation}: epsilon {pop.epsilon:.4g}, "
             f"{len(pop.weights)} accepted of {pop.simulations} runs, ESS {pop.ess:.1f}",
@@ -403,7 +409,7 @@ def calibrate(
         )
 
     try:
-        with _backend(dask, ray) as executor:
+        with sigterm_as_interrupt(), _backend(dask, ray) as executor, _maybe(bar):
             result = run_abc(
                 sc,
                 obs,
@@ -421,12 +427,13 @@ def calibrate(
                 max_rounds=max_rounds,
                 force=force,
                 on_generation=report,
+                on_progress=bar.update if bar else None,
             )
     except (CalibrationError, StoreError, ValueError, ImportError) as e:
         _fail(e)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         typer.echo(f"interrupted; finished rounds are in {out} (run again to resume)", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupted_exit(e)) from None
     paths = write_result(result)
     typer.echo(result.summary_table().to_string(index=False, float_format=lambda x: f"{x:.4g}"))
     if figure:
@@ -473,6 +480,7 @@ def compare(
     resamples: Annotated[int, typer.Option(help="Bootstrap resamples.")] = 2000,
     force: Annotated[bool, typer.Option("--force", help="Replace a previous comparison.")] = False,
     figure: Annotated[bool, typer.Option(help="Draw compare.png.")] = True,
+    progress: Annotated[bool, typer.Option(help="Show a progress bar.")] = True,
 ) -> None:
     """Run named variants of a scenario with common random numbers; paired differences."""
     from upheaval.experiments.compare import VariantError, bootstrap_table, write_comparison
@@ -487,7 +495,11 @@ def compare(
         _check_backend(workers, dask, ray)
         if steps is not None and steps < 1:
             raise ValueError(f"--steps: must be ≥ 1, got {steps}")
-        with _backend(dask, ray) as executor:
+        _warn_late_timeline(sc, steps)
+        from upheaval.views.progress import RunsProgress
+
+        bar = RunsProgress("compare") if progress else None
+        with sigterm_as_interrupt(), _backend(dask, ray) as executor, _maybe(bar):
             comp = run_compare(
                 sc,
                 what_if,
@@ -500,12 +512,13 @@ def compare(
                 threshold=threshold,
                 hold_share=hold_share,
                 force=force,
+                on_progress=bar.update if bar else None,
             )
     except (ScenarioError, VariantError, StoreError, ValueError, ImportError) as e:
         _fail(e)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as e:
         typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
-        raise typer.Exit(EXIT_INTERRUPTED) from None
+        raise typer.Exit(interrupted_exit(e)) from None
     table = bootstrap_table(comp, resamples=resamples, seed=comp.replicates)
     paths = write_comparison(comp, table)
     typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep=""))

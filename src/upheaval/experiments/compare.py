@@ -48,7 +48,7 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -72,6 +72,8 @@ BUILTIN = (
     "general-strike",
 )
 OUTCOMES = ("regime_holds", "deaths", "arrests", "peak_active", "unrest_duration")
+#: comparison.json's ``format``: marks the directory as a comparison.
+FORMAT = "upheaval-comparison/1"
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
@@ -241,8 +243,13 @@ def compare(
     threshold: int = DEFAULT_THRESHOLD,
     hold_share: float = 0.25,
     force: bool = False,
+    on_progress: Callable[[int, int, int, str], None] | None = None,
 ) -> Comparison:
-    """Run the baseline and each variant ``replicates`` times with common random numbers."""
+    """Run the baseline and each variant ``replicates`` times with common random numbers.
+
+    ``on_progress(done, failed, to_run, label)`` follows the runs of all variants
+    together (label: the variant being run); runs done before (a resumed
+    comparison) count as done."""
     if not what_if:
         raise ValueError("--what-if: give at least one variant")
     if replicates < 2:
@@ -255,12 +262,31 @@ def compare(
         if any(v.name == w.name for w in variants):
             raise VariantError(v.name, "given twice")
         variants.append(v)
-    out = Path(out).resolve()
     root = scenario.params.run.seed if seed is None else int(seed)
+    out = _claim(
+        Path(out).resolve(),
+        {
+            "scenario": scenario.name,
+            "what_if": [v.name for v in variants],
+            "replicates": replicates,
+            "steps": steps,
+            "seed": root,
+            "threshold": threshold,
+        },
+        force,
+    )
     design = grid([], replicates=replicates)
     outcomes: dict[str, np.ndarray] = {}
-    for v in variants:
+    total = len(variants) * replicates
+    for k, v in enumerate(variants):
         where = out / "variants" / v.name
+
+        def progress(done: int, failed: int, to_run: int, k: int = k, name: str = v.name) -> None:
+            # earlier variants, and this one's runs done before this call, are done
+            before = k * replicates + (replicates - to_run)
+            if on_progress is not None:
+                on_progress(before + done, failed, total, f"compare: {name}")
+
         report = run_sweep(
             v.scenario,
             design,
@@ -271,7 +297,7 @@ def compare(
             workers=workers,
             keep_ticks=True,
             threshold=threshold,
-            force=force,
+            on_progress=progress,
         )
         stats = sweep_statistics(where, threshold)
         if len(stats) != replicates:
@@ -295,6 +321,35 @@ def compare(
             )
         outcomes[v.name] = np.asarray(rows, dtype=np.float64)
     return Comparison(out, variants, outcomes, replicates)
+
+
+def _claim(out: Path, settings: dict[str, Any], force: bool) -> Path:
+    """The comparison directory, made ready (results/directories.py); a resumed one
+    must hold the same comparison (each variant's sweep checks its own runs)."""
+    import json
+    import os
+
+    from upheaval.experiments.store import StoreError
+    from upheaval.results import directories
+
+    out, resuming = directories.claim(
+        out,
+        directories.COMPARISON,
+        overwrite=force,
+        error=StoreError,
+        resume=True,
+        overwrite_hint="force=True",
+    )
+    marker = out / directories.COMPARISON.marker
+    if resuming and marker.exists():
+        old = json.loads(marker.read_text("utf-8")).get("settings")
+        if json.dumps(old, sort_keys=True) != json.dumps(settings, sort_keys=True):
+            raise StoreError(out, "holds a different comparison; use another --out or force=True")
+        return out
+    tmp = out / f".{marker.name}.tmp"
+    tmp.write_text(json.dumps({"format": FORMAT, "settings": settings}, indent=1), "utf-8")
+    os.replace(tmp, marker)
+    return out
 
 
 def bootstrap_table(comp: Comparison, *, resamples: int = 2000, level: float = 0.95, seed: int = 0):

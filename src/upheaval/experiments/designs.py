@@ -152,6 +152,10 @@ class Design:
     replicates: int = 1
     samples: np.ndarray | None = None
     settings: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: cells of a matrix file that are not a value of their column's kind, by
+    #: (point, column): the raw cell (None if empty). ``points`` holds None there,
+    #: so that the column keeps its type; the run of that point fails, naming it.
+    bad_cells: dict[tuple[int, str], Any] = dataclasses.field(default_factory=dict)
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -166,8 +170,8 @@ class Design:
         return self.n_points * self.replicates
 
     def point(self, i: int) -> dict[str, Any]:
-        """The parameter overrides of point ``i``."""
-        return {name: col[i] for name, col in self.points.items()}
+        """The parameter overrides of point ``i`` (a bad matrix cell as it was read)."""
+        return {name: self.bad_cells.get((i, name), col[i]) for name, col in self.points.items()}
 
     def problem(self) -> dict[str, Any]:
         """The SALib problem dictionary of this design's factors."""
@@ -297,8 +301,11 @@ def _need_factors(factors: tuple[Factor, ...], kind: str) -> None:
 def from_matrix(path: str | Path, replicates: int = 1) -> Design:
     """A user's sample matrix: CSV or Parquet, one named column per parameter.
 
-    Column names are ``--set`` keys; values are used as given (checked when each
-    run starts, so a bad value fails that run, not the sweep).
+    Column names are ``--set`` keys; values are checked when each run starts, so a
+    bad value fails that run, not the sweep. A cell that is not even of its
+    column's kind (text in a column of numbers, an empty cell) makes only its row's
+    runs fail: the column keeps its type, and the cell is kept in
+    :attr:`Design.bad_cells` for the error.
     """
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
@@ -321,21 +328,22 @@ def from_matrix(path: str | Path, replicates: int = 1) -> Design:
         raise DesignError(str(path), "no rows")
     factors: list[Factor] = []
     points: dict[str, list[Any]] = {}
+    bad: dict[tuple[int, str], Any] = {}
     for col in table.column_names:
         try:
             f = resolve_key(col, str(path))
         except ScenarioError as e:
             raise DesignError(str(path), f"column {col!r}: {e.reason}") from None
-        values = table.column(col).to_pylist()
-        if any(v is None for v in values):
-            raise DesignError(str(path), f"column {col!r} has empty cells")
         kind = f.kind
-        if kind in ("float", "term"):
-            values = [float(v) if isinstance(v, int | float) else v for v in values]
-        elif kind == "int":
-            # CSV readers type "40" as int but "40.0" as float; accept whole floats.
-            values = [int(v) if isinstance(v, float) and v.is_integer() else v for v in values]
-        factors.append(Factor(name=f.name, kind=kind, values=tuple(dict.fromkeys(values))))
+        values = []
+        for row, raw in enumerate(table.column(col).to_pylist()):
+            value = _cell(raw, kind)
+            if value is None:  # kept as read, None for an empty cell
+                empty = raw is None or (isinstance(raw, str) and not raw.strip())
+                bad[(row, f.name)] = None if empty else raw
+            values.append(value)
+        good = [v for v in values if v is not None]
+        factors.append(Factor(name=f.name, kind=kind, values=tuple(dict.fromkeys(good))))
         points[f.name] = values
     return Design(
         "matrix",
@@ -344,7 +352,32 @@ def from_matrix(path: str | Path, replicates: int = 1) -> Design:
         _check_replicates(replicates),
         None,
         {"path": str(path)},
+        bad,
     )
+
+
+def _cell(raw: Any, kind: str) -> Any:
+    """A matrix cell as a value of ``kind``, or None if it cannot be one. A column
+    with one text cell is read as text throughout, so numbers come back from text."""
+    if isinstance(raw, str) and kind in ("float", "term", "int", "bool"):
+        raw = raw.strip()
+        try:
+            _, raw = parse_override(f"v={raw}") if raw else ("v", None)
+        except ScenarioError:
+            return None
+    if raw is None:
+        return None
+    if kind in ("float", "term"):
+        ok = isinstance(raw, int | float) and not isinstance(raw, bool)
+        return float(raw) if ok else None
+    if kind == "int":
+        # CSV readers type "40" as int but "40.0" as float; accept whole floats.
+        if isinstance(raw, float) and raw.is_integer():
+            return int(raw)
+        return raw if isinstance(raw, int) and not isinstance(raw, bool) else None
+    if kind == "bool":
+        return raw if isinstance(raw, bool) else None
+    return raw  # a choice: checked against its choices when the run starts
 
 
 def make_design(

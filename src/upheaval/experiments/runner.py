@@ -28,7 +28,6 @@ import json
 import math
 import multiprocessing
 import os
-import shutil
 import signal
 import sys
 import time
@@ -43,6 +42,7 @@ import numpy as np
 from upheaval.experiments import store
 from upheaval.experiments.designs import Design, design_json
 from upheaval.experiments.summaries import METRICS, summarise
+from upheaval.results import directories
 from upheaval.results.outbursts import DEFAULT_THRESHOLD
 from upheaval.scenario.schema import Scenario
 
@@ -91,6 +91,9 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
         t0, c0 = time.perf_counter(), time.process_time()
         try:
             if point not in scenarios:
+                for name, value in overrides.items():
+                    if value is None:  # an empty cell of a design matrix
+                        raise ScenarioError(f"design point {point}", name, "empty cell")
                 try:
                     scenarios[point] = apply_overrides(task.scenario, dict(overrides))
                 except ScenarioError as e:  # say which design point, not "--set"
@@ -140,10 +143,10 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
         out = Path(task.out)
         name = store.part_name(task.task)
         table = pa.Table.from_pylist(rows, schema=store.summary_schema(task.columns))
-        store.write_part(table, out / store.SUMMARIES / name)
-        ticks_part = None
+        sha = store.write_part(table, out / store.SUMMARIES / name)
+        ticks_part = ticks_sha = None
         if task.keep_ticks:
-            store.write_part(pa.concat_tables(tick_tables), out / store.TICKS / name)
+            ticks_sha = store.write_part(pa.concat_tables(tick_tables), out / store.TICKS / name)
             ticks_part = f"{store.TICKS}/{name}"
     rss = _peak_rss_mib()
     for s in statuses:
@@ -153,8 +156,10 @@ def execute_task(task: Task) -> list[dict[str, Any]]:
         for s in statuses:
             if s["status"] == "done":
                 s["part"] = f"{store.SUMMARIES}/{name}"
+                s["part_sha256"] = sha
                 if ticks_part:
                     s["ticks_part"] = ticks_part
+                    s["ticks_part_sha256"] = ticks_sha
     return statuses
 
 
@@ -299,14 +304,10 @@ def _identity(
     }
 
 
-def _prepare(out: Path, identity: dict[str, Any], design: Design, force: bool) -> None:
+def _prepare(out: Path, identity: dict[str, Any], design: Design) -> None:
+    """Check a resumed sweep's identity, or write a new sweep's manifest and design."""
     from upheaval.results.recorder import library_versions
 
-    if force and out.exists():
-        for name in (store.MANIFEST, store.DESIGN, store.STATUS):
-            (out / name).unlink(missing_ok=True)
-        for sub in (store.SUMMARIES, store.TICKS):
-            shutil.rmtree(out / sub, ignore_errors=True)
     if (out / store.MANIFEST).exists():
         old = store.read_manifest(out)
         for key, value in identity.items():
@@ -314,14 +315,12 @@ def _prepare(out: Path, identity: dict[str, Any], design: Design, force: bool) -
                 raise store.StoreError(
                     out,
                     f"holds a different sweep ({key} differs); resume with the same "
-                    "arguments, or use another --out or --force",
+                    "arguments, or use another --out or force=True",
                 )
         return
-    if out.exists() and any(p.name != store.LOCK for p in out.iterdir()):
-        raise store.StoreError(out, "exists and is not a sweep directory; choose another --out")
-    out.mkdir(parents=True, exist_ok=True)
     store.write_part(points_table(design), out / store.DESIGN)
     manifest = {
+        "format": store.FORMAT,
         **identity,
         "n_runs": design.n_runs,
         "versions": library_versions(),
@@ -329,6 +328,8 @@ def _prepare(out: Path, identity: dict[str, Any], design: Design, force: bool) -
     }
     if design.samples is not None:
         manifest["samples"] = design.samples.tolist()
+    # The manifest is the directory's marker (results/directories.py): written last,
+    # whole, and renamed into place.
     tmp = out / f".{store.MANIFEST}.tmp"
     tmp.write_text(json.dumps(manifest, indent=1, default=str), "utf-8")
     os.replace(tmp, out / store.MANIFEST)
@@ -397,10 +398,29 @@ def run_sweep(
     columns = _columns(design)
     identity = _identity(scenario, design, steps, root.entropy, threshold, keep_ticks)
     t0 = time.perf_counter()
-    out.mkdir(parents=True, exist_ok=True)
+    out, resuming = directories.claim(
+        out,
+        directories.SWEEP,
+        overwrite=False,
+        error=store.StoreError,
+        resume=True,
+        overwrite_hint="force=True",
+    )
     with store.locked(out):
-        _prepare(out, identity, design, force)
+        if force and resuming:
+            # Cleared under the lock, so that a sweep still running there is not
+            # robbed of its files; the lock file itself stays (it is held).
+            directories.clear(out, directories.SWEEP, store.StoreError, keep=(store.LOCK,))
+        _prepare(out, identity, design)
         status = store.read_status(out)
+        # Every part the log names must be as it was written (raises, naming it);
+        # runs whose part has gone missing are run again.
+        missing = store.verify_parts(out, status)
+        for key, e in list(status.items()):
+            if e.get("status") == "done" and (
+                e.get("part") in missing or e.get("ticks_part") in missing
+            ):
+                del status[key]
         store.remove_orphans(out, status)
         skip = {"done", "failed"} if not retry_failed else {"done"}
         already = sum(1 for e in status.values() if e.get("status") == "done")
@@ -434,10 +454,13 @@ def run_sweep(
                     keep_ticks=keep_ticks,
                 )
 
-        def record(entries: list[dict[str, Any]]) -> None:
+        def keep(entries: list[dict[str, Any]]) -> None:
             log.append(entries)
             for e in entries:
                 counts[e["status"]] += 1
+
+        def record(entries: list[dict[str, Any]]) -> None:
+            keep(entries)
             if on_progress is not None:
                 on_progress(counts["done"], counts["failed"], len(todo))
 
@@ -446,7 +469,15 @@ def run_sweep(
         clean = False
         try:
             if todo:
-                _drive(pool, tasks(), record, window=2 * n_workers, owned=owned, workers=n_workers)
+                _drive(
+                    pool,
+                    tasks(),
+                    record,
+                    keep,
+                    window=2 * n_workers,
+                    owned=owned,
+                    workers=n_workers,
+                )
             clean = True
         finally:
             log.close()
@@ -478,14 +509,17 @@ def _drive(
     pool: cf.Executor,
     tasks: Iterator[Task],
     record: Callable[[list[dict[str, Any]]], None],
+    keep: Callable[[list[dict[str, Any]]], None],
     *,
     window: int,
     owned: bool,
     workers: int,
 ) -> None:
-    """Keep ``window`` tasks in flight; record each task's statuses as it finishes."""
-    from concurrent.futures.process import BrokenProcessPool
+    """Keep ``window`` tasks in flight; record each task's statuses as it finishes.
 
+    On Ctrl-C (or SIGTERM), the tasks that have finished but are not yet recorded
+    are logged with ``keep`` before the interruption goes on: their parts are
+    written, so they are kept rather than deleted and redone on resume."""
     pending: dict[cf.Future, Task] = {}
     source = iter(tasks)
     holder = {"pool": pool}
@@ -496,6 +530,30 @@ def _drive(
             if task is None:
                 return
             pending[holder["pool"].submit(execute_task, task)] = task
+
+    try:
+        _drive_loop(pending, fill, record, holder, owned, workers)
+    except KeyboardInterrupt:
+        for fut in list(pending):
+            if fut.done() and not fut.cancelled() and fut.exception() is None:
+                keep(fut.result())
+                del pending[fut]
+        if holder["pool"] is not pool:  # a replacement for a broken pool: ours to stop
+            _stop(holder["pool"], wait=False)
+        raise
+    if holder["pool"] is not pool:
+        _stop(holder["pool"], wait=True)
+
+
+def _drive_loop(
+    pending: dict[cf.Future, Task],
+    fill: Callable[[], None],
+    record: Callable[[list[dict[str, Any]]], None],
+    holder: dict[str, cf.Executor],
+    owned: bool,
+    workers: int,
+) -> None:
+    from concurrent.futures.process import BrokenProcessPool
 
     fill()
     while pending:
@@ -519,8 +577,6 @@ def _drive(
             _stop(holder["pool"], wait=False)
             holder["pool"] = local_executor(workers)
         fill()
-    if holder["pool"] is not pool:
-        _stop(holder["pool"], wait=True)
 
 
 def _stop(pool: cf.Executor, wait: bool) -> None:

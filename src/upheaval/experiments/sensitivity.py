@@ -33,6 +33,13 @@ def _frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["output", "method", "parameter", "index", "value", "conf"])
 
 
+def _nonzero_seed(seed: int) -> int:
+    """A seed SALib's Sobol' analysis will use: it tests ``if seed:``, so 0 would mean
+    "unseeded" and the confidence intervals would change on every call. Each seed
+    maps to its own positive 63-bit seed (through a SeedSequence), 0 included."""
+    return int(np.random.SeedSequence(int(seed)).generate_state(1, np.uint64)[0] >> 1) or 1
+
+
 def sobol_indices(
     problem: dict[str, Any],
     Y: np.ndarray,
@@ -58,7 +65,7 @@ def sobol_indices(
         calc_second_order=second_order,
         num_resamples=resamples,
         conf_level=conf_level,
-        seed=seed,
+        seed=_nonzero_seed(seed),
     )
     names = problem["names"]
     rows = []

@@ -49,7 +49,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -194,6 +194,35 @@ class Observed:
     statistics: dict[str, float]
     comparable: tuple[str, ...]
     notes: str = ""
+    #: for a run directory: its lattice (width, height) and last tick
+    lattice: tuple[int, int] | None = None
+    last_tick: int | None = None
+
+
+def observed_mismatch(observed: Observed, scenario: Any, steps: int | None) -> list[str]:
+    """Why a run directory's statistics may not be comparable with the scenario's runs:
+    another lattice (counts scale with it) or another number of ticks (durations,
+    means and peaks depend on it). Empty if they match or the data are events."""
+    from upheaval.results.recorder import parameters_by_location
+
+    if observed.kind != "run" or observed.lattice is None:
+        return []
+    p = parameters_by_location(scenario.params)
+    lattice = (p["world.width"], p["world.height"])
+    last = p["run.steps"] if steps is None else steps
+    out = []
+    if observed.lattice != lattice:
+        out.append(
+            f"--observed {observed.source}: a {observed.lattice[0]}×{observed.lattice[1]} "
+            f"lattice, but the runs are {lattice[0]}×{lattice[1]}: counts (actives, "
+            "arrests, jailed) are not comparable"
+        )
+    if observed.last_tick is not None and observed.last_tick != last:
+        out.append(
+            f"--observed {observed.source}: {observed.last_tick} ticks, but the runs have "
+            f"{last} (--steps): durations, means and peaks are not comparable"
+        )
+    return out
 
 
 def observed_from_run(run_dir: str | Path, threshold: int = DEFAULT_THRESHOLD) -> Observed:
@@ -201,7 +230,7 @@ def observed_from_run(run_dir: str | Path, threshold: int = DEFAULT_THRESHOLD) -
     from upheaval.results.recorder import RunDirectoryError, read_run
 
     try:
-        _, table = read_run(run_dir)
+        manifest, table = read_run(run_dir)
     except (RunDirectoryError, OSError, ValueError) as e:
         raise ObservedError(run_dir, f"not a readable run directory ({e})") from None
     missing = [c for c in COLUMNS if c not in table.column_names]
@@ -209,7 +238,15 @@ def observed_from_run(run_dir: str | Path, threshold: int = DEFAULT_THRESHOLD) -
         raise ObservedError(run_dir, f"ticks.parquet lacks column {missing[0]!r}")
     if table.num_rows == 0:
         raise ObservedError(run_dir, "ticks.parquet has no rows")
-    return Observed(str(run_dir), "run", run_statistics(table, threshold), tuple(STATISTICS))
+    params = manifest["parameters"]
+    return Observed(
+        str(run_dir),
+        "run",
+        run_statistics(table, threshold),
+        tuple(STATISTICS),
+        lattice=(params["world.width"], params["world.height"]),
+        last_tick=int(table.column("tick")[-1].as_py()),
+    )
 
 
 def events_statistics(path: str | Path, tick_days: float = 1.0) -> Observed:

@@ -1,6 +1,6 @@
 """Recording a run to disk: per-tick counts as Parquet, a JSON manifest, snapshots.
 
-A run directory holds:
+A finished run directory holds:
 
 ``manifest.json``
     What ran and how: scenario name and source, every parameter by ``section.key``,
@@ -9,18 +9,36 @@ A run directory holds:
     ``interrupted`` (with ``last_tick``, the last tick on disk, and ``reason``).
 ``ticks.parquet``
     One row per tick, the columns of :meth:`Simulation.table` (see
-    :data:`upheaval.engine.simulation.COLUMNS`).
+    :data:`upheaval.model.ticks.COLUMNS`; a country's with a ``place`` column), one
+    row group per flush.
 ``snapshots.parquet``
     Only if snapshots were asked for: per-site occupant codes at chosen ticks
     (see :mod:`upheaval.results.snapshots`).
 
+While the run goes on, and after a run that was killed outright, the ticks are
+instead in ``ticks/part-NNNNNN.parquet`` (and snapshots in
+``snapshots/part-NNNNNN.parquet``): every ``flush_every`` ticks the rows not yet on
+disk are written as one complete Parquet file under a temporary name, fsynced and
+renamed into place, then the manifest is rewritten. A part is therefore either
+whole or absent, whenever the process dies: a SIGKILL, the OOM killer or a power
+cut loses at most the ticks since the last flush (fewer than ``flush_every``),
+and everything before stays readable by :func:`read_run`, ``upheaval show`` and
+``upheaval query``. The manifest may lag one part behind the parts on disk (it is
+rewritten after the part); readers go by the parts.
+
+An orderly end (the run finishes, Ctrl-C, SIGTERM, an exception) writes every
+finished tick and then merges the parts, in order, into ``ticks.parquet``: written
+under a temporary name, fsynced, renamed into place, and only then are the parts
+removed and the manifest finished. Whatever instant a kill comes, the directory
+holds either ``ticks.parquet`` (complete: it appears only whole) or the parts, and
+:func:`read_run` reads ``ticks.parquet`` if it exists, else the parts.
+Run directories written before parts existed (one ``ticks.parquet`` streamed by a
+single writer) read as before.
+
 Data flows one way: the engine never imports this module. A :class:`Recorder` reads
-the rows the simulation appends to each place's ``history``; give its :meth:`Recorder.on_tick`
-to ``Simulation.run(on_tick=...)``. Rows are streamed as one Parquet row group every
-``flush_every`` ticks. If the run is interrupted (Ctrl-C, an exception), leaving the
-``with`` block writes every finished tick, closes the Parquet file cleanly and marks
-the manifest ``interrupted``. A process killed outright (SIGKILL, power loss) cannot
-close the file: its ``ticks.parquet`` has no footer and cannot be read.
+the rows the simulation appends to each place's ``history``; give its
+:meth:`Recorder.on_tick`
+to ``Simulation.run(on_tick=...)``.
 """
 
 from __future__ import annotations
@@ -31,6 +49,7 @@ import json
 import math
 import os
 import platform
+import shutil
 import signal
 import threading
 import time
@@ -55,9 +74,10 @@ if TYPE_CHECKING:
 MANIFEST = "manifest.json"
 TICKS = "ticks.parquet"
 SNAPSHOTS = "snapshots.parquet"
+#: Folders of the parts written while a run goes on (merged into TICKS, SNAPSHOTS).
+TICK_PARTS = "ticks"
+SNAPSHOT_PARTS = "snapshots"
 FIGURE = "timeseries.png"
-#: Every file a run directory may hold; ``overwrite`` replaces only these.
-RUN_FILES = (MANIFEST, TICKS, SNAPSHOTS, FIGURE)
 FORMAT = "upheaval-run/1"
 DEFAULT_FLUSH_EVERY = 100
 
@@ -170,29 +190,78 @@ def _signals_deferred() -> Iterator[None]:
 def prepare_run_directory(out: str | Path, overwrite: bool = False) -> Path:
     """Create ``out`` (and its parents), refusing to write into a non-empty directory.
 
-    With ``overwrite``, a previous run's files (:data:`RUN_FILES`) are removed; a
-    directory holding anything else is still refused, so that a mistyped ``--out``
-    cannot delete unrelated files.
+    With ``overwrite``, a previous run's files are removed; a directory holding
+    anything else (or another command's results) is still refused and nothing is
+    removed, so that a mistyped ``--out`` cannot delete unrelated files (see
+    :mod:`upheaval.results.directories`).
     """
-    out = Path(out)
-    if out.exists() and not out.is_dir():
-        raise RunDirectoryError(out, "exists and is not a directory")
-    if out.is_dir():
-        present = sorted(p.name for p in out.iterdir())
-        if present and not overwrite:
-            raise RunDirectoryError(
-                out, "directory is not empty; choose another output directory or pass --force"
-            )
-        foreign = [n for n in present if n not in RUN_FILES and not n.endswith(".tmp")]
-        if foreign:
-            raise RunDirectoryError(
-                out,
-                f"holds files that are not a run's (e.g. {foreign[0]!r}); refusing to overwrite it",
-            )
-        for name in present:
-            (out / name).unlink()
-    out.mkdir(parents=True, exist_ok=True)
-    return out
+    from upheaval.results.directories import RUN, claim
+
+    path, _ = claim(out, RUN, overwrite=overwrite, error=RunDirectoryError, resume=False)
+    return path
+
+
+# -- crash-safe parts ---------------------------------------------------------------
+def _write_atomically(path: Path, write: Any) -> None:
+    """``write(tmp)``, fsync, then rename to ``path``: the file is whole or absent.
+
+    The fsync is for power cuts (a renamed file whose data never reached the disk
+    would be empty); a killed process needs only the rename. The directory is not
+    fsynced: a power cut may then lose the last rename, that is, one flush window,
+    which is what a flush window may lose anyway."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    write(tmp)
+    with open(tmp, "rb") as fh:
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+class _Parts:
+    """Tables written as numbered, closed Parquet parts under ``out/folder`` and merged
+    into ``out/final`` at the end (module docstring)."""
+
+    def __init__(self, out: Path, folder: str, final: str, schema: pa.Schema):
+        self.dir, self.final, self.schema = out / folder, out / final, schema
+        self.count = 0
+
+    def write(self, table: pa.Table) -> None:
+        import pyarrow.parquet as pq
+
+        self.dir.mkdir(exist_ok=True)
+        path = self.dir / f"part-{self.count:06d}.parquet"
+        _write_atomically(path, lambda tmp: pq.write_table(table, tmp))
+        self.count += 1
+
+    def merge(self, tables: Iterable[pa.Table] | None = None) -> bool:
+        """Write the final file (one row group a part) and remove the parts; False if
+        there were none. ``tables`` gives the parts' contents from memory, in order,
+        to save reading the parts back (a long run may have thousands)."""
+        import pyarrow.parquet as pq
+
+        parts = part_files(self.dir)
+        if not parts:
+            return False
+        if tables is None:
+            tables = (pq.read_table(part, schema=self.schema) for part in parts)
+
+        def write(tmp: Path) -> None:
+            with pq.ParquetWriter(tmp, self.schema) as writer:
+                for table in tables:
+                    writer.write_table(table, row_group_size=max(1, table.num_rows))
+
+        _write_atomically(self.final, write)
+        # Only now may the parts go: until the rename above, they were the data.
+        shutil.rmtree(self.dir, ignore_errors=True)
+        return True
+
+
+def part_files(folder: Path) -> list[Path]:
+    """The complete parts in ``folder``, in the order they were written."""
+    if not folder.is_dir():
+        return []
+    return sorted(
+        p for p in folder.iterdir() if p.name.startswith("part-") and p.suffix == ".parquet"
+    )
 
 
 # -- the recorder --------------------------------------------------------------------
@@ -229,8 +298,6 @@ class Recorder:
         steps: int | None = None,
         started: float | None = None,
     ):
-        import pyarrow.parquet as pq
-
         if flush_every < 1:
             raise ValueError(f"flush_every must be at least 1, got {flush_every}")
         snap_ticks = sorted({int(t) for t in snapshots})
@@ -248,9 +315,11 @@ class Recorder:
         self._started_utc = _utc_now()
         self._step_s0 = sim.timings["step_s"]
         self._compile0 = (sim.timings["compile_s"], sim.timings["compile_agent_steps"])
-        # Every place has one row a tick; the recorder counts ticks, not rows.
+        # Every place has one row a tick; the recorder counts ticks (rows of each
+        # place's history), not rows.
         self._first_row = len(sim.places[0].history) - 1  # the row it starts from
         self._written = 0  # ticks of the places' histories on disk
+        self._flushed: list[tuple[int, int]] = []  # the history rows of each part
         self._agent_steps_sum = 0
         self._agent_steps_rows = self._first_row  # history rows counted in the sum so far
         self._country = len(sim.places) > 1
@@ -258,8 +327,9 @@ class Recorder:
         self._snap_wanted = snap_ticks
         self._snap_done: list[int] = []
         self._schema = tick_schema(with_place=self._country)
-        self._writer: pq.ParquetWriter | None = pq.ParquetWriter(self.out / TICKS, self._schema)
-        self._snap_writer: pq.ParquetWriter | None = None
+        self._ticks = _Parts(self.out, TICK_PARTS, TICKS, self._schema)
+        self._snaps = _Parts(self.out, SNAPSHOT_PARTS, SNAPSHOTS, snapshot_schema())
+        self._merged = False
         self._closed = False
         self._maybe_snapshot()
         self._write_manifest()
@@ -304,44 +374,43 @@ class Recorder:
             try:
                 self._flush()
             finally:
-                if self._writer is not None:
-                    self._writer.close()
-                    self._writer = None
-                if self._snap_writer is not None:
-                    self._snap_writer.close()
-                    self._snap_writer = None
                 self._closed = True
+                # Merge even after a failed flush: the parts on disk are good.
+                # The ticks' parts hold the histories in the ranges flushed: merged
+                # from memory. Snapshots are not kept in memory: merged from their parts.
+                self._ticks.merge(self._batch(a, b) for a, b in self._flushed)
+                self._snaps.merge()
+                self._merged = True
                 self._write_manifest(finished=True)
 
     # -- internals --------------------------------------------------------------------
     def _flush(self) -> None:
         # Rows come straight from the places' histories by index: whatever the
         # simulation has recorded is a finished tick, and the index makes a repeated
-        # flush harmless. A country's rows go tick by tick, place by place.
-        places = self.sim.places
-        n = len(places[0].history) - self._written
-        if n > 0 and self._writer is not None:
-            blocks = [pl.history[self._written :] for pl in places]
-            rows = [row for tick_rows in zip(*blocks, strict=True) for row in tick_rows]
-            names = [pl.name for _ in range(n) for pl in places] if self._country else None
-            batch = tick_table(rows, names)
-            self._writer.write_table(batch, row_group_size=len(rows))
-            self._written += n
-            self._last_tick = int(rows[-1].tick)
+        # flush harmless.
+        end = len(self.sim.places[0].history)
+        if end > self._written and not self._closed:
+            self._ticks.write(self._batch(self._written, end))
+            self._flushed.append((self._written, end))
+            self._written = end
+            self._last_tick = int(self.sim.places[0].history[end - 1].tick)
             self._write_manifest()
+
+    def _batch(self, start: int, end: int) -> pa.Table:
+        """Ticks ``start:end`` of every place's history as a tick table: a country's
+        rows go tick by tick, place by place, with the ``place`` column."""
+        places = self.sim.places
+        blocks = [pl.history[start:end] for pl in places]
+        rows = [row for tick_rows in zip(*blocks, strict=True) for row in tick_rows]
+        names = [pl.name for _ in range(end - start) for pl in places] if self._country else None
+        return tick_table(rows, names)
 
     def _maybe_snapshot(self) -> None:
         t = self.sim.tick
         if t in self._snap_wanted and t not in self._snap_done:
-            import pyarrow.parquet as pq
-
             with _signals_deferred():
-                if self._snap_writer is None:
-                    path = self.out / SNAPSHOTS
-                    self._snap_writer = pq.ParquetWriter(path, snapshot_schema())
                 for place in self.sim.places:
-                    snap = lattice_snapshot(place)
-                    self._snap_writer.write_table(snapshot_table(t, snap))
+                    self._snaps.write(snapshot_table(t, lattice_snapshot(place)))
                 self._snap_done.append(t)
 
     def _agent_steps(self) -> int:
@@ -391,8 +460,10 @@ class Recorder:
             "columns": [COLUMNS[0], PLACE, *COLUMNS[1:]] if self._country else list(COLUMNS),
             "places": [pl.name for pl in sim.places],
             "files": {
-                "ticks": TICKS,
-                "snapshots": SNAPSHOTS if self._snap_done else None,
+                "ticks": TICKS if self._merged else f"{TICK_PARTS}/",
+                "snapshots": (SNAPSHOTS if self._merged else f"{SNAPSHOT_PARTS}/")
+                if self._snap_done
+                else None,
             },
             "snapshot_ticks": list(self._snap_done),
             "versions": library_versions(),
@@ -432,38 +503,115 @@ def read_manifest(run_dir: str | Path) -> dict[str, Any]:
         raise RunDirectoryError(path, f"cannot read the manifest: {e}") from None
     if not isinstance(manifest, dict) or manifest.get("format") != FORMAT:
         raise RunDirectoryError(path, f"not an upheaval run manifest (format {FORMAT!r})")
+    _check_manifest(manifest, path)
     return manifest
 
 
-def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pa.Table]:
-    """A run directory's manifest and per-tick table (``table.to_pandas()`` if pandas is
-    installed; ``polars.from_arrow(table)``; or query ``ticks.parquet`` with DuckDB)."""
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return (isinstance(v, int | float) and not isinstance(v, bool)) or v in ("inf", "-inf")
+
+
+#: What readers of a manifest rely on: dotted field, what it must be, a test.
+_MANIFEST_FIELDS: tuple[tuple[str, str, Any], ...] = (
+    ("status", "'running', 'complete' or 'interrupted'", lambda v: v in STATUSES),
+    ("reason", "a string or null", lambda v: v is None or isinstance(v, str)),
+    ("last_tick", "a whole number or null", lambda v: v is None or _is_int(v)),
+    ("variant", "'I' or 'II'", lambda v: v in ("I", "II")),
+    ("seed", "a whole number", _is_int),
+    ("scenario", "a table", lambda v: isinstance(v, dict)),
+    ("scenario.name", "a string", lambda v: isinstance(v, str)),
+    ("scenario.description", "a string", lambda v: isinstance(v, str)),
+    ("scenario.source", "a string", lambda v: isinstance(v, str)),
+    ("ticks", "a table", lambda v: isinstance(v, dict)),
+    ("ticks.count", "a whole number", _is_int),
+    ("parameters", "a table", lambda v: isinstance(v, dict)),
+    ("parameters.world.width", "a whole number", _is_int),
+    ("parameters.world.height", "a whole number", _is_int),
+    ("files", "a table", lambda v: isinstance(v, dict)),
+    ("agent_steps_per_second", "a number or null", lambda v: v is None or _is_number(v)),
+    ("state_bytes_per_agent", "a number or null", lambda v: v is None or _is_number(v)),
+)
+STATUSES = ("running", "complete", "interrupted")
+
+
+def _check_manifest(manifest: dict[str, Any], path: Path) -> None:
+    """Raise :class:`RunDirectoryError` naming the first field of the wrong type, so
+    that a damaged or hand-edited manifest is a message, not a traceback."""
+    for field, expected, ok in _MANIFEST_FIELDS:
+        head, _, rest = field.partition(".")
+        if head == "parameters" and rest:  # parameter names contain dots themselves
+            table, key = manifest.get("parameters"), rest
+        elif rest:
+            table, key = manifest.get(head), rest
+        else:
+            table, key = manifest, head
+        if not isinstance(table, dict) or key not in table:
+            raise RunDirectoryError(path, f"field {field!r} is missing")
+        if not ok(table[key]):
+            raise RunDirectoryError(
+                path, f"field {field!r} should be {expected}, got {table[key]!r}"
+            )
+
+
+def _read_table(run_dir: Path, final: str, folder: str, schema: pa.Schema | None) -> pa.Table:
+    """``final`` if it exists (it is only ever renamed into place whole), else the
+    parts in ``folder`` in order (module docstring)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
+    path = run_dir / final
+    if path.exists():
+        try:
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as e:
+            raise RunDirectoryError(
+                path,
+                f"cannot read: {e} (a run recorded before crash-safe parts, killed before "
+                "it could close the file?)",
+            ) from None
+    tables = []
+    for part in part_files(run_dir / folder):
+        try:
+            tables.append(pq.read_table(part))
+        except (OSError, pa.ArrowException) as e:
+            raise RunDirectoryError(part, f"cannot read: {e}") from None
+    if not tables:
+        if schema is None:
+            raise RunDirectoryError(run_dir, f"no {final} and no parts in {folder}/")
+        return schema.empty_table()
+    return pa.concat_tables(tables)
+
+
+def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pa.Table]:
+    """A run directory's manifest and per-tick table (``table.to_pandas()``;
+    ``polars.from_arrow(table)``; or ``upheaval query RUN_DIR "SELECT … FROM ticks"``).
+
+    A run still going, or killed, reads as far as its last flush."""
     manifest = read_manifest(run_dir)
-    path = Path(run_dir) / TICKS
-    try:
-        table = pq.read_table(path)
-    except (OSError, pa.ArrowException) as e:
-        hint = (
-            "; the run is still going or was killed before it could close the file"
-            if manifest.get("status") == "running"
-            else ""
+    manifest_places = manifest.get("places") or [""]
+    schema = tick_schema(with_place=len(manifest_places) > 1)
+    table = _read_table(Path(run_dir), TICKS, TICK_PARTS, schema)
+    missing = [c for c in COLUMNS if c not in table.column_names]
+    if missing:
+        raise RunDirectoryError(
+            Path(run_dir) / TICKS, f"not a run's ticks: no column {missing[0]!r}"
         )
-        raise RunDirectoryError(path, f"cannot read the ticks: {e}{hint}") from None
     return manifest, table
 
 
 def read_snapshots(run_dir: str | Path) -> dict[int, dict[str, np.ndarray]]:
     """Tick → ``{"occupant", "group", "occupants"}``, each an array (height, width)."""
-    import pyarrow.parquet as pq
-
     from upheaval.results.snapshots import snapshots_from_table
 
     manifest = read_manifest(run_dir)
-    if not manifest["files"].get("snapshots"):
+    d = Path(run_dir)
+    # By what is on disk, not by the manifest: after a kill it may lag one part behind.
+    if not (d / SNAPSHOTS).exists() and not part_files(d / SNAPSHOT_PARTS):
         return {}
-    table = pq.read_table(Path(run_dir) / manifest["files"]["snapshots"])
+    table = _read_table(d, SNAPSHOTS, SNAPSHOT_PARTS, snapshot_schema())
     params = manifest["parameters"]
     return snapshots_from_table(table, params["world.width"], params["world.height"])

@@ -4,14 +4,46 @@ from __future__ import annotations
 
 import contextlib
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from upheaval.engine.simulation import Simulation
-from upheaval.results.recorder import DEFAULT_FLUSH_EVERY, Recorder
+from upheaval.model.timeline import ActionEvent, RampEvent, first_tick
+from upheaval.results.recorder import (
+    DEFAULT_FLUSH_EVERY,
+    Recorder,
+    parameters_by_location,
+    prepare_run_directory,
+)
 from upheaval.scenario.loading import apply_overrides, load
 from upheaval.scenario.schema import Scenario
+
+
+class TimelineWarning(UserWarning):
+    """A timeline entry that the run will never reach."""
+
+
+def late_timeline(scenario: Scenario, steps: int) -> list[str]:
+    """A message for each timeline entry that starts after the last tick ``steps``
+    (it would never happen), naming the scenario's file and the entry."""
+    late = []
+    for n, e in enumerate(scenario.timeline, start=1):
+        tick = first_tick(e)
+        if tick > steps:
+            what = (
+                e.action
+                if isinstance(e, ActionEvent)
+                else f"{'ramp' if isinstance(e, RampEvent) else 'set'} {e.param}"
+            )
+            late.append(
+                f"{scenario.source}: timeline[{n}] ({what} at tick {tick}) comes after the "
+                f"last tick {steps}; it never happens"
+            )
+    return late
 
 
 def run(
@@ -46,7 +78,8 @@ def run(
     snapshots : ticks at which to record the lattice (needs ``out``).
     progress : show a progress bar on stderr.
     overwrite : replace a previous run's files in ``out``.
-    flush_every : ticks per Parquet row group (how many ticks may live only in memory).
+    flush_every : ticks per flush to disk, one Parquet part each (how many finished
+        ticks may live only in memory, and be lost if the process is killed outright).
     on_tick : called with the simulation after every tick (after recording).
 
     Returns the finished :class:`Simulation`. Its per-tick record is
@@ -76,13 +109,32 @@ def run(
     snapshots = tuple(snapshots)
     if snapshots and out is None:
         raise ValueError("snapshots are written to a run directory: give out=")
-    sim = Simulation(scenario, seed=seed)
-    steps = sim.params.run.steps if steps is None else int(steps)
+    run_params = parameters_by_location(scenario.params)
+    if steps is None:
+        steps = run_params["run.steps"]
+    if isinstance(steps, bool) or not isinstance(steps, int | np.integer):
+        raise TypeError(f"steps must be a whole number, got {type(steps).__name__} {steps!r}")
+    steps = int(steps)
     if steps < 0:
         raise ValueError(f"steps must be ≥ 0, got {steps}")
+    for message in late_timeline(scenario, steps):
+        warnings.warn(message, TimelineWarning, stacklevel=2)
+    if out is not None:
+        # Claimed before anything is shown or built: a refused directory is an error
+        # with nothing else printed, and nothing computed in vain.
+        out = prepare_run_directory(out, overwrite)
 
     with contextlib.ExitStack() as stack:
         callbacks: list[Callable[[Simulation], None]] = []
+        if progress:
+            from upheaval.views.progress import progress_bar
+
+            shown_seed = run_params["run.seed"] if seed is None else seed
+            label = f"{scenario.name} seed {shown_seed}"
+            # Entered before the Simulation is built: building it and its first tick
+            # compile the kernels on a first run, which the bar's spinner says.
+            bar = stack.enter_context(progress_bar(steps, label))
+        sim = Simulation(scenario, seed=seed)
         if out is not None:
             rec = stack.enter_context(
                 Recorder(
@@ -90,17 +142,13 @@ def run(
                     sim,
                     snapshots=snapshots,
                     flush_every=flush_every,
-                    overwrite=overwrite,
                     steps=steps,
                     started=t0,
                 )
             )
             callbacks.append(rec.on_tick)
         if progress:
-            from upheaval.views.progress import progress_bar
-
-            label = f"{sim.scenario.name} seed {sim.params.run.seed}"
-            callbacks.append(stack.enter_context(progress_bar(steps, label)))
+            callbacks.append(bar)
         if on_tick is not None:
             callbacks.append(on_tick)
 

@@ -392,10 +392,18 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | list[str]) -
     list of 'key=value' strings as given to ``--set``.
     """
     if isinstance(overrides, list):
-        overrides = dict(parse_override(o) for o in overrides)
+        pairs = [parse_override(o) for o in overrides]
+    else:
+        pairs = list(overrides.items())
     changes = {}
-    for key, value in overrides.items():
+    given: dict[str, str] = {}
+    for key, value in pairs:
         f = resolve_key(key, "--set")
+        if f.name in given:
+            # Which value would win is not something a user should have to know.
+            again = "" if given[f.name] == key else f" (as {given[f.name]!r})"
+            raise ScenarioError("--set", key, f"given twice{again}; give it once")
+        given[f.name] = key
         if f.name in ("start", "tick_minutes") and scenario.timeline:
             raise ScenarioError(
                 "--set",

@@ -1,0 +1,288 @@
+"""Cold start: the first `upheaval run` after an install, and where its time goes.
+
+    python benchmarks/cold_start.py                  # end to end + breakdown (~3 min)
+    python benchmarks/cold_start.py --repeats 3      # three cold/warm pairs
+    python benchmarks/cold_start.py --no-breakdown   # only the end-to-end timings
+    python benchmarks/cold_start.py --variants no-inline,opt0,opt2   # what-ifs (~2 min each)
+
+End to end: `upheaval run epstein2002-run2 --no-progress` in a fresh process with a
+fresh, empty numba cache (``NUMBA_CACHE_DIR`` pointing at a new temporary directory,
+so nothing compiled earlier is reused), timed by wall clock, with the child's peak
+resident memory from ``wait4``; then the same command again with that cache (warm).
+This is exactly what a new user's first and second runs do.
+
+Breakdown: a fresh process with a fresh cache, numba's event hooks installed
+(``numba:compile`` per compiled function, ``numba:run_pass`` per compiler pass,
+``numba:llvm_lock`` while LLVM works), which times ``import upheaval``, building the
+Simulation, its first tick and the other 499, and then what a second scenario
+(kz2022-almaty, every mechanism on; epstein2002-run7, Model II) still compiles
+with the first one's kernels in memory. Times are exclusive: a function's own
+compile time, without the callees numba compiled while typing it.
+
+Variants (``--variants``) repeat the breakdown with one compilation setting changed,
+to measure what it costs, and the speed of the kernels it gives (agent-steps per
+second of run 2 on 200×200, 40 ticks after 5 of warm-up):
+
+* ``no-inline`` — the per-turn rules compiled as ordinary calls instead of inlined
+  by numba (``inline="always"`` dropped from ``numba.njit`` before upheaval is
+  imported, so ``jit.hot_rule`` is ``jit.rule``; the code is not changed);
+* ``opt0`` … ``opt2`` — LLVM's optimisation level (``NUMBA_OPT``; numba's default is 3).
+
+Results go to ``benchmarks/results/cold_start.json`` (``--json`` to change).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SCENARIO = "epstein2002-run2"
+STEP = "upheaval.model.kernels.step"
+
+
+def _entry_point() -> list[str]:
+    exe = Path(sys.executable).with_name("upheaval")
+    return [str(exe)] if exe.exists() else [sys.executable, "-m", "upheaval.cli"]
+
+
+def _timed(cmd: list[str], env: dict[str, str], cwd: str) -> dict[str, float]:
+    """Wall time and peak RSS of one child process."""
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - t0
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"{' '.join(cmd)} failed:\n{out}\n{err}")
+    return {
+        "wall_s": round(wall, 2),
+        "cpu_s": round(usage.ru_utime + usage.ru_stime, 2),
+        "peak_rss_mib": round(usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1024)),
+    }
+
+
+def end_to_end(repeats: int) -> list[dict[str, object]]:
+    rows = []
+    for i in range(repeats):
+        with tempfile.TemporaryDirectory(prefix="upheaval-cold-") as tmp:
+            env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
+            cmd = [*_entry_point(), "run", SCENARIO, "--no-progress"]
+            cold = _timed([*cmd, "--out", "cold"], env, tmp)
+            warm = _timed([*cmd, "--out", "warm"], env, tmp)
+            cache = sum(f.stat().st_size for f in (Path(tmp) / "numba-cache").rglob("*"))
+        rows.append({"repeat": i, "cold": cold, "warm": warm, "cache_mib": round(cache / 2**20)})
+        print(f"repeat {i}: cold {cold}, warm {warm}", flush=True)
+    return rows
+
+
+# -- the breakdown, in a child process ------------------------------------------------------
+
+
+def _child(variant: str) -> None:
+    """Runs in a fresh process whose NUMBA_CACHE_DIR is empty; prints JSON."""
+    from numba.core import event
+
+    if variant == "no-inline":
+        import numba
+
+        real_njit = numba.njit
+
+        def njit(*args, **kwargs):
+            kwargs.pop("inline", None)  # hot_rule's inline="always"
+            return real_njit(*args, **kwargs)
+
+        # before upheaval (whose model/jit.py takes njit from numba) is imported
+        numba.njit = njit
+
+    spans: dict[str, list[tuple[float, float, str]]] = defaultdict(list)
+    stack: dict[str, list[tuple[float, str]]] = defaultdict(list)
+
+    class Spans(event.Listener):
+        def __init__(self, kind: str):
+            self.kind = kind
+
+        def _name(self, ev: event.Event) -> str:
+            data = ev.data or {}
+            if self.kind == "numba:compile":
+                d = data["dispatcher"]
+                return f"{d.py_func.__module__}.{d.py_func.__qualname__}"
+            if self.kind == "numba:run_pass":
+                return data["name"].split(" [")[0]
+            return self.kind
+
+        def on_start(self, ev: event.Event) -> None:
+            stack[self.kind].append((time.perf_counter(), self._name(ev)))
+
+        def on_end(self, ev: event.Event) -> None:
+            t0, name = stack[self.kind].pop()
+            spans[self.kind].append((t0, time.perf_counter(), name))
+
+    for kind in ("numba:compile", "numba:run_pass", "numba:llvm_lock"):
+        event.register(kind, Spans(kind))
+
+    def exclusive(kind: str, since: float) -> dict[str, float]:
+        """Time per name, less the time of same-kind spans nested inside it."""
+        items = sorted((s for s in spans[kind] if s[0] >= since), key=lambda s: (s[0], -s[1]))
+        own: dict[str, float] = defaultdict(float)
+        open_: list[list] = []  # [start, end, name, nested]
+        for t0, t1, name in items:
+            while open_ and open_[-1][1] <= t0:
+                done = open_.pop()
+                own[done[2]] += done[1] - done[0] - done[3]
+            if open_:
+                open_[-1][3] += t1 - t0
+            open_.append([t0, t1, name, 0.0])
+        for done in open_:
+            own[done[2]] += done[1] - done[0] - done[3]
+        return dict(sorted(own.items(), key=lambda kv: -kv[1]))
+
+    def total(kind: str, since: float) -> float:
+        """Wall time covered by spans of ``kind`` (outermost only)."""
+        t, end = 0.0, -1.0
+        for t0, t1, _ in sorted(s for s in spans[kind] if s[0] >= since):
+            if t0 >= end:
+                t += t1 - t0
+                end = t1
+            elif t1 > end:
+                t += t1 - end
+                end = t1
+        return t
+
+    out: dict[str, object] = {}
+    t = time.perf_counter()
+    import upheaval
+
+    out["import_s"] = time.perf_counter() - t
+    from upheaval.results.recorder import parameters_by_location
+
+    sc = upheaval.load(SCENARIO)
+    run = parameters_by_location(sc.params)
+    t0 = time.perf_counter()
+    sim = upheaval.Simulation(sc, seed=run["run.seed"])
+    out["init_s"] = time.perf_counter() - t0
+    t, c = time.perf_counter(), time.process_time()
+    sim.step()
+    out["first_tick_s"] = time.perf_counter() - t
+    # CPU time beside wall time: on a shared machine the gap is other processes
+    out["first_tick_cpu_s"] = time.process_time() - c
+    t = time.perf_counter()
+    sim.run(run["run.steps"] - 1)
+    out["other_ticks_s"] = time.perf_counter() - t
+    out["variant"] = variant
+    out["compile_s"] = total("numba:compile", t0)
+    out["llvm_s"] = total("numba:llvm_lock", t0)
+    out["functions_compiled"] = len(spans["numba:compile"])
+    out["by_function_s"] = {k: round(v, 2) for k, v in exclusive("numba:compile", t0).items()}
+    out["by_pass_s"] = {k: round(v, 2) for k, v in exclusive("numba:run_pass", t0).items()}
+
+    later = {}
+    for name in ("kz2022-almaty", "epstein2002-run7"):
+        mark = time.perf_counter()
+        n0 = len(spans["numba:compile"])
+        other = upheaval.load(name)
+        upheaval.Simulation(other, seed=1).run(2)
+        later[name] = {
+            "wall_s": round(time.perf_counter() - mark, 2),
+            "compile_s": round(total("numba:compile", mark), 2),
+            "functions_compiled": len(spans["numba:compile"]) - n0,
+            "by_function_s": {
+                k: round(v, 2) for k, v in list(exclusive("numba:compile", mark).items())[:8]
+            },
+        }
+    out["then"] = later
+
+    from upheaval.model.kernels import step
+
+    out["step_llvm_ir_lines"] = sum(len(ir.splitlines()) for ir in step.inspect_llvm().values())
+    big = upheaval.apply_overrides(sc, {"width": 200, "height": 200})
+    sim = upheaval.Simulation(big, seed=1).run(5)
+    agents = sim.n_agents()
+    t = time.perf_counter()
+    sim.run(40)
+    out["speed_200x200_agent_steps_per_s"] = round(agents * 40 / (time.perf_counter() - t))
+    print(json.dumps(out))
+
+
+def breakdown(variant: str = "default") -> dict[str, object]:
+    with tempfile.TemporaryDirectory(prefix="upheaval-cold-") as tmp:
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
+        if variant.startswith("opt"):
+            env["NUMBA_OPT"] = variant[3:]
+        p = subprocess.run(
+            [sys.executable, __file__, "--child", variant],
+            env=env,
+            capture_output=True,
+            text=True,
+        )
+    if p.returncode != 0:
+        raise SystemExit(p.stderr)
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument("--no-breakdown", action="store_true")
+    ap.add_argument("--variants", default="", help="comma-separated: no-inline, opt0..opt2")
+    ap.add_argument("--child", metavar="VARIANT", help=argparse.SUPPRESS)
+    ap.add_argument("--json", type=Path, default=HERE / "results" / "cold_start.json")
+    args = ap.parse_args()
+    if args.child:
+        _child(args.child)
+        return
+    result: dict[str, object] = {
+        "command": f"upheaval run {SCENARIO} --no-progress (fresh NUMBA_CACHE_DIR)",
+        "machine": {
+            "cpus": os.cpu_count(),
+            "platform": platform.platform(),
+            "python": platform.python_version(),
+            "load_average_before": os.getloadavg(),
+        },
+        "date": time.strftime("%Y-%m-%d"),
+        "end_to_end": end_to_end(args.repeats),
+    }
+    if not args.no_breakdown:
+        b = breakdown()
+        result["breakdown"] = b
+        print(
+            f"import {b['import_s']:.1f} s, init {b['init_s']:.1f} s, first tick "
+            f"{b['first_tick_s']:.1f} s (CPU {b['first_tick_cpu_s']:.1f} s), "
+            f"other ticks {b['other_ticks_s']:.1f} s; "
+            f"compiling {b['compile_s']:.1f} s ({b['functions_compiled']} functions), "
+            f"LLVM {b['llvm_s']:.1f} s"
+        )
+        for name, s in list(b["by_function_s"].items())[:12]:
+            print(f"  {s:6.2f} s  {name}")
+        print("passes:", ", ".join(f"{k} {v}" for k, v in list(b["by_pass_s"].items())[:8]))
+        print("then:", json.dumps(b["then"]))
+        print(f"speed {b['speed_200x200_agent_steps_per_s']:,} agent-steps/s at 200x200")
+    variants = {}
+    for v in filter(None, args.variants.split(",")):
+        b = breakdown(v)
+        variants[v] = b
+        print(
+            f"{v}: first tick {b['first_tick_s']:.1f} s (CPU {b['first_tick_cpu_s']:.1f} s), "
+            f"compiling {b['compile_s']:.1f} s, "
+            f"LLVM {b['llvm_s']:.1f} s, step {b['by_function_s'].get(STEP, 0):.1f} s; "
+            f"speed {b['speed_200x200_agent_steps_per_s']:,} agent-steps/s",
+            flush=True,
+        )
+    if variants:
+        result["variants"] = variants
+    result["machine"]["load_average_after"] = os.getloadavg()
+    args.json.parent.mkdir(parents=True, exist_ok=True)
+    args.json.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()
