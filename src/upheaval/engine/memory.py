@@ -88,14 +88,24 @@ def _size(n: float) -> str:
     raise AssertionError("unreachable")
 
 
-def check_memory(p: Params, where: str) -> None:
-    """Raise :class:`upheaval.ScenarioError` if a run of ``p`` cannot fit in memory."""
-    need = estimated_bytes(p)
+def check_memory(p: Params, where: str, places: tuple[Params, ...] = ()) -> None:
+    """Raise :class:`upheaval.ScenarioError` if a run of ``p`` (or of a country whose
+    places have the parameters ``places``) cannot fit in memory."""
+    need = sum(estimated_bytes(q) for q in places) if places else estimated_bytes(p)
     room = available_bytes()
     if room is None or need <= room:
         return
     from upheaval.scenario.loading import ScenarioError
 
+    if places:
+        agents = sum(round(q.population.citizen_density * q.n_sites) for q in places)
+        raise ScenarioError(
+            where,
+            "world.scale",
+            f"a country of {len(places)} places and {agents:,} citizens needs about "
+            f"{_size(need)} of memory to start, and {_size(room)} is available; raise "
+            "world.scale (fewer people per agent)",
+        )
     w, h = _value(p, "world.width"), _value(p, "world.height")
     raise ScenarioError(
         where,

@@ -98,6 +98,10 @@ class Place:
     ):
         # What the parameters and timeline imply; no state yet.
         self.name = name
+        #: the region of a country's place and its position among the places (set by
+        #: the simulation)
+        self.region = ""
+        self.index = 0
         self.params = params
         #: the timeline the place's rules were compiled from (its unit codes, guards …)
         self.timeline = timeline

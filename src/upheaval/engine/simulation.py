@@ -24,11 +24,14 @@ from upheaval.model.timeline import (
     ActionEvent,
     RampEvent,
     SetEvent,
+    TimelineError,
     TimelineEvent,
+    applies_to,
     check_timeline,
     first_tick,
     value_at,
 )
+from upheaval.scenario.country import Country, check_targets, place_params, place_timeline
 from upheaval.scenario.schema import Scenario
 
 from .memory import check_memory
@@ -131,7 +134,12 @@ class Simulation:
             )
         t0 = time.perf_counter()
         self._prepare(scenario)
-        check_memory(self.params, scenario.source)  # before anything large is allocated
+        # before anything large is allocated
+        check_memory(
+            self.params,
+            scenario.source,
+            tuple(p for _, _, p, _ in self._layout) if self.country is not None else (),
+        )
         self.seed_sequence = (
             seed
             if isinstance(seed, np.random.SeedSequence)
@@ -142,9 +150,17 @@ class Simulation:
         self.state = {m.name: m.initial_country_state(self.params) for m in MECHANISMS}
         self._ramp_origins = {}
         self._pending = {}
-        self.places = [
-            Place.new("", self.params, self._timeline, seed_streams(self.seed_sequence), self)
-        ]
+        if self.country is None:
+            self.places = [
+                Place.new("", self.params, self._timeline, seed_streams(self.seed_sequence), self)
+            ]
+        else:
+            self.places = []
+            for i, (name, region, params, timeline) in enumerate(self._layout):
+                streams = seed_streams(place_seed(self.seed_sequence, i))
+                place = Place.new(name, params, timeline, streams, self)
+                place.region, place.index = region, i
+                self.places.append(place)
         self.timings["init_s"] = time.perf_counter() - t0
         self._record()
 
@@ -152,9 +168,33 @@ class Simulation:
         """What the scenario implies, shared by a new run and a restored one."""
         self.scenario = scenario
         self.params = validate_params(scenario.params)
-        check_timeline(self.params, scenario.timeline)
+        #: the places and links (None: one lattice)
+        self.country: Country | None = scenario.country
         self._timeline = tuple(sorted(scenario.timeline, key=first_tick))
-        self._active = tuple(m for m in MECHANISMS if m.is_on(self.params, self._timeline))
+        if self.country is None:
+            for n, e in enumerate(scenario.timeline, start=1):
+                if e.place or e.region:
+                    raise TimelineError(n, "place", "a target needs a country (Scenario.country)")
+            check_timeline(self.params, scenario.timeline)
+            self.distances = ((0.0,),)
+            #: per place: (name, region, parameters, the timeline events acting there)
+            self._layout = [("", "", self.params, self._timeline)]
+        else:
+            check_targets(self.country, self.params, scenario.timeline)
+            #: shortest distances along the links between the places, km
+            self.distances = tuple(tuple(row) for row in self.country.distances())
+            self._layout = [
+                (
+                    spec.name,
+                    spec.region,
+                    validate_params(place_params(self.params, spec)),
+                    place_timeline(spec, self._timeline),
+                )
+                for spec in self.country.places
+            ]
+        self._active = tuple(
+            m for m in MECHANISMS if any(m.is_on(p, t) for _, _, p, t in self._layout)
+        )
         self.timings = {"init_s": 0.0, "step_s": 0.0, "compile_s": 0.0, "compile_agent_steps": 0}
 
     # -- the places -------------------------------------------------------------------
@@ -288,7 +328,8 @@ class Simulation:
                 self._play(e, "", self.dynamic[e.param], self._set_country_dynamic)
             else:
                 for place in self.places:
-                    self._play(e, place.name, place.dynamic[e.param], place.set_dynamic)
+                    if applies_to(e, place.name, place.region):
+                        self._play(e, place.name, place.dynamic[e.param], place.set_dynamic)
 
     def _play(
         self,
@@ -321,7 +362,8 @@ class Simulation:
         """Apply a timeline action at the start of its tick (its mechanism's ``act``)."""
         owner = owner_of_action(e.action)
         for place in self.places:
-            owner.act(e, place, self)
+            if applies_to(e, place.name, place.region):
+                owner.act(e, place, self)
 
     # -- checkpoints ------------------------------------------------------------------
     def checkpoint(self) -> Checkpoint:
@@ -343,13 +385,30 @@ class Simulation:
         sim = cls.__new__(cls)
         sim._prepare(scenario if scenario is not None else cp.scenario)
         _check_branch(cp.scenario.params, sim.params)
+        if [s.name for s in cp.places] != [name for name, _, _, _ in sim._layout]:
+            raise ValueError(
+                "cannot branch a checkpoint into a scenario with other places: "
+                f"{[s.name for s in cp.places]} vs {[n for n, _, _, _ in sim._layout]}"
+            )
+        if cp.scenario.country != sim.country:
+            # a place's overrides are read like its parameters: initial values must agree
+            for before, (_, _, after, _) in zip(
+                _place_params(cp.scenario), sim._layout, strict=True
+            ):
+                _check_branch(before, after)
         sim.seed_sequence = np.random.SeedSequence(sim.params.run.seed)
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
         sim.state = {m.name: m.initial_country_state(sim.params) for m in MECHANISMS}
         sim.state.update(_copy_state(cp.state))
         sim._ramp_origins = dict(cp.ramp_origins)
-        sim.places = [Place.resume(s, sim.params, sim._timeline, sim) for s in cp.places]
+        sim.places = []
+        for i, (saved, (_, region, params, timeline)) in enumerate(
+            zip(cp.places, sim._layout, strict=True)
+        ):
+            place = Place.resume(saved, params, timeline, sim)
+            place.region, place.index = region, i
+            sim.places.append(place)
         # A variant's own values of the time-varying parameters take over at the next
         # tick (before that tick's timeline events); unchanged ones carry on.
         old = cp.scenario.params
@@ -362,6 +421,21 @@ class Simulation:
             }
         )
         return sim
+
+
+def place_seed(root: np.random.SeedSequence, index: int) -> np.random.SeedSequence:
+    """The seed of a country's place ``index``: a child of the run's SeedSequence by
+    place (spawn key ``(…, index)``), so each place has its own streams whatever the
+    order or number of threads the places are stepped on."""
+    return np.random.SeedSequence(
+        root.entropy, spawn_key=(*root.spawn_key, index), pool_size=root.pool_size
+    )
+
+
+def _place_params(scenario: Scenario) -> list[Params]:
+    if scenario.country is None:
+        return [scenario.params]
+    return [place_params(scenario.params, s) for s in scenario.country.places]
 
 
 def _check_branch(old: Params, new: Params) -> None:
@@ -379,4 +453,4 @@ def _check_branch(old: Params, new: Params) -> None:
         )
 
 
-__all__ = ["Checkpoint", "Simulation"]
+__all__ = ["Checkpoint", "Simulation", "place_seed"]

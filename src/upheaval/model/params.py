@@ -91,6 +91,26 @@ class World(Section):
         scope="place",
         initial_only=True,
     )
+    scale: float = param(
+        1.0,
+        "People per agent in a country's places: a place of population N gets N / scale "
+        "citizens (1: one agent per person). Unused without a [country].",
+        OURS,
+        kind="float",
+        low=1.0,
+        high=1e9,
+        initial_only=True,
+    )
+    min_side: int = param(
+        20,
+        "Smallest side, in sites, of a country place's lattice: a small town still gets "
+        "a neighbourhood to protest in. Unused without a [country].",
+        OURS,
+        kind="int",
+        low=3,
+        high=1_000_000,
+        initial_only=True,
+    )
     vision_shape: str = param(
         "euclidean",
         "Shape of the neighbourhood within vision: Euclidean disc dx²+dy² ≤ v² "

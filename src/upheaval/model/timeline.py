@@ -42,11 +42,14 @@ from upheaval.model.declare import ParameterError, clock_time
 
 @dataclass(frozen=True)
 class SetEvent:
-    """At ``tick``, set parameter ``param`` (its registry name) to ``value``."""
+    """At ``tick``, set parameter ``param`` (its registry name) to ``value`` — in
+    every place, or only in ``place`` or the places of ``region``."""
 
     tick: int
     param: str
     value: float
+    place: str = ""
+    region: str = ""
 
 
 @dataclass(frozen=True)
@@ -57,6 +60,8 @@ class RampEvent:
     end: int
     param: str
     value: float
+    place: str = ""
+    region: str = ""
 
 
 # -- actions -----------------------------------------------------------------------------
@@ -138,9 +143,9 @@ class ActionEvent:
     factor=1.5)``); keys not given take their declared defaults. Immutable and
     hashable; ``event.factor`` reads a key."""
 
-    __slots__ = ("action", "args", "tick")
+    __slots__ = ("action", "args", "place", "region", "tick")
 
-    def __init__(self, tick: int, action: str, **args: Any):
+    def __init__(self, tick: int, action: str, place: str = "", region: str = "", **args: Any):
         spec = _spec(action)
         unknown = set(args) - set(spec.keys)
         if unknown:
@@ -152,6 +157,8 @@ class ActionEvent:
         object.__setattr__(self, "tick", int(tick))
         object.__setattr__(self, "action", action)
         object.__setattr__(self, "args", tuple(sorted(full.items())))
+        object.__setattr__(self, "place", str(place))
+        object.__setattr__(self, "region", str(region))
 
     def __getattr__(self, key: str) -> Any:
         for k, v in object.__getattribute__(self, "args"):
@@ -163,28 +170,32 @@ class ActionEvent:
         raise AttributeError("ActionEvent is immutable")
 
     def __reduce__(self) -> tuple[Any, ...]:
-        return (_action_event, (self.tick, self.action, self.args))
+        return (_action_event, (self.tick, self.action, self.args, self.place, self.region))
+
+    def _key(self) -> tuple[Any, ...]:
+        return (self.tick, self.action, self.args, self.place, self.region)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, ActionEvent) and (self.tick, self.action, self.args) == (
-            other.tick,
-            other.action,
-            other.args,
-        )
+        return isinstance(other, ActionEvent) and self._key() == other._key()
 
     def __hash__(self) -> int:
-        return hash((self.tick, self.action, self.args))
+        return hash(self._key())
 
     def __repr__(self) -> str:
         keys = "".join(f", {k}={v!r}" for k, v in self.args)
-        return f"ActionEvent(tick={self.tick}, action={self.action!r}{keys})"
+        where = "".join(
+            f", {k}={v!r}" for k, v in (("place", self.place), ("region", self.region)) if v
+        )
+        return f"ActionEvent(tick={self.tick}, action={self.action!r}{where}{keys})"
 
     def replace(self, **changes: Any) -> ActionEvent:
-        """A copy with some keys (or ``tick``) changed."""
+        """A copy with some keys (or ``tick``, ``place``, ``region``) changed."""
         args = dict(self.args)
         tick = changes.pop("tick", self.tick)
+        place = changes.pop("place", self.place)
+        region = changes.pop("region", self.region)
         args.update(changes)
-        return ActionEvent(tick, self.action, **args)
+        return ActionEvent(tick, self.action, place=place, region=region, **args)
 
     def given(self) -> dict[str, Any]:
         """The keys whose values differ from their declared defaults."""
@@ -192,12 +203,30 @@ class ActionEvent:
         return {k: v for k, v in self.args if k not in keys or v != keys[k].default}
 
     def as_dict(self) -> dict[str, Any]:
-        """Every key, defaults included (what a manifest records)."""
-        return {"tick": self.tick, "action": self.action, **dict(self.args)}
+        """Every key, defaults included (what a manifest records); ``place`` or
+        ``region`` when the action targets one."""
+        where = {k: v for k, v in (("place", self.place), ("region", self.region)) if v}
+        return {"tick": self.tick, "action": self.action, **where, **dict(self.args)}
 
 
-def _action_event(tick: int, action: str, args: tuple[tuple[str, Any], ...]) -> ActionEvent:
-    return ActionEvent(tick, action, **dict(args))
+def _action_event(
+    tick: int,
+    action: str,
+    args: tuple[tuple[str, Any], ...],
+    place: str = "",
+    region: str = "",
+) -> ActionEvent:
+    return ActionEvent(tick, action, place=place, region=region, **dict(args))
+
+
+def applies_to(e: TimelineEvent, place: str, region: str) -> bool:
+    """Whether event ``e`` acts in the place ``place`` of region ``region``: an
+    event without a target acts everywhere."""
+    if e.place:
+        return e.place == place
+    if e.region:
+        return e.region == region
+    return True
 
 
 TimelineEvent = SetEvent | RampEvent | ActionEvent

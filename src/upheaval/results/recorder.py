@@ -119,6 +119,7 @@ def timeline_entries(timeline: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
                     "tick": e.tick,
                     "parameter": _location(e.param),
                     "value": _plain(e.value),
+                    **_target(e),
                 }
             )
         elif isinstance(e, RampEvent):
@@ -129,6 +130,7 @@ def timeline_entries(timeline: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
                     "end": e.end,
                     "parameter": _location(e.param),
                     "value": _plain(e.value),
+                    **_target(e),
                 }
             )
         elif isinstance(e, ActionEvent):
@@ -137,6 +139,11 @@ def timeline_entries(timeline: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
         else:
             raise TypeError(f"unknown timeline event {e!r}")
     return out
+
+
+def _target(e: SetEvent | RampEvent) -> dict[str, str]:
+    """The place or region an event targets, if any."""
+    return {k: v for k, v in (("place", e.place), ("region", e.region)) if v}
 
 
 def library_versions() -> dict[str, str]:

@@ -37,10 +37,13 @@ from upheaval.model.timeline import (
     first_tick,
     tick_at,
 )
+from upheaval.scenario.country import Country, CountryError, check_targets, read_country
 from upheaval.scenario.schema import Scenario
 
 PRESET_PACKAGE = "upheaval.scenario.presets"
 _SCENARIO_KEYS = ("name", "description", "extends")
+#: Keys of a timeline entry that say where it acts (a country's place or region).
+_TARGETS = ("place", "region")
 
 
 class ScenarioError(ValueError):
@@ -154,7 +157,7 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
             events.append(_parse_action(entry, where, key, params))
             continue
         unknown = set(entry) - {"tick", "time", "start", "end", "start_time", "end_time"}
-        unknown -= {"set", "ramp"}
+        unknown -= {"set", "ramp", *_TARGETS}
         if unknown:
             raise ScenarioError(where, f"{key}.{sorted(unknown)[0]}", "unknown key")
         has_set, has_ramp = "set" in entry, "ramp" in entry
@@ -198,12 +201,15 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
                 v = check_value(parameter(field_name), value)
             except ParameterError as e:
                 raise ScenarioError(where, pkey, e.reason) from None
+            target = _target(entry, where, key)
             if has_set:
-                events.append(SetEvent(tick=tick, param=field_name, value=float(v)))
+                events.append(SetEvent(tick=tick, param=field_name, value=float(v), **target))
             else:
                 if math.isinf(v):
                     raise ScenarioError(where, pkey, "a ramp needs a finite target")
-                events.append(RampEvent(start=start, end=end, param=field_name, value=float(v)))
+                events.append(
+                    RampEvent(start=start, end=end, param=field_name, value=float(v), **target)
+                )
     return tuple(events)
 
 
@@ -220,7 +226,7 @@ def _parse_action(entry: dict[str, Any], where: str, key: str, params: Params) -
             + (_suggest(action, list(specs)) if isinstance(action, str) else ""),
         )
     spec = specs[action]
-    allowed = {"tick", "time", "action", *spec.keys}
+    allowed = {"tick", "time", "action", *_TARGETS, *spec.keys}
     for k in entry:
         if k not in allowed:
             if k in ("set", "ramp", "start", "end"):
@@ -241,7 +247,64 @@ def _parse_action(entry: dict[str, Any], where: str, key: str, params: Params) -
                 fields[k] = declared.parse(entry[k])
             except ValueError as e:
                 raise ScenarioError(where, f"{key}.{k}", str(e)) from None
-    return ActionEvent(tick=tick, action=action, **fields)
+    return ActionEvent(tick=tick, action=action, **_target(entry, where, key), **fields)
+
+
+def _target(entry: dict[str, Any], where: str, key: str) -> dict[str, str]:
+    """An entry's ``place`` or ``region`` (at most one), checked for form only: the
+    country they name is checked with the whole scenario."""
+    given = {k: entry[k] for k in _TARGETS if k in entry}
+    if len(given) > 1:
+        raise ScenarioError(where, f"{key}.region", "give 'place' or 'region', not both")
+    for k, v in given.items():
+        if not isinstance(v, str) or not v.strip():
+            raise ScenarioError(where, f"{key}.{k}", f"expected a name, got {v!r}")
+    return {k: v.strip() for k, v in given.items()}
+
+
+def _country_error(e: CountryError) -> ScenarioError:
+    """A table's mistake as a scenario error: the file, then 'line N, column' as key."""
+    return ScenarioError(e.where, ", ".join(x for x in (e.row, e.column) if x), e.reason)
+
+
+def _country(table: Any, where: str, folder: Path | None) -> Country:
+    """A scenario's ``[country]`` table: ``places`` and ``links``, each a CSV file
+    (relative to the scenario file) or a list of tables."""
+    if not isinstance(table, dict):
+        raise ScenarioError(where, "country", "expected a table")
+    for k in table:
+        if k not in ("places", "links"):
+            raise ScenarioError(
+                where, f"country.{k}", "unknown key" + _suggest(k, ["places", "links"])
+            )
+    if "places" not in table:
+        raise ScenarioError(where, "country.places", "missing (a CSV file or a list of tables)")
+
+    def source(key: str) -> Path | list[dict[str, Any]]:
+        v = table[key]
+        if isinstance(v, str):
+            path = Path(v)
+            if not path.is_absolute():
+                if folder is None:
+                    raise ScenarioError(
+                        where,
+                        f"country.{key}",
+                        "a file name needs a scenario file to be relative to",
+                    )
+                path = folder / path
+            if not path.is_file():
+                raise ScenarioError(where, f"country.{key}", f"no such file: {path}")
+            return path
+        if isinstance(v, list):
+            return v
+        raise ScenarioError(
+            where, f"country.{key}", f"expected a CSV file name or a list of tables, got {v!r}"
+        )
+
+    try:
+        return read_country(source("places"), source("links") if "links" in table else None, where)
+    except CountryError as e:
+        raise _country_error(e) from None
 
 
 def _check_ramps(params: Params, timeline: list[TimelineEvent], where: str) -> None:
@@ -260,8 +323,14 @@ def _check_ramps(params: Params, timeline: list[TimelineEvent], where: str) -> N
         value[e.param] = e.value
 
 
-def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None = None) -> Scenario:
-    """Build a validated Scenario from parsed TOML ``data``."""
+def scenario_from_dict(
+    data: dict[str, Any],
+    where: str,
+    base: Scenario | None = None,
+    folder: Path | None = None,
+) -> Scenario:
+    """Build a validated Scenario from parsed TOML ``data`` (``folder``: where the
+    files a ``[country]`` table names are)."""
     if not isinstance(data, dict):
         raise ScenarioError(where, "", "expected a TOML document")
     head = data.get("scenario", {})
@@ -290,14 +359,18 @@ def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None =
     timeline = list(base.timeline) if base is not None else []
     by_loc = by_location()
     changes: dict[str, Any] = {}
+    country = base.country if base is not None else None
     for section, table in data.items():
         if section in ("scenario", "timeline"):
+            continue
+        if section == "country":
+            country = _country(table, where, folder)
             continue
         if section not in SECTIONS:
             raise ScenarioError(
                 where,
                 section,
-                "unknown table" + _suggest(section, [*SECTIONS, "scenario", "timeline"]),
+                "unknown table" + _suggest(section, [*SECTIONS, "scenario", "timeline", "country"]),
             )
         if not isinstance(table, dict):
             raise ScenarioError(where, section, "expected a table")
@@ -320,14 +393,16 @@ def scenario_from_dict(data: dict[str, Any], where: str, base: Scenario | None =
     except ParameterError as e:
         raise ScenarioError(where, e.location, e.reason) from None
     _check_ramps(params, timeline, where)
-    try:
-        check_timeline(params, timeline)
-    except TimelineError as e:
-        raise ScenarioError(where, f"timeline[{e.index}].{e.key}", e.reason) from None
+    _check_timeline(params, timeline, country, where)
     name = head.get("name", base.name if base is not None else Path(where).stem)
     desc = head.get("description", base.description if base is not None else "")
     return Scenario(
-        name=name, description=desc, params=params, timeline=tuple(timeline), source=where
+        name=name,
+        description=desc,
+        params=params,
+        timeline=tuple(timeline),
+        source=where,
+        country=country,
     )
 
 
@@ -347,9 +422,10 @@ def load_preset(name: str) -> Scenario:
             "",
             "no such preset" + _suggest(name, names) + "; see `upheaval presets`",
         )
-    text = resources.files(PRESET_PACKAGE).joinpath(f"{name}.toml").read_text("utf-8")
+    files = resources.files(PRESET_PACKAGE)
+    text = files.joinpath(f"{name}.toml").read_text("utf-8")
     where = f"preset {name}"
-    return scenario_from_dict(_parse_toml(text, where), where)
+    return scenario_from_dict(_parse_toml(text, where), where, folder=Path(str(files)))
 
 
 def load_file(path: str | Path) -> Scenario:
@@ -361,7 +437,7 @@ def load_file(path: str | Path) -> Scenario:
         text = path.read_text("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ScenarioError(str(path), "", f"cannot read: {e}") from None
-    return scenario_from_dict(_parse_toml(text, str(path)), str(path))
+    return scenario_from_dict(_parse_toml(text, str(path)), str(path), folder=path.parent)
 
 
 def load(name_or_path: str | Path) -> Scenario:
@@ -420,8 +496,23 @@ def apply_overrides(scenario: Scenario, overrides: dict[str, Any] | list[str]) -
         validate_params(params)
     except ParameterError as e:
         raise ScenarioError("--set", e.location, e.reason) from None
-    try:
-        check_timeline(params, scenario.timeline)
-    except TimelineError as e:
-        raise ScenarioError("--set", f"timeline[{e.index}].{e.key}", e.reason) from None
+    _check_timeline(params, scenario.timeline, scenario.country, "--set")
     return dataclasses.replace(scenario, params=params)
+
+
+def _check_timeline(params: Params, timeline: Any, country: Country | None, where: str) -> None:
+    """The timeline against the parameters (and, in a country, its places)."""
+    try:
+        if country is None:
+            for n, e in enumerate(timeline, start=1):
+                if e.place or e.region:
+                    raise TimelineError(
+                        n, "place" if e.place else "region", "a target needs a [country]"
+                    )
+            check_timeline(params, timeline)
+        else:
+            check_targets(country, params, timeline)
+    except TimelineError as e:
+        raise ScenarioError(where, f"timeline[{e.index}].{e.key}", e.reason) from None
+    except CountryError as e:
+        raise _country_error(e) from None

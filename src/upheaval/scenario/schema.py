@@ -8,11 +8,13 @@ from typing import Any
 
 from upheaval.model.params import Params, validate_params
 from upheaval.model.timeline import TimelineEvent
+from upheaval.scenario.country import Country
 
 
 @dataclass(frozen=True)
 class Scenario:
-    """Everything that defines a run except the code: parameters plus timeline.
+    """Everything that defines a run except the code: parameters, timeline and, for a
+    country, its places and links.
 
     Build one with :func:`upheaval.load` (a preset name or a TOML file), or directly
     from :class:`~upheaval.model.params.Params`.
@@ -23,6 +25,8 @@ class Scenario:
     params: Params = field(default_factory=Params)
     timeline: tuple[TimelineEvent, ...] = ()
     source: str = "<python>"
+    #: the places and links of a country; None: one lattice (``params.world``)
+    country: Country | None = None
 
     def with_params(self, **changes: Any) -> Scenario:
         """A copy with some parameters changed and validated (e.g. ``legitimacy=0.7``)."""

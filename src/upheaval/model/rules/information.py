@@ -17,15 +17,34 @@ The counts are whole numbers so that every ratio rule stays exact integer
 arithmetic. An internet shutdown (timeline action ``shutdown``; ``restore`` brings
 it back) sets both to 0: citizens fall back on their own eyes (Hassanpour 2014).
 
+**News across a country** (docs/odd.md §7.20). In a country of many places, a
+citizen of place i also hears of the unrest and repression of the *other* places,
+weighted by a kernel that mixes national media with news that decays with distance
+along the links (Bonnasse-Gahot et al. 2018: distance-decaying contagion drove the
+2005 French riots although national media reached everywhere; Myers 2000: contagion
+along media markets):
+
+    κ_ij = m + (1 − m) · exp(−d_ij / λ)      (j ≠ i; d_ij: shortest path in km)
+    a_j  = actives_j / sites_j,  r_j = (arrests_j + killings_j) / sites_j   (tick t−1)
+    A_elsewhere = ⌊w_E · |V| · Σ_j κ_ij a_j / Σ_j κ_ij⌋
+    C_elsewhere = ⌊w_E^R · |V| · Σ_j κ_ij r_j / Σ_j κ_ij⌋
+
+— as if the weighted density of actives (of repression) elsewhere stood within the
+citizen's vision. They add to A_media and C_media. Places no link path joins get
+only the national share m. A place whose channel is down (a ``shutdown``, for the
+whole country or, with ``place``/``region``, only there) hears neither its own
+broadcast nor the news from elsewhere.
+
 Whether the channel is up at a tick is a function of the parameters and the
-timeline alone (:func:`online_at`), so checkpoints carry no extra state. No random
-draws: the random-stream contract is unchanged.
+place's timeline alone (:func:`online_at`), so checkpoints carry no extra state. No
+random draws: the random-stream contract is unchanged.
 """
 
 from __future__ import annotations
 
+import functools
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -82,6 +101,44 @@ def broadcast(
     )
 
 
+@functools.lru_cache(maxsize=8)
+def news_kernel(
+    distances: tuple[tuple[float, ...], ...], national_share: float, decay_km: float
+) -> tuple[tuple[float, ...], ...]:
+    """κ_ij = m + (1 − m)·exp(−d_ij/λ) for j ≠ i, 0 on the diagonal (module
+    docstring); ``distances`` in km, ``inf`` where no path joins two places."""
+    n = len(distances)
+    rows = []
+    for i in range(n):
+        row = []
+        for j in range(n):
+            if i == j:
+                row.append(0.0)
+                continue
+            d = distances[i][j]
+            near = 0.0 if math.isinf(d) else math.exp(-d / decay_km)
+            row.append(national_share + (1.0 - national_share) * near)
+        rows.append(tuple(row))
+    return tuple(rows)
+
+
+def elsewhere(
+    weight: float, kernel_row: Sequence[float], densities: Sequence[float], v: int
+) -> int:
+    """⌊w · |V| · Σ_j κ_ij x_j / Σ_j κ_ij⌋: the kernel-weighted density of the other
+    places, as if seen within a vision of ``v`` sites (0 where no place is heard)."""
+    if weight <= 0.0:
+        return 0
+    total = 0.0
+    heard = 0.0
+    for k, x in zip(kernel_row, densities, strict=True):
+        total += k
+        heard += k * x
+    if total <= 0.0:
+        return 0
+    return int(math.floor(weight * v * (heard / total)))
+
+
 # -- the mechanism's declaration -------------------------------------------------------
 @section("information")
 class InformationParams(Section):
@@ -123,6 +180,48 @@ class InformationParams(Section):
         low=0.0,
         high=1000.0,
         name="information_repression_weight",
+    )
+    elsewhere_weight: float = param(
+        0.0,
+        "w_E: in a country, a citizen adds ⌊w_E · |V| · (kernel-weighted density of "
+        "actives in the other places)⌋ to the actives it sees. 0: places do not hear of "
+        "each other.",
+        INFORMATION,
+        kind="float",
+        low=0.0,
+        high=1000.0,
+        name="information_elsewhere_weight",
+    )
+    elsewhere_repression_weight: float = param(
+        0.0,
+        "w_E^R: in a country, a citizen adds ⌊w_E^R · |V| · (kernel-weighted density of "
+        "arrests and killings in the other places)⌋ to the cops it sees.",
+        INFORMATION,
+        kind="float",
+        low=0.0,
+        high=10000.0,
+        name="information_elsewhere_repression_weight",
+    )
+    national_share: float = param(
+        0.5,
+        "m: the share of news from another place that reaches every place alike "
+        "(national media); the rest decays with distance along the links, "
+        "exp(−d/decay_km). 1: no distance decay.",
+        INFORMATION,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        name="information_national_share",
+    )
+    decay_km: float = param(
+        300.0,
+        "λ: the distance, in km along the links, over which news from another place "
+        "falls by a factor e (the distance-decaying term).",
+        INFORMATION,
+        kind="float",
+        low=1.0,
+        high=1e6,
+        name="information_decay_km",
     )
     focal_x: int = param(
         -1,
@@ -204,17 +303,45 @@ class Information(Mechanism):
 
     def before_tick(self, place, country) -> None:
         p, row, s = place.params, place.row, place.signals
-        online = online_at(p.information.online, country.timeline, country.tick)
+        online = online_at(p.information.online, place.timeline, country.tick)
         s.focal[0] = int(online)
+        v = int(place.rules.cit_off_dx.shape[0])
         s.media[0], s.media[1] = broadcast(
             online,
             p.information.actives_weight,
             p.information.repression_weight,
             row.active_blue + row.active_green,
             row.arrests + row.killed_by_cops,
-            int(place.rules.cit_off_dx.shape[0]),
+            v,
             p.n_sites,
         )
+        i = p.information
+        if (
+            online
+            and len(country.places) > 1
+            and (i.elsewhere_weight > 0 or i.elsewhere_repression_weight > 0)
+        ):
+            s.media[0] += elsewhere(i.elsewhere_weight, *self._heard(place, country, 0), v)
+            s.media[1] += elsewhere(
+                i.elsewhere_repression_weight, *self._heard(place, country, 1), v
+            )
+
+    @staticmethod
+    def _heard(place, country, which: int) -> tuple[list[float], list[float]]:
+        """(κ_i·, x_·) over the other places: their actives (0) or repression (1) per
+        site at the last tick."""
+        p = country.params.information
+        kernel = news_kernel(country.distances, p.national_share, p.decay_km)
+        me = place.index
+        weights, densities = [], []
+        for j, other in enumerate(country.places):
+            if j == me:
+                continue
+            r = other.row
+            count = r.active_blue + r.active_green if which == 0 else r.arrests + r.killed_by_cops
+            weights.append(kernel[me][j])
+            densities.append(count / other.params.n_sites)
+        return weights, densities
 
 
 MECHANISM = Information()
