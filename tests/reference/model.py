@@ -203,6 +203,9 @@ class ReferenceModel:
         self.elite_ruler_loyalty = float(params.elite.ruler_loyalty)
         self.elite_rival_loyalty = float(params.elite.rival_loyalty)
         self.media = (0, 0)  # (as-if-seen actives, as-if-seen cops) of the broadcast
+        # in a country (tests/reference/country.py): the news from the other places,
+        # (as-if-seen actives, as-if-seen cops), set before each tick
+        self.elsewhere = (0, 0)
         # organised groups: which act next tick (by group code), and this tick's tallies
         self.acting: set[int] = set()
         self.group_mode: dict[int, str] = {}
@@ -690,8 +693,9 @@ class ReferenceModel:
         v, sites = len(self.vision[CITIZEN]), self.width * self.height
         # the same association as the engine: ((w · count) · |V|) / sites
         return (
-            math.floor(p.information.actives_weight * actives * v / sites),
-            math.floor(p.information.repression_weight * repression * v / sites),
+            math.floor(p.information.actives_weight * actives * v / sites) + self.elsewhere[0],
+            math.floor(p.information.repression_weight * repression * v / sites)
+            + self.elsewhere[1],
         )
 
     def _decide(self, ag: Agent, apply: bool = True) -> bool:

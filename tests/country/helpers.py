@@ -1,0 +1,47 @@
+"""Small countries for the tests: built in Python, a few hundred agents a place."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from upheaval.model.params import Params, validate_params
+from upheaval.model.timeline import TimelineEvent
+from upheaval.scenario.country import Country, LinkSpec, PlaceSpec
+from upheaval.scenario.schema import Scenario
+
+
+def three_towns(**params: Any) -> Country:
+    """Alpha—Beta by road (80 km), Beta—Gamma by rail (600 km); Gamma is South."""
+    return Country(
+        places=(
+            PlaceSpec("Alpha", "North", 43.2, 76.9, 6, 4000, (("legitimacy", 0.7),)),
+            PlaceSpec("Beta", "North", 43.3, 77.5, 6, 1500),
+            PlaceSpec("Gamma", "South", 42.3, 69.6, 5, 900, (("cop_density", 0.03),)),
+        ),
+        links=(
+            LinkSpec("Alpha", "Beta", "road", 80.0, 1.5),
+            LinkSpec("Beta", "Gamma", "rail", 600.0, 10.0),
+        ),
+        source="three towns",
+        **params,
+    )
+
+
+def country_scenario(
+    country: Country,
+    timeline: tuple[TimelineEvent, ...] = (),
+    **params: Any,
+) -> Scenario:
+    base = dict(scale=10.0, min_side=15, steps=60)
+    base.update(params)
+    return Scenario(
+        name="test country",
+        params=validate_params(Params(**base)),
+        timeline=timeline,
+        country=country,
+    )
+
+
+def with_params(sc: Scenario, **changes: Any) -> Scenario:
+    return dataclasses.replace(sc, params=validate_params(sc.params.replace(**changes)))

@@ -1,0 +1,141 @@
+"""The engine with many places: parity with one lattice, the reference twin,
+determinism and checkpoints, targets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import upheaval
+from country.helpers import country_scenario, three_towns, with_params
+from reference.country import ReferenceCountry
+from upheaval.engine.simulation import place_seed
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent
+from upheaval.scenario.country import place_params
+
+NEWS = dict(
+    information_enabled=True,
+    information_actives_weight=0.5,
+    information_elsewhere_weight=3.0,
+    information_elsewhere_repression_weight=2.0,
+    information_national_share=0.2,
+    information_decay_km=150.0,
+)
+
+
+def test_uncoupled_places_equal_one_lattice_runs():
+    # Coupling off: each place is exactly the one-lattice engine on its parameters,
+    # seeded with the place's SeedSequence.
+    sc = country_scenario(three_towns(), legitimacy=0.75, steps=40)
+    sim = upheaval.Simulation(sc, seed=5).run()
+    table = sim.table()
+    root = np.random.SeedSequence(5)
+    for i, spec in enumerate(sc.country.places):
+        alone = upheaval.Simulation(place_params(sc.params, spec), seed=place_seed(root, i))
+        alone.run(40)
+        mine = table.filter(table.column("place").to_numpy(zero_copy_only=False) == spec.name)
+        assert mine.drop_columns(["place"]).equals(alone.table()), spec.name
+    # and the places differ from each other (their own streams and sizes)
+    sizes = [pl.params.world.width for pl in sim.places]
+    assert sizes == [24, 15, 15]
+
+
+def _timeline():
+    return (
+        ActionEvent(tick=12, action="shutdown", place="Beta"),
+        ActionEvent(tick=30, action="restore", place="Beta"),
+        RampEvent(start=20, end=29, param="legitimacy", value=0.55, region="South"),
+        SetEvent(tick=35, param="max_jail_term", value=12.0),
+        SetEvent(tick=25, param="cop_density", value=0.02, place="Alpha"),
+    )
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reference_twin_country_bit_for_bit(seed):
+    sc = country_scenario(three_towns(), _timeline(), legitimacy=0.72, steps=45, **NEWS)
+    sim = upheaval.Simulation(sc, seed=seed).run()
+    twin = ReferenceCountry(sc, seed)
+    twin.step(45)
+    got, want = sim.table(), twin.table()
+    assert got.column_names == want.column_names
+    for name in got.column_names:
+        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+    # the news and the targets acted: something broke out, and Gamma's legitimacy fell
+    assert sum(got.column("active_blue").to_pylist()) > 0
+    gamma = next(pl for pl in sim.places if pl.name == "Gamma")
+    alpha = next(pl for pl in sim.places if pl.name == "Alpha")
+    assert gamma.dynamic["legitimacy"] == pytest.approx(0.55)
+    assert alpha.dynamic["legitimacy"] == pytest.approx(0.7)
+
+
+def test_news_changes_the_run():
+    # The coupling is not a no-op: the same seed with news off gives other rows.
+    sc = country_scenario(three_towns(), legitimacy=0.72, steps=40, **NEWS)
+    on = upheaval.Simulation(sc, seed=3).run().table()
+    off = upheaval.Simulation(with_params(sc, information_elsewhere_weight=0.0), seed=3)
+    off = off.run().table()
+    assert not on.equals(off)
+
+
+def test_country_is_deterministic_and_restores_bit_identically():
+    sc = country_scenario(three_towns(), _timeline(), legitimacy=0.72, steps=50, **NEWS)
+    whole = upheaval.Simulation(sc, seed=9).run()
+    again = upheaval.Simulation(sc, seed=9).run()
+    assert whole.table().equals(again.table())
+    half = upheaval.Simulation(sc, seed=9)
+    half.run(22)
+    cp = half.checkpoint()
+    resumed = upheaval.Simulation.restore(cp)
+    resumed.run(28)
+    assert resumed.table().equals(whole.table())
+    # a saved checkpoint file too
+    assert [p.name for p in cp.places] == ["Alpha", "Beta", "Gamma"]
+
+
+def test_checkpoint_file_round_trip(tmp_path):
+    sc = country_scenario(three_towns(), _timeline(), legitimacy=0.72, steps=30, **NEWS)
+    sim = upheaval.Simulation(sc, seed=4)
+    sim.run(15)
+    path = sim.checkpoint().save(tmp_path / "cp.pkl")
+    resumed = upheaval.Simulation.restore(upheaval.Checkpoint.load(path))
+    resumed.run(15)
+    sim.run(15)
+    assert resumed.table().equals(sim.table())
+
+
+def test_branch_into_other_places_is_refused():
+    sc = country_scenario(three_towns(), steps=10)
+    cp = upheaval.Simulation(sc, seed=1).run(5).checkpoint()
+    other = country_scenario(
+        three_towns().__class__(places=three_towns().places[:2], links=three_towns().links[:1]),
+        steps=10,
+    )
+    with pytest.raises(ValueError, match="other places"):
+        upheaval.Simulation.restore(cp, other)
+
+
+def test_targets_act_only_where_they_point():
+    tl = (
+        SetEvent(tick=3, param="legitimacy", value=0.4, region="North"),
+        SetEvent(tick=4, param="cop_density", value=0.0, place="Gamma"),
+    )
+    sim = upheaval.Simulation(country_scenario(three_towns(), tl, steps=5), seed=2).run()
+    by = {pl.name: pl for pl in sim.places}
+    assert by["Alpha"].dynamic["legitimacy"] == 0.4
+    assert by["Beta"].dynamic["legitimacy"] == 0.4
+    assert by["Gamma"].dynamic["legitimacy"] == 0.82
+    assert by["Gamma"].row.cops == 0
+    assert by["Alpha"].row.cops > 0 and by["Beta"].row.cops > 0
+
+
+def test_country_table_and_counts():
+    sc = country_scenario(three_towns(), steps=6)
+    sim = upheaval.Simulation(sc, seed=1).run()
+    table = sim.table()
+    assert table.column_names[:2] == ["tick", "place"]
+    assert table.num_rows == 3 * 7
+    last = [pl.row for pl in sim.places]
+    assert sim.counts()["cops"] == sum(r.cops for r in last)
+    national = upheaval.model.ticks.national(table)
+    assert national.num_rows == 7
+    assert national.column("quiet_blue").to_pylist()[-1] == sum(r.quiet_blue for r in last)
