@@ -249,12 +249,22 @@ def show(
     threshold: Annotated[
         int, typer.Option(help="Actives above which an outburst begins (model-spec §3).")
     ] = 50,
+    onset_share: Annotated[
+        float,
+        typer.Option(
+            min=0.0001,
+            max=1.0,
+            help="In a country: the share of a place's citizens active at its onset.",
+        ),
+    ] = 0.02,
 ) -> None:
-    """Summarise a run: scenario, seed, ticks, final counts, peak actives, outbursts."""
+    """Summarise a run: scenario, seed, ticks, final counts, peak actives, outbursts;
+    in a country, the nation as a whole and then each place."""
     import numpy as np
 
-    from upheaval.model.ticks import FLOAT_COLUMNS
+    from upheaval.model.ticks import FLOAT_COLUMNS, PLACE, national
     from upheaval.results.outbursts import run_outbursts
+    from upheaval.results.places import place_summaries
     from upheaval.results.recorder import read_run
 
     try:
@@ -263,6 +273,9 @@ def show(
         _fail(e)
     if table.num_rows == 0:
         _fail(RunDirectoryError(run_dir, "the run has no ticks on disk"))
+    places = place_summaries(table, onset_share) if PLACE in table.column_names else []
+    if places:
+        table = national(table)
 
     def col(name: str) -> np.ndarray:
         return table.column(name).to_numpy()
@@ -311,7 +324,33 @@ def show(
     lines.append(
         f"speed        {_fmt(speed, 0)} agent-steps/s; {_fmt(per_agent)} state bytes per agent"
     )
+    if places:
+        lines += _places_table(places, onset_share)
     typer.echo("\n".join(lines))
+
+
+def _places_table(places: list, onset_share: float) -> list[str]:
+    """`show`'s per-place lines: one a place, in the order of the places table."""
+    width = max(len("place"), *(len(s.place) for s in places))
+    head = (
+        f"{'place':<{width}}  {'citizens':>9}  {'onset':>6}  {'peak':>7}  {'at':>5}  "
+        f"{'share':>6}  {'arrests':>8}  {'killed':>6}  {'jailed':>7}  {'cops':>6}"
+    )
+    reached = sum(s.onset_tick is not None for s in places)
+    lines = [
+        "",
+        f"places       {len(places)}; {reached} reached an onset "
+        f"(≥ {onset_share:.1%} of citizens active)",
+        head,
+    ]
+    for s in places:
+        onset = "-" if s.onset_tick is None else str(s.onset_tick)
+        lines.append(
+            f"{s.place:<{width}}  {s.citizens:>9}  {onset:>6}  {s.peak_active:>7}  "
+            f"{s.peak_tick:>5}  {s.peak_share:>6.1%}  {s.arrests:>8}  "
+            f"{s.killed_by_cops:>6}  {s.final_jailed:>7}  {s.final_cops:>6}"
+        )
+    return lines
 
 
 # -- experiments: sweep, query, sensitivity (implemented in upheaval.experiments.cli) -----

@@ -141,6 +141,37 @@ def timeline_entries(timeline: Iterable[TimelineEvent]) -> list[dict[str, Any]]:
     return out
 
 
+def country_record(country: Any) -> dict[str, Any] | None:
+    """A country's places and links as plain data (what a manifest records)."""
+    if country is None:
+        return None
+    return {
+        "source": country.source,
+        "places": [
+            {
+                "name": p.name,
+                "region": p.region,
+                "lat": p.lat,
+                "lon": p.lon,
+                "utc_offset": p.utc_offset,
+                "population": p.population,
+                **{parameter(k).location: _plain(v) for k, v in p.overrides},
+            }
+            for p in country.places
+        ],
+        "links": [
+            {
+                "from": link.a,
+                "to": link.b,
+                "mode": link.mode,
+                "distance_km": link.distance_km,
+                "travel_hours": link.travel_hours,
+            }
+            for link in country.links
+        ],
+    }
+
+
 def _target(e: SetEvent | RampEvent) -> dict[str, str]:
     """The place or region an event targets, if any."""
     return {k: v for k, v in (("place", e.place), ("region", e.region)) if v}
@@ -466,6 +497,7 @@ class Recorder:
             "timeline": timeline_entries(sim.scenario.timeline),
             "columns": [COLUMNS[0], PLACE, *COLUMNS[1:]] if self._country else list(COLUMNS),
             "places": [pl.name for pl in sim.places],
+            "country": country_record(sim.country),
             "files": {
                 "ticks": TICKS if self._merged else f"{TICK_PARTS}/",
                 "snapshots": (SNAPSHOTS if self._merged else f"{SNAPSHOT_PARTS}/")
