@@ -264,7 +264,8 @@ def _target(entry: dict[str, Any], where: str, key: str) -> dict[str, str]:
 
 def _country_error(e: CountryError) -> ScenarioError:
     """A table's mistake as a scenario error: the file, then 'line N, column' as key."""
-    return ScenarioError(e.where, ", ".join(x for x in (e.row, e.column) if x), e.reason)
+    column = f"column {e.column!r}" if e.column else ""
+    return ScenarioError(e.where, ", ".join(x for x in (e.row, column) if x), e.reason)
 
 
 def _country(table: Any, where: str, folder: Path | None) -> Country:
