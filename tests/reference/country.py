@@ -5,7 +5,9 @@ What it shares with the engine is only the scenario's data preparation
 (``place_params``: a place's parameters and lattice size; ``place_timeline``: the
 events that act there; ``place_seed``: its seed): the dynamics — the distances
 along the links (Floyd–Warshall here, Dijkstra in the engine), the news kernel and
-the news each place hears — are written again from docs/odd.md §7.20.
+the news each place hears, the routes (every simple path tried here), the
+blockades, the regime's calls for forces and the convoys — are written again from
+docs/odd.md §12.
 """
 
 from __future__ import annotations
@@ -38,8 +40,135 @@ class ReferenceCountry:
             sc = SimpleNamespace(
                 params=place_params(params, spec), timeline=place_timeline(spec, timeline)
             )
-            self.models.append(ReferenceModel(sc, seed=place_seed(root, i)))
+            model = ReferenceModel(sc, seed=place_seed(root, i))
+            model.on_send = lambda e, i=i: self._depart(i, self.names.index(e.to), e.count)
+            self.models.append(model)
         self.distance = self._distances(country)
+        self.links = list(country.links)
+        self.convoys: list[list] = []  # [count, destination, route, leg, hours left]
+        self.last_call = [-(10**9)] * len(self.models)
+        self.blocked = [False] * len(self.links)
+        self.blocked_history: list[tuple[bool, ...]] = []
+        tr = params.transport
+        self.hours = params.run.tick_minutes / 60 if params.run.tick_minutes > 0 else tr.tick_hours
+
+    # -- forces that travel -----------------------------------------------------------
+    def _route(self, a: int, b: int) -> list[int]:
+        """The fastest route from a to b over every simple path (link indices); the
+        tests' countries have no ties."""
+        best: list[tuple[float, list[int]]] = []
+
+        def walk(at: int, seen: set[int], path: list[int], hours: float) -> None:
+            if at == b:
+                best.append((hours, list(path)))
+                return
+            for k, link in enumerate(self.links):
+                ends = (self.names.index(link.a), self.names.index(link.b))
+                if at not in ends:
+                    continue
+                nxt = ends[1] if ends[0] == at else ends[0]
+                if nxt in seen:
+                    continue
+                walk(nxt, seen | {nxt}, [*path, k], hours + link.travel_hours)
+
+        walk(a, {a}, [], 0.0)
+        best.sort(key=lambda hp: hp[0])
+        assert len(best) < 2 or best[0][0] < best[1][0], "a tie between routes"
+        return best[0][1]
+
+    def _cops(self, i: int) -> int:
+        return sum(1 for ag in self.models[i].agents if ag.kind == "cop" and ag.status != "dead")
+
+    def _depart(self, source: int, destination: int, count: int) -> int:
+        model = self.models[source]
+        n = min(count, self._cops(source))
+        if n <= 0:
+            return 0
+        model._set_cop_count(self._cops(source) - n)
+        route = self._route(source, destination)
+        self.convoys.append([n, destination, route, 0, self.links[route[0]].travel_hours])
+        model.transport["forces_sent"] += n
+        return n
+
+    def _transport(self) -> None:
+        tr = self.p.transport
+        if not tr.enabled:
+            return
+        last = [m.history[-1]._asdict() for m in self.models]
+
+        def citizens(r):
+            return sum(
+                r[f"{s}_{g}"] for s in ("quiet", "active", "jailed") for g in ("blue", "green")
+            )
+
+        def actives(r):
+            return r["active_blue"] + r["active_green"]
+
+        # blockades, from the rows of the last tick
+        self.blocked = [False] * len(self.links)
+        if tr.blockade_share > 0:
+            for k, link in enumerate(self.links):
+                if link.mode == "air":
+                    continue
+                for end in (link.a, link.b):
+                    r = last[self.names.index(end)]
+                    if citizens(r) > 0 and actives(r) >= tr.blockade_share * citizens(r):
+                        self.blocked[k] = True
+                if self.blocked[k]:
+                    for end in (link.a, link.b):
+                        self.models[self.names.index(end)].transport["links_blocked"] += 1
+        self.blocked_history.append(tuple(self.blocked))
+        # the regime's calls
+        if tr.call_ratio > 0:
+            cops = [r["cops"] for r in last]
+            acts = [actives(r) for r in last]
+
+            def ratio(i):
+                if cops[i] == 0:
+                    return math.inf if acts[i] > 0 else 0.0
+                return acts[i] / cops[i]
+
+            tick = self.models[0].tick
+            for i in range(len(self.models)):
+                if ratio(i) <= tr.call_ratio or tick - self.last_call[i] < tr.cooldown:
+                    continue
+                donors = [
+                    j
+                    for j in range(len(self.models))
+                    if j != i and cops[j] >= 2 and ratio(j) <= tr.donor_ratio
+                ]
+                if not donors:
+                    continue
+                donor = min(donors, key=lambda j: (ratio(j), j))
+                self.last_call[i] = tick
+                n = self._depart(donor, i, max(1, math.floor(tr.send_share * cops[donor])))
+                cops[donor] -= n
+        # the convoys move
+        still = []
+        for count, dest, route, leg, left in self.convoys:
+            budget = self.hours
+            while leg < len(route) and not self.blocked[route[leg]]:
+                if left > budget:
+                    left -= budget
+                    break
+                budget -= left
+                leg += 1
+                if leg < len(route):
+                    left = self.links[route[leg]].travel_hours
+            if leg == len(route):
+                before = self._cops(dest)
+                placed = self.models[dest]._set_cop_count(before + count) - before
+                self.models[dest].transport["forces_arrived"] += placed
+                if placed < count:
+                    still.append([count - placed, dest, route, leg, 0.0])
+                continue
+            still.append([count, dest, route, leg, left])
+        self.convoys = still
+        for count, dest, *_ in still:
+            self.models[dest].transport["forces_in_transit"] += count
+
+    def in_transit(self) -> int:
+        return sum(c[0] for c in self.convoys)
 
     def _distances(self, country: Any) -> list[list[float]]:
         n = len(self.names)
@@ -87,10 +216,13 @@ class ReferenceCountry:
 
     def step(self, n: int = 1) -> None:
         for _ in range(n):
+            for model in self.models:
+                model.begin_tick()
+            self._transport()
             news = [self._news(i) for i in range(len(self.models))]
             for model, heard in zip(self.models, news, strict=True):
                 model.elsewhere = heard
-                model.step()
+                model.play_tick()
 
     def table(self):
         """The tick table with a place column, as the engine's ``Simulation.table``."""

@@ -94,6 +94,13 @@ EVENT_NAMES = (
 )
 
 
+TRANSPORT_COUNTS = ("forces_sent", "forces_arrived", "forces_in_transit", "links_blocked")
+
+
+def _no_country(e: Any) -> None:
+    raise AssertionError("a send needs a country")
+
+
 @dataclass
 class Agent:
     """One citizen or cop. ``site`` is (x, y) and is kept while jailed off the lattice."""
@@ -206,6 +213,10 @@ class ReferenceModel:
         # in a country (tests/reference/country.py): the news from the other places,
         # (as-if-seen actives, as-if-seen cops), set before each tick
         self.elsewhere = (0, 0)
+        # forces that travel (tests/reference/country.py): this tick's counts, and
+        # what a timeline ``send`` does (only a country knows)
+        self.transport = dict.fromkeys(TRANSPORT_COUNTS, 0)
+        self.on_send = _no_country
         # organised groups: which act next tick (by group code), and this tick's tallies
         self.acting: set[int] = set()
         self.group_mode: dict[int, str] = {}
@@ -511,6 +522,8 @@ class ReferenceModel:
                 pick.faction = to
         elif e.action in ("shutdown", "restore"):
             self.online = e.action == "restore"
+        elif e.action == "send":
+            self.on_send(e)  # forces leave for another place: the country's business
         elif e.action == "withdraw":
             code = self.units[e.unit]
             members = [
@@ -931,45 +944,55 @@ class ReferenceModel:
     # -- the tick ---------------------------------------------------------------------
     def step(self, n: int = 1) -> None:
         for _ in range(n):
-            self.tick += 1
-            self._apply_timeline()
-            self.media = self._broadcast()
-            self.lethal_in_force = self.lethal_probability
-            if self.p.provocateurs.count > 0 and self.framing > 0:  # the pretext
-                gain = self.p.provocateurs.framing_lethal
-                if gain > 0:
-                    self.lethal_in_force = min(1.0, self.lethal_probability + gain * self.framing)
-            if self.p.organisation.groups > 0:
-                self._organise()
-            self.events = dict.fromkeys(EVENT_NAMES, 0)
-            if self.p.citizens.activation == "synchronous":
-                # every free citizen decides on the same lattice, then all change at once
-                free = [ag for ag in self.citizens() if ag.status in (QUIET, ACTIVE)]
-                decided = [self._decide(ag, apply=False) for ag in free]
-                for ag, active in zip(free, decided, strict=True):
-                    self._change(ag, status=ACTIVE if active else QUIET)
-            rng = self.streams["dynamics"]
-            order = [ag.slot for ag in self.agents if ag.status != DEAD]
-            for k in range(len(order) - 1, 0, -1):
-                j = rng.randint(k + 1)
-                order[k], order[j] = order[j], order[k]
-            for slot in order:
-                ag = self.agents[slot]
-                if ag.status == DEAD:  # killed earlier this tick
-                    continue
-                if ag.kind == COP:
-                    self._cop_turn(ag)
-                else:
-                    self._citizen_turn(ag)
-            if self.p.jail.countdown == "end_of_tick":
-                self._end_of_tick_countdown()
-            if self.p.model.variant == "II":
-                self._age_and_die()
-                self._clone()
-            self.history.append(self.row())
-            self._after_tick()
-            if self.p.organisation.groups > 0:
-                self._groups_verdict()
+            self.begin_tick()
+            self.play_tick()
+
+    def begin_tick(self) -> None:
+        """The tick's start: its number and its timeline (a country steps every place's
+        start, then what acts between places, then every place's play)."""
+        self.tick += 1
+        self.transport = dict.fromkeys(TRANSPORT_COUNTS, 0)
+        self._apply_timeline()
+
+    def play_tick(self) -> None:
+        """The rest of the tick: the signals, every agent's turn, the row."""
+        self.media = self._broadcast()
+        self.lethal_in_force = self.lethal_probability
+        if self.p.provocateurs.count > 0 and self.framing > 0:  # the pretext
+            gain = self.p.provocateurs.framing_lethal
+            if gain > 0:
+                self.lethal_in_force = min(1.0, self.lethal_probability + gain * self.framing)
+        if self.p.organisation.groups > 0:
+            self._organise()
+        self.events = dict.fromkeys(EVENT_NAMES, 0)
+        if self.p.citizens.activation == "synchronous":
+            # every free citizen decides on the same lattice, then all change at once
+            free = [ag for ag in self.citizens() if ag.status in (QUIET, ACTIVE)]
+            decided = [self._decide(ag, apply=False) for ag in free]
+            for ag, active in zip(free, decided, strict=True):
+                self._change(ag, status=ACTIVE if active else QUIET)
+        rng = self.streams["dynamics"]
+        order = [ag.slot for ag in self.agents if ag.status != DEAD]
+        for k in range(len(order) - 1, 0, -1):
+            j = rng.randint(k + 1)
+            order[k], order[j] = order[j], order[k]
+        for slot in order:
+            ag = self.agents[slot]
+            if ag.status == DEAD:  # killed earlier this tick
+                continue
+            if ag.kind == COP:
+                self._cop_turn(ag)
+            else:
+                self._citizen_turn(ag)
+        if self.p.jail.countdown == "end_of_tick":
+            self._end_of_tick_countdown()
+        if self.p.model.variant == "II":
+            self._age_and_die()
+            self._clone()
+        self.history.append(self.row())
+        self._after_tick()
+        if self.p.organisation.groups > 0:
+            self._groups_verdict()
 
     # -- records ----------------------------------------------------------------------
     def row(self) -> tuple:
@@ -985,6 +1008,7 @@ class ReferenceModel:
             tick=self.tick,
             **counts,
             **self.events,
+            **self.transport,
             framing=self.framing,
             legitimacy=self._shown_legitimacy(),
         )

@@ -285,6 +285,10 @@ class Place:
             m.after_tick(self, country)
 
     # -- forces and capacity ----------------------------------------------------------
+    def cops_on_duty(self) -> int:
+        a = self.agents
+        return int(np.count_nonzero((a.kind == COP) & (a.status != DEAD)))
+
     def set_cop_count(self, target: int) -> int:
         """Add or withdraw cops to reach ``target``; returns the cops on duty after."""
         a = self.agents

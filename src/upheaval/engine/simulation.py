@@ -175,6 +175,11 @@ class Simulation:
             for n, e in enumerate(scenario.timeline, start=1):
                 if e.place or e.region:
                     raise TimelineError(n, "place", "a target needs a country (Scenario.country)")
+                if (
+                    isinstance(e, ActionEvent)
+                    and owner_of_action(e.action).actions[e.action].needs_place
+                ):
+                    raise TimelineError(n, "action", f"{e.action!r} needs a country")
             check_timeline(self.params, scenario.timeline)
             self.distances = ((0.0,),)
             #: per place: (name, region, parameters, the timeline events acting there)
@@ -264,6 +269,8 @@ class Simulation:
         for _ in range(n):
             self.tick += 1
             self._apply_timeline()
+            for m in self._active:
+                m.before_country_tick(self)
             for place in self.places:
                 place.prepare_tick(self)
             for place in self.places:
@@ -307,6 +314,34 @@ class Simulation:
         rows = [r for pl in self.places for r in pl.history]
         names = [pl.name for pl in self.places for _ in pl.history]
         return tick_table(rows, names)
+
+    def links_table(self):
+        """A country's links, one row a link and tick from tick 1: ``tick``, ``link``
+        (its row in the links table, from 0), ``from``, ``to``, ``mode``,
+        ``blocked`` (during that tick) and ``forces_on_link`` (cops travelling on it
+        at the end of that tick's movement; only while the transport mechanism is
+        on, else ``blocked`` is false and ``forces_on_link`` 0)."""
+        import pyarrow as pa
+
+        if self.country is None:
+            raise ValueError("a run of one lattice has no links")
+        links = self.country.links
+        st = self.state.get("transport") or {}
+        history = st.get("links", ())
+        on = st.get("on_links", ())
+        ticks = range(1, len(history) + 1)
+        n = len(links)
+        return pa.table(
+            {
+                "tick": pa.array([t for t in ticks for _ in range(n)], pa.int64()),
+                "link": pa.array([k for _ in ticks for k in range(n)], pa.int64()),
+                "from": [link.a for _ in ticks for link in links],
+                "to": [link.b for _ in ticks for link in links],
+                "mode": [link.mode for _ in ticks for link in links],
+                "blocked": pa.array([b for row in history for b in row], pa.bool_()),
+                "forces_on_link": pa.array([f for row in on for f in row], pa.int64()),
+            }
+        )
 
     # -- internals --------------------------------------------------------------------
     def _record(self) -> None:

@@ -309,6 +309,10 @@ class Mechanism:
         return new
 
     # -- each tick -----------------------------------------------------------------------
+    def before_country_tick(self, country: Any) -> None:
+        """Once a tick, after the tick's timeline and before any place's
+        :meth:`before_tick`: what acts between places (forces that travel)."""
+
     def before_tick(self, place: Any, country: Any) -> None:
         """After the tick's timeline, before the step: write the tick's signals."""
 

@@ -22,6 +22,7 @@ from upheaval.model.rules import (
     lethal,
     organisation,
     provocation,
+    transport,
 )
 
 MECHANISMS: tuple[Mechanism, ...] = (
@@ -35,6 +36,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     information.MECHANISM,  # 7. information beyond sight, and shutdowns
     organisation.MECHANISM,  # 8. organised groups and strikes
     identity.MECHANISM,  # 10. divided identities
+    transport.MECHANISM,  # 11. forces that travel between places, and blockades
 )
 
 _names = [m.name for m in MECHANISMS]

@@ -71,7 +71,8 @@ class Key:
 
     Kinds: ``number`` (a real in [low, high], or (low, high] with ``open_low``),
     ``count`` (an integer ≥ 1), ``choice`` (one of ``choices``), ``name`` (a non-empty
-    string) and ``area`` (``[x0, y0, x1, y1]``, site indices ≥ 0, inclusive bounds).
+    string), ``place`` (the name of a place of the country, checked with the country)
+    and ``area`` (``[x0, y0, x1, y1]``, site indices ≥ 0, inclusive bounds).
     """
 
     kind: str
@@ -101,7 +102,7 @@ class Key:
                     f"expected one of {', '.join(map(repr, self.choices))}, got {value!r}"
                 )
             return value
-        if self.kind == "name":
+        if self.kind in ("name", "place"):
             if not isinstance(value, str) or not value.strip():
                 raise ValueError(f"expected a name, got {value!r}")
             return value
@@ -123,6 +124,8 @@ class ActionSpec:
     doc: str
     required: dict[str, Key] = field(default_factory=dict)
     optional: dict[str, Key] = field(default_factory=dict)
+    #: it acts from one place of a country: the entry must say ``place = "…"``
+    needs_place: bool = False
 
     @property
     def keys(self) -> dict[str, Key]:

@@ -149,6 +149,42 @@ class Country:
             out.append(dist)
         return out
 
+    def route(self, a: int, b: int) -> tuple[int, ...]:
+        """The fastest route from place ``a`` to place ``b``: the indices of the links
+        travelled, in order (by ``travel_hours``; among equally fast routes, the one
+        Dijkstra settles first, visiting links in table order). Empty if a == b;
+        ValueError if no route joins them."""
+        if a == b:
+            return ()
+        best = [math.inf] * len(self.places)
+        via: list[tuple[int, int] | None] = [None] * len(self.places)
+        best[a] = 0.0
+        heap = [(0.0, a)]
+        while heap:
+            t, i = heapq.heappop(heap)
+            if t > best[i]:
+                continue
+            if i == b:
+                break
+            for k, link in enumerate(self.links):
+                ends = (self._index[link.a], self._index[link.b])
+                if i not in ends:
+                    continue
+                j = ends[1] if ends[0] == i else ends[0]
+                if t + link.travel_hours < best[j]:
+                    best[j] = t + link.travel_hours
+                    via[j] = (i, k)
+                    heapq.heappush(heap, (best[j], j))
+        if math.isinf(best[b]):
+            raise ValueError(f"no route joins {self.places[a].name!r} and {self.places[b].name!r}")
+        links = []
+        i = b
+        while i != a:
+            prev, k = via[i]  # type: ignore[misc]
+            links.append(k)
+            i = prev
+        return tuple(reversed(links))
+
 
 # -- sizes -----------------------------------------------------------------------------
 def lattice_side(population: int, scale: float, citizen_density: float, min_side: int) -> int:
@@ -426,6 +462,8 @@ def check_targets(country: Country, base: Params, timeline: Sequence[TimelineEve
             raise TimelineError(
                 n, "region", f"no region {e.region!r} in the country ({_listed(country.regions)})"
             )
+        if isinstance(e, ActionEvent):
+            _check_places_of(country, n, e)
         if (e.place or e.region) and not isinstance(e, ActionEvent):
             if parameter(e.param).scope != "place":
                 raise TimelineError(
@@ -439,6 +477,29 @@ def check_targets(country: Country, base: Params, timeline: Sequence[TimelineEve
             check_timeline(place_params(base, spec), [timeline[n - 1] for n in mine])
         except TimelineError as e:
             raise TimelineError(mine[e.index - 1], e.key, f"in {spec.name}: {e.reason}") from None
+
+
+def _check_places_of(country: Country, n: int, e: ActionEvent) -> None:
+    """An action that acts from one place names it, and the places its keys name
+    exist and can be reached from it."""
+    from upheaval.model.mechanisms import action_specs
+
+    spec = action_specs()[e.action]
+    if spec.needs_place and not e.place:
+        raise TimelineError(n, "place", f'{e.action!r} acts from one place: say place = "…"')
+    for key, declared in spec.keys.items():
+        if declared.kind != "place":
+            continue
+        name = getattr(e, key)
+        if name not in country.names:
+            raise TimelineError(
+                n, key, f"no place {name!r} in the country ({_listed(country.names)})"
+            )
+        if e.place:
+            try:
+                country.route(country.index(e.place), country.index(name))
+            except ValueError as err:
+                raise TimelineError(n, key, str(err)) from None
 
 
 def _listed(names: Sequence[str], most: int = 8) -> str:

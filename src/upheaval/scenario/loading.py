@@ -510,6 +510,8 @@ def _check_timeline(params: Params, timeline: Any, country: Country | None, wher
                     raise TimelineError(
                         n, "place" if e.place else "region", "a target needs a [country]"
                     )
+                if isinstance(e, ActionEvent) and action_specs()[e.action].needs_place:
+                    raise TimelineError(n, "action", f"{e.action!r} needs a [country]")
             check_timeline(params, timeline)
         else:
             check_targets(country, params, timeline)

@@ -1,0 +1,337 @@
+"""Forces that travel between the places of a country, and blockades (docs/odd.md
+§12.2).
+
+Cops leave a place's lattice, travel along the links of the fastest route (by
+``travel_hours``) and join the lattice of the place they were sent to when the
+route's travel time has elapsed. They are sent
+
+* by the timeline: ``{ action = "send", place = "Aktau", to = "Zhanaozen", count =
+  50 }`` moves 50 cops (or as many as are on duty) at the start of that tick;
+* by the regime's policy (``transport.call_ratio`` > 0): at the start of each tick,
+  every place (in the order of the places table) whose actives per cop at the
+  end of the last tick exceed ``call_ratio``, and that has not called within
+  ``cooldown`` ticks, calls for help; the donor is the place, reachable by the
+  links, with the fewest actives per cop (ties: the first in the table), if that
+  is at most ``donor_ratio`` and it has at least two cops; it sends
+  max(1, ⌊``send_share`` · its cops⌋).
+
+Leaving cops are drawn uniformly among the place's cops on duty and arriving
+ones placed on uniformly drawn empty sites, both from the place's ``events``
+stream, exactly as a ``cop_density`` change draws them (rules/forces.py); they
+arrive as the place's own force (unit 0). A convoy advances ``tick_hours`` a tick
+(``run.tick_minutes`` / 60 when the run has a clock) along its current link; the
+surplus carries over to the next link. A convoy that finds too few empty sites
+waits at its destination with the rest. None are created or lost on the way:
+cops on duty + in transit change only by arrests' opposite (killings), the
+timeline's reinforcements and withdrawals.
+
+**Blockades.** A road or rail link is blocked during a tick if, at the end of the
+last tick, at least ``blockade_share`` of the citizens of either place it joins
+were active (protesters on the line: the rail blockades of January 2022); air
+links are not blocked. A convoy whose current link is blocked does not advance
+(it waits, and is delayed by as much). ``links_blocked`` counts, per place and
+tick, the blocked links that end there; ``Simulation.links_table()`` has one row a
+link and tick.
+
+Columns (per place and tick): ``forces_sent`` (cops that left), ``forces_arrived``,
+``forces_in_transit`` (on their way to the place, at the start of the tick after
+the movement) and ``links_blocked``. No draws besides the departures' and
+arrivals': the random-stream contract of each place is that of a ``cop_density``
+change at the same tick.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import numpy as np
+
+from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.timeline import ActionEvent, ActionSpec, Key, TimelineError, indexed
+
+if TYPE_CHECKING:
+    from upheaval.model.params import Params
+
+TRANSPORT = (
+    "our design (docs/odd.md §12.2), after the rail blockades and troop movements of "
+    "January 2022 in Kazakhstan (docs/brief.md)"
+)
+SENT, ARRIVED, IN_TRANSIT, BLOCKED = range(4)
+
+
+@section("transport")
+class TransportParams(Section):
+    """Forces that travel between places, and blockades."""
+
+    enabled: bool = param(
+        False,
+        "Forces travel between the places of a country (timeline `send`, the regime's "
+        "policy) and protesters block links. false: every place keeps its own forces.",
+        TRANSPORT,
+        kind="bool",
+        name="transport_enabled",
+    )
+    tick_hours: float = param(
+        1.0,
+        "Hours a tick lasts for travel, when the run has no clock (run.tick_minutes = 0); "
+        "with a clock, run.tick_minutes / 60.",
+        TRANSPORT,
+        kind="float",
+        low=0.001,
+        high=8760.0,
+        name="transport_tick_hours",
+    )
+    call_ratio: float = param(
+        0.0,
+        "Actives per cop at a place above which the regime sends it forces from the "
+        "calmest place it can reach. 0: no automatic policy (the timeline's `send` only).",
+        TRANSPORT,
+        kind="float",
+        low=0.0,
+        high=1e6,
+        name="transport_call_ratio",
+    )
+    donor_ratio: float = param(
+        0.5,
+        "A place gives forces only if its actives per cop are at most this.",
+        TRANSPORT,
+        kind="float",
+        low=0.0,
+        high=1e6,
+        name="transport_donor_ratio",
+    )
+    send_share: float = param(
+        0.25,
+        "Share of the donor's cops on duty sent on a call (at least one).",
+        TRANSPORT,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        name="transport_send_share",
+    )
+    cooldown: int = param(
+        24,
+        "Ticks after a call before the same place may call again.",
+        TRANSPORT,
+        kind="int",
+        low=1,
+        high=10**9,
+        name="transport_cooldown",
+    )
+    blockade_share: float = param(
+        0.0,
+        "Share of a place's citizens active at which the road and rail links ending "
+        "there are blocked. 0: no blockades.",
+        TRANSPORT,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        name="transport_blockade_share",
+    )
+
+    def validate(self, p: Params) -> None:
+        if not self.enabled and (self.call_ratio > 0 or self.blockade_share > 0):
+            raise ParameterError(
+                "transport.call_ratio" if self.call_ratio > 0 else "transport.blockade_share",
+                "needs transport.enabled = true",
+            )
+
+
+def hours_per_tick(p: Params) -> float:
+    """The hours a convoy travels a tick."""
+    return p.run.tick_minutes / 60.0 if p.run.tick_minutes > 0 else p.transport.tick_hours
+
+
+class Transport(Mechanism):
+    """Forces that travel, and blockades (module docstring)."""
+
+    name = "transport"
+    section = TransportParams
+    counters = ("forces_sent", "forces_arrived", "forces_in_transit", "links_blocked")
+    actions: ClassVar[dict[str, ActionSpec]] = {
+        "send": ActionSpec(
+            "moves `count` cops of the place (`place = …`; as many as are on duty if "
+            "fewer) to the place `to`, along the fastest route; they arrive when its "
+            "travel time has elapsed (needs transport.enabled)",
+            required={"count": Key("count"), "to": Key("place", default="")},
+            needs_place=True,
+        ),
+    }
+
+    def is_on(self, p: Params, timeline) -> bool:
+        return p.transport.enabled
+
+    def check_timeline(self, p: Params, timeline) -> None:
+        for n, e in indexed(timeline):
+            if isinstance(e, ActionEvent) and e.action == "send":
+                if not p.transport.enabled:
+                    raise TimelineError(n, "action", "'send' needs transport.enabled = true")
+                if e.place and e.to == e.place:
+                    raise TimelineError(n, "to", f"{e.to!r} is where the forces are")
+
+    def initial_country_state(self, p: Params) -> dict[str, Any]:
+        # convoys: tuple of (count, destination, route links, leg, hours left on the leg)
+        # links, on_links: per tick, each link's blocked flag and the cops on it
+        return {
+            "convoys": (),
+            "counts": None,
+            "last_call": None,
+            "blocked": None,
+            "links": (),
+            "on_links": (),
+        }
+
+    # -- the state --------------------------------------------------------------------
+    def _state(self, country) -> dict[str, Any]:
+        st = country.state[self.name]
+        if st["counts"] is None:
+            n = len(country.places)
+            n_links = len(country.country.links) if country.country is not None else 0
+            st["counts"] = np.zeros((n, 4), np.int64)
+            st["last_call"] = np.full(n, -(10**9), np.int64)
+            st["blocked"] = np.zeros(n_links, np.bool_)
+        return st
+
+    def _depart(self, country, source: int, destination: int, count: int) -> int:
+        """``count`` cops (or all on duty) leave ``source`` for ``destination``."""
+        place = country.places[source]
+        on_duty = place.cops_on_duty()
+        n = min(count, on_duty)
+        if n <= 0:
+            return 0
+        place.set_cop_count(on_duty - n)
+        st = self._state(country)
+        route = country.country.route(source, destination)
+        first = country.country.links[route[0]].travel_hours
+        st["convoys"] = (*st["convoys"], (n, destination, route, 0, first))
+        st["counts"][source, SENT] += n
+        return n
+
+    # -- timeline ---------------------------------------------------------------------
+    def act(self, event, place, country) -> None:
+        self._depart(country, place.index, country.country.index(event.to), event.count)
+
+    # -- each tick --------------------------------------------------------------------
+    def before_country_tick(self, country) -> None:
+        if country.country is None:
+            return
+        st = self._state(country)
+        p = country.params.transport
+        rows = [pl.row for pl in country.places]
+        self._blockades(country, st, rows, p.blockade_share)
+        if p.call_ratio > 0:
+            self._policy(country, st, rows, p)
+        self._move(country, st)
+
+    def _blockades(self, country, st, rows, share: float) -> None:
+        blocked = st["blocked"]
+        blocked[:] = False
+        if share > 0:
+            hot = [
+                (r.active_blue + r.active_green) >= share * _citizens(r) and _citizens(r) > 0
+                for r in rows
+            ]
+            c = country.country
+            for k, link in enumerate(c.links):
+                if link.mode == "air":
+                    continue
+                a, b = c.index(link.a), c.index(link.b)
+                if hot[a] or hot[b]:
+                    blocked[k] = True
+                    st["counts"][a, BLOCKED] += 1
+                    st["counts"][b, BLOCKED] += 1
+        st["links"] = (*st["links"], tuple(bool(x) for x in blocked))
+
+    def _policy(self, country, st, rows, p) -> None:
+        cops = [int(r.cops) for r in rows]
+        actives = [r.active_blue + r.active_green for r in rows]
+
+        def ratio(i: int) -> float:
+            if cops[i] == 0:
+                return math.inf if actives[i] > 0 else 0.0
+            return actives[i] / cops[i]
+
+        c = country.country
+        for i in range(len(rows)):
+            if ratio(i) <= p.call_ratio or country.tick - st["last_call"][i] < p.cooldown:
+                continue
+            donor, best = -1, math.inf
+            for j in range(len(rows)):
+                if j == i or cops[j] < 2 or ratio(j) > p.donor_ratio:
+                    continue
+                try:
+                    c.route(j, i)
+                except ValueError:
+                    continue
+                if ratio(j) < best:
+                    donor, best = j, ratio(j)
+            if donor < 0:
+                continue
+            st["last_call"][i] = country.tick
+            n = self._depart(country, donor, i, max(1, math.floor(p.send_share * cops[donor])))
+            cops[donor] -= n
+
+    def _move(self, country, st) -> None:
+        c = country.country
+        step = hours_per_tick(country.params)
+        moving = []
+        for count, dest, route, leg, left in st["convoys"]:
+            budget = step
+            while leg < len(route):
+                if st["blocked"][route[leg]]:
+                    break  # waits at the blockade; this tick's travel is lost
+                if left > budget:
+                    left -= budget
+                    break
+                budget -= left  # the surplus goes on along the next link
+                leg += 1
+                if leg < len(route):
+                    left = c.links[route[leg]].travel_hours
+            if leg == len(route):
+                place = country.places[dest]
+                on_duty = place.cops_on_duty()
+                placed = place.set_cop_count(on_duty + count) - on_duty
+                st["counts"][dest, ARRIVED] += placed
+                if placed < count:  # too few empty sites: the rest waits there
+                    moving.append((count - placed, dest, route, leg, 0.0))
+                continue
+            moving.append((count, dest, route, leg, left))
+        st["convoys"] = tuple(moving)
+        on_link = [0] * len(c.links)
+        for count, dest, route, leg, _ in moving:
+            st["counts"][dest, IN_TRANSIT] += count
+            if leg < len(route):
+                on_link[route[leg]] += count
+        st["on_links"] = (*st["on_links"], tuple(on_link))
+
+    def before_tick(self, place, country) -> None:
+        if country.country is None:
+            return
+        place.signals.transport_counts[:] = self._state(country)["counts"][place.index]
+
+    def after_country_tick(self, country) -> None:
+        if country.country is not None:
+            self._state(country)["counts"][:] = 0
+
+
+def _citizens(row) -> int:
+    return (
+        row.quiet_blue
+        + row.active_blue
+        + row.jailed_blue
+        + row.quiet_green
+        + row.active_green
+        + row.jailed_green
+    )
+
+
+def in_transit(country) -> int:
+    """Cops on their way between places now."""
+    st = country.state.get("transport")
+    if not st:
+        return 0
+    return sum(c[0] for c in st["convoys"])
+
+
+MECHANISM = Transport()
