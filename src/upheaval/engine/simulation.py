@@ -215,6 +215,12 @@ class Simulation:
         """The timeline the run plays, in the order it acts."""
         return self._timeline
 
+    def timeline_of(self, place: Place) -> tuple[TimelineEvent, ...]:
+        """The events of the timeline that act in ``place``, in the order they act."""
+        if self.country is None:
+            return tuple(self._timeline)
+        return tuple(e for e in self._timeline if applies_to(e, place.name, place.region))
+
     # -- inspection -------------------------------------------------------------------
     @property
     def legitimacy(self) -> float:

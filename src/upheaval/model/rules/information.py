@@ -303,7 +303,7 @@ class Information(Mechanism):
 
     def before_tick(self, place, country) -> None:
         p, row, s = place.params, place.row, place.signals
-        online = online_at(p.information.online, place.timeline, country.tick)
+        online = online_at(p.information.online, country.timeline_of(place), country.tick)
         s.focal[0] = int(online)
         v = int(place.rules.cit_off_dx.shape[0])
         s.media[0], s.media[1] = broadcast(

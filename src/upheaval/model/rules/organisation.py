@@ -279,7 +279,7 @@ class Organisation(Mechanism):
 
     def before_tick(self, place, country) -> None:
         s = place.signals
-        strike = general_strike_at(place.timeline, country.tick)
+        strike = general_strike_at(country.timeline_of(place), country.tick)
         s.organisation_mode[:] = group_modes(
             place.state[self.name]["acting"], place.params.organisation.action, strike
         )
