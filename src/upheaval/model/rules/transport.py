@@ -221,7 +221,7 @@ class Transport(Mechanism):
         rows = [pl.row for pl in country.places]
         self._blockades(country, st, rows, p.blockade_share)
         if p.call_ratio > 0:
-            self._policy(country, st, rows, p)
+            self._policy(country, st, rows)
         self._move(country, st)
 
     def _blockades(self, country, st, rows, share: float) -> None:
@@ -243,7 +243,8 @@ class Transport(Mechanism):
                     st["counts"][b, BLOCKED] += 1
         st["links"] = (*st["links"], tuple(bool(x) for x in blocked))
 
-    def _policy(self, country, st, rows, p) -> None:
+    def _policy(self, country, st, rows) -> None:
+        p = country.params.transport
         cops = [int(r.cops) for r in rows]
         actives = [r.active_blue + r.active_green for r in rows]
 
