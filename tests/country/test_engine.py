@@ -139,3 +139,13 @@ def test_country_table_and_counts():
     national = upheaval.model.ticks.national(table)
     assert national.num_rows == 7
     assert national.column("quiet_blue").to_pylist()[-1] == sum(r.quiet_blue for r in last)
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_threads_do_not_change_the_results(threads):
+    sc = country_scenario(three_towns(), _timeline(), legitimacy=0.72, steps=30, **NEWS)
+    serial = upheaval.Simulation(sc, seed=6, threads=1).run().table()
+    parallel = upheaval.Simulation(sc, seed=6, threads=threads).run().table()
+    assert parallel.equals(serial)
+    with pytest.raises(ValueError, match="threads must be"):
+        upheaval.Simulation(sc, seed=6, threads=0)

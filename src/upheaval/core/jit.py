@@ -5,7 +5,8 @@ Two decorators, so that one place says how:
 * :func:`rule` — a function called only from other compiled code. Not cached on its
   own (it is compiled into, and cached with, the kernels that call it).
 * :func:`kernel` — an entry point called from Python, cached on disk so a new
-  process does not recompile.
+  process does not recompile, and releasing the GIL so that the places of a
+  country step on threads at once.
 
 Both switch off numba's reference counting (``_nrt=False``) unless the function
 allocates arrays (``allocates=True``). Why: the state travels as namedtuples of
@@ -47,9 +48,10 @@ def kernel(fn: Callable[..., Any] | None = None, *, allocates: bool = False) -> 
     """Compile a cached entry point; ``allocates=True`` keeps reference counting on."""
 
     def wrap(f: Callable[..., Any]) -> Any:
+        # nogil: a country's places step on threads at once (engine/simulation.py)
         if allocates:
-            return njit(cache=True)(f)
-        return njit(cache=True, _nrt=False)(f)
+            return njit(cache=True, nogil=True)(f)
+        return njit(cache=True, _nrt=False, nogil=True)(f)
 
     return wrap(fn) if fn is not None else wrap
 

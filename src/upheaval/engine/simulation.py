@@ -9,6 +9,7 @@ import os
 import pickle
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import numpy as np
 
 from upheaval._version import __version__
 from upheaval.core.rng import seed_streams
+from upheaval.model.kernels import step as step_kernel
 from upheaval.model.mechanisms import MECHANISMS, owner_of_action
 from upheaval.model.params import Params, parameters, validate_params
 from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, agents_in, tick_table
@@ -118,7 +120,11 @@ class Simulation:
     """
 
     def __init__(
-        self, scenario: Scenario | Params, seed: int | np.random.SeedSequence | None = None
+        self,
+        scenario: Scenario | Params,
+        seed: int | np.random.SeedSequence | None = None,
+        *,
+        threads: int | None = None,
     ):
         if isinstance(scenario, Params):
             scenario = Scenario(params=scenario)
@@ -162,6 +168,7 @@ class Simulation:
                 place.region, place.index = region, i
                 self.places.append(place)
         self.timings["init_s"] = time.perf_counter() - t0
+        self._pool = _thread_pool(threads, len(self.places))
         self._record()
 
     def _prepare(self, scenario: Scenario) -> None:
@@ -279,17 +286,24 @@ class Simulation:
                 m.before_country_tick(self)
             for place in self.places:
                 place.prepare_tick(self)
-            for place in self.places:
-                took, compiled = place.step(self)
-                # A call that compiled the kernel (or loaded it from numba's cache) is
-                # counted apart, so that step_s (and speeds derived from it) is running
-                # time.
-                if compiled:
-                    self.timings["compile_s"] += took
-                    # the agents that tick stepped: its speed is not the kernel's
-                    self.timings["compile_agent_steps"] += agents_in(place.row)
-                else:
-                    self.timings["step_s"] += took
+            t0 = time.perf_counter()
+            compiled = len(step_kernel.overloads)
+            if self._pool is not None:
+                # places are independent within a tick (each its own arrays and
+                # streams): stepping them at once gives the same results
+                list(self._pool.map(lambda pl: pl.step(self), self.places))
+            else:
+                for place in self.places:
+                    place.step(self)
+            took = time.perf_counter() - t0
+            # A tick that compiled the kernel (or loaded it from numba's cache) is
+            # counted apart, so that step_s (and speeds derived from it) is running time.
+            if len(step_kernel.overloads) > compiled:
+                self.timings["compile_s"] += took
+                # the agents that tick stepped: its speed is not the kernel's
+                self.timings["compile_agent_steps"] += sum(agents_in(p.row) for p in self.places)
+            else:
+                self.timings["step_s"] += took
             self._record()
             for place in self.places:
                 place.finish_tick(self)
@@ -420,7 +434,9 @@ class Simulation:
         )
 
     @classmethod
-    def restore(cls, cp: Checkpoint, scenario: Scenario | None = None) -> Simulation:
+    def restore(
+        cls, cp: Checkpoint, scenario: Scenario | None = None, *, threads: int | None = None
+    ) -> Simulation:
         """A simulation continuing from ``cp``; pass ``scenario`` to branch into a variant
         (its parameters and timeline apply from the next tick on)."""
         sim = cls.__new__(cls)
@@ -450,6 +466,7 @@ class Simulation:
             place = Place.resume(saved, params, timeline, sim)
             place.region, place.index = region, i
             sim.places.append(place)
+        sim._pool = _thread_pool(threads, len(sim.places))
         # A variant's own values of the time-varying parameters take over at the next
         # tick (before that tick's timeline events); unchanged ones carry on.
         old = cp.scenario.params
@@ -462,6 +479,17 @@ class Simulation:
             }
         )
         return sim
+
+
+def _thread_pool(threads: int | None, places: int) -> ThreadPoolExecutor | None:
+    """Threads to step a country's places on: ``threads`` (None: one a core, at
+    most one a place); none for one place or one thread."""
+    if threads is not None:
+        _check_whole("threads", threads)
+        if threads < 1:
+            raise ValueError(f"threads must be ≥ 1, got {threads}")
+    n = min(threads if threads is not None else os.cpu_count() or 1, places)
+    return ThreadPoolExecutor(max_workers=n, thread_name_prefix="place") if n > 1 else None
 
 
 def place_seed(root: np.random.SeedSequence, index: int) -> np.random.SeedSequence:
