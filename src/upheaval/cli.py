@@ -207,6 +207,10 @@ def run(
         from upheaval.views.figures import save_run_figure
 
         save_run_figure(out)
+        if manifest.get("country") and manifest["ticks"]["count"]:
+            from upheaval.views.maps import save_map
+
+            save_map(out)
     ticks = manifest["ticks"]
     if code:
         typer.echo(
@@ -215,6 +219,36 @@ def run(
         )
         raise typer.Exit(code)
     typer.echo(f"wrote {out}: {ticks['count']} ticks ({ticks['first']}…{ticks['last']})")
+
+
+@app.command("map")
+def map_(
+    run_dir: Annotated[Path, typer.Argument(metavar="RUN_DIR", help="A country's run directory.")],
+    tick: Annotated[
+        int | None, typer.Option(help="The tick to draw (default: the national peak).")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option(help="Where to write the PNG (default RUN_DIR/map.png).")
+    ] = None,
+    animate: Annotated[
+        Path | None, typer.Option(help="Also write an animated GIF of the run here.")
+    ] = None,
+    every: Annotated[int, typer.Option(min=1, help="Ticks between the GIF's frames.")] = 1,
+) -> None:
+    """Draw a country's run as a map (places on the country's outline), or animate it."""
+    from upheaval.views.maps import save_animation, save_map
+
+    for target in (out, animate):
+        if target is not None and target.exists():
+            _fail(RunDirectoryError(target, "exists; not overwritten (give another --out)"))
+    try:
+        typer.echo(f"wrote {save_map(run_dir, tick, out)}")
+        if animate is not None:
+            typer.echo(f"wrote {save_animation(run_dir, animate, every)}")
+    except RunDirectoryError as e:
+        _fail(e)
+    except ValueError as e:
+        _fail(RunDirectoryError(run_dir, str(e)))
 
 
 @app.command()

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from upheaval.model.mechanisms import counter_columns
+from upheaval.model.ticks import PLACE, national
 from upheaval.results.recorder import FIGURE, read_run
 
 if TYPE_CHECKING:
@@ -136,6 +137,8 @@ def save_run_figure(run_dir: str | Path, path: str | Path | None = None) -> Path
     """Draw the time series of a run directory to ``path`` (default
     ``RUN_DIR/timeseries.png``); return the path written."""
     manifest, table = read_run(run_dir)
+    if PLACE in table.column_names:  # a country: the nation's series
+        table = national(table)
     path = Path(run_dir) / FIGURE if path is None else Path(path)
     name = manifest["scenario"]["name"]
     title = f"{name}, seed {manifest['seed']}"

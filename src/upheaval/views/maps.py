@@ -1,0 +1,228 @@
+"""Maps of a country's run: places as circles on the country's outline, and an
+animation of the days with a clock.
+
+Each place is a circle at its latitude/longitude, its area proportional to its
+population, its colour the share of its citizens active at the tick (white: none,
+dark red: half or more); a black ring marks a place past its onset, a red ring one
+whose road or rail links are blocked, and a label ``+N`` the forces on their way
+to it. Links are grey lines (dotted for air). The outlines are Natural Earth's
+1:110m countries (public domain; ``views/data/countries-110m.json``, converted by
+``scripts/outlines.py``), every country the places' box touches. Drawn with
+matplotlib's Agg canvas, never pyplot. The model never imports this module.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from upheaval.model.ticks import PLACE
+from upheaval.results.places import ONSET_SHARE
+from upheaval.results.recorder import read_run
+
+#: Where a run's map is drawn by default.
+MAP = "map.png"
+
+
+@cache
+def outlines() -> dict[str, list[list[list[float]]]]:
+    """Country name → its rings of [lon, lat] (Natural Earth 1:110m)."""
+    text = resources.files("upheaval.views").joinpath("data/countries-110m.json").read_text()
+    return json.loads(text)["countries"]
+
+
+def _box(lons: np.ndarray, lats: np.ndarray) -> tuple[float, float, float, float]:
+    pad_x = max(1.0, 0.08 * float(np.ptp(lons)))
+    pad_y = max(1.0, 0.08 * float(np.ptp(lats)))
+    return lons.min() - pad_x, lons.max() + pad_x, lats.min() - pad_y, lats.max() + pad_y
+
+
+def _state_at(table: Any, places: list[str], tick: int) -> dict[str, dict[str, float]]:
+    """Per place at ``tick``: active share, blocked links, forces in transit, and
+    whether its onset (ONSET_SHARE) has passed."""
+    names = table.column(PLACE).to_numpy(zero_copy_only=False)
+    ticks = table.column("tick").to_numpy()
+    active = table.column("active_blue").to_numpy() + table.column("active_green").to_numpy()
+    citizens = sum(
+        table.column(f"{s}_{g}").to_numpy()
+        for s in ("quiet", "active", "jailed")
+        for g in ("blue", "green")
+    )
+    share = np.divide(active, citizens, out=np.zeros(active.shape), where=citizens > 0)
+    out = {}
+    for name in places:
+        mine = names == name
+        now = mine & (ticks == tick)
+        upto = mine & (ticks <= tick)
+        out[name] = {
+            "share": float(share[now][0]) if now.any() else 0.0,
+            "onset": bool((share[upto] >= ONSET_SHARE).any()),
+            "blocked": int(table.column("links_blocked").to_numpy()[now][0]) if now.any() else 0,
+            "in_transit": int(table.column("forces_in_transit").to_numpy()[now][0])
+            if now.any()
+            else 0,
+        }
+    return out
+
+
+def clock_label(parameters: dict[str, Any], tick: int) -> str:
+    """ "tick N" and, with a clock, the UTC time at the end of that tick."""
+    start, minutes = parameters.get("run.start", ""), parameters.get("run.tick_minutes", 0)
+    if not start or not minutes:
+        return f"tick {tick}"
+    when = dt.datetime.fromisoformat(start) + dt.timedelta(minutes=minutes * tick)
+    return f"tick {tick} · {when.strftime('%d %b %Y %H:%M')} UTC"
+
+
+def draw_map(ax: Any, country: dict[str, Any], table: Any, tick: int, label: str = "") -> None:
+    """Draw the country at ``tick`` on matplotlib axes ``ax`` (module docstring)."""
+    from matplotlib.collections import LineCollection, PatchCollection
+    from matplotlib.patches import Polygon
+
+    places = country["places"]
+    lons = np.array([p["lon"] for p in places], float)
+    lats = np.array([p["lat"] for p in places], float)
+    x0, x1, y0, y1 = _box(lons, lats)
+    patches = []
+    for rings in outlines().values():
+        for ring in rings:
+            r = np.asarray(ring)
+            if r[:, 0].max() < x0 or r[:, 0].min() > x1 or r[:, 1].max() < y0 or r[:, 1].min() > y1:
+                continue
+            patches.append(Polygon(r, closed=True))
+    ax.add_collection(
+        PatchCollection(patches, facecolor="#f2efe6", edgecolor="#9a968a", linewidth=0.6)
+    )
+    where = {p["name"]: (p["lon"], p["lat"]) for p in places}
+    for dotted in (False, True):
+        segs = [
+            [where[link["from"]], where[link["to"]]]
+            for link in country["links"]
+            if (link["mode"] == "air") == dotted
+        ]
+        if segs:
+            ax.add_collection(
+                LineCollection(
+                    segs,
+                    colors="#7d7d7d",
+                    linewidths=0.8,
+                    linestyles=":" if dotted else "-",
+                    zorder=2,
+                )
+            )
+    state = _state_at(table, [p["name"] for p in places], tick)
+    pops = np.array([p["population"] for p in places], float)
+    sizes = 30 + 900 * pops / pops.max()
+    shares = np.array([state[p["name"]]["share"] for p in places])
+    ax.scatter(
+        lons,
+        lats,
+        s=sizes,
+        c=np.minimum(shares / 0.5, 1.0),
+        cmap="Reds",
+        vmin=0,
+        vmax=1,
+        edgecolors=[
+            "red"
+            if state[p["name"]]["blocked"]
+            else ("black" if state[p["name"]]["onset"] else "#555555")
+            for p in places
+        ],
+        linewidths=[
+            1.8 if state[p["name"]]["onset"] or state[p["name"]]["blocked"] else 0.6 for p in places
+        ],
+        zorder=3,
+    )
+    biggest = set(np.argsort(-pops)[:12].tolist())
+    for i, p in enumerate(places):
+        text = p["name"] if i in biggest else ""
+        moving = state[p["name"]]["in_transit"]
+        if moving:
+            text = f"{text} +{moving}".strip()
+        if text:
+            ax.annotate(text, (lons[i], lats[i]), xytext=(4, 4), textcoords="offset points",
+                        fontsize=7, zorder=4)  # fmt: skip
+    ax.set_xlim(x0, x1)
+    ax.set_ylim(y0, y1)
+    ax.set_aspect(1.0 / max(0.2, math.cos(math.radians(float(lats.mean())))))
+    ax.set_xlabel("longitude")
+    ax.set_ylabel("latitude")
+    if label:
+        ax.set_title(label, fontsize=9)
+
+
+def _figure():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(8, 5.5))
+    FigureCanvasAgg(fig)
+    return fig
+
+
+def _country_of(run_dir: str | Path) -> tuple[dict, Any]:
+    manifest, table = read_run(run_dir)
+    country = manifest.get("country")
+    if not country or PLACE not in table.column_names:
+        from upheaval.results.recorder import RunDirectoryError
+
+        raise RunDirectoryError(run_dir, "not a country's run: it has no places to map")
+    return manifest, table
+
+
+def save_map(run_dir: str | Path, tick: int | None = None, path: str | Path | None = None) -> Path:
+    """Draw a country's run at ``tick`` (default: the tick of the national peak of
+    actives) to ``path`` (default ``RUN_DIR/map.png``); return the path."""
+    manifest, table = _country_of(run_dir)
+    ticks = table.column("tick").to_numpy()
+    if tick is None:
+        from upheaval.model.ticks import national
+
+        nat = national(table)
+        act = nat.column("active_blue").to_numpy() + nat.column("active_green").to_numpy()
+        tick = int(nat.column("tick").to_numpy()[int(np.argmax(act))])
+    if tick not in set(ticks.tolist()):
+        raise ValueError(f"tick {tick} is not in the run (ticks {ticks.min()}…{ticks.max()})")
+    fig = _figure()
+    ax = fig.add_subplot(1, 1, 1)
+    name = manifest["scenario"]["name"]
+    label = f"{name}, seed {manifest['seed']} — {clock_label(manifest['parameters'], tick)}"
+    draw_map(ax, manifest["country"], table, tick, label)
+    path = Path(run_dir) / MAP if path is None else Path(path)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def save_animation(run_dir: str | Path, path: str | Path, every: int = 1, fps: int = 8) -> Path:
+    """An animated GIF of a country's run, one frame every ``every`` ticks, with a
+    clock; return the path."""
+    from matplotlib.animation import FuncAnimation, PillowWriter
+
+    if every < 1:
+        raise ValueError(f"every must be ≥ 1, got {every}")
+    manifest, table = _country_of(run_dir)
+    ticks = sorted(set(table.column("tick").to_numpy().tolist()))[::every]
+    fig = _figure()
+    ax = fig.add_subplot(1, 1, 1)
+    name = manifest["scenario"]["name"]
+
+    def frame(i: int) -> list:
+        ax.clear()
+        draw_map(ax, manifest["country"], table, ticks[i],
+                 f"{name} — {clock_label(manifest['parameters'], ticks[i])}")  # fmt: skip
+        return []
+
+    anim = FuncAnimation(fig, frame, frames=len(ticks), blit=False)
+    path = Path(path)
+    anim.save(str(path), writer=PillowWriter(fps=fps), dpi=80)
+    return path
+
+
+__all__ = ["MAP", "clock_label", "draw_map", "outlines", "save_animation", "save_map"]
