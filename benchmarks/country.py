@@ -137,8 +137,31 @@ def arm(kind: str, scale: float, ticks: int, seed: int, threads: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def mesa_memory(python: str, sides: tuple[int, ...] = (100, 300)) -> dict:
+    """Mesa's bytes per agent (``_mesa_memory.py`` in Mesa's environment, one fresh
+    process a size): the slope of peak-RSS growth over agents between the sizes."""
+    points = []
+    for side in sides:
+        out = subprocess.run(
+            [python, str(HERE / "_mesa_memory.py"), str(side)],
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        points.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    (a, b) = points[0], points[-1]
+    slope = (b["rss_growth"] - a["rss_growth"]) / (b["agents"] - a["agents"])
+    return {"points": points, "bytes_per_agent": slope}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument(
+        "--mesa-memory",
+        metavar="PYTHON",
+        help="also measure Mesa's bytes per agent with this interpreter "
+        "(benchmarks/.venv-mesa/bin/python)",
+    )
     ap.add_argument("--scale", type=float, default=100.0, help="people per agent")
     ap.add_argument("--ticks", type=int, default=504, help="one-hour ticks (504: 3 weeks)")
     ap.add_argument("--repeats", type=int, default=1)
@@ -180,6 +203,14 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_growth_bytes_per_agent": per_agent_rss,
         "bytes_per_agent_target": 40.0,
     }
+    if a.mesa_memory:
+        mesa = mesa_memory(a.mesa_memory)
+        summary["mesa_bytes_per_agent"] = mesa["bytes_per_agent"]
+        summary["mesa_gib_for_19M_agents"] = mesa["bytes_per_agent"] * 19e6 / 2**30
+        print(
+            f"Mesa: {mesa['bytes_per_agent']:.0f} B per agent "
+            f"(19 M agents: {summary['mesa_gib_for_19M_agents']:.0f} GiB)"
+        )
     met = {True: "met", False: "NOT met"}
     print(
         f"coupling overhead {overhead:.2f} (target ≤ 1.2: {met[overhead <= 1.2]}); "
@@ -200,6 +231,7 @@ def main(argv: list[str] | None = None) -> int:
         "scale": a.scale,
         "ticks": a.ticks,
         "runs": runs,
+        "mesa_memory": mesa if a.mesa_memory else None,
         "summary": summary,
     }
     path = (
