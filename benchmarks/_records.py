@@ -83,6 +83,7 @@ def begin() -> dict[str, Any]:
     return {
         "started": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "loadavg_start": loadavg(),
+        "git": git_state(),  # the code measured: taken before the run, not after it
     }
 
 
@@ -112,7 +113,7 @@ def write_record(
     is new under ``results_dir/<benchmark>/``; ``out`` writes exactly there instead
     (for a run that is not meant to join the history).
     """
-    git = git_state()
+    git = start.get("git") or git_state()
     record = {
         "benchmark": benchmark,
         "created": start["started"],

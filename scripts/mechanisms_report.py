@@ -103,7 +103,8 @@ SECTIONS = (
         "term on its own (β = 0.5 against β = 0, same provocateurs) shows no "
         "demobilising effect — slightly more ordinary actives, d_z "
         "{ordinary_actives_bystander_effect_vs_none/cohens_dz:.2f}, in "
-        "{ordinary_actives_bystander_effect_vs_none/share_on_greater:.0%} of seeds; our conjecture, untested: lower grievance delays outbursts, and fewer "
+        "{ordinary_actives_bystander_effect_vs_none/share_on_greater:.0%} of seeds; our "
+        "conjecture, untested: lower grievance delays outbursts, and fewer "
         "arrests and killings leave more citizens free to mobilise later. Recorded, "
         "not asserted (docs/odd.md §7.16).",
     ),
