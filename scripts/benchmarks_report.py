@@ -320,10 +320,6 @@ def block_vs_mesa_profile(records: dict[str, list]) -> list[str]:
 # ----------------------------------------------------------------------------------------
 # the other benchmarks
 # ----------------------------------------------------------------------------------------
-def latest(records: list[dict[str, Any]]) -> dict[str, Any] | None:
-    return records[-1] if records else None
-
-
 def block_mechanisms_speed(records: dict[str, list]) -> list[str]:
     r = latest_full(records["mechanisms_speed"], lambda _: True)
     if r is None:

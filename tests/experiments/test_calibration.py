@@ -142,7 +142,13 @@ def test_calibration_doc_matches_its_record():
 @pytest.mark.slow
 @pytest.mark.parametrize("obs_seed", study.OBSERVED_SEEDS[1:])
 def test_recovery_for_other_observed_seeds(obs_seed):
-    assert_learned(study.recover(TRUE, obs_seed, study.SMALL))
+    got = study.recover(TRUE, obs_seed, study.SMALL)
+    assert_learned(got)
+    recorded = next(r for r in RECORD["small"]["runs"] if r["observed_seed"] == obs_seed)
+    for name in PRIOR:  # the same calibration as docs/calibration.md's record
+        for key in ("mean", "sd", "q5", "q95"):
+            want = recorded["params"][name][key]
+            assert got["params"][name][key] == pytest.approx(want, rel=1e-9), (name, key)
 
 
 @pytest.mark.slow
@@ -161,6 +167,8 @@ def test_simulation_based_calibration_coverage():
         assert lo <= covered <= hi, (name, covered, (lo, hi))
         assert result["mean_width_vs_prior"][name] < MAX_WIDTH[name], name
     assert result["mean_area_vs_prior"] < MAX_AREA
+    # the same study as docs/calibration.md's record
+    assert result["coverage_90"] == RECORD["sbc"]["coverage_90"]
 
 
 def test_result_tables_are_written(recovery):
