@@ -456,6 +456,27 @@ def block_cold_start(records: dict[str, list]) -> list[str]:
     return lines
 
 
+def ratios_by_run(records: list[dict[str, Any]]) -> list[str]:
+    """Ours ÷ Mesa (wall; CPU time in brackets' place below) at each grid, one column a
+    run: how the ratio moves with the machine's load."""
+    runs = [r for r in full(records) if has_mesa(r)]
+    grids = sorted({g for r in runs for g, s in size_rows(r).items() if "mesa" in s})
+    head = " | ".join(f"{day(r)} {commit(r)}, load {load(r, 'loadavg_start')}" for r in runs)
+    lines = [f"| ours ÷ Mesa (wall / CPU time) | {head} |", "|---|" + "---|" * len(runs)]
+    for g in grids:
+        cells = []
+        for r in runs:
+            s = size_rows(r).get(g)
+            if s is None or "mesa" not in s:
+                cells.append("—")
+                continue
+            wall = statistics.median(paired(s, "wall"))
+            cpu = statistics.median(paired(s, "cpu"))
+            cells.append(f"{times(wall)} / {times(cpu)}")
+        lines.append(f"| {g[0]}×{g[1]} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def block_perf_summary(records: dict[str, list]) -> list[str]:
     recs = records["vs_mesa"]
     r = latest_full(recs, has_mesa)
@@ -465,11 +486,18 @@ def block_perf_summary(records: dict[str, list]) -> list[str]:
     else:
         lines += [
             f"Ours against Mesa's own example side by side, single core, median (range) over "
-            f"{repeats(r)} seeds of one run; each ratio is taken seed by seed.",
+            f"{repeats(r)} seeds of the latest run; each ratio is taken seed by seed.",
             "",
             *vs_mesa_table(r),
             "",
             source(r),
+            "",
+            f"Every run with ≥ {MIN_REPEATS} repeats (medians). The ratios move with the "
+            "load average: other engineers' jobs preempt and slow both engines, unevenly "
+            "(Mesa's timed stretches last seconds, ours milliseconds), so read each with "
+            "its load:",
+            "",
+            *ratios_by_run(recs),
         ]
     lines += [
         "",
