@@ -515,18 +515,23 @@ def block_perf_summary(records: dict[str, list]) -> list[str]:
             f"{len(speed)} repeats ({day(sweep)}, `{sweep['_file']}`).",
         ]
     cold = records["cold_start"]
+    latest_cold = latest_full(cold, lambda _: True)
+    if latest_cold is not None:
+        cold, when = [latest_cold], f"at commit {commit(latest_cold)} ({day(latest_cold)})"
+    else:
+        when = "before the engine's restructuring (issue 8), the only runs recorded"
     if cold:
         e = [x for r in cold for x in r["results"]["end_to_end"]]
         s = lambda v: f"{v:.0f} s"  # noqa: E731
         mib = lambda v: f"{v:.0f} MiB"  # noqa: E731
         lines += [
             "",
-            f"First run after an install (empty numba cache), {len(e)} runs in "
-            f"{len(cold)} records: {med_range([x['cold']['cpu_s'] for x in e], s)} of CPU, "
+            f"First run after an install (empty numba cache), {len(e)} runs {when}: "
+            f"{med_range([x['cold']['cpu_s'] for x in e], s)} of CPU, "
             f"{med_range([x['cold']['wall_s'] for x in e], s)} wall on the shared machine, "
             f"peak memory {med_range([x['cold']['peak_rss_mib'] for x in e], mib)}; "
-            f"warm: {med_range([x['warm']['cpu_s'] for x in e], lambda v: f'{v:.1f} s')} of "
-            "CPU. These were measured before the engine's restructuring (issue 8).",
+            f"the second run (warm cache): "
+            f"{med_range([x['warm']['cpu_s'] for x in e], lambda v: f'{v:.1f} s')} of CPU.",
         ]
     return lines
 
