@@ -4,11 +4,15 @@ Invoked by ``vs_mesa.py`` as a subprocess (it must not import upheaval: it runs 
 another interpreter). Prints one JSON object on stdout::
 
     {"mesa_version": ..., "python": ..., "import_s": ...,
-     "runs": [{"seed": s, "n_agents": n, "init_s": ..., "tick_s": [...], "cpu_s": ...}]}
+     "runs": [{"seed": s, "n_agents": n, "init_s": ..., "tick_s": [...], "cpu_s": ...,
+               "collect_s": [...], "collect_cpu_s": ...}]}
 
 ``tick_s`` (wall time of each timed ``model.step()``) gives agent-steps per second and
 ``cpu_s`` (process CPU time of all timed ticks) the same per CPU-second; the import and
-the model's construction are reported but not timed in.
+the model's construction are reported but not timed in. Mesa's example runs its
+``DataCollector`` inside ``model.step()``; ``collect_s`` and ``collect_cpu_s`` are the
+wall and CPU time spent in ``datacollector.collect`` during each timed tick (measured by
+wrapping that method), so that its rate can be given with and without the collector.
 """
 
 from __future__ import annotations
@@ -51,6 +55,35 @@ def _field_names(cls: type) -> set[str]:
     return names
 
 
+def _time_collector(model) -> dict:
+    """Wrap ``model.datacollector.collect`` so that the time spent in it is summed
+    (wall into ``["wall"]``, reset by the caller each tick; CPU into ``["cpu"]``)."""
+    spent = {"wall": 0.0, "cpu": 0.0, "found": False}
+    collector = getattr(model, "datacollector", None)
+    if collector is None or not hasattr(collector, "collect"):
+        return spent
+    original = collector.collect
+    spent["found"] = True
+
+    def collect(*args, **kwargs):
+        t0, c0 = time.perf_counter(), time.process_time()
+        try:
+            return original(*args, **kwargs)
+        finally:
+            spent["wall"] += time.perf_counter() - t0
+            spent["cpu"] += time.process_time() - c0
+
+    collector.collect = collect
+    return spent
+
+
+def _count(model, state: str) -> int | None:
+    """Citizens in a state ("ACTIVE", "ARRESTED"), as the example's own counts after a
+    step (``model.ACTIVE`` …); None for a Mesa version without them."""
+    value = getattr(model, state, None)
+    return None if value is None else int(value)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--width", type=int, required=True)
@@ -75,19 +108,32 @@ def main() -> None:
         init_s = time.perf_counter() - t0
         for _ in range(args.warmup):
             m.step()
+        collect = _time_collector(m)
         # Mesa steps every agent each tick, jailed citizens included (they count down).
         n_agents = len(m.agents)
-        tick_s = []
+        tick_s, collect_s = [], []
         c0 = time.process_time()
         for _ in range(args.ticks):
+            collect["wall"] = 0.0
             t0 = time.perf_counter()
             m.step()
             tick_s.append(time.perf_counter() - t0)
+            collect_s.append(collect["wall"])
         cpu_s = time.process_time() - c0
         if len(m.agents) != n_agents:
             raise RuntimeError(f"agent count changed during timing: {n_agents} → {len(m.agents)}")
         runs.append(
-            {"seed": seed, "n_agents": n_agents, "init_s": init_s, "tick_s": tick_s, "cpu_s": cpu_s}
+            {
+                "seed": seed,
+                "n_agents": n_agents,
+                "init_s": init_s,
+                "tick_s": tick_s,
+                "cpu_s": cpu_s,
+                "collect_s": collect_s,
+                "collect_cpu_s": collect["cpu"],
+                "active_at_end": _count(m, "ACTIVE"),
+                "jailed_at_end": _count(m, "ARRESTED"),
+            }
         )
         del m
 

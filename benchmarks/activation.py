@@ -11,17 +11,20 @@ so the ratio is the cost of the variant *with* its dynamics.
 
 Usage::
 
-    python benchmarks/activation.py [--sizes 40,200,1000] [--ticks 20] [--repeats 3]
+    python benchmarks/activation.py [--sizes 40,200,1000] [--ticks 20] [--repeats 5]
+
+Every repeat is recorded: a new file under ``benchmarks/results/activation/`` per run.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
+from pathlib import Path
 
 import upheaval
+from _records import begin, spread, write_record
 from upheaval.engine.simulation import Simulation
 
 
@@ -42,20 +45,40 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--sizes", default="40,200,1000")
     ap.add_argument("--ticks", type=int, default=20)
-    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--repeats", type=int, default=5)
+    ap.add_argument("--json", type=Path, help="write the record here instead of the history")
     args = ap.parse_args(argv)
+    start = begin()
     rate(20, "random_order", 1, 2)  # compile both variants before timing
     rate(20, "synchronous", 1, 2)
     rows = []
     print(f"{'grid':>10} {'random order':>14} {'synchronous':>14} {'ratio':>7}")
     for side in (int(s) for s in args.sizes.split(",")):
-        seeds = range(1, args.repeats + 1)
-        a = statistics.median(rate(side, "random_order", s, args.ticks) for s in seeds)
-        b = statistics.median(rate(side, "synchronous", s, args.ticks) for s in seeds)
-        rows.append({"side": side, "random_order": a, "synchronous": b, "ratio": b / a})
-        print(f"{side:>6}x{side:<3} {a / 1e6:>12.2f} M {b / 1e6:>12.2f} M {b / a:>7.2f}")
+        seeds = list(range(1, args.repeats + 1))
+        a, b = [], []
+        for s in seeds:  # the two arms side by side, seed by seed
+            a.append(rate(side, "random_order", s, args.ticks))
+            b.append(rate(side, "synchronous", s, args.ticks))
+        ratios = [y / x for x, y in zip(a, b, strict=True)]
+        rows.append(
+            {
+                "side": side,
+                "seeds": seeds,
+                "random_order": a,
+                "synchronous": b,
+                "ratio": ratios,
+                "ratio_spread": spread(ratios),
+            }
+        )
+        ma, mb = statistics.median(a), statistics.median(b)
+        print(
+            f"{side:>6}x{side:<3} {ma / 1e6:>12.2f} M {mb / 1e6:>12.2f} M "
+            f"{statistics.median(ratios):>7.2f}"
+        )
     print("agent-steps per CPU second (synchronous: the labelled variant, not the paper's)")
-    print(json.dumps(rows))
+    settings = {"sizes": args.sizes, "ticks": args.ticks, "repeats": args.repeats}
+    path = write_record("activation", start, settings, {"sizes": rows}, out=args.json)
+    print(f"wrote {path}")
     return 0
 
 

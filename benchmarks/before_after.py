@@ -16,21 +16,21 @@ Workloads: ``mesa-example`` at 40×40, 200×200 and 1000×1000 (the settings of
         && .venv/bin/pip install -e .)
     python benchmarks/before_after.py --before ../before --rounds 5
 
-Writes ``benchmarks/results/before_after-<UTC time>.json`` (every round, the
-commits, the machine, the load average) unless ``--no-save``.
+Appends a record under ``benchmarks/results/before_after/`` (every round, the
+commits, the machine, the load average; ``_records.py``) unless ``--no-save``.
 """
 
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from _records import begin, write_record
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -110,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--only", nargs="*", choices=sorted(WORKLOADS), help="some workloads")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
+    start = begin()
     names = args.only or list(WORKLOADS)
     trees = {"before": args.before.resolve(), "after": args.after.resolve()}
     for tree in trees.values():  # compile both checkouts' kernels before timing
@@ -136,34 +137,15 @@ def main(argv: list[str] | None = None) -> int:
             f"{med(a):.1f} ({min(a):.1f}–{max(a):.1f}) | {ratio:.3f} |"
         )
     if not args.no_save:
-        stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
-        path = HERE / "results" / f"before_after-{stamp}.json"
-        path.parent.mkdir(exist_ok=True)
-        record = {
-            "script": "benchmarks/before_after.py",
-            "utc": stamp,
+        settings = {
             "before": {"path": str(trees["before"]), "commit": commit_of(trees["before"])},
             "after": {"path": str(trees["after"]), "commit": commit_of(trees["after"])},
-            "machine": platform.machine(),
-            "cpu": _cpu_model(),
-            "load_average": os.getloadavg(),
             "rounds": args.rounds,
             "unit": "CPU ns per agent-step of sim.step(ticks)",
-            "rows": rows,
         }
-        path.write_text(json.dumps(record, indent=2) + "\n", "utf-8")
+        path = write_record("before_after", start, settings, {"rows": rows})
         print(f"\nwrote {path.relative_to(ROOT)}")
     return 0
-
-
-def _cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
 
 
 if __name__ == "__main__":

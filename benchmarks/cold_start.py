@@ -28,7 +28,8 @@ second of run 2 on 200×200, 40 ticks after 5 of warm-up):
   imported, so ``jit.hot_rule`` is ``jit.rule``; the code is not changed);
 * ``opt0`` … ``opt2`` — LLVM's optimisation level (``NUMBA_OPT``; numba's default is 3).
 
-Results go to ``benchmarks/results/cold_start.json`` (``--json`` to change).
+Every run appends a record under ``benchmarks/results/cold_start/`` (``_records.py``;
+``--json FILE`` writes there instead).
 """
 
 from __future__ import annotations
@@ -36,13 +37,14 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import subprocess
 import sys
 import tempfile
 import time
 from collections import defaultdict
 from pathlib import Path
+
+from _records import begin, write_record
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = "epstein2002-run2"
@@ -234,22 +236,13 @@ def main() -> None:
     ap.add_argument("--no-breakdown", action="store_true")
     ap.add_argument("--variants", default="", help="comma-separated: no-inline, opt0..opt2")
     ap.add_argument("--child", metavar="VARIANT", help=argparse.SUPPRESS)
-    ap.add_argument("--json", type=Path, default=HERE / "results" / "cold_start.json")
+    ap.add_argument("--json", type=Path, help="write the record here instead of the history")
     args = ap.parse_args()
     if args.child:
         _child(args.child)
         return
-    result: dict[str, object] = {
-        "command": f"upheaval run {SCENARIO} --no-progress (fresh NUMBA_CACHE_DIR)",
-        "machine": {
-            "cpus": os.cpu_count(),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "load_average_before": os.getloadavg(),
-        },
-        "date": time.strftime("%Y-%m-%d"),
-        "end_to_end": end_to_end(args.repeats),
-    }
+    start = begin()
+    result: dict[str, object] = {"end_to_end": end_to_end(args.repeats)}
     if not args.no_breakdown:
         b = breakdown()
         result["breakdown"] = b
@@ -278,10 +271,14 @@ def main() -> None:
         )
     if variants:
         result["variants"] = variants
-    result["machine"]["load_average_after"] = os.getloadavg()
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=1) + "\n")
-    print(f"wrote {args.json}")
+    settings = {
+        "command": f"upheaval run {SCENARIO} --no-progress (fresh NUMBA_CACHE_DIR)",
+        "repeats": args.repeats,
+        "breakdown": not args.no_breakdown,
+        "variants": args.variants,
+    }
+    path = write_record("cold_start", start, settings, result, out=args.json)
+    print(f"wrote {path}")
 
 
 if __name__ == "__main__":

@@ -13,6 +13,11 @@ the largest worker (``getrusage``), which must stay below 2 GiB together.
 
     python benchmarks/sweep_scale.py                     # the full measurement
     python benchmarks/sweep_scale.py --runs 40 --steps 50 --memory-runs 2000  # smoke
+
+The 1- and 2-worker sweeps run ``--repeats`` times (default 5), one after the other
+within each repeat, and the speed-up is given per repeat (median and range); Dask and
+Ray run once. Every run appends a record under ``benchmarks/results/sweep_scale/``
+(``_records.py``).
 """
 
 from __future__ import annotations
@@ -20,7 +25,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import resource
 import shutil
 import subprocess
@@ -30,6 +34,7 @@ import time
 from pathlib import Path
 
 import upheaval
+from _records import begin, spread, write_record
 from upheaval.experiments import designs, run_sweep
 from upheaval.experiments.designs import parse_factor
 from upheaval.experiments.runner import dask_executor, ray_executor
@@ -120,10 +125,11 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--steps", type=int, default=500)
+    ap.add_argument("--repeats", type=int, default=5, help="1- and 2-worker pairs (default 5)")
     ap.add_argument("--memory-runs", type=int, default=100_000)
     ap.add_argument("--memory-steps", type=int, default=10)
     ap.add_argument("--skip", nargs="*", default=[], help="backends to skip: dask ray memory")
-    ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--json", type=Path, help="write the record here instead of the history")
     ap.add_argument("--memory-only", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     root = Path(tempfile.mkdtemp(prefix="sweep-scale-"))
@@ -133,29 +139,43 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             shutil.rmtree(root, ignore_errors=True)
         return 0
-    results: dict = {"machine": f"{platform.machine()}, python {platform.python_version()}"}
+    start = begin()
+    results: dict = {}
+
+    def show(r: dict) -> None:
+        print(
+            f"{r['backend']:>6} × {r['workers']}: {r['runs']} runs × {r['steps']} ticks in "
+            f"{r['wall_s']:.1f} s = {r['runs_per_s']:.2f} runs/s; mean run "
+            f"{1000 * r['run_s_mean']:.1f} ms wall, {1000 * r['run_cpu_s_mean']:.1f} ms CPU; "
+            f"overhead {r['overhead_per_run_ms']:.1f} ms/run; workers busy "
+            f"{100 * r['busy_share']:.0f} %; load average {r['load_average_after']:.1f}",
+            flush=True,
+        )
+
     try:
-        rows: list[dict] = []
-        plan = [("local", 1, root / "1"), ("local", 2, root / "2")]
-        plan += [(b, 2, root / b) for b in ("dask", "ray") if b not in args.skip]
-        for backend, workers, where in plan:
+        repeats = []
+        for k in range(args.repeats):
+            one = _measure("local", 1, args.runs, args.steps, root / f"1-{k}", "local")
+            two = _measure("local", 2, args.runs, args.steps, root / f"2-{k}", "local")
+            show(one)
+            show(two)
+            speedup = two["runs_per_s"] / one["runs_per_s"]
+            repeats.append({"throughput": [one, two], "speedup_2_over_1": speedup})
+            print(f"repeat {k + 1}: speed-up, 2 local workers over 1: {speedup:.2f}×", flush=True)
+        results["repeats"] = repeats
+        results["speedup_2_over_1"] = spread([r["speedup_2_over_1"] for r in repeats])
+        others = []
+        for backend in ("dask", "ray"):
+            if backend in args.skip:
+                continue
             try:
-                r = _measure(backend, workers, args.runs, args.steps, where, backend)
+                r = _measure(backend, 2, args.runs, args.steps, root / backend, backend)
             except (ImportError, RuntimeError) as e:
                 print(f"{backend}: not measured ({e})", flush=True)
                 continue
-            rows.append(r)
-            print(
-                f"{r['backend']:>6} × {r['workers']}: {r['runs']} runs × {r['steps']} ticks in "
-                f"{r['wall_s']:.1f} s = {r['runs_per_s']:.2f} runs/s; mean run "
-                f"{1000 * r['run_s_mean']:.1f} ms wall, {1000 * r['run_cpu_s_mean']:.1f} ms CPU; "
-                f"overhead {r['overhead_per_run_ms']:.1f} ms/run; workers busy "
-                f"{100 * r['busy_share']:.0f} %; load average {r['load_average_after']:.1f}",
-                flush=True,
-            )
-        results["throughput"] = rows
-        results["speedup_2_over_1"] = round(rows[1]["runs_per_s"] / rows[0]["runs_per_s"], 2)
-        print(f"speed-up, 2 local workers over 1: {results['speedup_2_over_1']:.2f}×")
+            show(r)
+            others.append(r)
+        results["other_backends"] = others
         if "memory" not in args.skip:
             # A fresh process, so that the peak memory is this sweep's alone (not the
             # Dask or Ray processes' above).
@@ -176,8 +196,16 @@ def main(argv: list[str] | None = None) -> int:
             )
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    if args.json:
-        args.json.write_text(json.dumps(results, indent=1))
+    settings = {
+        "runs": args.runs,
+        "steps": args.steps,
+        "repeats": args.repeats,
+        "memory_runs": args.memory_runs,
+        "memory_steps": args.memory_steps,
+        "skip": args.skip,
+    }
+    path = write_record("sweep_scale", start, settings, results, out=args.json)
+    print(f"wrote {path}")
     return 0
 
 

@@ -26,13 +26,14 @@ import argparse
 import glob
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from _records import begin, write_record
 
 # Single core, for us and for anything Mesa's numpy might spawn; set before numba loads.
 for _var in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -42,7 +43,6 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 MESA_VENV = HERE / ".venv-mesa"
 MESA_REQUIREMENT = "mesa[network]"  # 3.x imports networkx at package import time
-DEFAULT_JSON = HERE / "results" / "vs_mesa.json"
 
 DEFAULT_SIZES = "40,100,200,1000,2000"
 DEFAULT_MESA_SIZES = "40,100,200"
@@ -194,20 +194,53 @@ def run_mesa(
     if res.returncode != 0:
         raise SystemExit(f"Mesa timing at {width}x{height} failed:\n{res.stderr}")
     raw = json.loads(res.stdout)
-    aps = [r["n_agents"] * ticks / sum(r["tick_s"]) for r in raw["runs"]]
-    aps_cpu = [r["n_agents"] * ticks / r["cpu_s"] for r in raw["runs"]]
+    runs = raw["runs"]
+    aps = [r["n_agents"] * ticks / sum(r["tick_s"]) for r in runs]
+    aps_cpu = [r["n_agents"] * ticks / r["cpu_s"] for r in runs]
+    # The same ticks less the time inside the example's DataCollector.collect.
+    aps_no_dc = [r["n_agents"] * ticks / (sum(r["tick_s"]) - sum(r["collect_s"])) for r in runs]
+    aps_cpu_no_dc = [r["n_agents"] * ticks / (r["cpu_s"] - r["collect_cpu_s"]) for r in runs]
     return {
         "version": raw["mesa_version"],
         "python": raw["python"],
         "constructor": raw["constructor"],
         "import_s": raw["import_s"],
-        "n_agents": [r["n_agents"] for r in raw["runs"]],
-        "init_s": [r["init_s"] for r in raw["runs"]],
-        "wall_per_tick_s": [sum(r["tick_s"]) / ticks for r in raw["runs"]],
+        "seeds": [r["seed"] for r in runs],
+        "n_agents": [r["n_agents"] for r in runs],
+        "init_s": [r["init_s"] for r in runs],
+        "tick_s": [r["tick_s"] for r in runs],
+        "collect_s": [r["collect_s"] for r in runs],
+        "cpu_s": [r["cpu_s"] for r in runs],
+        "collect_cpu_s": [r["collect_cpu_s"] for r in runs],
+        "collector_share": [sum(r["collect_s"]) / sum(r["tick_s"]) for r in runs],
+        "active_at_end": [r.get("active_at_end") for r in runs],
+        "jailed_at_end": [r.get("jailed_at_end") for r in runs],
+        "wall_per_tick_s": [sum(r["tick_s"]) / ticks for r in runs],
         "agent_steps_per_s": aps,
         "agent_steps_per_s_median": statistics.median(aps),
         "agent_steps_per_cpu_s": aps_cpu,
         "agent_steps_per_cpu_s_median": statistics.median(aps_cpu),
+        "agent_steps_per_s_no_collector": aps_no_dc,
+        "agent_steps_per_cpu_s_no_collector": aps_cpu_no_dc,
+    }
+
+
+def paired_ratios(ours: dict, mesa: dict) -> dict:
+    """Ours ÷ Mesa seed by seed (the same seed, one after the other, in one run): wall,
+    CPU, and both against Mesa without its DataCollector."""
+
+    def ratio(a: list[float], b: list[float]) -> list[float]:
+        return [x / y for x, y in zip(a, b, strict=True)]
+
+    return {
+        "wall": ratio(ours["agent_steps_per_s"], mesa["agent_steps_per_s"]),
+        "cpu": ratio(ours["agent_steps_per_cpu_s"], mesa["agent_steps_per_cpu_s"]),
+        "wall_no_collector": ratio(
+            ours["agent_steps_per_s"], mesa["agent_steps_per_s_no_collector"]
+        ),
+        "cpu_no_collector": ratio(
+            ours["agent_steps_per_cpu_s"], mesa["agent_steps_per_cpu_s_no_collector"]
+        ),
     }
 
 
@@ -434,15 +467,17 @@ def evaluate_targets(sizes: list[dict], memory: dict | None) -> list[dict]:
     return targets
 
 
-def print_report(result: dict) -> None:
-    m = result["machine"]
+def print_report(record: dict) -> None:
+    m = record["machine"]
+    result = record["results"]
     print()
     print(
-        f"upheaval {result['upheaval_version']} ({result['git']}) vs "
-        f"Mesa {result.get('mesa_version') or '(skipped)'} — {m['cpus']} CPUs, "
-        f"NUMBA_NUM_THREADS={m['numba_threads']}, load {m['loadavg_start']} → {m['loadavg_end']}"
+        f"upheaval {result['upheaval_version']} ({record['git']['commit'][:7]}) vs "
+        f"Mesa {result.get('mesa_version') or '(skipped)'} — {m['cpu_model']}, {m['cpus']} CPUs, "
+        f"NUMBA_NUM_THREADS={result['numba_threads']}, load {m['loadavg_start']} → "
+        f"{m['loadavg_end']}"
     )
-    print(f"median of {result['settings']['repeats']} repeats; agent-steps/s (M = 1e6, k = 1e3)")
+    print(f"median of {record['settings']['repeats']} repeats; agent-steps/s (M = 1e6, k = 1e3)")
     print()
     head = (
         f"{'grid':>11} {'agents':>9} {'ticks':>7} {'ours':>10} {'Mesa':>10} {'ratio':>8} "
@@ -539,26 +574,6 @@ def _fmt_measured(x: float | None) -> str:
     return f"{x:g}"
 
 
-def _git_describe() -> str:
-    try:
-        commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "status", "--porcelain", "--", "src"], cwd=REPO, capture_output=True, text=True
-        ).stdout.strip()
-        return commit + ("+dirty src" if dirty else "")
-    except OSError:
-        return "unknown"
-
-
-def _loadavg() -> str:
-    try:
-        return " ".join(Path("/proc/loadavg").read_text().split()[:3])
-    except OSError:
-        return "?"
-
-
 # --------------------------------------------------------------------------------------
 def main(argv: list[str] | None = None) -> dict:
     ap = argparse.ArgumentParser(
@@ -572,22 +587,26 @@ def main(argv: list[str] | None = None) -> dict:
         default=DEFAULT_MESA_SIZES,
         help=f"of those, the grids Mesa runs too (default {DEFAULT_MESA_SIZES})",
     )
-    ap.add_argument("--repeats", type=int, help="seeds per size (default 3; --quick: 1)")
+    ap.add_argument("--repeats", type=int, help="seeds per size (default 5; --quick: 1)")
     ap.add_argument("--seed", type=int, default=1, help="first seed (default 1)")
     ap.add_argument("--no-profile", action="store_true", help="skip the vision sweep")
     ap.add_argument("--no-memory", action="store_true", help="skip the fresh-process RSS probe")
     ap.add_argument("--upgrade-mesa", action="store_true", help="pip install --upgrade Mesa")
-    ap.add_argument("--json", type=Path, default=DEFAULT_JSON, help=f"default {DEFAULT_JSON}")
+    ap.add_argument(
+        "--json",
+        type=Path,
+        help="write the record here instead of a new file under benchmarks/results/vs_mesa/",
+    )
     args = ap.parse_args(argv)
 
     sizes = parse_sizes(args.sizes or (QUICK_SIZES if args.quick else DEFAULT_SIZES))
     mesa_sizes = set(parse_sizes(args.mesa_sizes))
-    repeats = args.repeats or (1 if args.quick else 3)
+    repeats = args.repeats or (1 if args.quick else 5)
     if repeats < 1:
         raise SystemExit("--repeats: must be at least 1")
     seeds = [args.seed + i for i in range(repeats)]
 
-    load_start = _loadavg()
+    start = begin()
     mesa_python = None
     if not args.skip_mesa and any(s in mesa_sizes for s in sizes):
         mesa_python = ensure_mesa(args.upgrade_mesa)
@@ -612,13 +631,9 @@ def main(argv: list[str] | None = None) -> dict:
             print(" | Mesa …", end="", flush=True)
             row["mesa"] = run_mesa(mesa_python, w, h, warmup, ticks, seeds)
             mesa_version = row["mesa"]["version"]
-            row["ratio"] = (
-                row["ours"]["agent_steps_per_s_median"] / row["mesa"]["agent_steps_per_s_median"]
-            )
-            row["ratio_cpu"] = (
-                row["ours"]["agent_steps_per_cpu_s_median"]
-                / row["mesa"]["agent_steps_per_cpu_s_median"]
-            )
+            row["ratios"] = paired_ratios(row["ours"], row["mesa"])
+            row["ratio"] = statistics.median(row["ratios"]["wall"])
+            row["ratio_cpu"] = statistics.median(row["ratios"]["cpu"])
             print(
                 f" {_fmt_rate(row['mesa']['agent_steps_per_s_median'])}, ratio {row['ratio']:.1f}x",
                 end="",
@@ -643,39 +658,29 @@ def main(argv: list[str] | None = None) -> dict:
             sweeps.append(vision_sweep(size, [1, 2, 4, 7], sweep_seeds))
 
     result = {
-        "benchmark": "vs_mesa",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "upheaval_version": upheaval.__version__,
-        "git": _git_describe(),
         "mesa_version": mesa_version,
-        "machine": {
-            "cpus": os.cpu_count(),
-            "cpus_usable": len(os.sched_getaffinity(0)),
-            "platform": platform.platform(),
-            "python": platform.python_version(),
-            "numba": numba.__version__,
-            "numpy": numpy.__version__,
-            "numba_threads": numba.get_num_threads(),
-            "loadavg_start": load_start,
-            "loadavg_end": _loadavg(),
-        },
-        "settings": {
-            "quick": args.quick,
-            "repeats": repeats,
-            "seeds": seeds,
-            "preset": "mesa-example",
-            "compile_or_cache_load_s": compile_s,
-            "agent_steps": "agents (citizens + cops, jailed included) x timed ticks",
-        },
+        "numba": numba.__version__,
+        "numpy": numpy.__version__,
+        "numba_threads": numba.get_num_threads(),
+        "compile_or_cache_load_s": compile_s,
         "sizes": results,
         "memory": memory,
         "vision_sweeps": sweeps,
     }
     result["targets"] = evaluate_targets(results, memory)
-    print_report(result)
-    args.json.parent.mkdir(parents=True, exist_ok=True)
-    args.json.write_text(json.dumps(result, indent=2) + "\n")
-    print(f"\nwrote {args.json}")
+    settings = {
+        "argv": list(argv) if argv is not None else sys.argv[1:],
+        "quick": args.quick,
+        "repeats": repeats,
+        "seeds": seeds,
+        "preset": "mesa-example",
+        "agent_steps": "agents (citizens + cops, jailed included) x timed ticks",
+        "ratio": "median over seeds of ours / Mesa for the same seed",
+    }
+    path = write_record("vs_mesa", start, settings, result, out=args.json)
+    print_report(json.loads(path.read_text()))
+    print(f"\nwrote {path.relative_to(REPO) if path.is_relative_to(REPO) else path}")
     return result
 
 

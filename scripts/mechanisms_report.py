@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
+import statistics
 import sys
 from pathlib import Path
 
@@ -43,9 +45,7 @@ SECTIONS = (
         "3. Lethal force",
         "Lethal force (q = 0.05) kills; with strong backlash (λ_kill = 20) later "
         "mobilisation (ticks 101-250) is higher than without backlash; deterrence "
-        "(fear 0.5 per killing seen) lowers mobilisation. At q = 0.3 (not tested) "
-        "killings remove the most aggrieved so fast that backlash no longer raises "
-        "later mobilisation (seed 1: 0.65 vs 1.63 actives a tick).",
+        "(fear 0.5 per killing seen) lowers mobilisation.",
     ),
     (
         "security_forces",
@@ -55,18 +55,25 @@ SECTIONS = (
         "police (ℓ ~ U(0.9, 1)); a foreign force with the same disloyal range never "
         "defects (it stands aside instead). With a milder drop (→ 0.7) and loyal "
         "police, crowds disarm every cop at disarm_ratio 8, a few at 32, none at 200. "
-        "With disarm_kill 0.5, 645 of 1,280 disarmed cops (0.50) are killed, counted in "
+        "With disarm_kill 0.5, {cops_killed_at_disarm_kill_0.5/killed:,} of "
+        "{cops_killed_at_disarm_kill_0.5/disarmed:,} disarmed cops "
+        "({cops_killed_at_disarm_kill_0.5/share_killed:.2f}) are killed, counted in "
         "cops_killed: deaths are counted by side (killed_by_cops for citizens).",
     ),
     (
         "reinforcement_hysteresis",
         "5. Reinforcement and foreign intervention",
-        "Removing cops (118 → 16) breaks calm within the tick of the removal; an "
-        "intervention unit restoring the number at tick 150 restores calm, but "
-        "only after a lag: about 2 ticks in the classic model, about 5 with "
-        "global legitimacy feedback. The hysteresis the issue names exists but is "
-        "short, because citizens decide afresh every tick; legitimacy feedback "
-        "lengthens it.",
+        "Removing cops (118 → 16) breaks calm (5 % of the citizens active) "
+        "{classic/break_ticks:mean} ticks after the removal on average; an intervention "
+        "unit restoring the number at tick 150 brings the actives back under the same "
+        "5 % line only after a lag: {classic/restore_ticks:mean} ticks on average in the "
+        "classic model, {legitimacy_feedback/restore_ticks:mean} with global legitimacy "
+        "feedback (restoring slower than breaking in "
+        "{classic/share_restore_slower:.0%} and "
+        "{legitimacy_feedback/share_restore_slower:.0%} of seeds). One threshold both "
+        "ways, so the lag is not a gap between two thresholds. The hysteresis the issue "
+        "names exists but is short, because citizens decide afresh every tick; "
+        "legitimacy feedback lengthens it.",
     ),
     (
         "information_channel",
@@ -86,13 +93,18 @@ SECTIONS = (
         "provocateurs",
         "6. Provocateurs and framing (our design)",
         "Under a standing lethal order q = 0.02 on run 2, ten provocateurs (always "
-        "violent) feed the regime's 'terrorist' framing (mean F ≈ 0.22), which more "
-        "than triples the lethal-force rate (killings per enforcement) in every seed "
-        "and lowers the number of ordinary citizens who are active. Enforcements per "
+        "violent) feed the regime's 'terrorist' framing (mean F = {mean_framing:.2f}), "
+        "which raises the lethal-force rate (killings per enforcement) from "
+        "{lethal_rate_provocateurs_vs_none/mean_off:.3f} to "
+        "{lethal_rate_provocateurs_vs_none/mean_on:.3f} (higher in "
+        "{lethal_rate_provocateurs_vs_none/share_on_greater:.0%} of seeds) and lowers "
+        "the number of ordinary citizens who are active. Enforcements per "
         "tick hardly change: cops are limited by the actives in view. The bystander "
         "term on its own (β = 0.5 against β = 0, same provocateurs) shows no "
-        "demobilising effect — slightly more ordinary actives, d_z 0.25, in 55 % of "
-        "seeds; our conjecture, untested: lower grievance delays outbursts, and fewer "
+        "demobilising effect — slightly more ordinary actives, d_z "
+        "{ordinary_actives_bystander_effect_vs_none/cohens_dz:.2f}, in "
+        "{ordinary_actives_bystander_effect_vs_none/share_on_greater:.0%} of seeds; our "
+        "conjecture, untested: lower grievance delays outbursts, and fewer "
         "arrests and killings leave more citizens free to mobilise later. Recorded, "
         "not asserted (docs/odd.md §7.16).",
     ),
@@ -101,7 +113,8 @@ SECTIONS = (
         "9. Elite split (our design)",
         "With legitimacy dropping 0.82 → 0.6 at tick 50 and half the initial force "
         "under a rival faction of loyalty λ = 0.2, cops break ranks (stand aside or "
-        "defect) about three times as often and arrest less than under one command; "
+        "defect) {broke_ranks_split_vs_united/mean_on:.0f} times a run against "
+        "{broke_ranks_split_vs_united/mean_off:.0f} under one command, and arrest less; "
         "the ruler taking command of the whole force at tick 100 restores discipline. "
         "The peak of actives rises only a little and not in every seed (recorded, not "
         "asserted): a cop standing aside still counts as a cop in citizens' arrest "
@@ -139,6 +152,29 @@ SECTIONS = (
 SECTIONS = tuple(sorted(SECTIONS, key=lambda section: int(section[1].split(".")[0])))
 
 
+PLACEHOLDER = re.compile(r"\{([\w./-]+?)(?::([^{}]*))?\}")
+
+
+def fill(text: str, record: dict | None) -> str:
+    """Put the record's numbers into a claim: ``{a/b:.2f}`` is ``record["a"]["b"]``
+    formatted with ``.2f``; ``{a:mean}`` is the mean of the list ``record["a"]``. Every
+    measured number in the prose comes from the record this way; a claim whose record
+    is missing keeps no number (the placeholders read "(not measured)")."""
+
+    def value(match: re.Match) -> str:
+        if record is None:
+            return "(not measured)"
+        v = record
+        for key in match.group(1).split("/"):
+            v = v[key]
+        spec = match.group(2) or ""
+        if spec == "mean":
+            return f"{statistics.fmean(v):.1f}"
+        return format(v, spec)
+
+    return PLACEHOLDER.sub(value, text)
+
+
 def fmt(x) -> str:
     if isinstance(x, float):
         return f"{x:.3g}"
@@ -169,11 +205,11 @@ def render() -> str:
     ]
     for name, title, claim in SECTIONS:
         path = RESULTS / f"{name}.json"
-        lines += [f"## {title}", "", claim, ""]
-        if not path.is_file():
+        rec = json.loads(path.read_text("utf-8")) if path.is_file() else None
+        lines += [f"## {title}", "", fill(claim, rec), ""]
+        if rec is None:
             lines += ["*Not measured yet.*", ""]
             continue
-        rec = json.loads(path.read_text("utf-8"))
         lines += [f"Scenario: {rec['scenario']}; {rec['ticks']} ticks.", ""]
         lines += [
             "| comparison | seeds | mean (first arm) | mean (second arm) | difference | d_z "
@@ -215,9 +251,9 @@ def render() -> str:
                 brk = sum(r["break_ticks"]) / len(r["break_ticks"])
                 res = sum(r["restore_ticks"]) / len(r["restore_ticks"])
                 lines.append(
-                    f"* {label}: break ticks mean {fmt(brk)}, restore ticks mean {fmt(res)}, "
-                    f"share of seeds restoring more slowly than breaking "
-                    f"{fmt(r['share_restore_slower'])}"
+                    f"* {label}: ticks to break calm (≥ 5 % active) mean {fmt(brk)}, to "
+                    f"restore it (< 5 %) mean {fmt(res)}, share of seeds restoring more "
+                    f"slowly than breaking {fmt(r['share_restore_slower'])}"
                 )
         lines.append("")
     return "\n".join(lines).rstrip() + "\n"

@@ -174,9 +174,15 @@ def lethal_force(seeds=SEEDS, ticks: int = 250, q: float = 0.05) -> dict[str, An
 
 
 # -- 5. reinforcement: hysteresis -------------------------------------------------------------
+#: One threshold for both directions: calm is broken on the first tick with at least this
+#: share of the citizens active, and restored on the first tick with fewer.
+UNREST_SHARE = 0.05
+
+
 def _break_restore(active: list[int], n_cit: int, ticks: int) -> tuple[int, int | None]:
-    brk = next((t - 50 for t in range(50, 150) if active[t] >= 0.05 * n_cit), 100)
-    res = next((t - 150 for t in range(150, ticks + 1) if active[t] <= 0.01 * n_cit), None)
+    line = UNREST_SHARE * n_cit
+    brk = next((t - 50 for t in range(50, 150) if active[t] >= line), 100)
+    res = next((t - 150 for t in range(150, ticks + 1) if active[t] < line), None)
     return brk, res
 
 
@@ -186,8 +192,9 @@ def reinforcement_hysteresis(seeds=SEEDS, ticks: int = 300) -> dict[str, Any]:
     of 102 patrols arrives, restoring the number.
 
     Break time: ticks from the removal to the first tick with ≥ 5 % of the citizens
-    active; restore time: ticks from the arrival to the first tick with ≤ 1 % active
-    (never: the remaining ticks). Hysteresis would be restore > break. Measured for
+    active; restore time: ticks from the arrival to the first tick with < 5 % active
+    (never: the remaining ticks). One threshold both ways, so that a lag is not made
+    by two thresholds. Hysteresis would be restore > break. Measured for
     the classic model and with global legitimacy feedback; plus the reinforcement's
     own effect: mean actives in ticks 151-300 with against without it."""
     sc = upheaval.load("epstein2002-run2").with_params(cop_density=0.074, legitimacy=0.8)

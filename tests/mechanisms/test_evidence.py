@@ -91,9 +91,11 @@ def test_reinforcement_restores_calm(hysteresis):
 
 
 def test_late_reinforcement_restores_calm_more_slowly_than_removal_broke_it(hysteresis):
-    # The hysteresis claim. Measured: removal breaks calm within its own tick,
-    # the reinforcement needs a few ticks (citizens decide afresh every tick, so the
-    # lag is short), and longer once legitimacy has fallen during the rebellion.
+    # The hysteresis claim, measured with one threshold both ways (5 % of the
+    # citizens active), so a lag cannot come from two thresholds. Measured: removal
+    # breaks calm within its own tick, the reinforcement needs a few ticks (citizens
+    # decide afresh every tick, so the lag is short), and longer once legitimacy has
+    # fallen during the rebellion.
     classic, fed = hysteresis["classic"], hysteresis["legitimacy_feedback"]
     for rec in (classic, fed):
         assert len(rec["break_ticks"]) == len(rec["restore_ticks"]) >= 20
@@ -103,6 +105,18 @@ def test_late_reinforcement_restores_calm_more_slowly_than_removal_broke_it(hyst
         fed["restore_minus_break"]["mean_difference"]
         > classic["restore_minus_break"]["mean_difference"]
     )
+
+
+def test_break_and_restore_use_one_threshold():
+    # A series that crosses the line down on the arrival's tick exactly as it crossed
+    # it up on the removal's tick measures no lag: only the dynamics can make one.
+    n_cit, ticks = 1000, 300
+    line = int(ev.UNREST_SHARE * n_cit)
+    active = [0] * 50 + [line] * 100 + [line - 1] * (ticks + 1 - 150)
+    assert ev._break_restore(active, n_cit, ticks) == (0, 0)
+    # and a series that stays at the line has not restored calm
+    active = [0] * 50 + [line] * (ticks + 1 - 50)
+    assert ev._break_restore(active, n_cit, ticks) == (0, None)
 
 
 @pytest.fixture(scope="module")
