@@ -41,6 +41,7 @@ class ReferenceCountry:
                 params=place_params(params, spec), timeline=place_timeline(spec, timeline)
             )
             model = ReferenceModel(sc, seed=place_seed(root, i))
+            model.utc_offset = spec.utc_offset
             model.on_send = lambda e, i=i: self._depart(i, self.names.index(e.to), e.count)
             self.models.append(model)
         self.distance = self._distances(country)

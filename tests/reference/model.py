@@ -45,6 +45,7 @@ candidates on one site are taken in ascending slot order.
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from dataclasses import dataclass
 from typing import Any
@@ -217,6 +218,10 @@ class ReferenceModel:
         # what a timeline ``send`` does (only a country knows)
         self.transport = dict.fromkeys(TRANSPORT_COUNTS, 0)
         self.on_send = _no_country
+        # states of emergency: the one in force, the place's clock offset, the factor
+        self.emergency = None
+        self.utc_offset = 0.0
+        self.emergency_risk = 1.0
         # organised groups: which act next tick (by group code), and this tick's tallies
         self.acting: set[int] = set()
         self.group_mode: dict[int, str] = {}
@@ -522,6 +527,10 @@ class ReferenceModel:
                 pick.faction = to
         elif e.action in ("shutdown", "restore"):
             self.online = e.action == "restore"
+        elif e.action == "emergency":
+            self.emergency = e
+        elif e.action == "lift_emergency":
+            self.emergency = None
         elif e.action == "send":
             self.on_send(e)  # forces leave for another place: the country's business
         elif e.action == "withdraw":
@@ -744,7 +753,13 @@ class ReferenceModel:
         )
         if p.organisation.groups > 0 and ag.org > 0:
             return self._follow_group(ag, grievance, arrest_p, deterrence)
-        net_risk = ag.risk_aversion * arrest_p * deterrence
+        # under a state of emergency or a curfew (docs/odd.md §12.3)
+        risk = (
+            ag.risk_aversion
+            if self.emergency_risk == 1.0
+            else self.emergency_risk * ag.risk_aversion
+        )
+        net_risk = risk * arrest_p * deterrence
         active = grievance - net_risk > p.citizens.threshold
         if apply:
             self._change(ag, status=ACTIVE if active else QUIET)
@@ -954,8 +969,27 @@ class ReferenceModel:
         self.transport = dict.fromkeys(TRANSPORT_COUNTS, 0)
         self._apply_timeline()
 
+    def _emergency_now(self) -> tuple[float, int, int]:
+        """(risk factor, under emergency, under curfew) at this tick."""
+        e, p = self.emergency, self.p
+        if e is None:
+            return 1.0, 0, 0
+        if e.curfew_from >= 0:
+            start = dt.datetime.fromisoformat(p.run.start)
+            local = start + dt.timedelta(
+                minutes=p.run.tick_minutes * (self.tick - 1), hours=self.utc_offset
+            )
+            hour = local.hour + local.minute / 60
+            a, b = int(e.curfew_from), int(e.curfew_to)
+            inside = (a <= hour < b) if a < b else (a != b and (hour >= a or hour < b))
+            if inside:
+                return p.emergency.curfew_risk_factor, 1, 1
+        return p.emergency.risk_factor, 1, 0
+
     def play_tick(self) -> None:
         """The rest of the tick: the signals, every agent's turn, the row."""
+        self.emergency_risk, under, curfew = self._emergency_now()
+        self.emergency_counts = {"under_emergency": under, "under_curfew": curfew}
         self.media = self._broadcast()
         self.lethal_in_force = self.lethal_probability
         if self.p.provocateurs.count > 0 and self.framing > 0:  # the pretext
@@ -1009,6 +1043,7 @@ class ReferenceModel:
             **counts,
             **self.events,
             **self.transport,
+            **getattr(self, "emergency_counts", {"under_emergency": 0, "under_curfew": 0}),
             framing=self.framing,
             legitimacy=self._shown_legitimacy(),
         )

@@ -102,6 +102,8 @@ class Place:
         #: the simulation)
         self.region = ""
         self.index = 0
+        #: hours east of UTC of the place's local clock (a country's places table)
+        self.utc_offset = 0.0
         self.params = params
         #: the timeline the place's rules were compiled from (its unit codes, guards …)
         self.timeline = timeline

@@ -166,6 +166,7 @@ class Simulation:
                 streams = seed_streams(place_seed(self.seed_sequence, i))
                 place = Place.new(name, params, timeline, streams, self)
                 place.region, place.index = region, i
+                place.utc_offset = self.country.places[i].utc_offset
                 self.places.append(place)
         self.timings["init_s"] = time.perf_counter() - t0
         self._pool = _thread_pool(threads, len(self.places))
@@ -465,6 +466,8 @@ class Simulation:
         ):
             place = Place.resume(saved, params, timeline, sim)
             place.region, place.index = region, i
+            if sim.country is not None:
+                place.utc_offset = sim.country.places[i].utc_offset
             sim.places.append(place)
         sim._pool = _thread_pool(threads, len(sim.places))
         # A variant's own values of the time-varying parameters take over at the next

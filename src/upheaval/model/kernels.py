@@ -216,7 +216,8 @@ def deterrence_factor(max_jail_term, exponent):
 def decide(g, a, i, r, s, legitimacy, deterrence, fear):
     """Rule A for free citizen ``i``; updates its status and lane. True if active
     (:func:`~upheaval.model.rules.decision.willing` with the citizen's own risk)."""
-    now_active = willing(g, a, i, r, s, legitimacy, deterrence, fear, 1.0)
+    risk_scale = s.emergency_risk[0] if r.emergency_on else 1.0
+    now_active = willing(g, a, i, r, s, legitimacy, deterrence, fear, risk_scale)
     set_free_status(g, a, i, now_active)
     return now_active
 
@@ -314,7 +315,8 @@ def synchronous_decisions(g, a, r, s, legitimacy, max_jail_term, scratch):
         scratch[i] = -1
         if a.kind[i] == CITIZEN and (a.status[i] == QUIET or a.status[i] == ACTIVE):
             own, fear = own_outlook(a, i, r, legitimacy)
-            scratch[i] = 1 if willing(g, a, i, r, s, own, deterrence, fear, 1.0) else 0
+            scale = s.emergency_risk[0] if r.emergency_on else 1.0
+            scratch[i] = 1 if willing(g, a, i, r, s, own, deterrence, fear, scale) else 0
     for i in range(n_slots):
         if scratch[i] >= 0:
             set_free_status(g, a, i, scratch[i] == 1)

@@ -14,6 +14,7 @@ from upheaval.model.declare import Mechanism
 from upheaval.model.rules import (
     defection,
     elite,
+    emergency,
     forces,
     hardship,
     identity,
@@ -37,6 +38,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     organisation.MECHANISM,  # 8. organised groups and strikes
     identity.MECHANISM,  # 10. divided identities
     transport.MECHANISM,  # 11. forces that travel between places, and blockades
+    emergency.MECHANISM,  # 12. states of emergency and curfews
 )
 
 _names = [m.name for m in MECHANISMS]
