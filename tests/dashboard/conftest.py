@@ -54,9 +54,7 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
     small = small_scenario()
     sweep = root / "sweep"
     factors = [parse_factor("legitimacy=0.6:0.9"), parse_factor("cop_density=0.02:0.06")]
-    run_sweep(
-        small, designs.sobol(factors, 4), sweep, steps=30, seed=1, executor=SerialExecutor()
-    )
+    run_sweep(small, designs.sobol(factors, 4), sweep, steps=30, seed=1, executor=SerialExecutor())
     analyse_sweep(sweep, ["peak_active"], resamples=50).to_csv(
         sweep / "sensitivity.csv", index=False
     )
@@ -179,13 +177,14 @@ def set_field(page, location: str, value: str) -> None:
     page.fill(f'[id="f-{location}"]', value)
 
 
-def lattice_pixels(page, variant: str = "A") -> dict:
-    """The lattice canvas as drawn: its size and its RGBA bytes (a list)."""
+def lattice_pixels(page, variant: str = "A", canvas: str = "") -> dict:
+    """A lattice canvas as drawn (variant A or B, or the canvas with id ``canvas``): its
+    size and its RGBA bytes (a list)."""
     return page.evaluate(
-        """(v) => {
-            const c = document.getElementById('lattice-' + v);
+        """(id) => {
+            const c = document.getElementById(id);
             const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
             return {width: c.width, height: c.height, rgba: Array.from(d)};
         }""",
-        variant,
+        canvas or f"lattice-{variant}",
     )

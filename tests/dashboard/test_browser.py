@@ -170,15 +170,11 @@ def test_playback_of_a_stored_run(page, server, results):
     page.fill("#pb-slider", "20")
     page.dispatch_event("#pb-slider", "input")
     page.wait_for_function(f"{D}.playback.snapTick === 20")
-    pix = page.evaluate(
-        """() => { const c = document.getElementById('pb-canvas');
-        return {w: c.width, h: c.height,
-                rgba: Array.from(c.getContext('2d').getImageData(0, 0, c.width, c.height).data)}; }"""
-    )
+    pix = lattice_pixels(page, canvas="pb-canvas")
     snap = read_snapshots(results.run)[20]
     expected = snapshot_indices(snap["occupant"], snap["group"]).ravel()
-    assert (pix["w"], pix["h"]) == (30, 24)
-    drawn = _rgb_indices({"rgba": pix["rgba"]})
+    assert (pix["width"], pix["height"]) == (30, 24)
+    drawn = _rgb_indices(pix)
     assert (drawn == expected).all(), "the drawn lattice is the stored snapshot, site by site"
     _, table = read_run(results.run)
     active = table.column("active_blue").to_pylist()[20]

@@ -1,0 +1,243 @@
+"""The dashboard's server without a browser: the form is the loader's, caps name
+themselves, no request reaches a file it was not offered, a client that vanishes
+mid-stream costs nothing, pages do not wait for each other, ``upheaval serve``."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import struct
+import subprocess
+import sys
+import time
+import urllib.request
+
+import pytest
+from starlette.testclient import TestClient
+
+from upheaval.model.params import parameters
+from upheaval.model.ticks import COLUMNS
+from upheaval.scenario.loading import ScenarioError, load_preset, preset_names
+from upheaval.views.dashboard.app import DashboardConfig, create_app
+from upheaval.views.dashboard.form import Limits, scenario_form, scenario_from_form
+
+
+def _client(results=None, **limits) -> TestClient:
+    return TestClient(create_app(DashboardConfig(limits=Limits(**limits), results=results)))
+
+
+def _form(name: str = "epstein2002-run2", **values: str) -> dict:
+    form = scenario_form(load_preset(name))
+    form["values"].update(values)
+    return form
+
+
+def _frame(data: bytes) -> tuple[dict, bytes]:
+    (n,) = struct.unpack("<I", data[:4])
+    return json.loads(data[4 : 4 + n]), data[4 + n :]
+
+
+def _until(ws, kind: str) -> dict | tuple[dict, bytes]:
+    """Messages until one of ``kind`` (a frame: header and lattice bytes)."""
+    while True:
+        msg = ws.receive()
+        if msg.get("bytes") is not None:
+            header, body = _frame(msg["bytes"])
+            ws.send_json({"op": "ack"})
+            if kind == "frame":
+                return header, body
+            continue
+        m = json.loads(msg["text"])
+        if m["type"] == kind:
+            return m
+        if m["type"] == "error" and kind != "error":
+            raise AssertionError(m)
+
+
+@pytest.mark.parametrize("name", preset_names())
+def test_the_form_gives_back_the_scenario_it_shows(name):
+    sc = load_preset(name)
+    again = scenario_from_form(scenario_form(sc))
+    assert again.params == sc.params
+    assert again.timeline == sc.timeline
+
+
+def test_form_mistakes_are_the_loaders_messages():
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_form(_form(**{"citizens.legitimacy": "1.5"}))
+    assert (e.value.key, e.value.reason) == ("citizens.legitimacy", "must be ≤ 1, got 1.5")
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_form(_form(**{"world.width": "40.5"}))
+    assert e.value.key == "world.width" and "integer" in e.value.reason
+    form = _form()
+    form["timeline"] = ["tick = 3, set = { legitimacy = "]
+    with pytest.raises(ScenarioError) as e:
+        scenario_from_form(form)
+    assert e.value.key == "timeline[1]" and "not valid TOML" in e.value.reason
+
+
+def test_schema_lists_every_parameter_with_its_help_and_range():
+    with _client() as c:
+        s = c.get("/api/schema").json()
+    listed = {p["location"]: p for sec in s["sections"] for p in sec["parameters"]}
+    assert set(listed) == {p.location for p in parameters()}
+    leg = listed["citizens.legitimacy"]
+    assert (leg["low"], leg["high"], leg["timeline"]) == (0.0, 1.0, True)
+    assert leg["help"].startswith("Regime legitimacy")
+    assert {"shock", "reinforce"} <= set(s["actions"])
+
+
+def test_a_run_streams_frames_of_one_byte_a_site():
+    with _client() as c, c.websocket_connect("/ws") as ws:
+        assert json.loads(ws.receive_text())["type"] == "hello"
+        ws.send_json({"op": "start", "arg": _form(**{"world.width": "25", "world.height": "16"})})
+        started = _until(ws, "started")
+        assert started["columns"] == list(COLUMNS)
+        header, body = _until(ws, "frame")
+        assert header["tick"] == 0
+        (place,) = header["variants"][0]["places"]
+        assert (place["width"], place["height"]) == (25, 16)
+        off, n = place["lattice"]
+        assert n == 25 * 16 and len(body) == off + n
+        ws.send_json({"op": "draw_every", "arg": 5})
+        ws.send_json({"op": "step", "arg": 7})
+        header, _ = _until(ws, "frame")
+        rows = header["variants"][0]["rows"]
+        assert [r[0] for r in rows] == list(range(1, 8)), "every tick's row, drawn or not"
+
+
+def test_caps_name_themselves():
+    with _client(max_sites=1000, max_steps=50, max_runs=1, max_upload_bytes=100_000) as c:
+        r = c.post("/api/validate", content=json.dumps(_form()))  # 40×40 = 1600 sites
+        assert r.status_code == 400
+        assert r.json()["key"] == "world.width" and "--max-sites" in r.json()["message"]
+        r = c.post("/api/upload", content=b"#" * 100_001)
+        assert r.status_code == 413 and "--max-upload" in r.json()["message"]
+        small = _form(**{"world.width": "20", "world.height": "20", "run.steps": "40"})
+        with c.websocket_connect("/ws") as ws1, c.websocket_connect("/ws") as ws2:
+            ws1.receive_text(), ws2.receive_text()
+            ws1.send_json({"op": "start", "arg": {**small, "values": {**small["values"]}}})
+            _until(ws1, "started")
+            too_long = _form(**{"world.width": "20", "world.height": "20", "run.steps": "51"})
+            ws2.send_json({"op": "start", "arg": too_long})
+            err = _until(ws2, "error")
+            assert err["key"] == "run.steps" and "--max-steps" in err["message"]
+            ws2.send_json({"op": "start", "arg": small})
+            err = _until(ws2, "error")
+            assert "--max-runs" in err["message"]
+
+
+def test_an_upload_is_read_by_the_loader():
+    text = b'[scenario]\nextends = "epstein2002-run2"\n[citizens]\nlegitimacy = 0.7\n'
+    with _client() as c:
+        r = c.post("/api/upload?filename=mine.toml", content=text)
+        assert r.json()["values"]["citizens.legitimacy"] == "0.7"
+        r = c.post("/api/upload?filename=bad.toml", content=b"[citizens]\nlegitimacy = 7\n")
+        assert r.status_code == 400
+        j = r.json()
+        assert (j["where"], j["key"]) == ("upload bad.toml", "citizens.legitimacy")
+
+
+def test_no_request_reaches_a_file_it_was_not_offered(tmp_path, results):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("no")
+    with _client(results=results.root) as c:
+        listed = [r["id"] for r in c.get("/api/stored").json()["runs"]]
+        assert listed == ["runs/small"]  # runs only: not the sweep, calibration, comparison
+        for path in (
+            "/api/stored/../secret.txt",
+            "/api/stored/%2e%2e/%2e%2e/etc/passwd",
+            f"/api/stored/{secret}",
+            "/api/stored/runs/small/file/..%2f..%2fsecret.txt",
+            "/api/stored/runs/small/file/ticks.csv",
+            "/api/preset/..%2fsecret",
+            "/static/../pyproject.toml",
+        ):
+            r = c.get(path)
+            assert r.status_code == 404, path
+        assert c.get("/api/stored/runs/small/file/manifest.json").json()["format"]
+
+
+def test_the_server_survives_a_client_that_vanishes_mid_stream():
+    app = create_app(DashboardConfig(limits=Limits(max_runs=1)))
+    with TestClient(app) as c:
+        for _ in range(3):  # each time the run slot comes back
+            with c.websocket_connect("/ws") as ws:
+                ws.receive_text()
+                ws.send_json({"op": "start", "arg": _form(**{"run.steps": "100000"})})
+                _until(ws, "started")
+                ws.send_json({"op": "run"})
+                _until(ws, "frame")  # and never acknowledged again: closed mid-stream
+            end = time.monotonic() + 10
+            while app.state.slots.taken and time.monotonic() < end:
+                time.sleep(0.02)
+            assert app.state.slots.taken == 0 and not app.state.sessions
+        assert c.get("/api/status").json() == {"runs": 0, "pages": 0, "max_runs": 1}
+
+
+def test_one_pages_run_does_not_wait_for_anothers():
+    """A page running flat out and a page stepping: the stepping page's ticks come
+    back while the other runs (each run is its own worker; the GIL is shared a tick at
+    a time)."""
+    with _client() as c, c.websocket_connect("/ws") as busy, c.websocket_connect("/ws") as other:
+        busy.receive_text(), other.receive_text()
+        big = _form(**{"world.width": "300", "world.height": "300", "run.steps": "100000"})
+        busy.send_json({"op": "start", "arg": big})
+        _until(busy, "started")
+        _until(busy, "frame")
+        busy.send_json({"op": "draw_every", "arg": 10**6})  # steps flat out, sends nothing
+        busy.send_json({"op": "run"})
+        other.send_json({"op": "start", "arg": _form()})
+        _until(other, "started")
+        _until(other, "frame")
+        t0 = time.perf_counter()
+        for t in range(1, 6):
+            other.send_json({"op": "step", "arg": 1})
+            header, _ = _until(other, "frame")
+            assert header["tick"] == t
+        assert time.perf_counter() - t0 < 5.0
+        busy.send_json({"op": "pause"})
+
+
+def test_upheaval_serve_prints_its_address_and_warns_off_loopback(tmp_path):
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    p = subprocess.Popen(
+        [sys.executable, "-m", "upheaval.cli", "serve"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("upheaval dashboard at http://127.0.0.1:"), line
+        url = line.split()[3]
+        assert int(url.rsplit(":", 1)[1].strip("/")) > 0
+        with urllib.request.urlopen(url, timeout=10) as r:
+            assert b"upheaval dashboard" in r.read()
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
+    p = subprocess.Popen(
+        [sys.executable, "-m", "upheaval.cli", "serve", "--host", "0.0.0.0"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=tmp_path,
+        env=env,
+    )
+    try:
+        warning = p.stderr.readline()
+        assert warning.startswith("warning: listening on 0.0.0.0: anyone who can reach"), warning
+    finally:
+        p.send_signal(signal.SIGINT)
+        p.wait(10)
+    r = subprocess.run(
+        [sys.executable, "-m", "upheaval.cli", "serve", "--max-runs", "0"],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert r.returncode == 2 and r.stderr.strip() == "error: --max-runs: must be ≥ 1, got 0"
