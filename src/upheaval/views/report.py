@@ -196,12 +196,21 @@ def _snapshot_png(indices: np.ndarray) -> str:
 
 
 def _legend_html(model2: bool) -> str:
-    from upheaval.views.dashboard.frames import ACTIVE, EMPTY, JAILED, PALETTE, QUIET
+    from upheaval.views.dashboard.frames import (
+        ACTIVE,
+        ACTIVE_GREEN,
+        COP_UNIT,
+        EMPTY,
+        JAILED,
+        PALETTE,
+        QUIET,
+        QUIET_GREEN,
+    )
 
     shown = [EMPTY, QUIET, ACTIVE, JAILED]
     if model2:
-        shown += [4, 5]
-    shown.append(7)  # cops (snapshots keep no unit or faction)
+        shown += [QUIET_GREEN, ACTIVE_GREEN]
+    shown.append(COP_UNIT)  # cops (snapshots keep no unit or faction)
     return (
         "<p class='key'>"
         + "".join(

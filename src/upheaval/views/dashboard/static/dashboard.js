@@ -28,6 +28,8 @@ const D = (window.dashboard = {
   drawTimes: [],
   fps: 0,
   serverMs: null,
+  serverLog: [],         // server_ms of recent frames (benchmarks/dashboard_fps.py reads it)
+  drawLog: [],           // ms to draw each recent frame's lattices in the page
   errors: [],
   variants: [],          // [{name, canvas, rows: {col: []}}]
   marks: [],
@@ -403,6 +405,8 @@ function onFrame(buf) {
   unacked++;
   D.running = header.running;
   D.serverMs = header.server_ms;
+  D.serverLog.push(header.server_ms);
+  if (D.serverLog.length > 5000) D.serverLog.splice(0, 1000);
   header.variants.forEach((v, i) => {
     const panel = D.variants[i];
     if (!panel) return;
@@ -420,9 +424,12 @@ function drawPending(now) {
   if (!pending) return;
   const header = pending;
   pending = null;
+  const t0 = performance.now();
   for (const panel of D.variants) {
     if (panel.lattice) drawLattice(panel.canvas, panel.lattice.bytes, panel.lattice.width, panel.lattice.height);
   }
+  D.drawLog.push(performance.now() - t0);
+  if (D.drawLog.length > 5000) D.drawLog.splice(0, 1000);
   D.tick = header.tick;
   $("tick").textContent = `tick ${header.tick}` + (D.steps ? ` / ${D.steps}` : "");
   D.framesDrawn++;
@@ -473,7 +480,10 @@ async function openStored(id) {
   for (const f of run.files) {
     files.append(el("a", { class: "dl", href: `/api/stored/${id}/file/${f}`, download: f, text: f }));
   }
-  drawLegend($("pb-legend"), D.schema.legend.filter((e) => e.index <= 3 || e.index === 7 || (run.variant === "II" && (e.index === 4 || e.index === 5))));
+  // snapshots keep no unit or faction: citizens (Green too in Model II) and one cop colour
+  const keys = run.variant === "II" ? ["empty", "quiet", "active", "jailed", "quiet_green", "active_green", "cop_unit_0"]
+    : ["empty", "quiet", "active", "jailed", "cop_unit_0"];
+  drawLegend($("pb-legend"), D.schema.legend.filter((e) => keys.includes(e.key)));
   const names = [...D.shown].filter((c) => run.columns.includes(c));
   D.pbChart = makeChart($("pb-chart"), names, names.length, () => run.timeline, () => D.playback && D.playback.tick);
   D.pbChart.setData([rows.tick, ...names.map((c) => rows[c])]);
