@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import statistics
+import subprocess
 import threading
 import time
 from pathlib import Path
@@ -138,9 +139,13 @@ def main() -> None:
     args = ap.parse_args()
     result = measure(args.size, args.seconds, args.warmup, args.draw_every)
     now = datetime.datetime.now(datetime.UTC)
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=False
+    ).stdout.strip()
     record = {
         "benchmark": "dashboard_fps",
         "date_utc": now.isoformat(timespec="seconds"),
+        "commit": commit or None,
         "machine": {
             "cpus": os.cpu_count(),
             "processor": platform.processor() or platform.machine(),

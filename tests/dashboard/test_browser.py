@@ -119,6 +119,31 @@ def test_a_bad_value_shows_the_loaders_message_and_runs_nothing(page, server):
     assert page.evaluate(f"{D}.framesReceived") == 0
 
 
+def test_an_uploaded_scenario_and_an_added_timeline_entry_take_effect(page, server, tmp_path):
+    scenario = tmp_path / "mine.toml"
+    scenario.write_text(
+        '[scenario]\nname = "mine"\nextends = "epstein2002-run2"\n'
+        "[world]\nwidth = 30\nheight = 30\n[citizens]\nlegitimacy = 0.9\n"
+        "[[timeline]]\ntick = 20\nset = { cop_density = 0.05 }\n"
+    )
+    open_dashboard(page, server)
+    page.set_input_files("#upload", str(scenario))
+    page.wait_for_function("document.getElementById('f-world.width').value === '30'")
+    assert page.input_value('[id="f-citizens.legitimacy"]') == "0.9"
+    assert page.input_value(".tl-row .tl-text") == "tick = 20, set = { cop_density = 0.05 }"
+    page.click("#timeline-add")
+    page.locator(".tl-row .tl-text").nth(1).fill("tick = 3, set = { legitimacy = 0.2 }")
+    _start(page)
+    for _ in range(4):
+        page.click("#step")
+    page.wait_for_function(f"{D}.tick === 4")
+    legitimacy = page.evaluate(f"{D}.variants[0].rows.legitimacy")
+    assert legitimacy == [0.9, 0.9, 0.9, 0.2, 0.2], "the uploaded value, then the added entry"
+    labels = [m["label"] for m in page.evaluate(f"{D}.marks")]
+    assert sorted(labels) == ["cop_density = 0.05", "legitimacy = 0.2"]
+    assert lattice_pixels(page)["width"] == 30
+
+
 def test_pause_and_step(page, server):
     open_dashboard(page, server)
     set_field(page, "run.steps", "100000")

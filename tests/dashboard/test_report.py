@@ -91,3 +91,18 @@ def test_report_refuses_what_is_not_a_result_directory(tmp_path):
     )
     with pytest.raises(ReportError, match="no such directory"):
         write_report(tmp_path / "missing")
+
+
+def test_dashboard_doc_names_only_tests_that_exist():
+    """docs/dashboard.md backs what it says with tests: each one it names exists."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    text = (root / "docs" / "dashboard.md").read_text("utf-8")
+    named = re.findall(r"`(tests/[\w/]+\.py)::(test_\w+)`", text)
+    assert len(named) >= 15
+    for path, name in named:
+        source = (root / path).read_text("utf-8")
+        assert re.search(rf"^def {name}\(", source, re.M), f"{path}::{name} does not exist"
+    for img in re.findall(r"\]\((img/[\w-]+\.png)\)", text):
+        assert (root / "docs" / img).is_file(), img
