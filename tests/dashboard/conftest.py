@@ -54,7 +54,15 @@ def results(tmp_path_factory: pytest.TempPathFactory) -> Results:
     small = small_scenario()
     sweep = root / "sweep"
     factors = [parse_factor("legitimacy=0.6:0.9"), parse_factor("cop_density=0.02:0.06")]
-    run_sweep(small, designs.sobol(factors, 4), sweep, steps=30, seed=1, executor=SerialExecutor())
+    run_sweep(
+        small,
+        designs.sobol(factors, 4),
+        sweep,
+        steps=30,
+        seed=1,
+        executor=SerialExecutor(),
+        keep_ticks=True,
+    )
     analyse_sweep(sweep, ["peak_active"], resamples=50).to_csv(
         sweep / "sensitivity.csv", index=False
     )

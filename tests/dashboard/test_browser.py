@@ -212,6 +212,11 @@ def test_playback_of_a_stored_run(page, server, results):
 
     got = pq.read_table(dl.value.path())
     assert got.num_rows == table.num_rows == 41
+    # a sweep's run (the sweep kept its ticks): its time series, no lattice
+    page.click('.stored[data-id="sweep@p2-r0"]')
+    page.wait_for_function(f"{D}.playback.run.id === 'sweep@p2-r0' && {D}.playback.shown")
+    assert "no lattice snapshots" in page.inner_text("#pb-snap")
+    assert page.evaluate(f"{D}.playback.rows.tick.length") == 31
 
 
 def test_closing_the_page_stops_its_run(browser, server):

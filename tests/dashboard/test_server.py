@@ -144,7 +144,10 @@ def test_no_request_reaches_a_file_it_was_not_offered(tmp_path, results):
     secret.write_text("no")
     with _client(results=results.root) as c:
         listed = [r["id"] for r in c.get("/api/stored").json()["runs"]]
-        assert listed == ["runs/small"]  # runs only: not the sweep, calibration, comparison
+        # the run, and the sweep's runs (it kept its ticks); not its calibration's rounds,
+        # which did not
+        others = [x for x in listed if x != "runs/small"]
+        assert "runs/small" in listed and others and all(x.startswith("sweep@p") for x in others)
         for path in (
             "/api/stored/../secret.txt",
             "/api/stored/%2e%2e/%2e%2e/etc/passwd",
@@ -157,6 +160,49 @@ def test_no_request_reaches_a_file_it_was_not_offered(tmp_path, results):
             r = c.get(path)
             assert r.status_code == 404, path
         assert c.get("/api/stored/runs/small/file/manifest.json").json()["format"]
+
+
+def test_a_sweeps_run_plays_back_its_ticks(results):
+    from upheaval.experiments.store import query, read_runs
+
+    with _client(results=results.root) as c:
+        listed = {r["id"]: r for r in c.get("/api/stored").json()["runs"]}
+        assert (
+            len([i for i in listed if i.startswith("sweep@")]) == read_runs(results.sweep).num_rows
+        )
+        run = c.get("/api/stored/sweep@p3-r0").json()
+        want = query(results.sweep, "SELECT * FROM ticks WHERE point = 3 ORDER BY tick")
+        assert run["rows"][COLUMNS.index("active_blue")] == want.column("active_blue").to_pylist()
+        assert run["snapshots"] == [] and run["files"] == ["ticks.parquet"]
+        r = c.get("/api/stored/sweep@p3-r0/file/ticks.parquet")
+        import io
+
+        import pyarrow.parquet as pq
+
+        assert pq.read_table(io.BytesIO(r.content)).num_rows == want.num_rows == 31
+        assert c.get("/api/stored/sweep@p999-r0").status_code == 404
+        assert c.get("/api/stored/sweep@p3-r0/snapshot/0").status_code == 404
+
+
+def test_the_live_run_downloads_as_parquet():
+    import io
+
+    import pyarrow.parquet as pq
+
+    with _client() as c, c.websocket_connect("/ws") as ws:
+        token = json.loads(ws.receive_text())["token"]
+        assert c.get(f"/api/live/{token}/ticks.parquet").status_code == 404  # nothing yet
+        ws.send_json({"op": "start", "arg": _form(**{"world.width": "20", "world.height": "20"})})
+        _until(ws, "started")
+        ws.send_json({"op": "step", "arg": 6})
+        header, _ = _until(ws, "frame")
+        while header["tick"] < 6:
+            header, _ = _until(ws, "frame")
+        table = pq.read_table(io.BytesIO(c.get(f"/api/live/{token}/ticks.parquet").content))
+        assert table.column("tick").to_pylist() == list(range(7))
+        png = c.get(f"/api/live/{token}/timeseries.png")
+        assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
+        assert c.get("/api/live/not-a-token/ticks.parquet").status_code == 404
 
 
 def test_the_server_survives_a_client_that_vanishes_mid_stream():

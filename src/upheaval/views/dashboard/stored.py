@@ -1,10 +1,14 @@
-"""Stored runs the dashboard plays back: run directories under one results folder.
+"""Stored runs the dashboard plays back: run directories, and the runs of sweeps that
+kept their ticks, under one results folder.
 
-The server is given one folder (``upheaval serve --results DIR``) and lists the run
-directories under it (``upheaval run`` output, found by their manifest, at most
-:data:`DEPTH` levels down). A page names a run by the id the listing gave it; the id
-is looked up in a fresh listing, never joined to a path, so a request cannot reach a
-file outside the runs listed.
+The server is given one folder (``upheaval serve --results DIR``) and lists what is
+under it, at most :data:`DEPTH` levels down, found by its marker: each run directory
+(``upheaval run``), and each run of a sweep written with ``keep_ticks`` (``upheaval
+sweep --keep-ticks``; at most :data:`SWEEP_RUNS` a sweep), named
+``SWEEP@pPOINT-rREPLICATE``. A page names a run by the id the listing gave it; the
+id is looked up in a fresh listing, never joined to a path, so a request cannot
+reach a file outside the runs listed. A sweep's run has its time series, no
+snapshots (sweeps keep none).
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from upheaval.model.ticks import COLUMNS
-from upheaval.results.directories import RUN, kind_of
+from upheaval.results.directories import RUN, SWEEP, kind_of
 from upheaval.results.recorder import (
     FIGURE,
     MANIFEST,
@@ -30,6 +34,8 @@ from .frames import snapshot_indices
 
 #: How deep under the results folder run directories are looked for.
 DEPTH = 3
+#: Most runs of one sweep listed.
+SWEEP_RUNS = 500
 _SKIP = {"ticks", "snapshots", "summaries", "variants", ".git", "__pycache__", "node_modules"}
 
 
@@ -59,15 +65,24 @@ class StoredRuns:
         self._snapshots: dict[str, tuple[float, dict]] = {}
         self._lock = threading.Lock()
 
-    def _directories(self) -> dict[str, Path]:
+    def _directories(self) -> dict[str, Any]:
+        """Id → run directory, and id → sweep directory for sweeps that kept ticks
+        (their runs' ids are added by :meth:`_sweep_runs`)."""
         found: dict[str, Path] = {}
         if self.root is None or not self.root.is_dir():
             return found
 
         def walk(d: Path, depth: int) -> None:
-            if kind_of(d) is RUN:
+            kind = kind_of(d)
+            if kind is RUN:
                 found[d.relative_to(self.root).as_posix() or "."] = d
                 return
+            if kind is SWEEP:
+                for rid, run in self._sweep_runs(d).items():
+                    found[rid] = run
+                return
+            if kind is not None:
+                return  # a calibration's or comparison's sweeps are its own workings
             if depth == DEPTH:
                 return
             try:
@@ -81,10 +96,51 @@ class StoredRuns:
         walk(self.root, 0)
         return found
 
+    def _sweep_runs(self, d: Path) -> dict[str, Any]:
+        """Id → ``_SweepRun`` for each finished run of a sweep that kept its ticks."""
+        from upheaval.experiments.store import StoreError, read_runs
+        from upheaval.experiments.store import read_manifest as sweep_manifest
+
+        try:
+            m = sweep_manifest(d)
+            if not m.get("keep_ticks"):
+                return {}
+            runs = read_runs(d)
+        except (StoreError, ValueError, OSError):
+            return {}
+        rel = d.relative_to(self.root).as_posix() or "."
+        factors = [f["name"] for f in m["design"]["factors"]]
+        out: dict[str, Any] = {}
+        cols = {c: runs.column(c).to_pylist() for c in ("point", "replicate", *factors)}
+        for k in range(min(runs.num_rows, SWEEP_RUNS)):
+            point, rep = cols["point"][k], cols["replicate"][k]
+            values = ", ".join(
+                f"{f} = {cols[f][k]:.4g}"
+                if isinstance(cols[f][k], float)
+                else f"{f} = {cols[f][k]}"
+                for f in factors
+            )
+            out[f"{rel}@p{point}-r{rep}"] = _SweepRun(d, m, int(point), int(rep), values)
+        return out
+
     def listing(self) -> list[dict[str, Any]]:
-        """``{"id", "scenario", "seed", "status", "ticks", "snapshots"}`` per run."""
+        """``{"id", "label", "scenario", "status", "ticks", "snapshots"}`` per run (and
+        ``seed`` for a run directory)."""
         out = []
         for rid, d in self._directories().items():
+            if isinstance(d, _SweepRun):
+                out.append(
+                    {
+                        "id": rid,
+                        "label": f"{d.manifest['scenario']['name']}, point {d.point} "
+                        f"replicate {d.replicate}: {d.values}",
+                        "scenario": d.manifest["scenario"]["name"],
+                        "status": "sweep run",
+                        "ticks": d.manifest.get("steps"),
+                        "snapshots": [],
+                    }
+                )
+                continue
             try:
                 m = read_manifest(d)
             except RunDirectoryError:
@@ -92,6 +148,8 @@ class StoredRuns:
             out.append(
                 {
                     "id": rid,
+                    "label": f"{m['scenario']['name']}, seed {m['seed']}, "
+                    f"{m.get('ticks', {}).get('count')} ticks",
                     "scenario": m["scenario"]["name"],
                     "seed": m["seed"],
                     "status": m["status"],
@@ -101,7 +159,7 @@ class StoredRuns:
             )
         return out
 
-    def _find(self, rid: str) -> Path | None:
+    def _find(self, rid: str) -> Any:
         return self._directories().get(rid)
 
     def run(self, rid: str) -> dict[str, Any] | None:
@@ -109,6 +167,27 @@ class StoredRuns:
         d = self._find(rid)
         if d is None:
             return None
+        if isinstance(d, _SweepRun):
+            table = d.ticks()
+            if table is None:
+                return None
+            params = d.manifest["scenario"]["parameters"]
+            return {
+                "id": rid,
+                "title": f"{d.manifest['scenario']['name']}, point {d.point} replicate "
+                f"{d.replicate} of the sweep: {d.values}",
+                "scenario": d.manifest["scenario"]["name"],
+                "description": d.values,
+                "status": "sweep run",
+                "variant": params["model.variant"],
+                "width": params["world.width"],
+                "height": params["world.height"],
+                "columns": list(COLUMNS),
+                "rows": [table.column(c).to_pylist() for c in COLUMNS],
+                "snapshots": [],
+                "timeline": _marks(d.manifest["scenario"].get("timeline") or []),
+                "files": ["ticks.parquet"],
+            }
         try:
             m, table = read_run(d)
             snaps = self._snaps(rid, d)
@@ -116,6 +195,7 @@ class StoredRuns:
             return None
         return {
             "id": rid,
+            "title": f"{m['scenario']['name']}, seed {m['seed']} ({m['status']})",
             "scenario": m["scenario"]["name"],
             "description": m["scenario"].get("description", ""),
             "seed": m["seed"],
@@ -146,7 +226,7 @@ class StoredRuns:
     def snapshot(self, rid: str, tick: int) -> bytes | None:
         """One snapshot's palette indices (one byte a site, site order)."""
         d = self._find(rid)
-        if d is None:
+        if d is None or isinstance(d, _SweepRun):
             return None
         try:
             snaps = self._snaps(rid, d)
@@ -162,6 +242,15 @@ class StoredRuns:
         d = self._find(rid)
         if d is None:
             return None
+        if isinstance(d, _SweepRun):
+            table = d.ticks() if name == "ticks.parquet" else None
+            if table is None:
+                return None
+            import pyarrow.parquet as pq
+
+            buf = io.BytesIO()
+            pq.write_table(table, buf)
+            return buf.getvalue(), "application/vnd.apache.parquet", name
         try:
             if name == "ticks.parquet":
                 import pyarrow.parquet as pq
@@ -186,4 +275,25 @@ class StoredRuns:
         return None
 
 
-__all__ = ["DEPTH", "StoredRuns"]
+class _SweepRun:
+    """One run of a sweep that kept its ticks: the sweep, its point and replicate."""
+
+    def __init__(self, sweep: Path, manifest: dict, point: int, replicate: int, values: str):
+        self.sweep, self.manifest = sweep, manifest
+        self.point, self.replicate, self.values = point, replicate, values
+
+    def ticks(self):
+        """Its tick rows (the sweep's confined, read-only query), or None."""
+        from upheaval.experiments.store import QueryError, StoreError, query
+
+        try:
+            return query(
+                self.sweep,
+                f"SELECT * FROM ticks WHERE point = {self.point} "
+                f"AND replicate = {self.replicate} ORDER BY tick",
+            )
+        except (QueryError, StoreError, ValueError):
+            return None
+
+
+__all__ = ["DEPTH", "SWEEP_RUNS", "StoredRuns"]

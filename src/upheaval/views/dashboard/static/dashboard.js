@@ -456,7 +456,7 @@ async function loadStoredList() {
   host.innerHTML = "";
   $("stored-none").textContent = j.runs.length ? "" : "No stored runs under this server's results folder (upheaval serve --results DIR).";
   for (const run of j.runs) {
-    const b = el("button", { class: "stored", "data-id": run.id, text: `${run.id} — ${run.scenario}, seed ${run.seed}, ${run.ticks} ticks` });
+    const b = el("button", { class: "stored", "data-id": run.id, text: `${run.id} — ${run.label}` });
     b.addEventListener("click", () => openStored(run.id));
     host.append(b);
   }
@@ -468,8 +468,8 @@ async function openStored(id) {
   if (!run.ok) { $("pb-title").textContent = run.message; return; }
   const rows = {};
   run.columns.forEach((c, i) => { rows[c] = run.rows[i]; });
-  D.playback = { run, rows, tick: rows.tick[0], snaps: new Map(), snapTick: null };
-  $("pb-title").textContent = `${run.id}: ${run.scenario}, seed ${run.seed} (${run.status})`;
+  D.playback = { run, rows, tick: rows.tick[0], snaps: new Map(), snapTick: null, shown: false };
+  $("pb-title").textContent = `${run.id}: ${run.title}`;
   $("pb-controls").classList.remove("hidden");
   const slider = $("pb-slider");
   slider.min = rows.tick[0];
@@ -499,17 +499,23 @@ async function showStoredTick(tick) {
   const snaps = pb.run.snapshots.filter((t) => t <= tick);
   const snap = snaps.length ? snaps[snaps.length - 1] : null;
   if (snap === null) {
-    $("pb-snap").textContent = pb.run.snapshots.length ? "no snapshot yet at this tick" : "this run kept no snapshots (upheaval run --snapshot-every K)";
+    $("pb-canvas").classList.add("hidden");
+    pb.snapTick = null;
+    $("pb-snap").textContent = pb.run.snapshots.length ? "no snapshot yet at this tick"
+      : pb.run.status === "sweep run" ? "a sweep keeps no lattice snapshots: time series only"
+      : "this run kept no snapshots (upheaval run --snapshot-every K)";
   } else {
     if (!pb.snaps.has(snap)) {
       const r = await fetch(`/api/stored/${pb.run.id}/snapshot/${snap}`);
       pb.snaps.set(snap, new Uint8Array(await r.arrayBuffer()));
     }
+    $("pb-canvas").classList.remove("hidden");
     drawLattice($("pb-canvas"), pb.snaps.get(snap), pb.run.width, pb.run.height);
     pb.snapTick = snap;
     $("pb-snap").textContent = `lattice: snapshot at tick ${snap}`;
   }
   if (D.pbChart) D.pbChart.redraw(false, false);
+  pb.shown = true;
 }
 
 // ---------------------------------------------------------------- wiring --
