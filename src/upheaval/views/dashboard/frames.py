@@ -187,7 +187,7 @@ def legend(place: Place | None = None, unit_names: dict[str, int] | None = None)
         return [{"index": c.index, "key": c.key, "label": c.label, "hex": c.hex} for c in PALETTE]
     shown = [EMPTY, QUIET, ACTIVE, JAILED]
     labels: dict[int, str] = {}
-    if place.rules.model2:
+    if place.rules.model2 or (place.agents.group == GREEN).any():  # Model II or identities
         shown += [QUIET_GREEN, ACTIVE_GREEN]
         labels[QUIET], labels[ACTIVE] = "quiet citizen, Blue", "active citizen, Blue"
     shown.append(COP_UNIT)
