@@ -183,9 +183,9 @@ def create_app(config: DashboardConfig | None = None) -> Starlette:
                 headers={"content-disposition": 'attachment; filename="ticks.parquet"'},
             )
         if name == "timeseries.png":
-            model2 = session.scenario is not None and session.scenario.params.model.variant == "II"
             return Response(
-                await asyncio.to_thread(_figure_png, table, model2), media_type="image/png"
+                await asyncio.to_thread(_figure_png, table, session.model2),
+                media_type="image/png",
             )
         return JSONResponse({"ok": False, "message": f"no file {name!r}"}, status_code=404)
 

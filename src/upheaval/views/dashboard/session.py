@@ -148,6 +148,11 @@ class RunSession:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
+    @property
+    def model2(self) -> bool:
+        """Whether the run is Epstein's Model II (its figure draws the two groups)."""
+        return self.scenario is not None and self.scenario.params.model.variant == "II"
+
     def table(self, variant: int = 0):
         """The tick table of a variant so far (for a download)."""
         v = self.state.variants
