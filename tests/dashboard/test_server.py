@@ -107,6 +107,25 @@ def test_a_run_streams_frames_of_one_byte_a_site():
         assert [r[0] for r in rows] == list(range(1, 8)), "every tick's row, drawn or not"
 
 
+def test_speed_paces_the_run():
+    with _client() as c, c.websocket_connect("/ws") as ws:
+        ws.receive_text()
+        ws.send_json({"op": "start", "arg": _form(**{"world.width": "20", "world.height": "20"})})
+        _until(ws, "started")
+        _until(ws, "frame")
+        ws.send_json({"op": "speed", "arg": 10})
+        ws.send_json({"op": "run"})
+        t0 = time.perf_counter()
+        tick = 0
+        while time.perf_counter() - t0 < 1.0:
+            header, _ = _until(ws, "frame")
+            tick = header["tick"]
+        ws.send_json({"op": "pause"})
+        elapsed = time.perf_counter() - t0
+        # at most 10 ticks a second (a 20×20 tick takes microseconds: unpaced, thousands)
+        assert 5 <= tick <= 10 * elapsed + 2, (tick, elapsed)
+
+
 def test_caps_name_themselves():
     with _client(max_sites=1000, max_steps=50, max_runs=1, max_upload_bytes=100_000) as c:
         r = c.post("/api/validate", content=json.dumps(_form()))  # 40×40 = 1600 sites
@@ -203,6 +222,22 @@ def test_the_live_run_downloads_as_parquet():
         png = c.get(f"/api/live/{token}/timeseries.png")
         assert png.headers["content-type"] == "image/png" and png.content[:4] == b"\x89PNG"
         assert c.get("/api/live/not-a-token/ticks.parquet").status_code == 404
+
+
+def test_only_the_dashboards_own_page_may_open_a_run():
+    from starlette.websockets import WebSocketDisconnect
+
+    with _client() as c:
+        evil = {"origin": "http://evil.example"}  # another site's script
+        with pytest.raises(WebSocketDisconnect) as e, c.websocket_connect("/ws", headers=evil):
+            pass
+        assert e.value.code == 1008
+        with c.websocket_connect("/ws", headers={"origin": "http://testserver"}) as ws:
+            assert json.loads(ws.receive_text())["type"] == "hello"
+    loopback = create_app(DashboardConfig(allowed_hosts=("127.0.0.1", "localhost")))
+    with TestClient(loopback, base_url="http://127.0.0.1:8050") as c:
+        assert c.get("/api/status").status_code == 200
+        assert c.get("/api/status", headers={"host": "rebound.example"}).status_code == 400
 
 
 def test_the_server_survives_a_client_that_vanishes_mid_stream():

@@ -62,8 +62,15 @@ def serve(
 
     from .app import DashboardConfig, create_app
 
-    app = create_app(DashboardConfig(limits=limits or Limits(), results=results))
     host, port = sock.getsockname()[:2]
+    loopback = ("127.0.0.1", "localhost", "::1", "[::1]")
+    app = create_app(
+        DashboardConfig(
+            limits=limits or Limits(),
+            results=results,
+            allowed_hosts=loopback if host in loopback else None,
+        )
+    )
     url = f"http://{host if ':' not in host else f'[{host}]'}:{port}/"
     config = uvicorn.Config(app, log_level="warning", ws_max_size=1 << 20)
     server = uvicorn.Server(config)

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from upheaval.scenario.loading import ScenarioError, load_preset, preset_names
 
@@ -59,6 +60,10 @@ class DashboardConfig:
 
     limits: Limits = field(default_factory=Limits)
     results: Path | None = None
+    #: Host names a request may address (its Host header), None: any. A server on
+    #: loopback answers only to loopback names, so a web page elsewhere cannot reach
+    #: it through a name that resolves to 127.0.0.1 (DNS rebinding).
+    allowed_hosts: tuple[str, ...] | None = None
 
 
 def _error(e: ScenarioError, status: int = 400) -> JSONResponse:
@@ -220,6 +225,12 @@ def create_app(config: DashboardConfig | None = None) -> Starlette:
         )
 
     async def ws_run(ws: WebSocket) -> None:
+        # A browser sends the page's origin: only the dashboard's own page may run
+        # simulations here, not a script of some other site the user has open.
+        origin = ws.headers.get("origin")
+        if origin is not None and urlsplit(origin).netloc != ws.headers.get("host"):
+            await ws.close(code=1008)
+            return
         await ws.accept()
         loop = asyncio.get_running_loop()
         out: asyncio.Queue[bytes | dict[str, Any] | None] = asyncio.Queue()
@@ -281,7 +292,15 @@ def create_app(config: DashboardConfig | None = None) -> Starlette:
         WebSocketRoute("/ws", ws_run),
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
-    app = Starlette(routes=routes)
+    middleware = []
+    if config.allowed_hosts is not None:
+        from starlette.middleware import Middleware
+        from starlette.middleware.trustedhost import TrustedHostMiddleware
+
+        middleware.append(
+            Middleware(TrustedHostMiddleware, allowed_hosts=list(config.allowed_hosts))
+        )
+    app = Starlette(routes=routes, middleware=middleware)
     app.state.slots = slots
     app.state.sessions = sessions
     return app
