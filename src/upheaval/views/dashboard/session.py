@@ -14,8 +14,8 @@ tick whatever "draw every N" is) and ``places`` — a list of places, each with 
 name, size, summary counts and, for the place being shown, ``lattice``:
 ``[offset, length]`` of its palette indices (:mod:`.frames`). A country's places
 will fill that list (the map and the place picker read it); a one-place run has one.
-``server_ms`` gives the server's time for the frame: ticks stepped and the frame
-built.
+``server_ms`` gives the server's time for the frame: the ticks stepped since the last
+frame and the frame built.
 
 Flow control: the page acknowledges each frame once drawn, and the worker keeps at
 most :data:`FRAMES_IN_FLIGHT` unacknowledged, so a slow page slows its own run and
@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from upheaval.engine.simulation import Simulation
-from upheaval.model.ticks import COLUMNS
+from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS
 from upheaval.scenario.loading import ScenarioError
 from upheaval.scenario.schema import Scenario
 
@@ -122,6 +122,7 @@ class RunSession:
         self._in_flight = 0
         self._closed = threading.Event()
         self.state = _State()
+        self._step_s = 0.0  # seconds stepped since the last frame
         self.scenario: Scenario | None = None
         self.seed = 0
         self._thread = threading.Thread(target=self._loop, name="upheaval-run", daemon=True)
@@ -279,12 +280,13 @@ class RunSession:
                 "seed": seed,
                 "steps": sc.params.run.steps,
                 "columns": list(COLUMNS),
+                "float_columns": list(FLOAT_COLUMNS),
                 "timeline": _timeline_marks(sc),
                 "legend": legend(sim.places[0], unit_codes(sc.timeline)),
                 "places": [p.name for p in sim.places],
             }
         )
-        self._frame(0.0)
+        self._frame()
 
     def _branch(self, form: Any) -> None:
         st = self.state
@@ -310,7 +312,7 @@ class RunSession:
                 "timeline": _timeline_marks(sc),
             }
         )
-        self._frame(0.0)
+        self._frame()
 
     def _status(self) -> None:
         v = self.state.variants
@@ -337,14 +339,15 @@ class RunSession:
             for v in st.variants:
                 v.sim.step()
             stepped += 1
-        step_s = time.perf_counter() - t0
+        # the ticks since the last frame all count towards the next one's server time
+        self._step_s += time.perf_counter() - t0
         tick = st.variants[0].sim.tick
         finished = tick >= steps
         if finished and st.running:
             st.running = False
         due = force_frame or finished or tick % st.draw_every == 0
         if due and (stepped or force_frame):
-            self._frame(step_s)
+            self._frame()
         if finished:
             self._status()
             self._send({"type": "finished", "tick": tick})
@@ -353,7 +356,7 @@ class RunSession:
             if wait > 0:
                 self._closed.wait(wait)
 
-    def _frame(self, step_s: float) -> None:
+    def _frame(self) -> None:
         """Send one frame, after waiting for room (flow control)."""
         with self._acks:
             while self._in_flight >= FRAMES_IN_FLIGHT and not self._closed.is_set():
@@ -389,6 +392,7 @@ class RunSession:
                 places.append(entry)
             variants.append({"name": v.name, "tick": v.sim.tick, "rows": rows, "places": places})
         build_s = time.perf_counter() - r0
+        step_s, self._step_s = self._step_s, 0.0
         header = {
             "type": "frame",
             "tick": st.variants[0].sim.tick,

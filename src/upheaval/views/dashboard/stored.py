@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from upheaval.model.ticks import COLUMNS
+from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS
 from upheaval.results.directories import RUN, SWEEP, kind_of
 from upheaval.results.recorder import (
     FIGURE,
@@ -183,6 +183,7 @@ class StoredRuns:
                 "width": params["world.width"],
                 "height": params["world.height"],
                 "columns": list(COLUMNS),
+                "float_columns": list(FLOAT_COLUMNS),
                 "rows": [table.column(c).to_pylist() for c in COLUMNS],
                 "snapshots": [],
                 "timeline": _marks(d.manifest["scenario"].get("timeline") or []),
@@ -204,6 +205,7 @@ class StoredRuns:
             "width": m["parameters"]["world.width"],
             "height": m["parameters"]["world.height"],
             "columns": list(COLUMNS),
+            "float_columns": list(FLOAT_COLUMNS),
             "rows": [table.column(c).to_pylist() for c in COLUMNS],
             "snapshots": sorted(snaps),
             "timeline": _marks(m.get("timeline") or []),

@@ -226,9 +226,9 @@ function marksPlugin(getMarks, getCursor) {
         const ctx = u.ctx;
         ctx.save();
         ctx.font = `${11 * devicePixelRatio}px sans-serif`;
-        for (const m of getMarks()) {
+        getMarks().forEach((m, k) => {
           const x = u.valToPos(m.tick, "x", true);
-          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) continue;
+          if (x < u.bbox.left || x > u.bbox.left + u.bbox.width) return;
           ctx.strokeStyle = m.b ? "#9467bd" : "#e8a33d";
           ctx.setLineDash([5, 4]);
           ctx.beginPath();
@@ -236,8 +236,9 @@ function marksPlugin(getMarks, getCursor) {
           ctx.lineTo(x, u.bbox.top + u.bbox.height);
           ctx.stroke();
           ctx.fillStyle = "#555";
-          ctx.fillText(m.label, x + 3, u.bbox.top + 12 * devicePixelRatio);
-        }
+          // labels on four staggered rows, so that close events stay readable
+          ctx.fillText(m.label, x + 3, u.bbox.top + (12 + 12 * (k % 4)) * devicePixelRatio);
+        });
         const c = getCursor && getCursor();
         if (c !== null && c !== undefined) {
           const x = u.valToPos(c, "x", true);
@@ -254,20 +255,27 @@ function marksPlugin(getMarks, getCursor) {
   };
 }
 
-function makeChart(host, names, dashedFrom, getMarks, getCursor) {
+// Real-valued columns (legitimacy, framing) go on a second axis, on the right.
+function makeChart(host, names, dashedFrom, getMarks, getCursor, floats) {
   host.innerHTML = "";
   const series = [{ label: "tick" }];
+  let right = false;
   names.forEach((n, i) => {
     const b = i >= dashedFrom;
     const col = COLOURS[(b ? i - dashedFrom : i) % COLOURS.length];
-    series.push({ label: b ? n.replace(/^B:/, "B ") : n, stroke: col, width: 1.5, dash: b ? [6, 3] : undefined });
+    const real = (floats || []).includes(n.replace(/^B:/, ""));
+    right = right || real;
+    series.push({ label: b ? n.replace(/^B:/, "B ") : n, stroke: col, width: 1.5,
+      dash: b ? [6, 3] : undefined, scale: real ? "real" : "y" });
   });
+  const axes = [{ label: "tick" }, { scale: "y", label: "agents, events" }];
+  if (right) axes.push({ scale: "real", side: 1, grid: { show: false } });
   const opts = {
     width: Math.max(400, host.clientWidth || 800),
     height: 260,
     series,
-    scales: { x: { time: false } },
-    axes: [{ label: "tick" }, {}],
+    scales: { x: { time: false }, real: { range: [0, 1] } },
+    axes,
     plugins: [marksPlugin(getMarks, getCursor)],
     legend: { live: true },
   };
@@ -305,7 +313,7 @@ function refreshLiveChart(force) {
   const key = d.names.join(",");
   if (force || key !== chartKey || !D.chart) {
     chartKey = key;
-    D.chart = makeChart($("chart"), d.names, d.dashedFrom, () => [...D.marks, ...D.marksB], null);
+    D.chart = makeChart($("chart"), d.names, d.dashedFrom, () => [...D.marks, ...D.marksB], null, D.floatColumns);
   }
   D.chart.setData(d.data);
 }
@@ -361,6 +369,7 @@ function onMessage(m) {
     D.started = true;
     D.running = false;
     D.columns = m.columns;
+    D.floatColumns = m.float_columns;
     D.marks = m.timeline;
     D.marksB = [];
     D.steps = m.steps;
@@ -485,7 +494,7 @@ async function openStored(id) {
     : ["empty", "quiet", "active", "jailed", "cop_unit_0"];
   drawLegend($("pb-legend"), D.schema.legend.filter((e) => keys.includes(e.key)));
   const names = [...D.shown].filter((c) => run.columns.includes(c));
-  D.pbChart = makeChart($("pb-chart"), names, names.length, () => run.timeline, () => D.playback && D.playback.tick);
+  D.pbChart = makeChart($("pb-chart"), names, names.length, () => run.timeline, () => D.playback && D.playback.tick, run.float_columns);
   D.pbChart.setData([rows.tick, ...names.map((c) => rows[c])]);
   await showStoredTick(Number(slider.min));
 }
