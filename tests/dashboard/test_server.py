@@ -107,6 +107,43 @@ def test_a_run_streams_frames_of_one_byte_a_site():
         assert [r[0] for r in rows] == list(range(1, 8)), "every tick's row, drawn or not"
 
 
+def test_a_what_if_branch_continues_the_same_state_and_refuses_initial_only_changes():
+    import upheaval
+
+    form = _form(**{"world.width": "20", "world.height": "20"})
+    with _client() as c, c.websocket_connect("/ws") as ws:
+        ws.receive_text()
+        ws.send_json({"op": "start", "arg": form})
+        _until(ws, "started")
+        ws.send_json({"op": "step", "arg": 8})
+        _until(ws, "frame")
+        header, _ = _until(ws, "frame")
+        assert header["tick"] == 8
+        wider = _form(**{"world.width": "21", "world.height": "20"})
+        ws.send_json({"op": "branch", "arg": wider})
+        err = _until(ws, "error")
+        assert "cannot branch" in err["message"] and "world.width" in err["message"]
+        variant = _form(**{"world.width": "20", "world.height": "20", "citizens.legitimacy": "0.5"})
+        ws.send_json({"op": "branch", "arg": variant})
+        assert _until(ws, "branched")["tick"] == 8
+        header, _ = _until(ws, "frame")
+        a, b = header["variants"]
+        assert (a["name"], b["name"]) == ("A", "B") and len(b["rows"]) == 9  # B's past
+        ws.send_json({"op": "step", "arg": 5})
+        header, _ = _until(ws, "frame")
+        a, b = header["variants"]
+        # B is exactly what the engine gives for that checkpoint and that variant
+        sim = upheaval.Simulation(scenario_from_form(form), seed=0)
+        sim.step(8)
+        twin = upheaval.Simulation.restore(sim.checkpoint(), scenario_from_form(variant))
+        twin.step(5)
+        assert [r[1:] for r in b["rows"]] == [list(r)[1:] for r in twin.place.history[9:]]
+        sim.step(5)
+        assert [r[1:] for r in a["rows"]] == [list(r)[1:] for r in sim.place.history[9:]]
+        ws.send_json({"op": "unbranch"})
+        assert _until(ws, "status")["variants"] == ["A"]
+
+
 def test_speed_paces_the_run():
     with _client() as c, c.websocket_connect("/ws") as ws:
         ws.receive_text()
@@ -315,10 +352,14 @@ def test_upheaval_serve_prints_its_address_and_warns_off_loopback(tmp_path):
     finally:
         p.send_signal(signal.SIGINT)
         p.wait(10)
-    r = subprocess.run(
-        [sys.executable, "-m", "upheaval.cli", "serve", "--max-runs", "0"],
-        capture_output=True,
-        text=True,
-        cwd=tmp_path,
-    )
-    assert r.returncode == 2 and r.stderr.strip() == "error: --max-runs: must be ≥ 1, got 0"
+    for args, message in (
+        (["--max-runs", "0"], "error: --max-runs: must be ≥ 1, got 0"),
+        (["--results", "nowhere"], "error: --results: nowhere: no such folder"),
+    ):
+        r = subprocess.run(
+            [sys.executable, "-m", "upheaval.cli", "serve", *args],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+        )
+        assert r.returncode == 2 and r.stderr.strip() == message
