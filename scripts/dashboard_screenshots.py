@@ -61,7 +61,9 @@ def main() -> None:
         d = "window.dashboard"
         try:
             with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=["--no-sandbox"])
+                browser = p.chromium.launch(
+                    executable_path=CHROMIUM, args=["--no-sandbox", "--disable-dev-shm-usage"]
+                )
                 page = browser.new_page(viewport={"width": 1300, "height": 900})
                 page.goto(f"http://127.0.0.1:{port}/")
                 page.wait_for_function(f"{d}.ready && {d}.connected")
