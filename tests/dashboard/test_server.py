@@ -144,6 +144,32 @@ def test_a_what_if_branch_continues_the_same_state_and_refuses_initial_only_chan
         assert _until(ws, "status")["variants"] == ["A"]
 
 
+def test_a_failure_in_a_run_reaches_the_page_and_the_page_goes_on(monkeypatch):
+    from upheaval.views.dashboard import session
+
+    real = session.lattice_indices
+    calls = {"n": 0}
+
+    def fails_once(place):
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise RuntimeError("drawing failed")
+        return real(place)
+
+    monkeypatch.setattr(session, "lattice_indices", fails_once)
+    form = _form(**{"world.width": "20", "world.height": "20"})
+    with _client() as c, c.websocket_connect("/ws") as ws:
+        ws.receive_text()
+        ws.send_json({"op": "start", "arg": form})
+        err = _until(ws, "error")
+        assert err["message"] == "internal error: RuntimeError('drawing failed')"
+        ws.send_json({"op": "step", "arg": 2})
+        header, _ = _until(ws, "frame")
+        assert header["tick"] == 2
+        # no row lost with the failed frame: the chart gets ticks 0, 1, 2
+        assert [r[0] for r in header["variants"][0]["rows"]] == [0, 1, 2]
+
+
 def test_speed_paces_the_run():
     with _client() as c, c.websocket_connect("/ws") as ws:
         ws.receive_text()

@@ -28,6 +28,7 @@ another's run to finish.
 from __future__ import annotations
 
 import json
+import logging
 import queue
 import struct
 import threading
@@ -43,6 +44,8 @@ from upheaval.scenario.schema import Scenario
 
 from .form import WHERE, Limits, scenario_from_form
 from .frames import lattice_indices, legend
+
+_log = logging.getLogger("upheaval.dashboard")
 
 #: Frames sent and not yet acknowledged by the page, at most.
 FRAMES_IN_FLIGHT = 2
@@ -171,13 +174,17 @@ class RunSession:
             while not self._closed.is_set():
                 st = self.state
                 try:
-                    op, arg = self._commands.get(block=not st.running)
-                except queue.Empty:
-                    self._advance()
-                    continue
-                self._handle(op, arg)
-        except Exception as e:  # a bug must reach the page, not kill the server
-            self._send({"type": "error", "key": "", "message": f"internal error: {e!r}"})
+                    try:
+                        op, arg = self._commands.get(block=not st.running)
+                    except queue.Empty:
+                        self._advance()
+                        continue
+                    self._handle(op, arg)
+                except Exception as e:  # a bug reaches the page; the page may go on
+                    _log.exception("dashboard run failed")
+                    st.running = False
+                    self._send({"type": "error", "key": "", "message": f"internal error: {e!r}"})
+                    self._status()
         finally:
             self.state.variants = []
             if self.holds_slot:
@@ -365,14 +372,13 @@ class RunSession:
                     break  # a command (pause, close) goes first; the frame follows
             if self._closed.is_set():
                 return
-            self._in_flight += 1
         r0 = time.perf_counter()
         st = self.state
-        variants, blobs, offset = [], [], 0
+        variants, blobs, offset, sent = [], [], 0, []
         for v in st.variants:
             history = v.sim.places[0].history
             rows = [list(r) for r in history[v.sent :]]
-            v.sent = len(history)
+            sent.append(len(history))
             places = []
             for p in v.sim.places:
                 row = p.row
@@ -406,7 +412,13 @@ class RunSession:
                 "total": round((step_s + build_s) * 1000, 3),
             },
         }
-        self._send(encode_frame(header, blobs))
+        message = encode_frame(header, blobs)
+        # Only a frame built whole counts: its rows as sent, one more frame in flight.
+        for v, n in zip(st.variants, sent, strict=True):
+            v.sent = n
+        with self._acks:
+            self._in_flight += 1
+        self._send(message)
 
 
 __all__ = ["FRAMES_IN_FLIGHT", "RunSession", "RunSlots", "encode_frame"]
