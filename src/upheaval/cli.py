@@ -392,6 +392,11 @@ from upheaval.experiments.cli import register as _register_experiments  # noqa: 
 
 _register_experiments(app)
 
+# -- views: serve (the live dashboard), report (implemented in upheaval.views.commands) --
+from upheaval.views.commands import register as _register_views  # noqa: E402
+
+_register_views(app)
+
 
 if __name__ == "__main__":
     app()
