@@ -79,3 +79,16 @@ def test_map_command_never_overwrites(run_dir, tmp_path):
     assert done.returncode == 2
     assert "not overwritten" in done.stderr
     assert target.read_text() == "not ours"
+
+
+def test_report_of_a_country_has_its_places_and_map(run_dir, tmp_path):
+    from upheaval.results.places import place_summaries
+    from upheaval.views.report import write_report
+
+    out = write_report(run_dir, tmp_path / "country.html")
+    text = out.read_text("utf-8")
+    assert "<h2>Places</h2>" in text and "3 places, 3 links" in text
+    assert text.count("data:image/png;base64,") >= 2  # the time series and the map
+    for s in place_summaries(upheaval.results.read_run(run_dir)[1]):
+        assert f"<td class=\"l\">{s.place}</td>" in text
+    assert "http://" not in text.split("</style>")[-1] and 'src="http' not in text

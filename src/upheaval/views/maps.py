@@ -181,6 +181,15 @@ def save_map(run_dir: str | Path, tick: int | None = None, path: str | Path | No
     """Draw a country's run at ``tick`` (default: the tick of the national peak of
     actives) to ``path`` (default ``RUN_DIR/map.png``); return the path."""
     manifest, table = _country_of(run_dir)
+    fig = map_figure(manifest, table, tick)
+    path = Path(run_dir) / MAP if path is None else Path(path)
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def map_figure(manifest: dict[str, Any], table: Any, tick: int | None = None) -> Any:
+    """The map (a matplotlib Figure) of a country's run at ``tick`` (default: the
+    national peak of actives), from its manifest and tick table."""
     ticks = table.column("tick").to_numpy()
     if tick is None:
         from upheaval.model.ticks import national
@@ -195,9 +204,7 @@ def save_map(run_dir: str | Path, tick: int | None = None, path: str | Path | No
     name = manifest["scenario"]["name"]
     label = f"{name}, seed {manifest['seed']} — {clock_label(manifest['parameters'], tick)}"
     draw_map(ax, manifest["country"], table, tick, label)
-    path = Path(run_dir) / MAP if path is None else Path(path)
-    fig.savefig(path, dpi=110)
-    return path
+    return fig
 
 
 def save_animation(run_dir: str | Path, path: str | Path, every: int = 1, fps: int = 8) -> Path:
@@ -225,4 +232,12 @@ def save_animation(run_dir: str | Path, path: str | Path, every: int = 1, fps: i
     return path
 
 
-__all__ = ["MAP", "clock_label", "draw_map", "outlines", "save_animation", "save_map"]
+__all__ = [
+    "MAP",
+    "clock_label",
+    "draw_map",
+    "map_figure",
+    "outlines",
+    "save_animation",
+    "save_map",
+]

@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 
 from upheaval._version import __version__
+from upheaval.model.ticks import PLACE, national
 from upheaval.results import directories
 
 #: The report's default file: beside the directory, ``DIR.html`` (not inside it: a
@@ -236,6 +237,9 @@ def run_report(directory: Path) -> str:
         raise ReportError(directory, "the run has no ticks on disk")
     sc = m["scenario"]
     model2 = m["variant"] == "II"
+    by_place = ticks if m.get("country") and PLACE in ticks.column_names else None
+    if by_place is not None:  # a country: the nation's series, then each place
+        ticks = national(by_place)
     body = [
         f"<p>{_esc(sc.get('description', ''))}</p>",
         table(
@@ -247,8 +251,17 @@ def run_report(directory: Path) -> str:
                 ("status", m["status"] + (f" ({m['reason']})" if m.get("reason") else "")),
                 ("ticks", f"{m['ticks']['first']} … {m['ticks']['last']} ({ticks.num_rows} rows)"),
                 (
-                    "lattice",
-                    f"{m['parameters']['world.width']} × {m['parameters']['world.height']}",
+                    (
+                        "places",
+                        f"{len(m['country']['places'])} places, "
+                        f"{len(m['country']['links'])} links (1 agent per "
+                        f"{m['parameters']['world.scale']:g} people)",
+                    )
+                    if by_place is not None
+                    else (
+                        "lattice",
+                        f"{m['parameters']['world.width']} × {m['parameters']['world.height']}",
+                    )
                 ),
                 ("agents", f"{m.get('agents', '–'):,}" if m.get("agents") else "–"),
             ],
@@ -257,6 +270,8 @@ def run_report(directory: Path) -> str:
         "<h2>Time series</h2>",
         image(_png(timeseries_figure(ticks, model2=model2)), "Per-tick counts (timeseries.png)"),
     ]
+    if by_place is not None:
+        body += _places_section(m, by_place)
     stats = run_outbursts(ticks)
     s = stats.summary()
     body += [
@@ -308,6 +323,52 @@ def run_report(directory: Path) -> str:
         _timeline_table(m.get("timeline") or []),
     ]
     return _page(f"Run: {sc['name']}, seed {m['seed']}", "run", directory, body)
+
+
+def _places_section(m: dict[str, Any], by_place: Any) -> list[str]:
+    """A country's map at the national peak and one row a place."""
+    from upheaval.results.places import ONSET_SHARE, place_summaries
+    from upheaval.views.maps import map_figure
+
+    rows = [
+        (
+            s.place,
+            s.citizens,
+            "–" if s.onset_tick is None else s.onset_tick,
+            s.peak_active,
+            s.peak_tick,
+            f"{s.peak_share:.1%}",
+            s.arrests,
+            s.killed_by_cops,
+            s.final_jailed,
+            s.final_cops,
+        )
+        for s in place_summaries(by_place)
+    ]
+    return [
+        "<h2>Places</h2>",
+        image(
+            _png(map_figure(m, by_place)),
+            "The country at the national peak of actives (upheaval map RUN_DIR).",
+        ),
+        f"<p>Onset: the first tick with at least {ONSET_SHARE:.0%} of a place's citizens "
+        "active (docs/odd.md §12).</p>",
+        table(
+            [
+                "place",
+                "citizens",
+                "onset",
+                "peak",
+                "at",
+                "share",
+                "arrests",
+                "killed",
+                "jailed",
+                "cops",
+            ],
+            rows,
+        ),
+    ]
 
 
 # -- a sweep ------------------------------------------------------------------------
