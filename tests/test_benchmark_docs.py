@@ -146,3 +146,38 @@ def test_every_committed_record_says_what_it_ran_on():
             if "folded_from" not in rec:  # written by _records.py: nothing missing
                 assert rec["git"]["commit"] and rec["machine"]["cpu_model"], rec["_file"]
                 assert rec["machine"]["loadavg_start"], rec["_file"]
+
+
+def test_country_table_matches_its_records():
+    # benchmarks/README.md's country table: each row names its record; every figure
+    # in it is that record's, rounded as printed.
+    text = (ROOT / "benchmarks" / "README.md").read_text("utf-8")
+    rows = [line for line in text.splitlines() if line.startswith("| `country-")]
+    assert len(rows) >= 3
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        rec = json.loads(
+            (ROOT / "benchmarks" / "results" / "country" / cells[0].strip("`")).read_text()
+        )
+        s = rec["summary"]
+        scale, ticks = cells[1].split(", ")
+        assert scale == f"1:{rec['scale']:g}" and int(ticks) == rec["ticks"]
+        ns = {
+            kind: 1e9 * x["cpu_s"] / x["agent_steps"]
+            for x in rec["runs"]
+            for kind in [x["kind"]]
+            if x["threads"] == 1
+        }
+        assert cells[3] == (
+            f"{s['coupling_overhead']:.2f} ({ns['country']:.0f} / {ns['lattice']:.0f} ns)"
+        )
+        assert cells[4] == f"{s['parallel_speedup_2_threads']:.2f}"
+        assert cells[5] == f"{s['state_bytes_per_agent']:.1f}"
+        assert cells[6] == f"{s['peak_rss_growth_bytes_per_agent']:.0f}"
+    mesa = [
+        json.loads(p.read_text())["summary"]
+        for p in sorted((ROOT / "benchmarks" / "results" / "country").glob("country-*.json"))
+        if "mesa_bytes_per_agent" in json.loads(p.read_text())["summary"]
+    ][-1]
+    assert f"{mesa['mesa_bytes_per_agent']:,.0f} B per agent" in text
+    assert f"about {mesa['mesa_gib_for_19M_agents']:.0f} GiB" in text

@@ -90,5 +90,5 @@ def test_report_of_a_country_has_its_places_and_map(run_dir, tmp_path):
     assert "<h2>Places</h2>" in text and "3 places, 3 links" in text
     assert text.count("data:image/png;base64,") >= 2  # the time series and the map
     for s in place_summaries(upheaval.results.read_run(run_dir)[1]):
-        assert f"<td class=\"l\">{s.place}</td>" in text
+        assert f'<td class="l">{s.place}</td>' in text
     assert "http://" not in text.split("</style>")[-1] and 'src="http' not in text
