@@ -248,3 +248,39 @@ def test_the_worked_example_runs_as_the_docs_say(tmp_path):
     summaries = {s.place: s for s in place_summaries(upheaval.results.read_run(out)[1])}
     assert summaries["Zhanaozen"].onset_tick == 1
     assert summaries["Atyrau"].onset_tick is not None
+
+
+CLOCKED = "[run]\nstart = 2022-01-02T00:00:00Z\ntick_minutes = 60\n"
+
+
+def test_local_clock_times_use_the_place_offset(tmp_path):
+    # Zhanaozen and Aktau are UTC+5: 10:00 local on 2 Jan is 05:00 UTC, tick 6
+    entry = (
+        '[[timeline]]\ntime = 2022-01-02T10:00:00\nclock = "local"\n'
+        'set = { legitimacy = 0.5 }\nplace = "Zhanaozen"\n'
+        '[[timeline]]\ntime = 2022-01-02T10:00:00\nclock = "local"\n'
+        'action = "shock"\nfactor = 1.1\nregion = "Mangystau"\n'
+        '[[timeline]]\ntime = 2022-01-02T10:00:00Z\nset = { legitimacy = 0.6 }\nplace = "Aktau"\n'
+    )
+    sc = upheaval.load(write(tmp_path, extra=CLOCKED + entry))
+    ticks = [e.tick for e in sc.timeline]
+    assert ticks == [6, 6, 11]
+
+
+@pytest.mark.parametrize(
+    ("entry", "expected"),
+    [
+        ('clock = "local"\nset = { legitimacy = 0.5 }', "local time needs the entry's place"),
+        ('clock = "moscow"\nset = { legitimacy = 0.5 }', "expected 'utc' or 'local'"),
+        (
+            'clock = "local"\nset = { legitimacy = 0.5 }\nregion = "Mixed"',
+            "keep 2 different clocks",
+        ),
+    ],
+)
+def test_local_clock_mistakes(tmp_path, entry, expected):
+    places = PLACES.replace("Atyrau,Atyrau,47.11,51.92,5", "Atyrau,Mixed,47.11,51.92,6").replace(
+        "Aktau,Mangystau", "Aktau,Mixed"
+    )
+    extra = CLOCKED + "[[timeline]]\ntime = 2022-01-02T10:00:00\n" + entry
+    assert expected in error_of(tmp_path, places=places, extra=extra)

@@ -10,6 +10,7 @@ names the file, the key and the reason.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import difflib
 import math
 import tomllib
@@ -17,7 +18,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from upheaval.model.declare import Parameter, ParameterError, check_value
+from upheaval.model.declare import Parameter, ParameterError, check_value, clock_time
 from upheaval.model.mechanisms import action_specs
 from upheaval.model.params import (
     SECTIONS,
@@ -128,10 +129,17 @@ def _tick_of(entry: dict[str, Any], name: str, where: str, key: str) -> int:
 
 
 def _when(
-    entry: dict[str, Any], tick_key: str, time_key: str, where: str, key: str, params: Params
+    entry: dict[str, Any],
+    tick_key: str,
+    time_key: str,
+    where: str,
+    key: str,
+    params: Params,
+    offset_hours: float = 0.0,
 ) -> int:
     """The tick of an entry given as ``tick_key`` (a tick) or ``time_key`` (a clock
-    time, converted with run.start and run.tick_minutes); exactly one of the two."""
+    time, converted with run.start and run.tick_minutes; a local time ``offset_hours``
+    east of UTC); exactly one of the two."""
     if tick_key in entry and time_key in entry:
         raise ScenarioError(
             where, f"{key}.{time_key}", f"give '{tick_key}' or '{time_key}', not both"
@@ -139,12 +147,49 @@ def _when(
     if time_key not in entry:
         return _tick_of(entry, tick_key, where, key)
     try:
-        return tick_at(entry[time_key], params.run.start, params.run.tick_minutes)
+        when = entry[time_key]
+        if offset_hours:
+            local = dt.datetime.fromisoformat(clock_time(f"{key}.{time_key}", when))
+            when = (local - dt.timedelta(hours=offset_hours)).isoformat()
+        return tick_at(when, params.run.start, params.run.tick_minutes)
+    except ParameterError as e:
+        raise ScenarioError(where, f"{key}.{time_key}", e.reason) from None
     except ValueError as e:
         raise ScenarioError(where, f"{key}.{time_key}", str(e)) from None
 
 
-def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineEvent, ...]:
+def _clock_offset(entry: dict[str, Any], where: str, key: str, country: Country | None) -> float:
+    """Hours east of UTC in which an entry's clock times are given: 0 (UTC), or with
+    ``clock = "local"`` its place's UTC offset (a region's, if all its places share
+    one)."""
+    clock = entry.get("clock", "utc")
+    if clock not in ("utc", "local"):
+        raise ScenarioError(where, f"{key}.clock", f"expected 'utc' or 'local', got {clock!r}")
+    if clock == "utc":
+        return 0.0
+    if country is None:
+        raise ScenarioError(where, f"{key}.clock", "local time needs a [country]")
+    if isinstance(entry.get("place"), str) and entry["place"] in country.names:
+        return country.place(entry["place"]).utc_offset
+    if isinstance(entry.get("region"), str):
+        offsets = {p.utc_offset for p in country.places if p.region == entry["region"]}
+        if len(offsets) == 1:
+            return offsets.pop()
+        if offsets:
+            raise ScenarioError(
+                where,
+                f"{key}.clock",
+                f"the places of region {entry['region']!r} keep {len(offsets)} different "
+                "clocks; give a place, or UTC",
+            )
+    raise ScenarioError(
+        where, f"{key}.clock", "local time needs the entry's place (or region) of the country"
+    )
+
+
+def _parse_timeline(
+    entries: Any, where: str, params: Params, country: Country | None = None
+) -> tuple[TimelineEvent, ...]:
     if not isinstance(entries, list):
         raise ScenarioError(where, "timeline", "expected a list of [[timeline]] tables")
     allowed = _timeline_params()
@@ -154,10 +199,11 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
         if not isinstance(entry, dict):
             raise ScenarioError(where, key, "expected a table")
         if "action" in entry:
-            events.append(_parse_action(entry, where, key, params))
+            events.append(_parse_action(entry, where, key, params, country))
             continue
+        offset = _clock_offset(entry, where, key, country)
         unknown = set(entry) - {"tick", "time", "start", "end", "start_time", "end_time"}
-        unknown -= {"set", "ramp", *_TARGETS}
+        unknown -= {"set", "ramp", "clock", *_TARGETS}
         if unknown:
             raise ScenarioError(where, f"{key}.{sorted(unknown)[0]}", "unknown key")
         has_set, has_ramp = "set" in entry, "ramp" in entry
@@ -173,7 +219,7 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
                 raise ScenarioError(
                     where, key, "'set' takes 'tick', not 'start'/'end' (or 'time' for 'tick')"
                 )
-            tick = _when(entry, "tick", "time", where, key, params)
+            tick = _when(entry, "tick", "time", where, key, params, offset)
         else:
             if "tick" in entry or "time" in entry:
                 raise ScenarioError(
@@ -181,8 +227,8 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
                     key,
                     "'ramp' takes 'start' and 'end', not 'tick' (or 'start_time' and 'end_time')",
                 )
-            start = _when(entry, "start", "start_time", where, key, params)
-            end = _when(entry, "end", "end_time", where, key, params)
+            start = _when(entry, "start", "start_time", where, key, params, offset)
+            end = _when(entry, "end", "end_time", where, key, params, offset)
             if end < start:
                 raise ScenarioError(where, f"{key}.end", f"end {end} is before start {start}")
         for pname, value in changes.items():
@@ -213,7 +259,9 @@ def _parse_timeline(entries: Any, where: str, params: Params) -> tuple[TimelineE
     return tuple(events)
 
 
-def _parse_action(entry: dict[str, Any], where: str, key: str, params: Params) -> ActionEvent:
+def _parse_action(
+    entry: dict[str, Any], where: str, key: str, params: Params, country: Country | None = None
+) -> ActionEvent:
     """One ``{ tick = t, action = "...", ... }`` entry, its keys as its mechanism
     declares them (model/timeline.py: ActionSpec, Key)."""
     specs = action_specs()
@@ -226,7 +274,7 @@ def _parse_action(entry: dict[str, Any], where: str, key: str, params: Params) -
             + (_suggest(action, list(specs)) if isinstance(action, str) else ""),
         )
     spec = specs[action]
-    allowed = {"tick", "time", "action", *_TARGETS, *spec.keys}
+    allowed = {"tick", "time", "action", "clock", *_TARGETS, *spec.keys}
     for k in entry:
         if k not in allowed:
             if k in ("set", "ramp", "start", "end"):
@@ -239,7 +287,8 @@ def _parse_action(entry: dict[str, Any], where: str, key: str, params: Params) -
     for k in spec.required:
         if k not in entry:
             raise ScenarioError(where, f"{key}.{k}", f"missing (action {action!r} needs it)")
-    tick = _when(entry, "tick", "time", where, key, params)
+    offset = _clock_offset(entry, where, key, country)
+    tick = _when(entry, "tick", "time", where, key, params, offset)
     fields: dict[str, Any] = {}
     for k, declared in spec.keys.items():
         if k in entry:
@@ -388,7 +437,7 @@ def scenario_from_dict(
                 raise ScenarioError(where, e.location, e.reason) from None
     params = params.replace(**changes)
     if "timeline" in data:
-        timeline = list(_parse_timeline(data["timeline"], where, params))
+        timeline = list(_parse_timeline(data["timeline"], where, params, country))
     try:
         validate_params(params)
     except ParameterError as e:
