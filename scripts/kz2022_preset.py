@@ -415,6 +415,8 @@ def first_protests(cities: list[City], events: list[Event]) -> dict[str, dict]:
             "protest": c.protest,
             "evidence": c.protest_evidence,
             "population": c.population,
+            "lat": c.lat,
+            "lon": c.lon,
             "imputed": imputed,
         }
         if first is not None and (early is None or early.day >= first.day):
