@@ -590,7 +590,7 @@ def score(
         typer.echo(line)
     if as_json is not None:
         doc = {"model": model.as_dict(), "baselines": [b.as_dict() for b in base]}
-        as_json.write_text(json.dumps(doc, indent=1, allow_nan=True) + "\n", "utf-8")
+        as_json.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", "utf-8")
 
 
 def register(app: typer.Typer) -> None:

@@ -264,7 +264,18 @@ class Scores:
     hits: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Plain data for JSON; an undefined score (nan) is None (null)."""
+        return _no_nan(asdict(self))
+
+
+def _no_nan(x: Any) -> Any:
+    if isinstance(x, float) and math.isnan(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _no_nan(v) for k, v in x.items()}
+    if isinstance(x, list):
+        return [_no_nan(v) for v in x]
+    return x
 
 
 def score(
