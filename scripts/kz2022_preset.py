@@ -835,10 +835,18 @@ def sources_md(
         f"the LPG shock factor {LPG_PRICE_AFTER:g}/{LPG_PRICE_BEFORE:g} on hardship,",
         f"CONCESSION_LEGITIMACY {CONCESSION_LEGITIMACY}, CSTO_ALMATY_SHARE {CSTO_ALMATY_SHARE},",
         f"SHOOT_TO_KILL_PROBABILITY {SHOOT_TO_KILL_PROBABILITY}, NEWS {NEWS}.",
+        "The CSTO's `count` is in agents at WORLD_SCALE "
+        f"({CSTO_TROOPS} × share ÷ {WORLD_SCALE:g}); a run at another scale",
+        "(`--set world.scale=…`) keeps the same number of agents, so more or fewer troops.",
         "",
         "Not modelled (no engine support yet): the states of emergency and curfews, key",
         "sites (akimats, airports) seized and guarded, local clocks, strikes of the oil",
-        "and metal workers and the rail blockade, police defection by place.",
+        "and metal workers and the rail blockade, police defection by place. Left out",
+        "of the timeline: the mobile-internet collapse of 4 Jan ~14:30 UTC (partial; the",
+        "engine's channel is on or off), Nur-Sultan's fixed-line outage of 9 Jan (inside",
+        "the national blackout), the Security Council takeover and Masimov's arrest (no",
+        "command split in this scenario), the staged CSTO departures of 14-19 Jan (the",
+        "guarded sites were handed over on 13 Jan, when the unit is withdrawn).",
     ]
     return "\n".join(L) + "\n"
 
