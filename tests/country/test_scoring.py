@@ -314,3 +314,26 @@ def test_cli_scores_run_directories(tmp_path):
     # observed 7 h → error −6 if both seeds agree
     zh = next(p for p in doc["model"]["places"] if p["place"] == "Zhanaozen")
     assert zh["observed"] == 7.0 and zh["median"] <= 2.0
+
+
+def test_cli_score_refuses_a_one_lattice_run(tmp_path):
+    runner = CliRunner()
+    r = runner.invoke(
+        app,
+        [
+            "run",
+            "epstein2002-run1",
+            "--steps",
+            "2",
+            "--out",
+            str(tmp_path / "one"),
+            "--no-figure",
+            "--no-progress",
+        ],
+    )
+    assert r.exit_code == 0, r.output
+    r = runner.invoke(app, ["score", str(tmp_path / "one")])
+    assert r.exit_code == 2
+    assert r.output.strip().splitlines() == [
+        f"error: {tmp_path / 'one'}: not a country run (manifest.json has no country)"
+    ]

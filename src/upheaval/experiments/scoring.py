@@ -214,6 +214,8 @@ def load_runs(
             ) from None
         except (json.JSONDecodeError, OSError) as e:
             raise ScoringError(f"{d}: unreadable run ({e})") from None
+        if not m.get("country"):
+            raise ScoringError(f"{d}: not a country run (manifest.json has no country)")
         p = m.get("parameters", {})
         try:
             this = (parse_utc(str(p["run.start"])), float(p["run.tick_minutes"]))
@@ -222,8 +224,6 @@ def load_runs(
         if clock is not None and this != clock:
             raise ScoringError(f"{d}: run.start or run.tick_minutes differs from {run_dirs[0]}")
         clock = this
-        if "country" not in m:
-            raise ScoringError(f"{d}: not a country run (manifest.json has no country)")
         tables.append((table, int(m["ticks"]["last"])))
     if not tables or clock is None:
         raise ScoringError("no run directories")
