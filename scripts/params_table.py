@@ -303,7 +303,7 @@ def fmt_event(e: SetEvent | RampEvent, key: str) -> str:
 #: Presets that are scenarios of the uprising's mechanisms rather than the classic
 #: model's runs: their files explain them, and the table would drown in their
 #: mechanism values and actions.
-SCENARIO_PRESETS = ("kz2022-almaty",)
+SCENARIO_PRESETS = ("kz2022-almaty", "kazakhstan-2022")
 
 
 def render_presets() -> str:

@@ -532,8 +532,70 @@ def compare(
     )
 
 
+def score(
+    run_dirs: Annotated[
+        list[Path],
+        typer.Argument(
+            metavar="RUN_DIR [RUN_DIR ...]",
+            help="Run directories of one country scenario (replicates: seeds or draws).",
+        ),
+    ],
+    observed: Annotated[
+        Path | None,
+        typer.Option(
+            "--observed",
+            help="observed.json (default: the kazakhstan-2022 preset's).",
+        ),
+    ] = None,
+    onset_share: Annotated[
+        float,
+        typer.Option("--onset-share", help="Share of a place's citizens active at its onset."),
+    ] = 0.02,
+    origin: Annotated[
+        str,
+        typer.Option("--origin", help="The first place, for the distance baseline."),
+    ] = "Zhanaozen",
+    as_json: Annotated[
+        Path | None, typer.Option("--json", help="Also write the scores to this JSON file.")
+    ] = None,
+) -> None:
+    """Score country runs against observed first-protest times: onset error, CRPS,
+    Spearman rho, 90 % coverage, hit/miss, and no-model baselines
+    (upheaval.experiments.scoring)."""
+    import json
+    from importlib import resources
+
+    from upheaval.experiments.scoring import (
+        Observations,
+        ScoringError,
+        baselines,
+        load_runs,
+        score_ensemble,
+        table_lines,
+    )
+
+    if not 0.0 < onset_share <= 1.0:
+        _fail(f"--onset-share: must be in (0, 1], got {onset_share}")
+    if observed is None:
+        files = resources.files("upheaval.scenario.presets")
+        observed = Path(str(files.joinpath("kazakhstan-2022", "observed.json")))
+    try:
+        obs = Observations.load(observed)
+        ens = load_runs(run_dirs, obs, onset_share)
+        model = score_ensemble(ens, obs)
+        base = baselines(obs, origin)
+    except ScoringError as e:
+        _fail(e)
+    for line in table_lines(model, base):
+        typer.echo(line)
+    if as_json is not None:
+        doc = {"model": model.as_dict(), "baselines": [b.as_dict() for b in base]}
+        as_json.write_text(json.dumps(doc, indent=1, allow_nan=False) + "\n", "utf-8")
+
+
 def register(app: typer.Typer) -> None:
     """Add the experiment commands to ``app``."""
+    app.command()(score)
     app.command()(sweep)
     app.command()(query)
     app.command()(sensitivity)

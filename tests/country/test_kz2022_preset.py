@@ -1,0 +1,149 @@
+"""The kazakhstan-2022 preset: it equals what scripts/kz2022_preset.py generates
+from shared/data/kz2022 (when that folder exists), it loads, and its observed.json
+agrees with its places and timeline."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import shutil
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+import upheaval
+from upheaval.experiments.scoring import Observations, parse_utc
+
+ROOT = Path(__file__).resolve().parents[2]
+DATA = ROOT.parent / "shared" / "data" / "kz2022"
+SCRIPT = ROOT / "scripts" / "kz2022_preset.py"
+FOLDER = ROOT / "src" / "upheaval" / "scenario" / "presets" / "kazakhstan-2022"
+OBSERVED = FOLDER / "observed.json"
+needs_data = pytest.mark.skipif(
+    not (DATA / "cities.csv").is_file(), reason=f"the kz2022 data is not at {DATA} (CI)"
+)
+
+
+def _script():
+    spec = importlib.util.spec_from_file_location("kz2022_preset", SCRIPT)
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules["kz2022_preset"] = mod
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@needs_data
+def test_committed_preset_equals_generated():
+    files = _script().generate(DATA)
+    assert len(files) == 5
+    for path, text in files.items():
+        assert path.read_text("utf-8") == text, f"{path.name} is stale: rerun {SCRIPT.name}"
+
+
+@needs_data
+def test_check_mode_exit_code():
+    r = subprocess.run(
+        [sys.executable, str(SCRIPT), str(DATA), "--check"], capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+
+
+@needs_data
+def test_bad_data_is_one_line_naming_file_line_column(tmp_path):
+    for f in ("cities.csv", "events.csv", "links.csv"):
+        shutil.copy(DATA / f, tmp_path / f)
+    rows = (tmp_path / "cities.csv").read_text("utf-8").splitlines()
+    rows[3] = rows[3].replace("UTC+6", "UTC+six", 1)  # Shymkent, file line 4
+    (tmp_path / "cities.csv").write_text("\n".join(rows) + "\n", "utf-8")
+    r = subprocess.run(
+        [sys.executable, str(SCRIPT), str(tmp_path), "--check"], capture_output=True, text=True
+    )
+    assert r.returncode == 2
+    assert r.stderr.strip() == (
+        "error: cities.csv: line 4, column 'utc_offset_jan2022': expected UTC+N"
+    )
+
+
+def test_detour_factor_is_the_median_documented_ratio():
+    """The six usable documented distances (not 'whole section') give ratios to
+    great-circle 1.016, 1.044, 1.207, 1.579, 1.618, 2.326: median (1.207 + 1.579) / 2
+    = 1.393 (SOURCES.md lists them)."""
+    text = (FOLDER / "SOURCES.md").read_text("utf-8")
+    assert "detour factor 1.393" in text
+    links = list(
+        csv.DictReader(
+            line
+            for line in (FOLDER / "links.csv").open(encoding="utf-8")
+            if not line.startswith("#")
+        )
+    )
+    zh = next(r for r in links if r["from"] == "Zhanaozen" and r["to"] == "Aktau")
+    # links.csv: 141 km great-circle × 1.393 = 196.4 km; road at 60 km/h
+    assert zh["mode"] == "road" and zh["distance_km"] == "196"
+    assert float(zh["travel_hours"]) == pytest.approx(141 * 1.393 / 60, abs=0.01)
+    doc = next(r for r in links if r["from"] == "Atyrau" and r["to"] == "Aktau")
+    assert doc["distance_km"] == "900"  # orexca driving distance, documented
+    both = [r["mode"] for r in links if r["from"] == "Aktau" and r["to"] == "Beyneu"]
+    assert both == ["road", "rail"]  # "road+rail" is two links
+
+
+def test_preset_loads_with_its_places_links_and_timeline():
+    sc = upheaval.load("kazakhstan-2022")
+    c = sc.country
+    assert c is not None and len(c.places) == 36
+    assert c.place("Zhanaozen").override("legitimacy") == 0.6
+    assert sc.params.world.scale == 100.0
+    assert sc.params.run.tick_minutes == 60 and sc.params.run.steps == 504
+    start = parse_utc(str(sc.params.run.start))
+    assert start == datetime(2022, 1, 1, 18, tzinfo=UTC)
+    acts = [
+        (e.action, getattr(e, "place", "") or None, e.tick)
+        for e in sc.timeline
+        if hasattr(e, "action")
+    ]
+    # 5 Jan 10:30 UTC: the blackout falls in tick ⌊(10:30 5 Jan − 18:00 1 Jan)/1 h⌋ + 1 = 89
+    assert ("shutdown", None, 89) in acts
+    reinf = [(p, t) for a, p, t in acts if a == "reinforce"]
+    # 6 Jan 16:06 UTC → tick 119; 7 Jan 06:00 UTC → tick 133; 13 Jan 06:00 UTC → 277
+    assert reinf == [("Almaty", 119), ("Nur-Sultan", 133)]
+    assert [(p, t) for a, p, t in acts if a == "withdraw"] == [("Almaty", 277), ("Nur-Sultan", 277)]
+
+
+def test_observed_agrees_with_places():
+    obs_doc = json.loads(OBSERVED.read_text("utf-8"))
+    names = [
+        r["name"]
+        for r in csv.DictReader(
+            line
+            for line in (FOLDER / "places.csv").open(encoding="utf-8")
+            if not line.startswith("#")
+        )
+    ]
+    assert list(obs_doc["places"]) == names
+    obs = Observations.load(OBSERVED)
+    assert obs.start == datetime(2022, 1, 1, 18, tzinfo=UTC)
+    yes = [n for n, p in obs.protest.items() if p == "yes"]
+    assert len(yes) == 28 and len(obs.protested()) == 28
+    for name, p in obs_doc["places"].items():
+        if p["protest"] == "yes":
+            t = parse_utc(p["first_protest_utc"])
+            lo, hi = (parse_utc(x) for x in p["window_utc"])
+            assert lo <= t <= hi
+            assert p["basis"] in ("utc", "local-date-noon")
+        else:
+            assert p["first_protest_utc"] is None, name
+    # Zhanaozen rose first (morning 2 Jan, by date: noon UTC+5 = 07:00Z); Aktau at 19:58Z
+    first = sorted(obs.protested(), key=lambda n: obs.onset_hours[n])
+    assert first[:2] == ["Zhanaozen", "Aktau"]
+    assert obs.onset_hours["Zhanaozen"] == 13.0
+    assert obs_doc["places"]["Kaskelen"]["imputed"] == ["coordinates"]
+    nat = obs_doc["national"]
+    assert nat["deaths"]["total"] == 238 and nat["deaths"]["security"] == 19
+    assert [d["low"] for d in nat["detained"]][-2:] == [9900, 10000]
+    assert {b["place"] for b in nat["buildings_seized"]} == {"Taldykorgan", "Almaty", "Aktobe"}
+    assert nat["end"]["end_of_unrest_utc"] == "2022-01-11T05:48Z"
