@@ -38,7 +38,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from upheaval.engine.simulation import Simulation
-from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS
+from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, national_rows
 from upheaval.scenario.loading import ScenarioError
 from upheaval.scenario.schema import Scenario
 
@@ -105,6 +105,43 @@ def _timeline_marks(sc: Scenario) -> list[dict[str, Any]]:
     return marks
 
 
+def _places(sim: Simulation) -> list[dict[str, Any]]:
+    """The places of a run for the map and the picker: name, region, lat, lon,
+    population (a one-place run: its name, with no position)."""
+    if sim.country is None:
+        return [{"name": p.name} for p in sim.places]
+    return [
+        {
+            "name": s.name,
+            "region": s.region,
+            "lat": s.lat,
+            "lon": s.lon,
+            "population": s.population,
+        }
+        for s in sim.country.places
+    ]
+
+
+def _links(sim: Simulation) -> list[dict[str, Any]]:
+    """A country's links (from, to, mode), for the map."""
+    if sim.country is None:
+        return []
+    return [{"from": k.a, "to": k.b, "mode": k.mode} for k in sim.country.links]
+
+
+def _new_rows(sim: Simulation, sent: int) -> tuple[list[list[Any]], int]:
+    """The rows of a run's ticks after the first ``sent`` (as lists in the order of
+    :data:`~upheaval.model.ticks.COLUMNS`) and the ticks recorded: a place's own
+    rows, or a country's national rows (:func:`~upheaval.model.ticks.national_rows`,
+    the sum :func:`~upheaval.model.ticks.national` makes of a table)."""
+    if sim.country is None:
+        history = sim.places[0].history
+        return [list(r) for r in history[sent:]], len(history)
+    n = min(len(p.history) for p in sim.places)
+    rows = [r for p in sim.places for r in p.history[sent:n]]
+    return [list(r) for r in national_rows(rows)], n
+
+
 def encode_frame(header: dict[str, Any], blobs: list[bytes]) -> bytes:
     """One frame message (module docstring): header length, header, lattices."""
     head = json.dumps(header, separators=(",", ":")).encode()
@@ -163,10 +200,16 @@ class RunSession:
         if not v or variant >= len(v):
             return None
         sim = v[variant].sim
-        # History is only appended to; a copy of the list is a consistent prefix.
+        # History is only appended to; a copy of each list is a consistent prefix.
         from upheaval.model.ticks import tick_table
 
-        return tick_table(list(sim.places[0].history))
+        histories = [list(p.history) for p in sim.places]
+        if sim.country is None:
+            return tick_table(histories[0])
+        n = min(len(h) for h in histories)  # the ticks every place has recorded
+        rows = [r for h in histories for r in h[:n]]
+        names = [p.name for p in sim.places for _ in range(n)]
+        return tick_table(rows, names)
 
     # -- the worker --------------------------------------------------------------------
     def _loop(self) -> None:
@@ -227,6 +270,8 @@ class RunSession:
         elif op == "place":
             if isinstance(arg, str):
                 st.place = arg
+                if st.variants and not st.running:
+                    self._frame()  # paused: show the place's lattice now
         else:
             self._send({"type": "error", "key": "", "message": f"unknown command {op!r}"})
 
@@ -278,6 +323,8 @@ class RunSession:
             self._error(e)
             return
         self.state.variants = [_Variant("A", sim)]
+        if self.state.place not in {p.name for p in sim.places}:
+            self.state.place = sim.places[0].name
         from upheaval.model.rules.forces import unit_codes
 
         self._send(
@@ -290,7 +337,9 @@ class RunSession:
                 "float_columns": list(FLOAT_COLUMNS),
                 "timeline": _timeline_marks(sc),
                 "legend": legend(sim.places[0], unit_codes(sc.timeline)),
-                "places": [p.name for p in sim.places],
+                "places": _places(sim),
+                "links": _links(sim),
+                "place": self.state.place,
             }
         )
         self._frame()
@@ -376,9 +425,8 @@ class RunSession:
         st = self.state
         variants, blobs, offset, sent = [], [], 0, []
         for v in st.variants:
-            history = v.sim.places[0].history
-            rows = [list(r) for r in history[v.sent :]]
-            sent.append(len(history))
+            rows, n = _new_rows(v.sim, v.sent)
+            sent.append(n)
             places = []
             for p in v.sim.places:
                 row = p.row
@@ -386,9 +434,12 @@ class RunSession:
                     "name": p.name,
                     "width": int(p.lattice.width),
                     "height": int(p.lattice.height),
+                    "quiet": row.quiet_blue + row.quiet_green,
                     "active": row.active_blue + row.active_green,
                     "jailed": row.jailed_blue + row.jailed_green,
                     "cops": row.cops,
+                    "links_blocked": row.links_blocked,
+                    "forces_in_transit": row.forces_in_transit,
                 }
                 if p.name == st.place or len(v.sim.places) == 1:
                     blob = lattice_indices(p).tobytes()
