@@ -229,3 +229,18 @@ def test_the_map_shows_the_places_and_a_click_switches_the_lattice(page, server)
     for name in ("tick", "active_blue", "cops", "legitimacy"):
         assert got[name] == expect.column(name).to_pylist()[: len(got[name])]
     assert len(got["tick"]) == 4
+
+
+def test_a_stored_countrys_run_plays_back_the_nations_rows(tmp_path):
+    import upheaval
+
+    sc = read_upload(COUNTRY_TOML)
+    upheaval.run(sc, steps=4, seed=3, out=tmp_path / "towns")
+    with TestClient(create_app(DashboardConfig(results=tmp_path))) as c:
+        (listed,) = c.get("/api/stored").json()["runs"]
+        run = c.get(f"/api/stored/{listed['id']}").json()
+    table = pq.read_table(tmp_path / "towns" / "ticks.parquet")
+    assert table.num_rows == 3 * 5, "the stored table has a row a place and tick"
+    expect = national(table)
+    assert run["rows"] == [expect.column(c).to_pylist() for c in COLUMNS]
+    assert run["snapshots"] == []
