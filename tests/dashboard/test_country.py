@@ -173,6 +173,13 @@ def test_a_countrys_frames_carry_every_place_the_nation_and_the_picked_lattice()
         for p in header["variants"][0]["places"]:
             (place,) = [q for q in sim.places if q.name == p["name"]]
             assert p["active"] == place.row.active_blue + place.row.active_green
+            shares = [
+                (r.active_blue + r.active_green)
+                / sum(r[1:7])  # quiet, active, jailed by group: the citizens
+                for r in place.history
+            ]
+            assert p["onset"] == any(x >= 0.02 for x in shares)
+        assert any(p["onset"] for p in header["variants"][0]["places"])
         table = pq.read_table(io.BytesIO(c.get(f"/api/live/{token}/ticks.parquet").content))
         assert table.column_names[:2] == ["tick", "place"]
         assert table.num_rows == 3 * 6

@@ -78,6 +78,7 @@ class _Variant:
     name: str
     sim: Simulation
     sent: int = 0  # rows of its history already sent
+    onset: set[str] = field(default_factory=set)  # places past their onset so far
 
 
 @dataclass
@@ -127,6 +128,17 @@ def _links(sim: Simulation) -> list[dict[str, Any]]:
     if sim.country is None:
         return []
     return [{"from": k.a, "to": k.b, "mode": k.mode} for k in sim.country.links]
+
+
+def _past_onset(row: Any) -> bool:
+    """Whether a place's row has at least :data:`~upheaval.results.places.ONSET_SHARE`
+    of its citizens active (its onset, as ``upheaval map`` marks it)."""
+    from upheaval.results.places import ONSET_SHARE
+
+    citizens = sum(
+        getattr(row, f"{s}_{g}") for s in ("quiet", "active", "jailed") for g in ("blue", "green")
+    )
+    return citizens > 0 and (row.active_blue + row.active_green) >= ONSET_SHARE * citizens
 
 
 def _new_rows(sim: Simulation, sent: int) -> tuple[list[list[Any]], int]:
@@ -429,6 +441,9 @@ class RunSession:
             sent.append(n)
             places = []
             for p in v.sim.places:
+                if v.sim.country is not None and p.name not in v.onset:
+                    if any(_past_onset(r) for r in p.history[v.sent : n]):
+                        v.onset.add(p.name)
                 row = p.row
                 entry: dict[str, Any] = {
                     "name": p.name,
@@ -440,6 +455,7 @@ class RunSession:
                     "cops": row.cops,
                     "links_blocked": row.links_blocked,
                     "forces_in_transit": row.forces_in_transit,
+                    "onset": p.name in v.onset,
                 }
                 if p.name == st.place or len(v.sim.places) == 1:
                     blob = lattice_indices(p).tobytes()

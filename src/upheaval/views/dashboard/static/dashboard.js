@@ -475,7 +475,7 @@ function drawPending(now) {
 // Places at their longitude and latitude (equirectangular, x shrunk by the cosine of
 // the mean latitude), circle area ∝ population, colour the share of citizens active
 // (white none, full red at half or more, as upheaval map draws it), a red ring where
-// links are blocked, "+N" the forces on their way there; links grey, air dotted.
+// links are blocked, a black one past its onset (upheaval map's rings), "+N" the forces on their way there; links grey, air dotted.
 const MAP_PAD = 46;
 
 function setupMap(places, links, shown) {
@@ -554,8 +554,9 @@ function drawMap(counts) {
     ctx.arc(h.x, h.y, h.r, 0, 2 * Math.PI);
     ctx.fillStyle = shareColour(h.share);
     ctx.fill();
-    ctx.lineWidth = h.blocked ? 3 : 1;
-    ctx.strokeStyle = h.blocked ? "#d62728" : "#555";
+    h.onset = !!c.onset;
+    ctx.lineWidth = h.blocked || h.onset ? 2.5 : 1;
+    ctx.strokeStyle = h.blocked ? "#d62728" : h.onset ? "#000" : "#777";
     ctx.stroke();
     if (h.name === D.place) {
       ctx.beginPath();
@@ -586,6 +587,7 @@ function drawMapLegend() {
   key(`background:${shareColour(0.25)}`, "dot", "a quarter active");
   key(`background:${shareColour(0.5)}`, "dot", "half or more active");
   key("", "ring", "links blocked");
+  key("border-color:#000", "ring", "past its onset (2 % active)");
   host.append(el("span", { class: "key", text: "+N forces on their way" }));
   host.append(el("span", { class: "key", text: "area ∝ population · ── road/rail · ┈┈ air · blue ring: lattice shown" }));
 }
