@@ -184,6 +184,24 @@ def test_a_countrys_frames_carry_every_place_the_nation_and_the_picked_lattice()
         assert table.column_names[:2] == ["tick", "place"]
         assert table.num_rows == 3 * 6
         assert national(table).to_pylist() == expect
+        png = c.get(f"/api/live/{token}/timeseries.png")
+        assert png.status_code == 200 and png.content[:4] == b"\x89PNG"
+        # a what-if of the country: B's rows are the nation's too, its lattice the place's
+        form["values"]["citizens.legitimacy"] = "0.5"
+        ws.send_json({"op": "branch", "arg": form})
+        assert _until(ws, "branched")["tick"] == 5
+        ws.send_json({"op": "step", "arg": 2})
+        _until(ws, "frame")
+        header, body = _until(ws, "frame")
+        _, b = header["variants"]
+        assert [r[0] for r in b["rows"]][-2:] == [6, 7]
+        (shown,) = [p for p in b["places"] if "lattice" in p]
+        assert shown["name"] == "Atyrau" and len(body) == 2 * 33 * 33
+        bsim = upheaval.Simulation.restore(sim.checkpoint(), scenario_from_form(form))
+        bsim.step(2)
+        assert [dict(zip(COLUMNS, r, strict=True)) for r in b["rows"][-2:]] == (
+            national(bsim.table()).to_pylist()[-2:]
+        )
 
 
 def test_the_map_shows_the_places_and_a_click_switches_the_lattice(page, server):
