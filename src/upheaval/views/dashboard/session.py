@@ -10,10 +10,14 @@ close) and the worker sends back frames. A frame is one binary message::
 The header: ``tick``; ``variants``, one per simulation shown side by side (``A``,
 then ``B`` after a branch), each with ``rows`` (every tick since the last frame, as
 lists in the order of :data:`~upheaval.model.ticks.COLUMNS`, so the chart misses no
-tick whatever "draw every N" is) and ``places`` — a list of places, each with its
-name, size, summary counts and, for the place being shown, ``lattice``:
-``[offset, length]`` of its palette indices (:mod:`.frames`). A country's places
-will fill that list (the map and the place picker read it); a one-place run has one.
+tick whatever "draw every N" is; a country's rows are the nation's,
+:func:`~upheaval.model.ticks.national_rows`) and ``places`` — a list of places, each
+with its name, size, counts (quiet, active, jailed, cops, ``links_blocked``,
+``forces_in_transit``, whether past its onset) and, for the place being shown (the
+``place`` command; a country's first place at the start), ``lattice``: ``[offset,
+length]`` of its palette indices (:mod:`.frames`). A one-place run has one place; a
+country lists all of them (the page's map draws them). The ``started`` message gives
+a country's places (name, region, lat, lon, population) and links (from, to, mode).
 ``server_ms`` gives the server's time for the frame: the ticks stepped since the last
 frame and the frame built.
 
