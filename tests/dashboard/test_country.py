@@ -269,3 +269,16 @@ def test_a_stored_countrys_run_plays_back_the_nations_rows(tmp_path):
     expect = national(table)
     assert run["rows"] == [expect.column(c).to_pylist() for c in COLUMNS]
     assert run["snapshots"] == []
+
+
+def test_the_lattice_cap_counts_all_the_places_sites():
+    from upheaval.scenario.loading import ScenarioError
+    from upheaval.views.dashboard.form import Limits
+
+    sc = read_upload(COUNTRY_TOML)
+    sites = sum(side * side for side in SIDES.values())
+    Limits(max_sites=sites).check_scenario(sc)
+    with pytest.raises(ScenarioError) as e:
+        Limits(max_sites=sites - 1).check_scenario(sc)
+    assert e.value.key == "world.scale"
+    assert f"3 places have {sites:,} sites" in e.value.reason and "--max-sites" in e.value.reason
