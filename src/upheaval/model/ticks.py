@@ -24,6 +24,7 @@ from upheaval.model.mechanisms import MECHANISMS
 from upheaval.model.state import EVENTS, TALLY
 
 if TYPE_CHECKING:
+    import numpy as np
     import pyarrow as pa
 
 #: Every column of a tick row, in order.
@@ -61,35 +62,69 @@ def tick_schema(with_place: bool = False) -> pa.Schema:
     return pa.schema(fields)
 
 
+def _national_columns(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The national sum of a country's columns (every name of :data:`COLUMNS`, one
+    entry a place and tick): one entry a tick, in order of tick. Counts are summed
+    over the places; real values are averaged over them weighted by their citizens
+    (unweighted where no place has any) — the national ``framing`` is the same in
+    every place. The one implementation behind :func:`national` and
+    :func:`national_rows`."""
+    import numpy as np
+
+    ticks = np.asarray(columns["tick"])
+    order = np.argsort(ticks, kind="stable")
+    ticks = ticks[order]
+    if ticks.shape[0] == 0:
+        return {n: np.zeros(0, np.float64 if n in FLOAT_COLUMNS else np.int64) for n in COLUMNS}
+    starts = np.flatnonzero(np.r_[True, ticks[1:] != ticks[:-1]])
+    citizens = sum(np.asarray(columns[n])[order].astype(np.float64) for n in TALLY if n != "cops")
+    weight = np.add.reduceat(citizens, starts)
+    counts = np.diff(np.r_[starts, ticks.shape[0]])
+    out: dict[str, np.ndarray] = {}
+    for name in COLUMNS:
+        values = np.asarray(columns[name])[order]
+        if name == "tick":
+            out[name] = ticks[starts].astype(np.int64)
+        elif name in FLOAT_COLUMNS:
+            values = values.astype(np.float64)
+            summed = np.add.reduceat(values * citizens, starts)
+            plain = np.add.reduceat(values, starts) / counts
+            out[name] = np.where(weight > 0, summed / np.maximum(weight, 1), plain)
+        else:
+            out[name] = np.add.reduceat(values.astype(np.int64), starts)
+    return out
+
+
 def national(table: pa.Table) -> pa.Table:
     """A country's tick table as one row a tick: counts summed over the places, real
     values averaged over them weighted by their citizens (``legitimacy``) — the
     national ``framing`` is the same in every place."""
-    import numpy as np
     import pyarrow as pa
 
-    ticks = table.column("tick").to_numpy()
-    order = np.argsort(ticks, kind="stable")
-    ticks = ticks[order]
-    starts = np.flatnonzero(np.r_[True, ticks[1:] != ticks[:-1]])
-    citizens = sum(
-        table.column(n).to_numpy()[order].astype(np.float64) for n in TALLY if n != "cops"
+    out = _national_columns({n: table.column(n).to_numpy() for n in COLUMNS})
+    schema = tick_schema()
+    return pa.Table.from_arrays(
+        [pa.array(out[n], schema.field(n).type) for n in COLUMNS], schema=schema
     )
-    weight = np.add.reduceat(citizens, starts)
-    arrays = []
-    for name in COLUMNS:
-        values = table.column(name).to_numpy()[order]
-        if name == "tick":
-            arrays.append(pa.array(ticks[starts], pa.int64()))
-        elif name in FLOAT_COLUMNS:
-            summed = np.add.reduceat(values.astype(np.float64) * citizens, starts)
-            plain = np.add.reduceat(values.astype(np.float64), starts) / np.diff(
-                np.r_[starts, ticks.shape[0]]
-            )
-            arrays.append(pa.array(np.where(weight > 0, summed / np.maximum(weight, 1), plain)))
-        else:
-            arrays.append(pa.array(np.add.reduceat(values.astype(np.int64), starts), pa.int64()))
-    return pa.Table.from_arrays(arrays, schema=tick_schema())
+
+
+def national_rows(rows: Sequence[TickRow]) -> list[TickRow]:
+    """The nation's rows of a country's ``rows`` (the places' rows of one or more
+    ticks, in any order): one :class:`TickRow` a tick, in order of tick, summed as
+    :func:`national` sums a table (the same code)."""
+    import numpy as np
+
+    if not rows:
+        return []
+    columns = {
+        n: np.array(values, np.float64 if n in FLOAT_COLUMNS else np.int64)
+        for n, values in zip(COLUMNS, zip(*rows, strict=True), strict=True)
+    }
+    out = _national_columns(columns)
+    return [
+        TickRow(*(float(out[n][i]) if n in FLOAT_COLUMNS else int(out[n][i]) for n in COLUMNS))
+        for i in range(out["tick"].shape[0])
+    ]
 
 
 def tick_table(rows: Sequence[TickRow], places: Sequence[str] | None = None) -> pa.Table:

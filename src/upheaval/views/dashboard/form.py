@@ -24,6 +24,7 @@ from upheaval.model.declare import Parameter
 from upheaval.model.mechanisms import action_specs
 from upheaval.model.params import SECTIONS, parameters
 from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, TimelineEvent
+from upheaval.scenario.country import Country
 from upheaval.scenario.loading import (
     ScenarioError,
     load_preset,
@@ -50,7 +51,20 @@ class Limits:
         """Refuse a scenario over the lattice or step caps (ScenarioError naming the cap
         and the option that sets it)."""
         w, h = sc.params.world.width, sc.params.world.height
-        if w * h > self.max_sites:
+        if sc.country is not None:  # a country: all its places' lattices together
+            from upheaval.scenario.country import place_params
+
+            sizes = [place_params(sc.params, s).world for s in sc.country.places]
+            total = sum(p.width * p.height for p in sizes)
+            if total > self.max_sites:
+                raise ScenarioError(
+                    WHERE,
+                    "world.scale",
+                    f"the country's {len(sizes)} places have {total:,} sites, over this "
+                    f"server's lattice cap of {self.max_sites:,} sites "
+                    "(upheaval serve --max-sites)",
+                )
+        elif w * h > self.max_sites:
             raise ScenarioError(
                 WHERE,
                 "world.width",
@@ -115,7 +129,53 @@ def scenario_form(sc: Scenario) -> dict[str, Any]:
         "description": sc.description,
         "values": {spec.location: _field_text(spec, v) for spec, v in sc.params.items()},
         "timeline": timeline_rows(sc.timeline),
+        "country": country_tables(sc.country) if sc.country is not None else None,
     }
+
+
+def country_tables(country: Country) -> dict[str, list[dict[str, Any]]]:
+    """A country as the inline tables a scenario's ``[[country.places]]`` and
+    ``[[country.links]]`` are (what the form carries, and the loader reads back)."""
+    return {
+        "places": [
+            {
+                "name": p.name,
+                "region": p.region,
+                "lat": p.lat,
+                "lon": p.lon,
+                "utc_offset": p.utc_offset,
+                "population": p.population,
+                **dict(p.overrides),
+            }
+            for p in country.places
+        ],
+        "links": [
+            {
+                "from": k.a,
+                "to": k.b,
+                "mode": k.mode,
+                "distance_km": k.distance_km,
+                "travel_hours": k.travel_hours,
+            }
+            for k in country.links
+        ],
+    }
+
+
+def _inline_country(country: Any, where: str) -> dict[str, Any]:
+    """A form's or an upload's ``country``: its places and links as inline tables —
+    never a file name (nothing from a request is a path)."""
+    if not isinstance(country, dict):
+        raise ScenarioError(where, "country", "expected a table of places and links")
+    for key in ("places", "links"):
+        if key in country and not isinstance(country[key], list):
+            raise ScenarioError(
+                where,
+                f"country.{key}",
+                "the dashboard reads a country's places and links only inline "
+                f"([[country.{key}]] tables), never from a file",
+            )
+    return country
 
 
 def schema() -> dict[str, Any]:
@@ -211,6 +271,8 @@ def scenario_from_form(payload: Any) -> Scenario:
         _, value = parse_override(f"{location}={text}")
         doc.setdefault(section, {})[key] = value
     doc["timeline"] = [_read_row(n, row) for n, row in enumerate(rows, start=1)]
+    if payload.get("country") is not None:
+        doc["country"] = _inline_country(payload["country"], WHERE)
     return scenario_from_dict(doc, WHERE)
 
 
@@ -219,12 +281,16 @@ def read_upload(text: str, filename: str = "upload.toml") -> Scenario:
     from upheaval.scenario.loading import _parse_toml
 
     where = f"upload {filename}"
-    return scenario_from_dict(_parse_toml(text, where), where)
+    doc = _parse_toml(text, where)
+    if "country" in doc:
+        _inline_country(doc["country"], where)
+    return scenario_from_dict(doc, where)
 
 
 __all__ = [
     "WHERE",
     "Limits",
+    "country_tables",
     "read_upload",
     "scenario_form",
     "scenario_from_form",

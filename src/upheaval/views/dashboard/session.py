@@ -10,10 +10,14 @@ close) and the worker sends back frames. A frame is one binary message::
 The header: ``tick``; ``variants``, one per simulation shown side by side (``A``,
 then ``B`` after a branch), each with ``rows`` (every tick since the last frame, as
 lists in the order of :data:`~upheaval.model.ticks.COLUMNS`, so the chart misses no
-tick whatever "draw every N" is) and ``places`` — a list of places, each with its
-name, size, summary counts and, for the place being shown, ``lattice``:
-``[offset, length]`` of its palette indices (:mod:`.frames`). A country's places
-will fill that list (the map and the place picker read it); a one-place run has one.
+tick whatever "draw every N" is; a country's rows are the nation's,
+:func:`~upheaval.model.ticks.national_rows`) and ``places`` — a list of places, each
+with its name, size, counts (quiet, active, jailed, cops, ``links_blocked``,
+``forces_in_transit``, whether past its onset) and, for the place being shown (the
+``place`` command; a country's first place at the start), ``lattice``: ``[offset,
+length]`` of its palette indices (:mod:`.frames`). A one-place run has one place; a
+country lists all of them (the page's map draws them). The ``started`` message gives
+a country's places (name, region, lat, lon, population) and links (from, to, mode).
 ``server_ms`` gives the server's time for the frame: the ticks stepped since the last
 frame and the frame built.
 
@@ -38,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from upheaval.engine.simulation import Simulation
-from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS
+from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, national_rows
 from upheaval.scenario.loading import ScenarioError
 from upheaval.scenario.schema import Scenario
 
@@ -78,6 +82,7 @@ class _Variant:
     name: str
     sim: Simulation
     sent: int = 0  # rows of its history already sent
+    onset: set[str] = field(default_factory=set)  # places past their onset so far
 
 
 @dataclass
@@ -103,6 +108,54 @@ def _timeline_marks(sc: Scenario) -> list[dict[str, Any]]:
         elif isinstance(e, ActionEvent):
             marks.append({"tick": e.tick, "label": e.action})
     return marks
+
+
+def _places(sim: Simulation) -> list[dict[str, Any]]:
+    """The places of a run for the map and the picker: name, region, lat, lon,
+    population (a one-place run: its name, with no position)."""
+    if sim.country is None:
+        return [{"name": p.name} for p in sim.places]
+    return [
+        {
+            "name": s.name,
+            "region": s.region,
+            "lat": s.lat,
+            "lon": s.lon,
+            "population": s.population,
+        }
+        for s in sim.country.places
+    ]
+
+
+def _links(sim: Simulation) -> list[dict[str, Any]]:
+    """A country's links (from, to, mode), for the map."""
+    if sim.country is None:
+        return []
+    return [{"from": k.a, "to": k.b, "mode": k.mode} for k in sim.country.links]
+
+
+def _past_onset(row: Any) -> bool:
+    """Whether a place's row has at least :data:`~upheaval.results.places.ONSET_SHARE`
+    of its citizens active (its onset, as ``upheaval map`` marks it)."""
+    from upheaval.results.places import ONSET_SHARE
+
+    citizens = sum(
+        getattr(row, f"{s}_{g}") for s in ("quiet", "active", "jailed") for g in ("blue", "green")
+    )
+    return citizens > 0 and (row.active_blue + row.active_green) >= ONSET_SHARE * citizens
+
+
+def _new_rows(sim: Simulation, sent: int) -> tuple[list[list[Any]], int]:
+    """The rows of a run's ticks after the first ``sent`` (as lists in the order of
+    :data:`~upheaval.model.ticks.COLUMNS`) and the ticks recorded: a place's own
+    rows, or a country's national rows (:func:`~upheaval.model.ticks.national_rows`,
+    the sum :func:`~upheaval.model.ticks.national` makes of a table)."""
+    if sim.country is None:
+        history = sim.places[0].history
+        return [list(r) for r in history[sent:]], len(history)
+    n = min(len(p.history) for p in sim.places)
+    rows = [r for p in sim.places for r in p.history[sent:n]]
+    return [list(r) for r in national_rows(rows)], n
 
 
 def encode_frame(header: dict[str, Any], blobs: list[bytes]) -> bytes:
@@ -163,10 +216,16 @@ class RunSession:
         if not v or variant >= len(v):
             return None
         sim = v[variant].sim
-        # History is only appended to; a copy of the list is a consistent prefix.
+        # History is only appended to; a copy of each list is a consistent prefix.
         from upheaval.model.ticks import tick_table
 
-        return tick_table(list(sim.places[0].history))
+        histories = [list(p.history) for p in sim.places]
+        if sim.country is None:
+            return tick_table(histories[0])
+        n = min(len(h) for h in histories)  # the ticks every place has recorded
+        rows = [r for h in histories for r in h[:n]]
+        names = [p.name for p in sim.places for _ in range(n)]
+        return tick_table(rows, names)
 
     # -- the worker --------------------------------------------------------------------
     def _loop(self) -> None:
@@ -227,6 +286,8 @@ class RunSession:
         elif op == "place":
             if isinstance(arg, str):
                 st.place = arg
+                if st.variants and not st.running:
+                    self._frame()  # paused: show the place's lattice now
         else:
             self._send({"type": "error", "key": "", "message": f"unknown command {op!r}"})
 
@@ -278,6 +339,8 @@ class RunSession:
             self._error(e)
             return
         self.state.variants = [_Variant("A", sim)]
+        if self.state.place not in {p.name for p in sim.places}:
+            self.state.place = sim.places[0].name
         from upheaval.model.rules.forces import unit_codes
 
         self._send(
@@ -290,7 +353,9 @@ class RunSession:
                 "float_columns": list(FLOAT_COLUMNS),
                 "timeline": _timeline_marks(sc),
                 "legend": legend(sim.places[0], unit_codes(sc.timeline)),
-                "places": [p.name for p in sim.places],
+                "places": _places(sim),
+                "links": _links(sim),
+                "place": self.state.place,
             }
         )
         self._frame()
@@ -376,19 +441,25 @@ class RunSession:
         st = self.state
         variants, blobs, offset, sent = [], [], 0, []
         for v in st.variants:
-            history = v.sim.places[0].history
-            rows = [list(r) for r in history[v.sent :]]
-            sent.append(len(history))
+            rows, n = _new_rows(v.sim, v.sent)
+            sent.append(n)
             places = []
             for p in v.sim.places:
+                if v.sim.country is not None and p.name not in v.onset:
+                    if any(_past_onset(r) for r in p.history[v.sent : n]):
+                        v.onset.add(p.name)
                 row = p.row
                 entry: dict[str, Any] = {
                     "name": p.name,
                     "width": int(p.lattice.width),
                     "height": int(p.lattice.height),
+                    "quiet": row.quiet_blue + row.quiet_green,
                     "active": row.active_blue + row.active_green,
                     "jailed": row.jailed_blue + row.jailed_green,
                     "cops": row.cops,
+                    "links_blocked": row.links_blocked,
+                    "forces_in_transit": row.forces_in_transit,
+                    "onset": p.name in v.onset,
                 }
                 if p.name == st.place or len(v.sim.places) == 1:
                     blob = lattice_indices(p).tobytes()

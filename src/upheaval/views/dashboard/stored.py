@@ -18,7 +18,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS
+from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, PLACE, national
 from upheaval.results.directories import RUN, SWEEP, kind_of
 from upheaval.results.recorder import (
     FIGURE,
@@ -171,6 +171,8 @@ class StoredRuns:
             table = d.ticks()
             if table is None:
                 return None
+            if PLACE in table.column_names:
+                table = national(table)
             params = d.manifest["scenario"]["parameters"]
             return {
                 "id": rid,
@@ -191,7 +193,11 @@ class StoredRuns:
             }
         try:
             m, table = read_run(d)
-            snaps = self._snaps(rid, d)
+            country = PLACE in table.column_names
+            # a country's run plays back the nation's rows (its places' lattices not yet)
+            snaps = {} if country else self._snaps(rid, d)
+            if country:
+                table = national(table)
         except (RunDirectoryError, ValueError):
             return None
         return {

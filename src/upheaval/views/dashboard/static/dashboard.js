@@ -36,6 +36,10 @@ const D = (window.dashboard = {
   marksB: [],
   shown: new Set(["quiet_blue", "active_blue", "jailed_blue", "cops"]),
   playback: null,
+  country: null,         // the form's country (inline places and links), or null
+  map: null,             // a country's map: {places, links, hits: [{name, x, y, r}]}
+  place: null,           // the place whose lattice is shown
+  mapDraws: 0,
 });
 
 // ---------------------------------------------------------------- the form --
@@ -116,6 +120,7 @@ function fillForm(content) {
   for (const row of content.timeline) tl.append(timelineRow(row));
   D.scenarioName = content.name;
   D.description = content.description;
+  D.country = content.country || null;
   $("scenario-name").textContent = `${content.name}: ${content.description || ""}`;
   clearErrors();
 }
@@ -124,7 +129,9 @@ function readForm() {
   const values = {};
   for (const input of $("params").querySelectorAll("input, select")) values[input.name] = input.value;
   const timeline = [...$("timeline").querySelectorAll(".tl-text")].map((i) => i.value);
-  return { name: D.scenarioName || "dashboard", description: D.description || "", values, timeline };
+  const form = { name: D.scenarioName || "dashboard", description: D.description || "", values, timeline };
+  if (D.country) form.country = D.country;
+  return form;
 }
 
 function clearErrors() {
@@ -377,6 +384,7 @@ function onMessage(m) {
     D.variants = [variantPanel("A")];
     D.variants[0].rows = emptyRows();
     drawLegend($("legend"), m.legend);
+    setupMap(m.places, m.links, m.place);
     buildPicker($("series-picker"), D.columns, () => refreshLiveChart(true));
     D.chart = null;
     chartKey = "";
@@ -422,6 +430,7 @@ function onFrame(buf) {
     for (const row of v.rows) D.columns.forEach((c, k) => panel.rows[c].push(row[k]));
     const place = v.places.find((p) => p.lattice);
     if (place) {
+      panel.place = place.name;
       panel.lattice = { bytes: new Uint8Array(buf, body + place.lattice[0], place.lattice[1]), width: place.width, height: place.height };
     }
   });
@@ -436,7 +445,12 @@ function drawPending(now) {
   const t0 = performance.now();
   for (const panel of D.variants) {
     if (panel.lattice) drawLattice(panel.canvas, panel.lattice.bytes, panel.lattice.width, panel.lattice.height);
+    if (D.map && panel.place) {
+      panel.fig.querySelector("figcaption").textContent =
+        (panel.name === "A" ? "A" : "B (what-if)") + ` · ${panel.place} ${panel.lattice.width}×${panel.lattice.height}`;
+    }
   }
+  if (D.map) drawMap(header.variants[0].places);
   D.drawLog.push(performance.now() - t0);
   if (D.drawLog.length > 5000) D.drawLog.splice(0, 1000);
   D.tick = header.tick;
@@ -455,6 +469,141 @@ function drawPending(now) {
   setButtons();
   // Acknowledge every frame received up to this one: the server sends more.
   for (; unacked > 0; unacked--) send("ack");
+}
+
+// ------------------------------------------------------------- country map --
+// Places at their longitude and latitude (equirectangular, x shrunk by the cosine of
+// the mean latitude), circle area ∝ population, colour the share of citizens active
+// (white none, full red at half or more, as upheaval map draws it), a red ring where
+// links are blocked, a black one past its onset (upheaval map's rings), "+N" the forces on their way there; links grey, air dotted.
+const MAP_PAD = 46;
+
+function setupMap(places, links, shown) {
+  const box = $("country");
+  const pick = $("place-pick");
+  if (!places || places.length < 2 || places[0].lat === undefined) {
+    D.map = null;
+    box.classList.add("hidden");
+    return;
+  }
+  const canvas = $("map");
+  const W = canvas.width, H = canvas.height;
+  const k = Math.cos((places.reduce((s, p) => s + p.lat, 0) / places.length) * Math.PI / 180);
+  const xs = places.map((p) => p.lon * Math.max(0.2, k)), ys = places.map((p) => p.lat);
+  const x0 = Math.min(...xs), x1 = Math.max(...xs), y0 = Math.min(...ys), y1 = Math.max(...ys);
+  const scale = Math.min((W - 2 * MAP_PAD) / Math.max(x1 - x0, 1e-6), (H - 2 * MAP_PAD) / Math.max(y1 - y0, 1e-6));
+  const ox = (W - scale * (x1 - x0)) / 2, oy = (H - scale * (y1 - y0)) / 2;
+  const maxPop = Math.max(...places.map((p) => p.population));
+  const rMax = Math.max(6, Math.min(28, 0.45 * Math.sqrt((W * H) / places.length) / 2));
+  const hits = places.map((p, i) => ({
+    name: p.name,
+    region: p.region,
+    population: p.population,
+    x: ox + scale * (xs[i] - x0),
+    y: H - (oy + scale * (ys[i] - y0)),
+    r: Math.max(3, rMax * Math.sqrt(p.population / maxPop)),
+  }));
+  const at = Object.fromEntries(hits.map((h) => [h.name, h]));
+  const biggest = new Set([...hits].sort((a, b) => b.population - a.population).slice(0, 12).map((h) => h.name));
+  D.map = { places, links: links.map((l) => ({ ...l, a: at[l.from], b: at[l.to] })), hits, biggest };
+  pick.innerHTML = "";
+  for (const p of places) pick.append(el("option", { value: p.name, text: `${p.name} (${p.region})` }));
+  D.place = shown || places[0].name;
+  pick.value = D.place;
+  box.classList.remove("hidden");
+  drawMapLegend();
+}
+
+function choosePlace(name) {
+  if (!D.map || !D.map.hits.some((h) => h.name === name)) return;
+  D.place = name;
+  $("place-pick").value = name;
+  send("place", name);
+}
+
+function shareColour(share) {
+  const t = Math.min(1, share / 0.5);  // 0 → white, ≥ 0.5 → red
+  const g = Math.round(255 - t * (255 - 39)), r = Math.round(255 - t * (255 - 214));
+  return `rgb(${r},${g},${Math.round(255 - t * (255 - 40))})`;
+}
+
+function drawMap(counts) {
+  const m = D.map;
+  const canvas = $("map");
+  const ctx = canvas.getContext("2d");
+  ctx.clearRect(0, 0, canvas.width, canvas.height);
+  ctx.lineWidth = 1;
+  ctx.strokeStyle = "#8a8a8a";
+  for (const l of m.links) {
+    ctx.setLineDash(l.mode === "air" ? [2, 4] : []);
+    ctx.beginPath();
+    ctx.moveTo(l.a.x, l.a.y);
+    ctx.lineTo(l.b.x, l.b.y);
+    ctx.stroke();
+  }
+  ctx.setLineDash([]);
+  const byName = Object.fromEntries(counts.map((c) => [c.name, c]));
+  ctx.font = "11px system-ui, sans-serif";
+  for (const h of m.hits) {
+    const c = byName[h.name] || {};
+    const citizens = (c.quiet || 0) + (c.active || 0) + (c.jailed || 0);
+    h.share = citizens > 0 ? (c.active || 0) / citizens : 0;
+    h.blocked = c.links_blocked || 0;
+    h.inTransit = c.forces_in_transit || 0;
+    ctx.beginPath();
+    ctx.arc(h.x, h.y, h.r, 0, 2 * Math.PI);
+    ctx.fillStyle = shareColour(h.share);
+    ctx.fill();
+    h.onset = !!c.onset;
+    ctx.lineWidth = h.blocked || h.onset ? 2.5 : 1;
+    ctx.strokeStyle = h.blocked ? "#d62728" : h.onset ? "#000" : "#777";
+    ctx.stroke();
+    if (h.name === D.place) {
+      ctx.beginPath();
+      ctx.arc(h.x, h.y, h.r + 4, 0, 2 * Math.PI);
+      ctx.lineWidth = 2;
+      ctx.strokeStyle = "#1f5fbf";
+      ctx.stroke();
+    }
+    let text = m.biggest.has(h.name) || h.name === D.place ? h.name : "";
+    if (h.inTransit) text = `${text} +${h.inTransit}`.trim();
+    if (text) {
+      ctx.fillStyle = "#222";
+      ctx.fillText(text, h.x + h.r + 3, h.y - 3);
+    }
+  }
+  D.mapDraws++;
+}
+
+function drawMapLegend() {
+  const host = $("map-legend");
+  host.innerHTML = "";
+  const key = (style, cls, label) => {
+    const i = el("i", { class: cls });
+    i.setAttribute("style", style);
+    host.append(el("span", { class: "key" }, i, label));
+  };
+  key(`background:${shareColour(0)}`, "dot", "no citizen active");
+  key(`background:${shareColour(0.25)}`, "dot", "a quarter active");
+  key(`background:${shareColour(0.5)}`, "dot", "half or more active");
+  key("", "ring", "links blocked");
+  key("border-color:#000", "ring", "past its onset (2 % active)");
+  host.append(el("span", { class: "key", text: "+N forces on their way" }));
+  host.append(el("span", { class: "key", text: "area ∝ population · ── road/rail · ┈┈ air · blue ring: lattice shown" }));
+}
+
+function mapClick(ev) {
+  if (!D.map) return;
+  const canvas = $("map");
+  const rect = canvas.getBoundingClientRect();
+  const x = ((ev.clientX - rect.left) * canvas.width) / rect.width;
+  const y = ((ev.clientY - rect.top) * canvas.height) / rect.height;
+  let best = null, bestD = Infinity;
+  for (const h of D.map.hits) {
+    const d = Math.hypot(h.x - x, h.y - y);
+    if (d <= h.r + 5 && d < bestD) { best = h; bestD = d; }
+  }
+  if (best) choosePlace(best.name);
 }
 
 // ---------------------------------------------------------------- playback --
@@ -550,6 +699,8 @@ async function main() {
   $("draw-every").addEventListener("change", (ev) => send("draw_every", Math.max(1, Math.round(Number(ev.target.value)) || 1)));
   $("branch").addEventListener("click", () => { clearErrors(); send("branch", readForm()); });
   $("unbranch").addEventListener("click", () => send("unbranch"));
+  $("map").addEventListener("click", mapClick);
+  $("place-pick").addEventListener("change", (ev) => choosePlace(ev.target.value));
   for (const b of document.querySelectorAll(".tab")) {
     b.addEventListener("click", () => {
       for (const t of document.querySelectorAll(".tab")) t.classList.toggle("on", t === b);
