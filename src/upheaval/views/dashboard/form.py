@@ -107,15 +107,20 @@ def timeline_rows(timeline: tuple[TimelineEvent, ...]) -> list[str]:
     """Each timeline event as an inline TOML table body, as the form edits it."""
     rows = []
     for e in timeline:
+        # where a country's entry acts: its place or region, if it names one
+        where = "".join(
+            f", {k} = {toml_value(v)}" for k, v in (("place", e.place), ("region", e.region)) if v
+        )
         if isinstance(e, SetEvent):
-            rows.append(f"tick = {e.tick}, set = {{ {e.param} = {toml_value(e.value)} }}")
+            rows.append(f"tick = {e.tick}, set = {{ {e.param} = {toml_value(e.value)} }}{where}")
         elif isinstance(e, RampEvent):
             rows.append(
                 f"start = {e.start}, end = {e.end}, ramp = {{ {e.param} = {toml_value(e.value)} }}"
+                + where
             )
         elif isinstance(e, ActionEvent):
             keys = "".join(f", {k} = {toml_value(v)}" for k, v in e.given().items())
-            rows.append(f'tick = {e.tick}, action = "{e.action}"{keys}')
+            rows.append(f'tick = {e.tick}, action = "{e.action}"{where}{keys}')
         else:
             raise TypeError(f"unknown timeline event {e!r}")
     return rows
