@@ -48,12 +48,16 @@ sys.path.insert(0, {here!r})
 from country import build, lattice_like
 import upheaval
 kind, scale, ticks, seed, threads = {kind!r}, {scale!r}, {ticks!r}, {seed!r}, {threads!r}
-sc = build(scale, ticks) if kind == "country" else lattice_like(build(scale, ticks))
+people = {people!r}
+t_build = time.perf_counter()
+whole = build(scale, ticks, people=people)
+sc = whole if kind == "country" else lattice_like(whole)
 # compile (or load) the kernels on a small copy first: not timed
 small = build(10_000.0, 3)
 upheaval.Simulation(small if kind == "country" else lattice_like(small), seed=0).run()
 rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 sim = upheaval.Simulation(sc, seed=seed, threads=threads)
+build_s = time.perf_counter() - t_build
 agents = sim.n_agents()
 c0, w0 = time.process_time(), time.perf_counter()
 steps = 0
@@ -63,6 +67,7 @@ for _ in range(ticks):
                  + p.row.active_green + p.row.jailed_green + p.row.cops for p in sim.places)
 cpu, wall = time.process_time() - c0, time.perf_counter() - w0
 print(json.dumps(dict(kind=kind, threads=threads, agents=agents, agent_steps=steps, cpu_s=cpu,
+    build_s=build_s,
     wall_s=wall, state_bytes=sim.nbytes(), peak_rss=resource.getrusage(
     resource.RUSAGE_SELF).ru_maxrss * 1024, rss_before=rss0, places=len(sim.places))))
 """
@@ -127,9 +132,11 @@ def lattice_like(country_scenario):
     return Scenario(name="one lattice", params=p)
 
 
-def arm(kind: str, scale: float, ticks: int, seed: int, threads: int) -> dict:
+def arm(
+    kind: str, scale: float, ticks: int, seed: int, threads: int, people: int = 10_000_000
+) -> dict:
     code = ARM.format(here=str(HERE), kind=kind, scale=scale, ticks=ticks, seed=seed,
-                      threads=threads)  # fmt: skip
+                      threads=threads, people=people)  # fmt: skip
     env = dict(os.environ, NUMBA_NUM_THREADS="1", OMP_NUM_THREADS="1")
     out = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
@@ -165,12 +172,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scale", type=float, default=100.0, help="people per agent")
     ap.add_argument("--ticks", type=int, default=504, help="one-hour ticks (504: 3 weeks)")
     ap.add_argument("--repeats", type=int, default=1)
+    ap.add_argument(
+        "--people",
+        type=int,
+        default=10_000_000,
+        help="the country's population (19000000: Kazakhstan's whole population)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="where to write the record")
     a = ap.parse_args(argv)
     runs = []
     for r in range(a.repeats):
         for kind, threads in (("country", 1), ("country", 2), ("lattice", 1)):
-            res = arm(kind, a.scale, a.ticks, seed=r, threads=threads)
+            res = arm(kind, a.scale, a.ticks, seed=r, threads=threads, people=a.people)
             res["repeat"] = r
             runs.append(res)
             print(
@@ -230,6 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python benchmarks/country.py " + " ".join(argv or sys.argv[1:]),
         "scale": a.scale,
         "ticks": a.ticks,
+        "people": a.people,
         "runs": runs,
         "mesa_memory": mesa if a.mesa_memory else None,
         "summary": summary,
