@@ -179,7 +179,14 @@ def main(argv: list[str] | None = None) -> int:
         help="the country's population (19000000: Kazakhstan's whole population)",
     )
     ap.add_argument("--json", type=Path, default=None, help="where to write the record")
+    ap.add_argument(
+        "--long",
+        action="store_true",
+        help="run only the country on 2 threads (the 1:1 three weeks): wall time, memory",
+    )
     a = ap.parse_args(argv)
+    if a.long:
+        return _long(a, argv)
     runs = []
     for r in range(a.repeats):
         for kind, threads in (("country", 1), ("country", 2), ("lattice", 1)):
@@ -251,6 +258,49 @@ def main(argv: list[str] | None = None) -> int:
     path = (
         a.json or RESULTS / f"country-{record['utc'].replace(':', '').replace('+0000', 'Z')}.json"
     )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        raise SystemExit(f"{path} exists; not overwritten")
+    path.write_text(json.dumps(record, indent=1) + "\n", "utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+def _long(a: argparse.Namespace, argv: list[str] | None) -> int:
+    """``--long``: the country alone on 2 threads, for as many ticks as asked."""
+    res = arm("country", a.scale, a.ticks, seed=0, threads=2, people=a.people)
+    summary = {
+        "wall_s": res["wall_s"],
+        "wall_s_per_tick": res["wall_s"] / a.ticks,
+        "build_s": res["build_s"],
+        "agents": res["agents"],
+        "state_bytes_per_agent": res["state_bytes"] / res["agents"],
+        "peak_rss_bytes": res["peak_rss"],
+        "peak_rss_growth_bytes_per_agent": (res["peak_rss"] - res["rss_before"]) / res["agents"],
+    }
+    print(
+        f"{res['agents']:,} agents, {a.ticks} ticks on 2 threads: {res['wall_s']:.0f} s wall "
+        f"({summary['wall_s_per_tick']:.2f} s a tick), peak RSS {res['peak_rss'] / 2**30:.2f} GiB"
+    )
+    utc = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    record = {
+        "benchmark": "country-long",
+        "utc": utc,
+        "commit": subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
+        ).stdout.strip(),
+        "cpu": _cpu_model(),
+        "cores": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "command": "python benchmarks/country.py " + " ".join(argv or sys.argv[1:]),
+        "scale": a.scale,
+        "ticks": a.ticks,
+        "people": a.people,
+        "runs": [res],
+        "summary": summary,
+    }
+    stamp = utc.replace(":", "").replace("+0000", "Z")
+    path = a.json or RESULTS / f"country-long-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         raise SystemExit(f"{path} exists; not overwritten")

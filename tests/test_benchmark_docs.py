@@ -181,3 +181,11 @@ def test_country_table_matches_its_records():
     ][-1]
     assert f"{mesa['mesa_bytes_per_agent']:,.0f} B per agent" in text
     assert f"about {mesa['mesa_gib_for_19M_agents']:.0f} GiB" in text
+    long = json.loads(
+        sorted((ROOT / "benchmarks" / "results" / "country").glob("country-long-*.json"))[
+            -1
+        ].read_text()
+    )["summary"]
+    assert f"in {long['wall_s']:.0f} s of wall time" in text
+    assert f"({long['wall_s_per_tick']:.2f} s a tick), peak RSS" in text
+    assert f"{long['peak_rss_bytes'] / 2**30:.2f} GiB" in text
