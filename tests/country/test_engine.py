@@ -88,7 +88,6 @@ def test_country_is_deterministic_and_restores_bit_identically():
     resumed = upheaval.Simulation.restore(cp)
     resumed.run(28)
     assert resumed.table().equals(whole.table())
-    # a saved checkpoint file too
     assert [p.name for p in cp.places] == ["Alpha", "Beta", "Gamma"]
 
 

@@ -145,31 +145,9 @@ def country_record(country: Any) -> dict[str, Any] | None:
     """A country's places and links as plain data (what a manifest records)."""
     if country is None:
         return None
-    return {
-        "source": country.source,
-        "places": [
-            {
-                "name": p.name,
-                "region": p.region,
-                "lat": p.lat,
-                "lon": p.lon,
-                "utc_offset": p.utc_offset,
-                "population": p.population,
-                **{parameter(k).location: _plain(v) for k, v in p.overrides},
-            }
-            for p in country.places
-        ],
-        "links": [
-            {
-                "from": link.a,
-                "to": link.b,
-                "mode": link.mode,
-                "distance_km": link.distance_km,
-                "travel_hours": link.travel_hours,
-            }
-            for link in country.links
-        ],
-    }
+    from upheaval.scenario.country import country_tables
+
+    return {"source": country.source, **country_tables(country, by_location=True)}
 
 
 def _target(e: SetEvent | RampEvent) -> dict[str, str]:

@@ -186,6 +186,36 @@ class Country:
         return tuple(reversed(links))
 
 
+def country_tables(country: Country, by_location: bool = False) -> dict[str, list[dict[str, Any]]]:
+    """A country as the tables it is read from: ``places`` (overrides by registry
+    name, or ``section.key`` with ``by_location``) and ``links`` — what a manifest
+    records and the dashboard's form carries as ``[[country.places]]``/``[[country.links]]``."""
+    return {
+        "places": [
+            {
+                "name": p.name,
+                "region": p.region,
+                "lat": p.lat,
+                "lon": p.lon,
+                "utc_offset": p.utc_offset,
+                "population": p.population,
+                **{(parameter(k).location if by_location else k): v for k, v in p.overrides},
+            }
+            for p in country.places
+        ],
+        "links": [
+            {
+                "from": k.a,
+                "to": k.b,
+                "mode": k.mode,
+                "distance_km": k.distance_km,
+                "travel_hours": k.travel_hours,
+            }
+            for k in country.links
+        ],
+    }
+
+
 # -- sizes -----------------------------------------------------------------------------
 def lattice_side(population: int, scale: float, citizen_density: float, min_side: int) -> int:
     """The side of a place's square lattice: ⌈√(population / scale / density)⌉ sites,
@@ -517,6 +547,7 @@ __all__ = [
     "PlaceSpec",
     "check_country",
     "check_targets",
+    "country_tables",
     "lattice_side",
     "place_params",
     "place_timeline",

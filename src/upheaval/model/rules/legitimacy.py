@@ -163,7 +163,7 @@ class LegitimacyParams(Section):
     )
 
 
-def _citizens(row) -> int:
+def citizens_in(row) -> int:
     """Citizens alive at the end of the tick (free or jailed, both groups)."""
     return (
         row.quiet_blue
@@ -254,7 +254,7 @@ class LegitimacyFeedback(Mechanism):
 
     def after_tick(self, place, country) -> None:
         p, r, row = place.params, place.rules, place.row
-        citizens = _citizens(row)
+        citizens = citizens_in(row)
         on = p.legitimacy.feedback != "off"
         drop = news(
             p.legitimacy.arrest_impact if on else 0.0,

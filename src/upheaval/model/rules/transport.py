@@ -48,6 +48,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.rules.legitimacy import citizens_in
 from upheaval.model.timeline import ActionEvent, ActionSpec, Key, TimelineError, indexed
 
 if TYPE_CHECKING:
@@ -229,7 +230,7 @@ class Transport(Mechanism):
         blocked[:] = False
         if share > 0:
             hot = [
-                (r.active_blue + r.active_green) >= share * _citizens(r) and _citizens(r) > 0
+                (r.active_blue + r.active_green) >= share * citizens_in(r) and citizens_in(r) > 0
                 for r in rows
             ]
             c = country.country
@@ -314,17 +315,6 @@ class Transport(Mechanism):
     def after_country_tick(self, country) -> None:
         if country.country is not None:
             self._state(country)["counts"][:] = 0
-
-
-def _citizens(row) -> int:
-    return (
-        row.quiet_blue
-        + row.active_blue
-        + row.jailed_blue
-        + row.quiet_green
-        + row.active_green
-        + row.jailed_green
-    )
 
 
 def in_transit(country) -> int:

@@ -24,7 +24,7 @@ from upheaval.model.declare import Parameter
 from upheaval.model.mechanisms import action_specs
 from upheaval.model.params import SECTIONS, parameters
 from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, TimelineEvent
-from upheaval.scenario.country import Country
+from upheaval.scenario.country import country_tables
 from upheaval.scenario.loading import (
     ScenarioError,
     load_preset,
@@ -135,35 +135,6 @@ def scenario_form(sc: Scenario) -> dict[str, Any]:
         "values": {spec.location: _field_text(spec, v) for spec, v in sc.params.items()},
         "timeline": timeline_rows(sc.timeline),
         "country": country_tables(sc.country) if sc.country is not None else None,
-    }
-
-
-def country_tables(country: Country) -> dict[str, list[dict[str, Any]]]:
-    """A country as the inline tables a scenario's ``[[country.places]]`` and
-    ``[[country.links]]`` are (what the form carries, and the loader reads back)."""
-    return {
-        "places": [
-            {
-                "name": p.name,
-                "region": p.region,
-                "lat": p.lat,
-                "lon": p.lon,
-                "utc_offset": p.utc_offset,
-                "population": p.population,
-                **dict(p.overrides),
-            }
-            for p in country.places
-        ],
-        "links": [
-            {
-                "from": k.a,
-                "to": k.b,
-                "mode": k.mode,
-                "distance_km": k.distance_km,
-                "travel_hours": k.travel_hours,
-            }
-            for k in country.links
-        ],
     }
 
 
