@@ -43,7 +43,7 @@ EPSTEIN_TEXT = "Epstein 2002, PNAS 99(suppl 3):7243, text"
 NETLOGO = "NetLogo Rebellion (Wilensky 2004), where the paper is silent"
 MESA = "Mesa epstein_civil_violence example"
 OURS = "our design (documented in docs/odd.md)"
-KINDS = ("bool", "int", "float", "term", "choice", "datetime")
+KINDS = ("bool", "int", "float", "term", "choice", "datetime", "text")
 
 
 class ParameterError(ValueError):
@@ -80,6 +80,9 @@ class Parameter:
     name: str = ""
     section: str = ""
     key: str = ""
+    #: a ``text`` parameter's reader: the value given (text, or whatever a TOML file
+    #: may write) → its normal form as text; ValueError with the reason if it is bad
+    parse: Callable[[Any], str] | None = None
 
     @property
     def location(self) -> str:
@@ -104,6 +107,7 @@ def param(
     scope: str = "country",
     initial_only: bool = False,
     name: str = "",
+    parse: Callable[[Any], str] | None = None,
 ) -> Any:
     """Declare a parameter inside a :func:`section` class (see :class:`Parameter`);
     ``name`` defaults to the field's key."""
@@ -123,6 +127,7 @@ def param(
         scope=scope,
         initial_only=initial_only,
         name=name,
+        parse=parse,
     )
     return field(default=default, metadata={"parameter": spec})
 
@@ -197,6 +202,16 @@ def check_value(spec: Parameter, value: Any) -> Any:
         return value
     if kind == "datetime":
         return clock_time(loc, value)
+    if kind == "text":
+        # a structured value written as text (e.g. sites.list): its reader normalises it
+        if spec.parse is None:
+            if not isinstance(value, str):
+                raise ParameterError(loc, f"expected text, got {value!r}")
+            return value
+        try:
+            return spec.parse(value)
+        except ValueError as e:
+            raise ParameterError(loc, str(e)) from None
     if kind == "choice":
         if not isinstance(value, str) or value not in spec.choices:
             allowed = ", ".join(repr(c) for c in spec.choices)

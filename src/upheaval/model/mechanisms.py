@@ -23,6 +23,7 @@ from upheaval.model.rules import (
     lethal,
     organisation,
     provocation,
+    sites,
     transport,
 )
 
@@ -39,6 +40,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     identity.MECHANISM,  # 10. divided identities
     transport.MECHANISM,  # 11. forces that travel between places, and blockades
     emergency.MECHANISM,  # 12. states of emergency and curfews
+    sites.MECHANISM,  # 13. key sites, seized and guarded; a place's control
 )
 
 _names = [m.name for m in MECHANISMS]

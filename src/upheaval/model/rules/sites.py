@@ -1,0 +1,466 @@
+"""Key sites, seized and guarded, and a place's control (docs/odd.md §12.4).
+
+A place may have named **sites** on its lattice — the akimat, the security service's
+headquarters, the airport, a party office, a statue — declared by the place-scoped
+parameter ``sites.list`` (a places table's column ``site_list``, or ``[sites] list``
+of a one-lattice scenario; :func:`parse_sites` reads it). A site stands on the cell
+(⌊x·width⌋, ⌊y·height⌋) for fractions x, y in [0, 1), so it keeps its place on the
+lattice whatever the place's size, and it is *watched* over the square window of
+cells within Chebyshev distance r of it on the torus ((2r + 1)² cells; r is the
+site's own ``radius`` or ``sites.radius``).
+
+**The seizure rule** (deterministic; no draws). At the start of each tick, after the
+tick's timeline, from the lattice as the last tick and the timeline left it, each
+site compares A, the active citizens in its window, with C, the forces there — cops
+on the lattice in the window plus the site's guards:
+
+* held by the regime, it is **seized** (held by the crowd) if A ≥ ``min_crowd`` and
+  A > ρ·C (ρ = ``seize_ratio``): crowds that outnumber the forces by the ratio occupy
+  it;
+* held by the crowd, it is **retaken** if C ≥ 1 and C > ρ·A: the same ratio, the
+  other way;
+* held by the crowd for ``burn_after`` ticks in a row (this one included), it
+  **burns**, once and for ever (a burned site may still be held and retaken).
+
+**Guards.** A timeline ``guard`` sets ``count`` guards at a site: with ``source =
+"cops"`` (the default) taken from the place's cops on duty (as many as there are),
+who leave the lattice exactly as a ``cop_density`` cut removes them (``events``
+stream); with ``source = "new"`` arriving from outside the place (a contingent sent
+"to guard state buildings"). ``unguard`` withdraws ``count`` (default: all) of a
+site's guards, outsiders first: they leave the place; the place's own go back on
+duty on uniformly drawn empty cells (``events`` stream, as a ``cop_density`` rise
+places them; those that find no empty cell stay on guard). So no force is created
+or lost: cops on the lattice + the place's own guards change only as they would
+without sites. Guards stand inside the building: they count in C at their site
+only, are not seen by citizens (rule A) and make no arrests.
+
+**Effects.** Each seizure feeds the regime's "terrorist" framing F (mechanism 6,
+docs/odd.md §7.16): at the end of the tick, after the provocations' update,
+F ← min(1, F + φ·seizures) summed over the places (φ = ``framing_rise``), where the
+framing acts (provocateurs.count > 0 in a place of the run; elsewhere F has no
+effect and is not fed). And it lowers the place's **control**:
+
+    control = 1 − w·(sites held by the crowd)/(sites) − (1 − w)·(active share)
+
+with w = ``control_weight`` (0 for a place without sites) and the active share the
+actives among the citizens (free and jailed) at the end of the last tick — the state
+the rule read; tick 0's control is 1. ``results/places.py`` counts the ticks a place
+was *lost* (control below a threshold, 0.5 by default).
+
+Columns (per place and tick): ``control`` (float), ``sites_declared``,
+``sites_held`` (held by the crowd during the tick), ``sites_seized``,
+``sites_retaken``, ``sites_burned`` (burned at this tick's start) and
+``site_guards`` (guards at the place's sites during the tick). Checkpoints carry
+each site's holder, burned flag, ticks held and guards.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
+
+import numpy as np
+
+from upheaval.core.codes import ACTIVE, CITIZEN
+from upheaval.core.jit import kernel
+from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.rules.legitimacy import citizens_in
+from upheaval.model.timeline import ActionEvent, ActionSpec, Key, TimelineError, indexed
+
+if TYPE_CHECKING:
+    from upheaval.model.params import Params
+
+SITES = (
+    "our design (docs/odd.md §12.4), after the akimats, airport and security "
+    "headquarters seized, burned and guarded in January 2022 in Kazakhstan "
+    "(docs/brief.md)"
+)
+RATIO = (
+    "our design (docs/odd.md §12.4); 3 after the attacker's 3:1 rule of thumb of "
+    "military planning (Mearsheimer 1989, International Security 13(4):54-89)"
+)
+COUNTS = ("sites_declared", "sites_held", "sites_seized", "sites_retaken", "sites_burned")
+DECLARED, HELD, SEIZED, RETAKEN, BURNED, GUARDS = range(6)
+#: The keys of one site in ``sites.list``.
+SITE_KEYS = ("name", "kind", "x", "y", "radius")
+_NAME = re.compile(r"[A-Za-z0-9_\-]+")
+
+
+class Site(NamedTuple):
+    """One declared site: its name (unique in the place), kind (free text), position
+    as fractions of the lattice's sides and radius in cells (-1: ``sites.radius``)."""
+
+    name: str
+    kind: str
+    x: float
+    y: float
+    radius: int
+
+    def text(self) -> str:
+        r = f" radius={self.radius}" if self.radius >= 0 else ""
+        return f"name={self.name} kind={self.kind} x={self.x!r} y={self.y!r}{r}"
+
+
+def _site_from(n: int, fields: dict[str, Any]) -> Site:
+    """Site ``n`` (1-based) from its keys; ValueError naming the site and the key."""
+    label = f"site {n}" + (f" ({fields['name']!r})" if isinstance(fields.get("name"), str) else "")
+    for k in fields:
+        if k not in SITE_KEYS:
+            raise ValueError(f"{label}: unknown key {k!r}; a site has {', '.join(SITE_KEYS)}")
+    for k in ("name", "x", "y"):
+        if k not in fields:
+            raise ValueError(f"{label}: missing {k!r}")
+    name = fields["name"]
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ValueError(f"{label}: a name is letters, digits, '_' and '-', got {name!r}")
+    kind = fields.get("kind", name)
+    if not isinstance(kind, str) or not _NAME.fullmatch(kind):
+        raise ValueError(f"{label}: a kind is letters, digits, '_' and '-', got {kind!r}")
+    xy = []
+    for k in ("x", "y"):
+        v = fields[k]
+        if isinstance(v, str):
+            try:
+                v = float(v)
+            except ValueError:
+                raise ValueError(f"{label}: {k} is a number, got {v!r}") from None
+        if isinstance(v, bool) or not isinstance(v, int | float) or not 0.0 <= v < 1.0:
+            raise ValueError(
+                f"{label}: {k} is a fraction of the lattice's side in [0, 1), got {v!r}"
+            )
+        xy.append(float(v))
+    radius = fields.get("radius", -1)
+    if isinstance(radius, str):
+        try:
+            radius = int(radius)
+        except ValueError:
+            raise ValueError(
+                f"{label}: radius is a whole number of cells, got {radius!r}"
+            ) from None
+    if "radius" in fields and (
+        isinstance(radius, bool) or not isinstance(radius, int) or radius < 0
+    ):
+        raise ValueError(f"{label}: radius is a whole number of cells ≥ 0, got {radius!r}")
+    return Site(name, kind, xy[0], xy[1], int(radius))
+
+
+def _text_sites(text: str) -> list[dict[str, str]]:
+    out = []
+    for n, part in enumerate((p.strip() for p in text.split(";")), start=1):
+        if not part:
+            raise ValueError(f"site {n}: empty (sites are separated by ';')")
+        fields: dict[str, str] = {}
+        for token in part.split():
+            k, eq, v = token.partition("=")
+            if not eq or not k or not v:
+                raise ValueError(f"site {n}: expected key=value, got {token!r}")
+            if k in fields:
+                raise ValueError(f"site {n}: {k!r} given twice")
+            fields[k] = v
+        out.append(fields)
+    return out
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_text(text: str) -> tuple[Site, ...]:
+    return _check_unique(tuple(_site_from(n, f) for n, f in enumerate(_text_sites(text), start=1)))
+
+
+def _check_unique(sites: tuple[Site, ...]) -> tuple[Site, ...]:
+    seen: set[str] = set()
+    for n, s in enumerate(sites, start=1):
+        if s.name in seen:
+            raise ValueError(f"site {n}: the name {s.name!r} is given twice")
+        seen.add(s.name)
+    return sites
+
+
+def parse_sites(value: Any) -> tuple[Site, ...]:
+    """The sites of a ``sites.list`` value: text ``"name=akimat kind=akimat x=0.5
+    y=0.5 radius=2; name=airport x=0.9 y=0.1"`` (sites separated by ``;``, keys by
+    spaces; ``kind`` defaults to the name, ``radius`` to ``sites.radius``) or a list
+    of tables with the same keys (TOML). Raises ValueError with the reason."""
+    if isinstance(value, str):
+        return () if not value.strip() else _parse_text(value.strip())
+    if isinstance(value, list | tuple) and all(isinstance(e, dict) for e in value):
+        return _check_unique(tuple(_site_from(n, dict(e)) for n, e in enumerate(value, start=1)))
+    raise ValueError(f"expected sites as text or a list of tables, got {value!r}")
+
+
+def normal_sites(value: Any) -> str:
+    """A ``sites.list`` value in its normal form (the text :func:`parse_sites` reads)."""
+    return "; ".join(s.text() for s in parse_sites(value))
+
+
+@section("sites")
+class SitesParams(Section):
+    """Key sites, seized and guarded, and a place's control."""
+
+    list: str = param(
+        "",
+        "The place's key sites: 'name=akimat kind=akimat x=0.5 y=0.5 radius=2; name=airport "
+        "x=0.9 y=0.1' (x, y: fractions of the lattice's sides in [0, 1); kind defaults to "
+        "the name, radius to sites.radius), or in TOML a list of tables with those keys. "
+        '"": none (the mechanism is off).',
+        SITES,
+        kind="text",
+        scope="place",
+        initial_only=True,
+        name="site_list",
+        parse=normal_sites,
+    )
+    radius: int = param(
+        2,
+        "r: a site is watched over the cells within Chebyshev distance r of it "
+        "((2r + 1)² cells), where its crowd and forces are counted.",
+        SITES,
+        kind="int",
+        low=0,
+        high=10_000,
+        scope="place",
+        name="site_radius",
+    )
+    seize_ratio: float = param(
+        3.0,
+        "ρ: a site is seized when its actives A ≥ sites.min_crowd and A > ρ·C (C: cops in "
+        "its window plus its guards), and retaken when C ≥ 1 and C > ρ·A.",
+        RATIO,
+        kind="float",
+        low=0.0,
+        high=1e6,
+        name="site_seize_ratio",
+    )
+    min_crowd: int = param(
+        5,
+        "The fewest actives that can seize a site (an unguarded site is not taken by one "
+        "passer-by).",
+        SITES,
+        kind="int",
+        low=1,
+        high=10**9,
+        name="site_min_crowd",
+    )
+    burn_after: float = param(
+        6.0,
+        "A site held by the crowd this many ticks in a row burns (once, for ever). inf: "
+        "sites never burn.",
+        SITES,
+        kind="term",
+        low=1.0,
+        name="site_burn_after",
+    )
+    framing_rise: float = param(
+        0.1,
+        "φ: each seizure adds φ to the regime's 'terrorist' framing F (mechanism 6), "
+        "where the framing acts.",
+        SITES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        name="site_framing_rise",
+    )
+    control_weight: float = param(
+        0.5,
+        "w: a place's control is 1 − w·(share of its sites held by the crowd) − "
+        "(1 − w)·(share of its citizens active); w = 0 without sites.",
+        SITES,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        name="site_control_weight",
+    )
+
+    def validate(self, p: Params) -> None:
+        side = min(p.world.width, p.world.height)
+        for s in parse_sites(self.list):
+            r = s.radius if s.radius >= 0 else self.radius
+            if 2 * r + 1 > side:
+                raise ParameterError(
+                    "sites.list" if s.radius >= 0 else "sites.radius",
+                    f"site {s.name!r}: a window of radius {r} needs a lattice of at least "
+                    f"{2 * r + 1} cells a side; this one is {p.world.width}×{p.world.height}",
+                )
+
+
+@kernel
+def count_around(g, a, cx, cy, radius):
+    """(actives, cops) on the cells within Chebyshev distance ``radius`` of (cx, cy)
+    on the torus (2·radius + 1 ≤ the lattice's sides), from the cells' agent lists."""
+    w = g.width
+    h = g.height
+    actives = 0
+    cops = 0
+    for dy in range(-radius, radius + 1):
+        y = (cy + dy + h) % h
+        for dx in range(-radius, radius + 1):
+            x = (cx + dx + w) % w
+            j = g.head[y * w + x]
+            while j != -1:
+                if a.kind[j] != CITIZEN:
+                    cops += 1
+                elif a.status[j] == ACTIVE:
+                    actives += 1
+                j = a.cell_next[j]
+    return actives, cops
+
+
+def site_cells(p: Params) -> list[tuple[int, int, int]]:
+    """(x, y, radius) of each site of a place, on its lattice."""
+    w, h = p.world.width, p.world.height
+    return [
+        (math.floor(s.x * w), math.floor(s.y * h), s.radius if s.radius >= 0 else p.sites.radius)
+        for s in parse_sites(p.sites.list)
+    ]
+
+
+def next_holding(held: bool, actives: int, forces: int, ratio: float, min_crowd: int) -> bool:
+    """Whether the crowd holds a site after this tick's test (module docstring)."""
+    if not held:
+        return actives >= min_crowd and actives > ratio * forces
+    return not (forces >= 1 and forces > ratio * actives)
+
+
+def control_of(weight: float, held: int, declared: int, active: int, citizens: int) -> float:
+    """1 − w·held/declared − (1 − w)·active/citizens (w = 0 without sites)."""
+    w = weight if declared > 0 else 0.0
+    sites = held / declared if declared > 0 else 0.0
+    streets = active / citizens if citizens > 0 else 0.0
+    return 1.0 - w * sites - (1.0 - w) * streets
+
+
+class Sites(Mechanism):
+    """Key sites, seized and guarded, and a place's control (module docstring)."""
+
+    name = "sites"
+    section = SitesParams
+    values = ("control",)
+    counters = (*COUNTS, "site_guards")
+    actions: ClassVar[dict[str, ActionSpec]] = {
+        "guard": ActionSpec(
+            '`count` guards at the site `site` of the place: with `source = "cops"` '
+            'taken from its cops on duty (as many as there are), with `source = "new"` '
+            "arriving from outside; they count as forces at the site only (sites.list)",
+            required={"site": Key("name"), "count": Key("count")},
+            optional={"source": Key("choice", default="cops", choices=("cops", "new"))},
+        ),
+        "unguard": ActionSpec(
+            "withdraws `count` (default: all) of the site's guards, outsiders first: they "
+            "leave the place; the place's own go back on duty",
+            required={"site": Key("name")},
+            optional={"count": Key("count", default=-1)},
+        ),
+    }
+
+    def is_on(self, p: Params, timeline) -> bool:
+        return bool(p.sites.list)
+
+    def check_timeline(self, p: Params, timeline) -> None:
+        names = [s.name for s in parse_sites(p.sites.list)]
+        for n, e in indexed(timeline):
+            if isinstance(e, ActionEvent) and e.action in self.actions and e.site not in names:
+                known = ", ".join(names) if names else "none: see sites.list"
+                raise TimelineError(n, "site", f"no site {e.site!r} here ({known})")
+
+    def initial_state(self, p: Params) -> dict[str, Any]:
+        n = len(parse_sites(p.sites.list))
+        return {
+            "held": np.zeros(n, np.bool_),  # held by the crowd
+            "burned": np.zeros(n, np.bool_),
+            "held_for": np.zeros(n, np.int64),  # ticks held in a row
+            "own_guards": np.zeros(n, np.int64),  # taken from the place's cops
+            "new_guards": np.zeros(n, np.int64),  # arrived from outside
+            "control": 1.0,
+        }
+
+    # -- timeline ---------------------------------------------------------------------
+    def act(self, event, place, country) -> None:
+        st = place.state[self.name]
+        k = [s.name for s in parse_sites(place.params.sites.list)].index(event.site)
+        if event.action == "guard":
+            if event.source == "new":
+                st["new_guards"][k] += event.count
+            else:
+                on_duty = place.cops_on_duty()
+                n = min(event.count, on_duty)
+                place.set_cop_count(on_duty - n)
+                st["own_guards"][k] += n
+            return
+        total = int(st["new_guards"][k] + st["own_guards"][k])
+        n = total if event.count < 0 else min(event.count, total)
+        outsiders = min(n, int(st["new_guards"][k]))
+        st["new_guards"][k] -= outsiders
+        own = n - outsiders
+        if own > 0:
+            on_duty = place.cops_on_duty()
+            back = place.set_cop_count(on_duty + own) - on_duty
+            st["own_guards"][k] -= back  # those with no empty cell stay on guard
+
+    # -- each tick --------------------------------------------------------------------
+    def before_tick(self, place, country) -> None:
+        p = place.params.sites
+        st = place.state[self.name]
+        counts = place.signals.sites_counts
+        held, burned, held_for = st["held"], st["burned"], st["held_for"]
+        guards = st["own_guards"] + st["new_guards"]
+        for k, (x, y, r) in enumerate(site_cells(place.params)):
+            actives, cops = count_around(place.lattice, place.agents, x, y, r)
+            now = next_holding(
+                bool(held[k]),
+                int(actives),
+                int(cops) + int(guards[k]),
+                p.seize_ratio,
+                p.min_crowd,
+            )
+            if now and not held[k]:
+                counts[SEIZED] += 1
+            elif held[k] and not now:
+                counts[RETAKEN] += 1
+            held[k] = now
+            held_for[k] = held_for[k] + 1 if now else 0
+            if now and not burned[k] and held_for[k] >= p.burn_after:
+                burned[k] = True
+                counts[BURNED] += 1
+        counts[DECLARED] = held.shape[0]
+        counts[HELD] = int(np.count_nonzero(held))
+        counts[GUARDS] = int(guards.sum())
+        row = place.row
+        st["control"] = control_of(
+            p.control_weight,
+            int(counts[HELD]),
+            held.shape[0],
+            row.active_blue + row.active_green,
+            citizens_in(row),
+        )
+
+    def after_country_tick(self, country) -> None:
+        # seizures feed the framing where it acts (mechanism 6), after its own update
+        if not any(pl.params.provocateurs.count > 0 for pl in country.places):
+            return
+        seized = sum(pl.row.sites_seized for pl in country.places)
+        if seized:
+            phi = country.params.sites.framing_rise
+            st = country.state["provocateurs"]
+            st["framing"] = min(1.0, st["framing"] + phi * seized)
+
+    def row_values(self, place, country) -> tuple[float, ...]:
+        st = place.state.get(self.name)
+        if st is not None and place.params.sites.list:
+            return (st["control"],)
+        if not place.history:
+            return (1.0,)
+        # a place without sites: its streets alone, at the end of the last tick
+        row = place.row
+        return (control_of(0.0, 0, 0, row.active_blue + row.active_green, citizens_in(row)),)
+
+
+def guards_at(place) -> int:
+    """Guards at a place's sites now (the place's own and outsiders)."""
+    st = place.state.get("sites")
+    if not st:
+        return 0
+    return int(st["own_guards"].sum() + st["new_guards"].sum())
+
+
+MECHANISM = Sites()
