@@ -357,6 +357,24 @@ CASES = {
         ),
         (ActionEvent(tick=6, action="shutdown"),),
     ),
+    "key sites: seizure, burning, guards of cops and outsiders, unguard, framing": (
+        BASE.replace(
+            legitimacy=0.55,
+            site_list="name=akimat x=0.5 y=0.5; name=airport kind=airport x=0.1 y=0.8 radius=1",
+            site_min_crowd=3,
+            site_seize_ratio=1.5,
+            site_burn_after=3.0,
+            site_framing_rise=0.2,
+            provocateurs_count=2,
+            provocateurs_framing_lethal=0.3,
+        ),
+        (
+            ActionEvent(tick=2, action="guard", site="akimat", count=3),
+            ActionEvent(tick=3, action="guard", site="airport", count=4, source="new"),
+            ActionEvent(tick=9, action="unguard", site="akimat", count=2),
+            ActionEvent(tick=11, action="unguard", site="airport"),
+        ),
+    ),
     "identities: solidarity ramped down and set back": (
         BASE.replace(
             legitimacy=0.5, identity_enabled=True, identity_solidarity=0.7, blue_share=0.4
@@ -425,6 +443,7 @@ def test_parity_runs_exercise_the_mechanisms():
         "organised groups: strikes by quorum, strike impact, a general strike",
         "organised groups: protest, per-agent legitimacy, lethal force, minds, media",
         "identities: solidarity ramped down and set back",
+        "key sites: seizure, burning, guards of cops and outsiders, unguard, framing",
         "every mechanism at once: identities, members, provocateurs, factions, focal site",
     ],
 )
@@ -556,3 +575,24 @@ def test_organisation_parity_cases_exercise_quorum_and_general_strike(seed):
         sim.step()
         protests.append(int(np.count_nonzero(sim.place.signals.organisation_mode == 2)))
     assert max(protests[:11]) > 0 and protests[-1] == 0  # the general strike (tick 12 on)
+
+
+def test_sites_parity_case_seizes_burns_retakes_and_guards():
+    """The key sites case (seeds 1 and 7 of the parity runs) changes hands both ways,
+    burns, keeps its guards' count and feeds the framing."""
+    params, timeline = CASES[
+        "key sites: seizure, burning, guards of cops and outsiders, unguard, framing"
+    ]
+    rows = []
+    for seed in (1, 7):
+        sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
+        sim.step(16)
+        h = sim.place.history
+        assert max(r.site_guards for r in h) == 7 and h[-1].site_guards == 1
+        # 3 of the place's cops left for the akimat, and 2 came back
+        assert h[1].cops - h[2].cops == 3 and h[9].cops - h[8].cops == 2
+        rows += h
+    assert sum(r.sites_seized for r in rows) > 0 and sum(r.sites_burned for r in rows) > 0
+    assert sum(r.sites_retaken for r in rows) > 0
+    assert min(r.control for r in rows) < 0.5
+    assert max(r.framing for r in rows) > 0.5

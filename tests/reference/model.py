@@ -39,6 +39,13 @@ Identities (docs/odd.md §7.19): with ``identity.enabled`` one init uniform per
 citizen in slot order after every other initial draw (Blue iff u < blue_share); rule A
 counts the other group's actives as ⌊s · n⌋.
 
+Key sites (docs/odd.md §12.4): no draws of their own; a ``guard`` of the place's
+cops and an ``unguard`` draw from the events stream as a ``cop_density`` change does.
+At the start of each tick's play each site counts the actives and cops standing within
+Chebyshev distance r of its cell (torus), adds its guards to the cops, and changes
+hands by the ratio rule; control is 1 − w·held/sites − (1 − w)·actives/citizens of the
+last row.
+
 Canonical order: neighbourhood rows by dy ascending, then dx ascending; several
 candidates on one site are taken in ascending slot order.
 """
@@ -54,6 +61,7 @@ import numpy as np
 from scipy.special import betaincinv
 
 from upheaval.core.rng import PyStream, seed_streams
+from upheaval.model.rules.sites import parse_sites
 from upheaval.model.ticks import TickRow
 
 CITIZEN, COP = "citizen", "cop"
@@ -96,6 +104,14 @@ EVENT_NAMES = (
 
 
 TRANSPORT_COUNTS = ("forces_sent", "forces_arrived", "forces_in_transit", "links_blocked")
+SITE_COUNTS = (
+    "sites_declared",
+    "sites_held",
+    "sites_seized",
+    "sites_retaken",
+    "sites_burned",
+    "site_guards",
+)
 
 
 def _no_country(e: Any) -> None:
@@ -228,6 +244,25 @@ class ReferenceModel:
         self.willing: dict[int, int] = {}
         self.free_members: dict[int, int] = {}
         self.identity_solidarity = float(params.identity.solidarity)
+        # key sites: [name, x, y, r] and per site the crowd's hold, burned, ticks held,
+        # the place's own guards and outsiders; this tick's counts; the control
+        self.sites = [
+            [
+                s.name,
+                int(s.x * self.width),
+                int(s.y * self.height),
+                s.radius if s.radius >= 0 else params.sites.radius,
+            ]
+            for s in parse_sites(params.sites.list)
+        ]
+        n_sites = len(self.sites)
+        self.site_held = [False] * n_sites
+        self.site_burned = [False] * n_sites
+        self.site_held_for = [0] * n_sites
+        self.own_guards = [0] * n_sites
+        self.new_guards = [0] * n_sites
+        self.sites_counts = dict.fromkeys(SITE_COUNTS, 0)
+        self.control = 1.0
         self._mechanism_flags()
         self._populate()
         self._init_mechanisms()
@@ -533,6 +568,8 @@ class ReferenceModel:
             self.emergency = None
         elif e.action == "send":
             self.on_send(e)  # forces leave for another place: the country's business
+        elif e.action in ("guard", "unguard"):
+            self._guard(e)
         elif e.action == "withdraw":
             code = self.units[e.unit]
             members = [
@@ -544,6 +581,70 @@ class ReferenceModel:
             else:
                 for _ in range(min(e.count, len(members))):
                     self._remove(members.pop(self.streams["events"].randint(len(members))))
+
+    # -- key sites --------------------------------------------------------------------
+    def _guard(self, e: Any) -> None:
+        k = [site[0] for site in self.sites].index(e.site)
+        cops = sum(1 for ag in self.agents if ag.kind == COP and ag.status != DEAD)
+        if e.action == "guard":
+            if e.source == "new":
+                self.new_guards[k] += e.count
+            else:
+                n = min(e.count, cops)
+                self._set_cop_count(cops - n)
+                self.own_guards[k] += n
+            return
+        total = self.own_guards[k] + self.new_guards[k]
+        n = total if e.count < 0 else min(e.count, total)
+        leave = min(n, self.new_guards[k])
+        self.new_guards[k] -= leave
+        if n - leave > 0:
+            self.own_guards[k] -= self._set_cop_count(cops + n - leave) - cops
+
+    def _sites_tick(self) -> None:
+        """Each site changes hands by the ratio rule, from the lattice as it stands."""
+        p = self.p.sites
+        self.sites_counts = dict.fromkeys(SITE_COUNTS, 0)
+        if not self.sites:
+            return
+        for k, (_, x, y, r) in enumerate(self.sites):
+            actives = cops = 0
+            for dy in range(-r, r + 1):
+                for dx in range(-r, r + 1):
+                    for ag in self.on_site.get(((x + dx) % self.width, (y + dy) % self.height), ()):
+                        if ag.kind == COP:
+                            cops += 1
+                        elif ag.status == ACTIVE:
+                            actives += 1
+            forces = cops + self.own_guards[k] + self.new_guards[k]
+            if self.site_held[k]:
+                held = not (forces >= 1 and forces > p.seize_ratio * actives)
+            else:
+                held = actives >= p.min_crowd and actives > p.seize_ratio * forces
+            if held and not self.site_held[k]:
+                self.sites_counts["sites_seized"] += 1
+            if self.site_held[k] and not held:
+                self.sites_counts["sites_retaken"] += 1
+            self.site_held[k] = held
+            self.site_held_for[k] = self.site_held_for[k] + 1 if held else 0
+            if held and not self.site_burned[k] and self.site_held_for[k] >= p.burn_after:
+                self.site_burned[k] = True
+                self.sites_counts["sites_burned"] += 1
+        self.sites_counts["sites_declared"] = len(self.sites)
+        self.sites_counts["sites_held"] = sum(self.site_held)
+        self.sites_counts["site_guards"] = sum(self.own_guards) + sum(self.new_guards)
+        self.control = self._control(p.control_weight, self.sites_counts["sites_held"])
+
+    def _control(self, weight: float, held: int) -> float:
+        """1 − w·held/sites − (1 − w)·actives/citizens, of the last row."""
+        last = self.history[-1]._asdict()
+        citizens = sum(
+            last[f"{s}_{g}"] for s in ("quiet", "active", "jailed") for g in ("blue", "green")
+        )
+        actives = last["active_blue"] + last["active_green"]
+        w = weight if self.sites else 0.0
+        share = held / len(self.sites) if self.sites else 0.0
+        return 1.0 - w * share - (1.0 - w) * (actives / citizens if citizens else 0.0)
 
     def _random_empty_site_in(self, area, rng: PyStream) -> tuple[int, int] | None:
         x0, y0, x1, y1 = area
@@ -603,6 +704,10 @@ class ReferenceModel:
                 p.provocateurs.framing_decay * self.framing
                 + p.provocateurs.framing_rise * self.events["provocations"],
             )
+            if self.sites_counts["sites_seized"]:  # seizures feed the framing too
+                self.framing = min(
+                    1.0, self.framing + p.sites.framing_rise * self.sites_counts["sites_seized"]
+                )
 
     # -- timeline ---------------------------------------------------------------------
     def _apply_timeline(self) -> None:
@@ -990,6 +1095,7 @@ class ReferenceModel:
         """The rest of the tick: the signals, every agent's turn, the row."""
         self.emergency_risk, under, curfew = self._emergency_now()
         self.emergency_counts = {"under_emergency": under, "under_curfew": curfew}
+        self._sites_tick()
         self.media = self._broadcast()
         self.lethal_in_force = self.lethal_probability
         if self.p.provocateurs.count > 0 and self.framing > 0:  # the pretext
@@ -1046,7 +1152,16 @@ class ReferenceModel:
             **getattr(self, "emergency_counts", {"under_emergency": 0, "under_curfew": 0}),
             framing=self.framing,
             legitimacy=self._shown_legitimacy(),
+            **self.sites_counts,
+            control=self._shown_control(),
         )
+
+    def _shown_control(self) -> float:
+        """The control column: the sites' update's value; without sites the streets'
+        of the last row (1 at tick 0)."""
+        if self.sites or not getattr(self, "history", None):
+            return self.control
+        return self._control(0.0, 0)
 
     def _shown_legitimacy(self) -> float:
         """The legitimacy column: L, or under per-agent legitimacy the mean L_i of the
