@@ -291,10 +291,19 @@ def show(
             help="In a country: the share of a place's citizens active at its onset.",
         ),
     ] = 0.02,
+    lost_below: Annotated[
+        float,
+        typer.Option(
+            min=0.0001,
+            max=1.0,
+            help="Key sites: the control below which a place is lost (docs/odd.md §12.4).",
+        ),
+    ] = 0.5,
 ) -> None:
     """Summarise a run: scenario, seed, ticks, final counts, peak actives, outbursts;
     in a country, the nation as a whole and then each place."""
     import numpy as np
+    import pyarrow.compute as pc
 
     from upheaval.model.ticks import FLOAT_COLUMNS, PLACE, national
     from upheaval.results.outbursts import run_outbursts
@@ -307,6 +316,10 @@ def show(
         _fail(e)
     if table.num_rows == 0:
         _fail(RunDirectoryError(run_dir, "the run has no ticks on disk"))
+    with_sites = "sites_declared" in table.column_names and bool(
+        pc.max(table.column("sites_declared")).as_py()
+    )
+    summaries = place_summaries(table, onset_share, lost_below) if with_sites else []
     places = place_summaries(table, onset_share) if PLACE in table.column_names else []
     if places:
         table = national(table)
@@ -360,7 +373,43 @@ def show(
     )
     if places:
         lines += _places_table(places, onset_share)
+    if summaries:
+        lines += _sites_table(
+            summaries, lost_below, m.get("parameters", {}).get("run.tick_minutes", 0)
+        )
     typer.echo("\n".join(lines))
+
+
+def _sites_table(places: list, lost_below: float, tick_minutes: float) -> list[str]:
+    """`show`'s key sites: how many places the regime lost, for how long, and each
+    place's sites (docs/odd.md §12.4)."""
+    width = max(len("place"), *(len(s.place) for s in places))
+    lost = [s for s in places if s.ticks_lost > 0]
+    hours = (
+        f" = {max(s.ticks_lost for s in lost) * tick_minutes / 60:g} h"
+        if lost and tick_minutes
+        else ""
+    )
+    longest = (
+        f"; longest {max(s.ticks_lost for s in lost)} ticks{hours} "
+        f"({max(lost, key=lambda s: s.ticks_lost).place or 'the lattice'})"
+        if lost
+        else ""
+    )
+    lines = [
+        "",
+        f"control      {len(lost)} of {len(places)} places lost "
+        f"(control < {lost_below:g}) at some tick{longest}",
+        f"{'place':<{width}}  {'sites':>5}  {'held':>5}  {'seized':>6}  {'burned':>6}  "
+        f"{'min ctl':>7}  {'final':>6}  {'lost':>5}",
+    ]
+    for s in places:
+        lines.append(
+            f"{s.place or '-':<{width}}  {s.sites:>5}  {s.peak_sites_held:>5}  "
+            f"{s.sites_seized:>6}  {s.sites_burned:>6}  {s.min_control:>7.3f}  "
+            f"{s.final_control:>6.3f}  {s.ticks_lost:>5}"
+        )
+    return lines
 
 
 def _places_table(places: list, onset_share: float) -> list[str]:
