@@ -252,6 +252,8 @@ def fmt_allowed(f) -> str:
         return ", ".join(f'"{c}"' for c in f.choices)
     if kind == "datetime":
         return 'ISO 8601 date-time, or ""'
+    if kind == "text":
+        return 'text in the form the meaning gives, or ""'
     lo, hi = f.low, f.high
     span = f"{num(lo)} … {num(hi)}" if hi is not None and hi < 1e7 else f"≥ {num(lo)}"
     if kind == "int":
