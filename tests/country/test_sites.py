@@ -9,6 +9,7 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import subprocess
 import sys
 from pathlib import Path
 
@@ -29,6 +30,8 @@ from upheaval.scenario.loading import ScenarioError
 from upheaval.scenario.schema import Scenario
 
 RESULTS = Path(__file__).parent / "results" / "sites.json"
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "docs" / "examples" / "three-towns" / "with-sites.toml"
 AKIMAT = "name=akimat x=0.5 y=0.5; name=airport kind=airport x=0.1 y=0.8 radius=1"
 
 
@@ -255,6 +258,32 @@ def test_summaries_count_sites_and_ticks_lost():
         assert s.ticks_lost == int((rows.control < 0.9).sum())
         assert s.min_control == rows.control.min() and s.sites_seized == rows.sites_seized.sum()
     assert any(s.ticks_lost > 0 for s in by.values())
+
+
+def test_the_worked_example_with_sites_shows_what_the_docs_say(tmp_path):
+    out = tmp_path / "run"
+    done = subprocess.run(
+        [sys.executable, "-m", "upheaval.cli", "run", str(EXAMPLE), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    shown = subprocess.run(
+        [sys.executable, "-m", "upheaval.cli", "show", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    block = shown[shown.index("\ncontrol ") + 1 :].splitlines()
+    assert len(block) == 5
+    doc = (ROOT / "docs" / "places.md").read_text("utf-8")
+    for line in block:
+        assert line in doc, f"docs/places.md does not show: {line}"
+    t = upheaval.results.read_run(out)[1].to_pandas()
+    aktau = t[t.place == "Aktau"].set_index("tick")
+    assert aktau.site_guards.loc[25:48].eq(10).all() and aktau.site_guards.loc[49:].eq(0).all()
+    assert aktau.cops.nunique() == 1  # outsiders guard: the town's own police stay on duty
 
 
 # -- evidence -------------------------------------------------------------------------
