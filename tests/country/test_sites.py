@@ -93,6 +93,46 @@ def test_reference_twin_with_sites_guards_and_convoys(seed):
     assert (t.control < 1).any()
 
 
+def test_sites_are_the_same_on_one_thread_or_many():
+    tl = (ActionEvent(tick=2, action="guard", place="Alpha", site="akimat", count=5),)
+    sc = country_scenario(sited_towns(), tl, legitimacy=0.7, steps=20, site_min_crowd=3)
+    one = upheaval.Simulation(sc, seed=5, threads=1).run().table()
+    three = upheaval.Simulation(sc, seed=5, threads=3).run().table()
+    assert one.equals(three)
+    assert sum(one.column("sites_seized").to_pylist()) > 0
+
+
+def test_seizures_feed_the_framing_where_it_acts():
+    """Same seed, φ = 0.3 against φ = 0: the lattice is the same until the framing
+    first differs, which it does from the tick after the first seizure."""
+    p = Params(
+        width=20,
+        height=20,
+        legitimacy=0.6,
+        site_list=AKIMAT,
+        site_min_crowd=3,
+        provocateurs_count=2,
+        provocateurs_framing_lethal=0.5,
+    )
+    rows = {}
+    for phi in (0.0, 0.3):
+        sc = Scenario(params=p.replace(site_framing_rise=phi))
+        rows[phi] = upheaval.Simulation(sc, seed=3).run(15).place.history
+    first = next(r.tick for r in rows[0.0] if r.sites_seized)
+    for a, b in zip(rows[0.0], rows[0.3], strict=True):
+        if a.tick <= first:
+            assert a == b
+    after = rows[0.3][first + 1]
+    assert after.framing > rows[0.0][first + 1].framing
+    assert after.framing >= 0.3 * rows[0.3][first].sites_seized
+    # no provocateurs: the framing acts nowhere and is not fed
+    quiet = upheaval.Simulation(
+        Scenario(params=p.replace(provocateurs_count=0, site_framing_rise=0.3)), seed=3
+    ).run(15)
+    assert all(r.framing == 0.0 for r in quiet.place.history)
+    assert sum(r.sites_seized for r in quiet.place.history) > 0
+
+
 def test_a_place_without_sites_reports_its_streets_as_control():
     sim = upheaval.Simulation(Params(width=20, height=20, legitimacy=0.6, steps=8), seed=2).run()
     rows = sim.place.history
