@@ -319,8 +319,9 @@ def show(
     with_sites = "sites_declared" in table.column_names and bool(
         pc.max(table.column("sites_declared")).as_py()
     )
-    summaries = place_summaries(table, onset_share, lost_below) if with_sites else []
-    places = place_summaries(table, onset_share) if PLACE in table.column_names else []
+    places = place_summaries(table, onset_share, lost_below) if PLACE in table.column_names else []
+    # one lattice has no places' table, but its sites get their block too
+    summaries = (places or place_summaries(table, onset_share, lost_below)) if with_sites else []
     if places:
         table = national(table)
 
