@@ -541,7 +541,7 @@ def toml_time(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_toml(events: list[Event]) -> str:
+def build_toml(events: list[Event], regions_of_places: list[str]) -> str:
     shock = find(events, "price_increase")
     rollback = find(events, "price_rollback", "Aktau")
     dismissed = find(events, "government_dismissed")
@@ -710,7 +710,74 @@ def build_toml(events: list[Event]) -> str:
             when(withdrawal),
             ['action = "withdraw"', 'unit = "csto"', f'place = "{place}"'],
         )
+    for e, t, action, regions in emergencies(events, regions_of_places):
+        body = [f'action = "{action}"']
+        if action == "emergency":
+            start, end = curfew_hours(e)
+            body += [f"curfew_from = {start}", f"curfew_to = {end}"]
+        what = "state of emergency" if action == "emergency" else "state of emergency lifted"
+        for region in regions:
+            entry(
+                f"events.csv line {e.line}: {what} in {region}"
+                + ("" if e.utc else " (date only: noon UTC+6)"),
+                t,
+                [*body, f'region = "{region}"'],
+            )
     return "\n".join(L) + "\n"
+
+
+#: events.csv names regions in its ``city`` and ``description`` cells as below; the
+#: preset's regions are cities.csv's (places.csv): the one name that differs.
+EVENT_REGION_NAMES = {"Shymkent": "Shymkent city", "Almaty Region": "Almaty"}
+
+
+def curfew_hours(e: Event) -> tuple[int, int]:
+    """The curfew of a state-of-emergency row, local hours ("curfew 23:00-07:00")."""
+    m = re.search(r"curfew[^0-9]*(\d{1,2}):00\s*-\s*(\d{1,2}):00", e.description, re.I)
+    if not m:
+        raise DataError("events.csv", e.line, "description", "no curfew hours (HH:00-HH:00)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _event_regions(e: Event, known: list[str]) -> list[str]:
+    """The preset regions an emergency row names in its city or region cell."""
+    names = [EVENT_REGION_NAMES.get(n.strip(), n.strip()) for n in e.city.split("/")]
+    region = EVENT_REGION_NAMES.get(e.region, e.region)
+    if region in known:
+        return [region]
+    found = [n for n in names if n in known]
+    if not found:
+        raise DataError("events.csv", e.line, "city", f"no known region in {e.city!r}")
+    return found
+
+
+def emergencies(
+    events: list[Event], regions: list[str]
+) -> list[tuple[Event, datetime, str, list[str]]]:
+    """(row, UTC time, action, regions) of every state of emergency and its lifting:
+    the decrees by region, then the extension to "all remaining regions", then the
+    liftings by region, and the national end for every region still under one."""
+    out: list[tuple[Event, datetime, str, list[str]]] = []
+    under: list[str] = []
+    for e in events:
+        if e.kind != "state_of_emergency":
+            continue
+        if e.city.startswith("all remaining"):
+            named = [r for r in regions if r not in under]
+        else:
+            named = _event_regions(e, regions)
+        under += named
+        out.append((e, when(e), "emergency", named))
+    for e in events:
+        if e.kind != "state_of_emergency_lifted":
+            continue
+        if e.region == "national":
+            named = [r for r in regions if r in under]
+        else:
+            named = [r for r in _event_regions(e, regions) if r in under]
+        under = [r for r in under if r not in named]
+        out.append((e, when(e), "lift_emergency", named))
+    return out
 
 
 def places_csv(cities: list[City]) -> str:
@@ -873,7 +940,7 @@ def generate(folder: Path) -> dict[Path, str]:
     links = build_links(folder, cities, detour)
     sub = PRESETS / NAME
     return {
-        PRESETS / f"{NAME}.toml": build_toml(events),
+        PRESETS / f"{NAME}.toml": build_toml(events, sorted({c.region for c in cities})),
         sub / "places.csv": places_csv(cities),
         sub / "links.csv": links_csv(links),
         sub / "observed.json": observed_json(cities, events),

@@ -50,9 +50,17 @@ def _timeline():
     )
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_reference_twin_country_bit_for_bit(seed):
-    sc = country_scenario(three_towns(), _timeline(), legitimacy=0.72, steps=45, **NEWS)
+@pytest.mark.parametrize(("seed", "half_life"), [(1, 0.0), (2, 0.0), (3, 6.0)])
+def test_reference_twin_country_bit_for_bit(seed, half_life):
+    # half_life > 0: the news a place remembers (and forgets while Beta is cut off)
+    sc = country_scenario(
+        three_towns(),
+        _timeline(),
+        legitimacy=0.72,
+        steps=45,
+        information_news_half_life=half_life,
+        **NEWS,
+    )
     sim = upheaval.Simulation(sc, seed=seed).run()
     twin = ReferenceCountry(sc, seed)
     twin.step(45)
@@ -77,8 +85,29 @@ def test_news_changes_the_run():
     assert not on.equals(off)
 
 
-def test_country_is_deterministic_and_restores_bit_identically():
-    sc = country_scenario(three_towns(), _timeline(), legitimacy=0.72, steps=50, **NEWS)
+def test_news_memory_delays_and_prolongs_what_is_heard():
+    # A half-life makes the news build up: the same seed gives other rows, and the
+    # memory a place holds is a float state between 0 and the densities heard.
+    sc = country_scenario(three_towns(), legitimacy=0.72, steps=40, **NEWS)
+    now = upheaval.Simulation(sc, seed=3).run()
+    slow = upheaval.Simulation(with_params(sc, information_news_half_life=12.0), seed=3).run()
+    assert not now.table().equals(slow.table())
+    for pl in slow.places:
+        heard = pl.state["information"]["heard"]
+        assert heard.shape == (2,) and np.all(heard >= 0.0) and np.all(heard <= 1.0)
+    assert any(pl.state["information"]["heard"][0] > 0 for pl in slow.places)
+
+
+@pytest.mark.parametrize("half_life", [0.0, 9.0])
+def test_country_is_deterministic_and_restores_bit_identically(half_life):
+    sc = country_scenario(
+        three_towns(),
+        _timeline(),
+        legitimacy=0.72,
+        steps=50,
+        information_news_half_life=half_life,
+        **NEWS,
+    )
     whole = upheaval.Simulation(sc, seed=9).run()
     again = upheaval.Simulation(sc, seed=9).run()
     assert whole.table().equals(again.table())
