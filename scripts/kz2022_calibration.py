@@ -221,6 +221,7 @@ def run_study(out: Path, workers: int) -> dict[str, Any]:
     post = result.posterior
     keys = list(FITTED)
     values = result.values(post)
+
     def quantile(f, q: float) -> float:
         v = float(_wq(np.asarray(values[f.name], float), post.weights, q))
         return float(round(v)) if f.kind == "int" else v  # a jail term is whole ticks
