@@ -97,25 +97,78 @@ TICK_MINUTES = 60
 RUN_DAYS = 21
 #: People per agent (docs/places.md); 1:100 runs the 36 places in seconds a day.
 WORLD_SCALE = 100.0
-#: Hand-set, not fitted (to be calibrated, issue 10 §2): the legitimacy every place
-#: grants, and the lower one of Mangystau's two towns, where the unrest began
-#: (rows 2-3) and where the 2011 Zhanaozen massacre is remembered (cities.csv notes).
-LEGITIMACY = 0.86
-MANGYSTAU_LEGITIMACY = {"Zhanaozen": 0.6, "Aktau": 0.7}
+#: The parameters the calibration fits (scripts/kz2022_calibration.py; issue 10 §2):
+#: key → (low, high) of the uniform prior, and why that range. The preset carries
+#: the posterior medians of docs/kazakhstan_calibration.json when it exists, and the
+#: prior's centre otherwise; no value is set by hand to reach an outcome.
+FITTED: dict[str, tuple[float, float, str]] = {
+    "citizens.legitimacy": (
+        0.84,
+        0.92,
+        "below 0.84 every town riots on its own at tick 0; above 0.9 no grievance "
+        "H(1-L) can exceed the threshold 0.1 without the shock",
+    ),
+    "population.cop_density": (
+        0.02,
+        0.08,
+        "half to twice the classic runs' 0.04 (police per capita is not in the data)",
+    ),
+    "information.elsewhere_weight": (
+        0.0,
+        8.0,
+        "0: places do not hear of each other; from ~8 every place tips within hours",
+    ),
+    "information.news_half_life": (
+        1.0,
+        120.0,
+        "from the hour's news only to memory over five days",
+    ),
+    "information.national_share": (0.0, 1.0, "all distance-decaying to all national"),
+    "jail.max_jail_term": (
+        24.0,
+        720.0,
+        "a day to a month, in one-hour ticks (the data give no terms; detainees were "
+        "held from hours to weeks)",
+    ),
+    "information.decay_km": (
+        50.0,
+        2000.0,
+        "neighbouring towns to half the country (Zhanaozen-Almaty ~2,000 km by road)",
+    ),
+}
+#: Where the posterior lives (written by scripts/kz2022_calibration.py).
+CALIBRATION_JSON = ROOT / "docs" / "kazakhstan_calibration.json"
+#: Ticks each place plays before the clock starts (run.burn_in): three days,
+#: long enough for the opening burst of an all-quiet start to pass (docs/kazakhstan.md).
+BURN_IN_TICKS = 72
+
+
+def fitted_values() -> tuple[dict[str, float], str]:
+    """The fitted parameters' values in the preset, and where they come from."""
+    if CALIBRATION_JSON.exists():
+        doc = json.loads(CALIBRATION_JSON.read_text("utf-8"))
+        post = doc["posterior"]["parameters"]
+        if sorted(post) == sorted(FITTED):
+            return (
+                {k: float(post[k]["median"]) for k in FITTED},
+                "posterior median, docs/kazakhstan_calibration.json",
+            )
+    return (
+        {k: round((lo + hi) / 2, 6) for k, (lo, hi, _) in FITTED.items()},
+        "prior centre (no calibration yet)",
+    )
+
+
 #: The LPG price in Mangystau went from 60 to 120 tenge/L (row 1): hardship of
 #: Mangystau's citizens is multiplied by the price ratio (a modelling assumption:
 #: hardship proportional to the fuel price; to be calibrated).
 LPG_PRICE_BEFORE = 60.0
 LPG_PRICE_AFTER = 120.0
-#: The news (docs/odd.md §12.1): hand-set as in docs/examples/three-towns.
-NEWS = {
-    "actives_weight": 0.0,
-    "elsewhere_weight": 0.3,
-    "national_share": 0.2,
-    "decay_km": 300.0,
-}
+#: The news's fixed part: no broadcast of a place's own actives (its citizens see
+#: their streets); what places hear of each other is fitted (FITTED).
+NEWS = {"actives_weight": 0.0}
 #: ΔL of each concession (government dismissed 5 Jan; regional price caps 6 Jan).
-#: Hand-set, to be calibrated.
+#: Hand-set, not fitted yet.
 CONCESSION_LEGITIMACY = 0.02
 #: The CSTO: 2,030 troops (Tokayev, row "csto_summit" 10 Jan; README: prefer
 #: 2,030), guarding strategic sites in Almaty and Nur-Sultan; the split between
@@ -541,7 +594,7 @@ def toml_time(t: datetime) -> str:
     return t.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-def build_toml(events: list[Event]) -> str:
+def build_toml(events: list[Event], regions_of_places: list[str]) -> str:
     shock = find(events, "price_increase")
     rollback = find(events, "price_rollback", "Aktau")
     dismissed = find(events, "government_dismissed")
@@ -571,7 +624,7 @@ def build_toml(events: list[Event]) -> str:
     capital_count = round(CSTO_TROOPS * (1 - CSTO_ALMATY_SHARE) / WORLD_SCALE)
     factor = LPG_PRICE_AFTER / LPG_PRICE_BEFORE
     steps = RUN_DAYS * 24 * 60 // TICK_MINUTES
-    mang = ", ".join(f"{k} {v}" for k, v in MANGYSTAU_LEGITIMACY.items())
+    fitted, fitted_from = fitted_values()
     L = []
     w = L.append
     w("# Kazakhstan, January 2022: 36 places from the sourced kz2022 data set.")
@@ -579,19 +632,20 @@ def build_toml(events: list[Event]) -> str:
     w("# change the script's constants and rerun it (tests/country/test_kz2022_preset.py")
     w("# checks that this file equals what the script writes).")
     w("#")
-    w("# NOT CALIBRATED. Times come from events.csv (cited by line below); values marked")
-    w("# 'hand-set' are the script's named constants, chosen before any run and to be")
-    w("# fitted by ABC-SMC in a later session (issue 10 §2). Where and how the places,")
-    w("# links and imputations come from: kazakhstan-2022/SOURCES.md. The observations")
-    w("# the scores compare against: kazakhstan-2022/observed.json (docs/kazakhstan.md).")
-    w("# Not modelled yet (no engine support): states of emergency and curfews, key")
-    w("# sites, local clocks (every time is UTC), strikes of the oil workers.")
+    w("# Times come from events.csv (cited by line below). The parameters marked")
+    w("# 'fitted' are calibrated by scripts/kz2022_calibration.py (docs/kazakhstan.md):")
+    w(f"# here {fitted_from}. Values marked 'hand-set' are the script's named constants,")
+    w("# chosen before any run and not fitted yet. Where and how the places, links and")
+    w("# imputations come from: kazakhstan-2022/SOURCES.md. The observations the scores")
+    w("# compare against: kazakhstan-2022/observed.json. Not modelled yet: key sites,")
+    w("# strikes of the oil workers and the rail blockade.")
     w("")
     w("[scenario]")
     w(f'name = "{NAME}"')
     w(
         'description = "Kazakhstan, 2-22 January 2022: 36 places, news, travelling forces, '
-        'the dated timeline of kz2022 (not calibrated)"'
+        "states of emergency, the dated timeline of kz2022 "
+        f'({"calibrated" if fitted_from.startswith("posterior") else "not calibrated"})"'
     )
     w("")
     w("[country]")
@@ -601,15 +655,22 @@ def build_toml(events: list[Event]) -> str:
     w("[world]")
     w(f"scale = {WORLD_SCALE}  # WORLD_SCALE: people per agent")
     w("")
-    w("[citizens]")
-    w(f"legitimacy = {LEGITIMACY}  # LEGITIMACY, hand-set; lower in Mangystau ({mang}):")
-    w("# places.csv's legitimacy column (MANGYSTAU_LEGITIMACY, hand-set)")
-    w("")
-    w("[information]")
-    w("enabled = true  # the news (docs/odd.md §12.1); NEWS, hand-set as three-towns")
-    for k, v in NEWS.items():
-        w(f"{k} = {v}")
-    w("")
+    sections: dict[str, list[str]] = {}
+    for key, value in fitted.items():
+        sec, name = key.split(".")
+        lo, hi, _ = FITTED[key]
+        sections.setdefault(sec, []).append(
+            f"{name} = {value:.6g}  # fitted: {fitted_from}; prior {lo:g}-{hi:g}"
+        )
+    sections["information"] = [
+        "enabled = true  # the news (docs/odd.md §12.1)",
+        *(f"{k} = {v}" for k, v in NEWS.items()),
+        *sections["information"],
+    ]
+    for sec in ("population", "citizens", "jail", "information"):
+        w(f"[{sec}]")
+        L.extend(sections[sec])
+        w("")
     w("[transport]")
     w("enabled = true  # forces travel along links.csv (docs/odd.md §12.2)")
     w("")
@@ -620,6 +681,7 @@ def build_toml(events: list[Event]) -> str:
     )
     w(f"start = {toml_time(RUN_START)}  # RUN_START: 00:00 2 Jan, Nur-Sultan time (UTC+6)")
     w(f"tick_minutes = {TICK_MINUTES}")
+    w(f"burn_in = {BURN_IN_TICKS}  # BURN_IN_TICKS: each place settles before the clock starts")
     w("seed = 1")
 
     def entry(comment: str, t: datetime, body: list[str]) -> None:
@@ -710,19 +772,83 @@ def build_toml(events: list[Event]) -> str:
             when(withdrawal),
             ['action = "withdraw"', 'unit = "csto"', f'place = "{place}"'],
         )
+    for e, t, action, regions in emergencies(events, regions_of_places):
+        body = [f'action = "{action}"']
+        if action == "emergency":
+            start, end = curfew_hours(e)
+            body += [f"curfew_from = {start}", f"curfew_to = {end}"]
+        what = "state of emergency" if action == "emergency" else "state of emergency lifted"
+        for region in regions:
+            entry(
+                f"events.csv line {e.line}: {what} in {region}"
+                + ("" if e.utc else " (date only: noon UTC+6)"),
+                t,
+                [*body, f'region = "{region}"'],
+            )
     return "\n".join(L) + "\n"
+
+
+#: events.csv names regions in its ``city`` and ``description`` cells as below; the
+#: preset's regions are cities.csv's (places.csv): the one name that differs.
+EVENT_REGION_NAMES = {"Shymkent": "Shymkent city", "Almaty Region": "Almaty"}
+
+
+def curfew_hours(e: Event) -> tuple[int, int]:
+    """The curfew of a state-of-emergency row, local hours ("curfew 23:00-07:00")."""
+    m = re.search(r"curfew[^0-9]*(\d{1,2}):00\s*-\s*(\d{1,2}):00", e.description, re.I)
+    if not m:
+        raise DataError("events.csv", e.line, "description", "no curfew hours (HH:00-HH:00)")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _event_regions(e: Event, known: list[str]) -> list[str]:
+    """The preset regions an emergency row names in its city or region cell."""
+    names = [EVENT_REGION_NAMES.get(n.strip(), n.strip()) for n in e.city.split("/")]
+    region = EVENT_REGION_NAMES.get(e.region, e.region)
+    if region in known:
+        return [region]
+    found = [n for n in names if n in known]
+    if not found:
+        raise DataError("events.csv", e.line, "city", f"no known region in {e.city!r}")
+    return found
+
+
+def emergencies(
+    events: list[Event], regions: list[str]
+) -> list[tuple[Event, datetime, str, list[str]]]:
+    """(row, UTC time, action, regions) of every state of emergency and its lifting:
+    the decrees by region, then the extension to "all remaining regions", then the
+    liftings by region, and the national end for every region still under one."""
+    out: list[tuple[Event, datetime, str, list[str]]] = []
+    under: list[str] = []
+    for e in events:
+        if e.kind != "state_of_emergency":
+            continue
+        if e.city.startswith("all remaining"):
+            named = [r for r in regions if r not in under]
+        else:
+            named = _event_regions(e, regions)
+        under += named
+        out.append((e, when(e), "emergency", named))
+    for e in events:
+        if e.kind != "state_of_emergency_lifted":
+            continue
+        if e.region == "national":
+            named = [r for r in regions if r in under]
+        else:
+            named = [r for r in _event_regions(e, regions) if r in under]
+        under = [r for r in under if r not in named]
+        out.append((e, when(e), "lift_emergency", named))
+    return out
 
 
 def places_csv(cities: list[City]) -> str:
     lines = [
-        "name,region,lat,lon,utc_offset,population,legitimacy",
+        "name,region,lat,lon,utc_offset,population",
         "# generated by scripts/kz2022_preset.py from cities.csv; imputed values: SOURCES.md",
     ]
     for c in cities:
-        leg = MANGYSTAU_LEGITIMACY.get(c.name, "")
-        lines.append(
-            f"{c.name},{c.region},{c.lat:.5f},{c.lon:.5f},{c.utc_offset},{c.population},{leg}"
-        )
+        lines.append(f"{c.name},{c.region},{c.lat:.5f},{c.lon:.5f},{c.utc_offset},{c.population}")
     return "\n".join(lines) + "\n"
 
 
@@ -742,8 +868,9 @@ def sources_md(
         "",
         "Generated by `scripts/kz2022_preset.py` from the kz2022 data set",
         "(`shared/data/kz2022/`: cities.csv, events.csv, links.csv and their README,",
-        "which gives every source URL and its reliability). Not calibrated: the values",
-        "marked hand-set are named constants of the script, to be fitted later (issue 10 §2).",
+        "which gives every source URL and its reliability). The fitted parameters come",
+        "from scripts/kz2022_calibration.py; the values marked hand-set are named",
+        "constants of the script, not fitted yet (issue 10 §2).",
         "",
         "## Places (`places.csv`)",
         "",
@@ -751,8 +878,8 @@ def sources_md(
         "parenthesis (`Oral (Uralsk)` → `Oral`, `Tengiz oil field (site)` → `Tengiz`).",
         "`region`: the region of January 2022 without 'Region'; cities of republican",
         "significance are `<name> city`. `utc_offset`: cities.csv (recorded; the engine's",
-        "clock is UTC for every place). `legitimacy`: hand-set for Zhanaozen and Aktau",
-        "(MANGYSTAU_LEGITIMACY), the scenario's value elsewhere.",
+        "clock keeps each place's local time for curfews). Legitimacy is the same",
+        "everywhere (fitted); Mangystau differs by its LPG shock, which is data.",
         "",
         "Population: the 2021 census (cities ≥ ~70k) or BNS 1 Jan 2024 estimates (five",
         "smaller towns), as cities.csv gives them. Zhanaozen is a CONFLICT (75,604 BNS",
@@ -830,17 +957,19 @@ def sources_md(
         "",
         "Each `[[timeline]]` entry of `kazakhstan-2022.toml` cites its events.csv line.",
         "An event known only by its local date acts at local noon (decrees: Nur-Sultan",
-        "time, UTC+6; Mangystau: UTC+5). Hand-set values, to be calibrated:",
-        f"LEGITIMACY {LEGITIMACY}, MANGYSTAU_LEGITIMACY {MANGYSTAU_LEGITIMACY},",
-        f"the LPG shock factor {LPG_PRICE_AFTER:g}/{LPG_PRICE_BEFORE:g} on hardship,",
-        f"CONCESSION_LEGITIMACY {CONCESSION_LEGITIMACY}, CSTO_ALMATY_SHARE {CSTO_ALMATY_SHARE},",
-        f"SHOOT_TO_KILL_PROBABILITY {SHOOT_TO_KILL_PROBABILITY}, NEWS {NEWS}.",
+        "time, UTC+6; Mangystau: UTC+5). Fitted (scripts/kz2022_calibration.py, priors in",
+        f"the script's FITTED): {', '.join(FITTED)}. From the data: the LPG shock factor",
+        f"{LPG_PRICE_AFTER:g}/{LPG_PRICE_BEFORE:g} on hardship, the states of emergency with",
+        "their curfews (23:00-07:00 local) by region, the blackout and its end. Hand-set,",
+        f"not fitted yet: CONCESSION_LEGITIMACY {CONCESSION_LEGITIMACY}, CSTO_ALMATY_SHARE",
+        f"{CSTO_ALMATY_SHARE}, SHOOT_TO_KILL_PROBABILITY {SHOOT_TO_KILL_PROBABILITY};",
+        f"a modelling choice: BURN_IN_TICKS {BURN_IN_TICKS} (run.burn_in).",
         "The CSTO's `count` is in agents at WORLD_SCALE "
         f"({CSTO_TROOPS} × share ÷ {WORLD_SCALE:g}); a run at another scale",
         "(`--set world.scale=…`) keeps the same number of agents, so more or fewer troops.",
         "",
-        "Not modelled (no engine support yet): the states of emergency and curfews, key",
-        "sites (akimats, airports) seized and guarded, local clocks, strikes of the oil",
+        "Not modelled (no engine support yet): key sites (akimats, airports) seized and",
+        "guarded, strikes of the oil",
         "and metal workers and the rail blockade, police defection by place. Left out",
         "of the timeline: the mobile-internet collapse of 4 Jan ~14:30 UTC (partial; the",
         "engine's channel is on or off), Nur-Sultan's fixed-line outage of 9 Jan (inside",
@@ -873,7 +1002,7 @@ def generate(folder: Path) -> dict[Path, str]:
     links = build_links(folder, cities, detour)
     sub = PRESETS / NAME
     return {
-        PRESETS / f"{NAME}.toml": build_toml(events),
+        PRESETS / f"{NAME}.toml": build_toml(events, sorted({c.region for c in cities})),
         sub / "places.csv": places_csv(cities),
         sub / "links.csv": links_csv(links),
         sub / "observed.json": observed_json(cities, events),

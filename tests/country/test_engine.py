@@ -50,9 +50,21 @@ def _timeline():
     )
 
 
-@pytest.mark.parametrize("seed", [1, 2])
-def test_reference_twin_country_bit_for_bit(seed):
-    sc = country_scenario(three_towns(), _timeline(), legitimacy=0.72, steps=45, **NEWS)
+@pytest.mark.parametrize(
+    ("seed", "half_life", "burn_in"), [(1, 0.0, 0), (2, 0.0, 0), (3, 6.0, 0), (4, 6.0, 9)]
+)
+def test_reference_twin_country_bit_for_bit(seed, half_life, burn_in):
+    # half_life > 0: the news a place remembers (and forgets while Beta is cut off);
+    # burn_in > 0: every place plays unrecorded ticks before tick 0
+    sc = country_scenario(
+        three_towns(),
+        _timeline(),
+        legitimacy=0.72,
+        steps=45,
+        information_news_half_life=half_life,
+        burn_in=burn_in,
+        **NEWS,
+    )
     sim = upheaval.Simulation(sc, seed=seed).run()
     twin = ReferenceCountry(sc, seed)
     twin.step(45)
@@ -77,8 +89,29 @@ def test_news_changes_the_run():
     assert not on.equals(off)
 
 
-def test_country_is_deterministic_and_restores_bit_identically():
-    sc = country_scenario(three_towns(), _timeline(), legitimacy=0.72, steps=50, **NEWS)
+def test_news_memory_delays_and_prolongs_what_is_heard():
+    # A half-life makes the news build up: the same seed gives other rows, and the
+    # memory a place holds is a float state between 0 and the densities heard.
+    sc = country_scenario(three_towns(), legitimacy=0.72, steps=40, **NEWS)
+    now = upheaval.Simulation(sc, seed=3).run()
+    slow = upheaval.Simulation(with_params(sc, information_news_half_life=12.0), seed=3).run()
+    assert not now.table().equals(slow.table())
+    for pl in slow.places:
+        heard = pl.state["information"]["heard"]
+        assert heard.shape == (2,) and np.all(heard >= 0.0) and np.all(heard <= 1.0)
+    assert any(pl.state["information"]["heard"][0] > 0 for pl in slow.places)
+
+
+@pytest.mark.parametrize("half_life", [0.0, 9.0])
+def test_country_is_deterministic_and_restores_bit_identically(half_life):
+    sc = country_scenario(
+        three_towns(),
+        _timeline(),
+        legitimacy=0.72,
+        steps=50,
+        information_news_half_life=half_life,
+        **NEWS,
+    )
     whole = upheaval.Simulation(sc, seed=9).run()
     again = upheaval.Simulation(sc, seed=9).run()
     assert whole.table().equals(again.table())
@@ -148,3 +181,23 @@ def test_threads_do_not_change_the_results(threads):
     assert parallel.equals(serial)
     with pytest.raises(ValueError, match="threads must be"):
         upheaval.Simulation(sc, seed=6, threads=0)
+
+
+def test_burn_in_leaves_the_all_quiet_start():
+    # Without a burn-in tick 0 is the initial placement: nobody active or jailed. With
+    # one, tick 0 is what the places became (someone has been arrested), the run stays
+    # deterministic, and burn_in = 0 is exactly the classic start.
+    sc = country_scenario(three_towns(), legitimacy=0.7, steps=5)
+    plain = upheaval.Simulation(sc, seed=2).run().table()
+    start = [r for r in plain.to_pylist() if r["tick"] == 0]
+    assert all(r["jailed_blue"] + r["active_blue"] == 0 for r in start)
+    spun = with_params(sc, burn_in=30)
+    a = upheaval.Simulation(spun, seed=2).run().table()
+    b = upheaval.Simulation(spun, seed=2, threads=1).run().table()
+    assert a.equals(b)
+    first = [r for r in a.to_pylist() if r["tick"] == 0]
+    assert sum(r["jailed_blue"] + r["jailed_green"] for r in first) > 0
+    # the burn-in's own events are not counted in tick 0
+    assert all(r["arrests"] == 0 and r["released"] == 0 for r in first)
+    ticks = a.column("tick").to_pylist()
+    assert ticks.count(0) == 3 and max(ticks) == 5

@@ -61,6 +61,18 @@ def side_by_side(sc: Scenario, seed: int, ticks: int) -> tuple[Simulation, Refer
 
 
 CASES = {
+    # run.burn_in: unrecorded ticks before tick 0, with no news and no hooks between them
+    "burn-in": (BASE.replace(burn_in=7), ()),
+    "burn-in, then feedback, lethal force and the channel": (
+        BASE.replace(
+            burn_in=5,
+            legitimacy_feedback="global",
+            lethal_probability=0.2,
+            information_enabled=True,
+            information_repression_weight=2.0,
+        ),
+        (ActionEvent(tick=6, action="shutdown"),),
+    ),
     "global legitimacy": (BASE.replace(legitimacy_feedback="global"), ()),
     "per-agent legitimacy": (
         BASE.replace(legitimacy_feedback="per_agent", legitimacy_seen_arrest=0.01),

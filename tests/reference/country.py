@@ -45,6 +45,8 @@ class ReferenceCountry:
             model.on_send = lambda e, i=i: self._depart(i, self.names.index(e.to), e.count)
             self.models.append(model)
         self.distance = self._distances(country)
+        # what each place keeps in mind of the news from elsewhere (actives, repression)
+        self.memory = [[0.0, 0.0] for _ in self.models]
         self.links = list(country.links)
         self.convoys: list[list] = []  # [count, destination, route, leg, hours left]
         self.last_call = [-(10**9)] * len(self.models)
@@ -189,15 +191,17 @@ class ReferenceCountry:
         info = self.p.information
         if not info.enabled or len(self.models) == 1:
             return (0, 0)
+        if info.elsewhere_weight <= 0.0 and info.elsewhere_repression_weight <= 0.0:
+            return (0, 0)
         m, lam = info.national_share, info.decay_km
+        online = self.models[i].online
         out = []
-        for weight, which in (
-            (info.elsewhere_weight, "actives"),
-            (info.elsewhere_repression_weight, "repression"),
+        for k, (weight, which) in enumerate(
+            (
+                (info.elsewhere_weight, "actives"),
+                (info.elsewhere_repression_weight, "repression"),
+            )
         ):
-            if weight <= 0.0:
-                out.append(0)
-                continue
             total = heard = 0.0
             for j, other in enumerate(self.models):
                 if j == i:
@@ -211,8 +215,15 @@ class ReferenceCountry:
                     count = last["arrests"] + last["killed_by_cops"]
                 total += kappa
                 heard += kappa * (count / (other.width * other.height))
+            news = 0.0 if total <= 0.0 or not online else heard / total
+            # what the place keeps in mind: an exponential memory with a half-life
+            if info.news_half_life <= 0.0:
+                self.memory[i][k] = news
+            else:
+                alpha = 1.0 - 0.5 ** (self.hours / info.news_half_life)
+                self.memory[i][k] = self.memory[i][k] + alpha * (news - self.memory[i][k])
             v = len(self.models[i].vision[CITIZEN])
-            out.append(0 if total <= 0.0 else math.floor(weight * v * (heard / total)))
+            out.append(0 if weight <= 0.0 else math.floor(weight * v * self.memory[i][k]))
         return out[0], out[1]
 
     def step(self, n: int = 1) -> None:

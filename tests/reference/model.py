@@ -267,6 +267,8 @@ class ReferenceModel:
         self._populate()
         self._init_mechanisms()
         self.history: list[tuple] = [self.row()]
+        if params.run.burn_in > 0:
+            self.burn_in(params.run.burn_in)
 
     # -- the lattice ------------------------------------------------------------------
     def on_lattice(self, ag: Agent) -> bool:
@@ -1067,6 +1069,19 @@ class ReferenceModel:
             self.begin_tick()
             self.play_tick()
 
+    def burn_in(self, ticks: int) -> None:
+        """``run.burn_in``: ticks played before tick 0 and not recorded — every
+        agent's turn under the rules as they stand at tick 0, with no news, no
+        emergency and no hooks between ticks; the tick-0 row is then taken again."""
+        for _ in range(ticks):
+            self.emergency_risk = 1.0
+            self.media = (0, 0)
+            self.lethal_in_force = self.lethal_probability
+            self.events = dict.fromkeys(EVENT_NAMES, 0)
+            self._turns()
+        self.events = dict.fromkeys(EVENT_NAMES, 0)
+        self.history = [self.row()]
+
     def begin_tick(self) -> None:
         """The tick's start: its number and its timeline (a country steps every place's
         start, then what acts between places, then every place's play)."""
@@ -1111,6 +1126,15 @@ class ReferenceModel:
             decided = [self._decide(ag, apply=False) for ag in free]
             for ag, active in zip(free, decided, strict=True):
                 self._change(ag, status=ACTIVE if active else QUIET)
+        self._turns()
+        self.history.append(self.row())
+        self._after_tick()
+        if self.p.organisation.groups > 0:
+            self._groups_verdict()
+
+    def _turns(self) -> None:
+        """Every agent's turn in a random order, then the jail countdown and Model II's
+        deaths and births."""
         rng = self.streams["dynamics"]
         order = [ag.slot for ag in self.agents if ag.status != DEAD]
         for k in range(len(order) - 1, 0, -1):
@@ -1129,10 +1153,6 @@ class ReferenceModel:
         if self.p.model.variant == "II":
             self._age_and_die()
             self._clone()
-        self.history.append(self.row())
-        self._after_tick()
-        if self.p.organisation.groups > 0:
-            self._groups_verdict()
 
     # -- records ----------------------------------------------------------------------
     def row(self) -> tuple:

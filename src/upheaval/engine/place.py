@@ -240,12 +240,25 @@ class Place:
     def prepare_tick(self, country: Simulation) -> None:
         """Before the step: room for Model II's births, counters zeroed, and the
         mechanisms' signals for the tick."""
+        self._make_room()
+        for m in self.active:
+            m.before_tick(self, country)
+
+    def _make_room(self) -> None:
         if self.rules.model2:
             self.reserve(int(free_citizens(self.agents)))
         for counts in self._counted:
             counts[:] = 0
-        for m in self.active:
-            m.before_tick(self, country)
+
+    def burn_in(self, country: Simulation, ticks: int) -> None:
+        """Play ``ticks`` unrecorded ticks on the lattice alone (``run.burn_in``): the
+        kernel's rules and signals as they stand at tick 0, no timeline and no
+        mechanism hooks; afterwards the tick's counters are zero again."""
+        for _ in range(ticks):
+            self._make_room()
+            self.step(country)
+        self._make_room()
+        self.events[:] = 0
 
     def step(self, country: Simulation) -> tuple[float, bool]:
         """Play one tick on the lattice; returns (seconds, whether the call compiled

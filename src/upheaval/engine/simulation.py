@@ -168,8 +168,10 @@ class Simulation:
                 place.region, place.index = region, i
                 place.utc_offset = self.country.places[i].utc_offset
                 self.places.append(place)
-        self.timings["init_s"] = time.perf_counter() - t0
         self._pool = _thread_pool(threads, len(self.places))
+        if self.params.run.burn_in > 0:
+            self._map_places(lambda pl: pl.burn_in(self, self.params.run.burn_in))
+        self.timings["init_s"] = time.perf_counter() - t0
         self._record()
 
     def _prepare(self, scenario: Scenario) -> None:
@@ -209,6 +211,7 @@ class Simulation:
             m for m in MECHANISMS if any(m.is_on(p, t) for _, _, p, t in self._layout)
         )
         self.timings = {"init_s": 0.0, "step_s": 0.0, "compile_s": 0.0, "compile_agent_steps": 0}
+        self._derived: dict[Any, Any] = {}
 
     # -- the places -------------------------------------------------------------------
     @property
@@ -227,7 +230,19 @@ class Simulation:
         """The events of the timeline that act in ``place``, in the order they act."""
         if self.country is None:
             return tuple(self._timeline)
-        return tuple(e for e in self._timeline if applies_to(e, place.name, place.region))
+        return self.derived(
+            ("timeline_of", place.name),
+            lambda: tuple(e for e in self._timeline if applies_to(e, place.name, place.region)),
+        )
+
+    def derived(self, key: Any, make: Callable[[], Any]) -> Any:
+        """A value that follows from the scenario alone (a news kernel, a place's part
+        of the timeline), made once per run by ``make`` and kept under ``key``; not
+        checkpointed, since a restored run makes it again."""
+        try:
+            return self._derived[key]
+        except KeyError:
+            return self._derived.setdefault(key, make())
 
     # -- inspection -------------------------------------------------------------------
     @property
@@ -289,13 +304,7 @@ class Simulation:
                 place.prepare_tick(self)
             t0 = time.perf_counter()
             compiled = len(step_kernel.overloads)
-            if self._pool is not None:
-                # places are independent within a tick (each its own arrays and
-                # streams): stepping them at once gives the same results
-                list(self._pool.map(lambda pl: pl.step(self), self.places))
-            else:
-                for place in self.places:
-                    place.step(self)
+            self._map_places(lambda pl: pl.step(self))
             took = time.perf_counter() - t0
             # A tick that compiled the kernel (or loaded it from numba's cache) is
             # counted apart, so that step_s (and speeds derived from it) is running time.
@@ -365,6 +374,15 @@ class Simulation:
         )
 
     # -- internals --------------------------------------------------------------------
+    def _map_places(self, play: Callable[[Place], Any]) -> None:
+        # places are independent within a tick (each its own arrays and streams):
+        # playing them at once gives the same results
+        if self._pool is not None:
+            list(self._pool.map(play, self.places))
+        else:
+            for place in self.places:
+                play(place)
+
     def _record(self) -> None:
         for place in self.places:
             place.record(self.tick, self)

@@ -229,13 +229,18 @@ def calibrate(
     force: bool = False,
     on_generation: Callable[[Population], None] | None = None,
     on_progress: Callable[[int, int, int, str], None] | None = None,
+    summary: Callable[[Any], dict[str, float]] | None = None,
 ) -> CalibrationResult:
     """Calibrate ``factors`` of ``scenario`` to ``observed`` by ABC-SMC (module docstring).
 
     Writes ``out/gen-GG/round-RR`` sweeps and ``out/calibration.json``; returns a
     :class:`CalibrationResult` (write its tables with :func:`write_result`).
     ``on_progress(done, failed, to_run, label)`` follows each round's runs (label:
-    "generation G, round R").
+    "generation G, round R"). ``summary`` replaces the statistics of
+    :mod:`summary_stats` by the caller's own (a run's tick table → name → value; e.g.
+    per-place onsets of a country, :mod:`upheaval.experiments.scoring`): then
+    ``statistics`` names which of its values are compared, and ``observed`` must hold
+    each of them.
     """
     factors = tuple(factors)
     if not factors:
@@ -243,9 +248,18 @@ def calibrate(
     for f in factors:
         if not f.is_range:
             raise CalibrationError("--param", f"{f.name}: calibration needs a range low:high")
-    names = check_statistics(
-        tuple(statistics) if statistics else default_statistics(observed), observed.comparable
-    )
+    if summary is None:
+        names = check_statistics(
+            tuple(statistics) if statistics else default_statistics(observed),
+            observed.comparable,
+        )
+    else:
+        names = tuple(statistics or ())
+        if not names:
+            raise CalibrationError("--stat", "a summary function needs the statistics' names")
+        missing = [n for n in names if n not in observed.statistics]
+        if missing:
+            raise CalibrationError("--stat", f"{missing[0]!r} is not in the observed data")
     if particles < 2:
         raise CalibrationError("--particles", f"must be ≥ 2, got {particles}")
     if generations < 1:
@@ -321,7 +335,7 @@ def calibrate(
                 else lambda d, f, n: on_progress(d, f, n, f"generation {g}, round {r}")
             ),
         )
-        found = sweep_statistics(where, threshold)
+        found = sweep_statistics(where, threshold, summary)
         s = np.full((len(theta), len(names)), np.nan)
         for (p, _), st in found.items():
             s[p] = [st[n] for n in names]

@@ -46,7 +46,7 @@ by :func:`events_statistics`. Only what an event list can say is comparable:
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,8 +169,13 @@ def run_statistics(table: pa.Table, threshold: int = DEFAULT_THRESHOLD) -> dict[
     }
 
 
-def sweep_statistics(out: str | Path, threshold: int = DEFAULT_THRESHOLD) -> dict[tuple, dict]:
-    """Statistics of every run of a sweep that kept its ticks: ``{(point, replicate): stats}``."""
+def sweep_statistics(
+    out: str | Path,
+    threshold: int = DEFAULT_THRESHOLD,
+    summary: Callable[[pa.Table], dict[str, float]] | None = None,
+) -> dict[tuple, dict]:
+    """Statistics of every run of a sweep that kept its ticks: ``{(point, replicate): stats}``
+    (:func:`run_statistics`, or ``summary`` of each run's tick table)."""
     from upheaval.experiments.store import query
 
     t = query(out, "SELECT * FROM ticks ORDER BY point, replicate, tick")
@@ -179,8 +184,14 @@ def sweep_statistics(out: str | Path, threshold: int = DEFAULT_THRESHOLD) -> dic
     keys = np.column_stack([t.column("point").to_numpy(), t.column("replicate").to_numpy()])
     starts = np.flatnonzero(np.r_[True, np.any(keys[1:] != keys[:-1], axis=1)])
     ends = np.r_[starts[1:], len(keys)]
+
+    def stats(run: pa.Table) -> dict[str, float]:
+        if summary is not None:
+            return summary(run.drop_columns(["point", "replicate"]))
+        return run_statistics(run, threshold)
+
     return {
-        (int(keys[a, 0]), int(keys[a, 1])): run_statistics(t.slice(a, b - a), threshold)
+        (int(keys[a, 0]), int(keys[a, 1])): stats(t.slice(a, b - a))
         for a, b in zip(starts, ends, strict=True)
     }
 

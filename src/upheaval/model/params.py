@@ -442,6 +442,20 @@ class Run(Section):
         OURS,
         kind="datetime",
     )
+    burn_in: int = param(
+        0,
+        "Ticks each place plays before tick 0, unrecorded, on its own (no timeline, no "
+        "news, no mechanism hooks between ticks; the kernel's rules as at tick 0), so "
+        "that a run starts from the model's ordinary state rather than from everyone "
+        "quiet and free — whose relaxation is the classic opening burst of the first "
+        "ticks. 0: start from the initial placement (the classic model).",
+        "our design (docs/odd.md §7, Initialisation): a spin-up period, as is usual "
+        "for models whose initial condition is not an equilibrium (Grimm et al. 2020, "
+        "JASSS 23(2) 7, ODD 'initialisation')",
+        kind="int",
+        low=0,
+        high=10**6,
+    )
     tick_minutes: float = param(
         0.0,
         "Clock length of a tick in minutes (a tick k covers [start + (k − 1)·Δ, "

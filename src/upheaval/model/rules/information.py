@@ -50,6 +50,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.rules.transport import hours_per_tick
 from upheaval.model.timeline import ActionEvent, ActionSpec, TimelineError, first_tick, indexed
 
 if TYPE_CHECKING:
@@ -122,21 +123,32 @@ def news_kernel(
     return tuple(rows)
 
 
-def elsewhere(
-    weight: float, kernel_row: Sequence[float], densities: Sequence[float], v: int
-) -> int:
-    """⌊w · |V| · Σ_j κ_ij x_j / Σ_j κ_ij⌋: the kernel-weighted density of the other
-    places, as if seen within a vision of ``v`` sites (0 where no place is heard)."""
-    if weight <= 0.0:
-        return 0
+def heard_density(kernel_row: Sequence[float], densities: Sequence[float]) -> float:
+    """Σ_j κ_ij x_j / Σ_j κ_ij: the kernel-weighted density of the other places (0
+    where no place is heard)."""
     total = 0.0
     heard = 0.0
     for k, x in zip(kernel_row, densities, strict=True):
         total += k
         heard += k * x
-    if total <= 0.0:
+    return 0.0 if total <= 0.0 else heard / total
+
+
+def remembered(memory: float, news: float, half_life_hours: float, tick_hours: float) -> float:
+    """The news a place keeps in mind: memory + α·(news − memory), α = 1 − 2^(−Δt/h)
+    for a half-life of h hours and ticks of Δt hours; h = 0: only this tick's news."""
+    if half_life_hours <= 0.0:
+        return news
+    alpha = 1.0 - 0.5 ** (tick_hours / half_life_hours)
+    return memory + alpha * (news - memory)
+
+
+def elsewhere(weight: float, density: float, v: int) -> int:
+    """⌊w · |V| · density⌋: a density of actives (of repression) heard of elsewhere,
+    as if seen within a vision of ``v`` sites."""
+    if weight <= 0.0:
         return 0
-    return int(math.floor(weight * v * (heard / total)))
+    return int(math.floor(weight * v * density))
 
 
 # -- the mechanism's declaration -------------------------------------------------------
@@ -223,6 +235,19 @@ class InformationParams(Section):
         high=1e6,
         name="information_decay_km",
     )
+    news_half_life: float = param(
+        0.0,
+        "h: the half-life, in hours, of what a place keeps in mind of the news from "
+        "elsewhere: each tick it moves a share 1 − 2^(−Δt/h) of the way to the news "
+        "of the tick (Δt: hours a tick lasts). 0: only the last tick's news counts.",
+        "our design (docs/odd.md §12.1): news of a distant uprising builds up over "
+        "hours and days rather than at once (Myers 2000, American Journal of Sociology "
+        "106(1): diffusion of riots through media over days)",
+        kind="float",
+        low=0.0,
+        high=10000.0,
+        name="information_news_half_life",
+    )
     focal_x: int = param(
         -1,
         "x of a focal site (a central square) the channel points protesters to: while "
@@ -281,6 +306,10 @@ class Information(Mechanism):
     def is_on(self, p: Params, timeline) -> bool:
         return p.information.enabled
 
+    def initial_state(self, p: Params) -> dict[str, Any]:
+        # the news from elsewhere a place keeps in mind: (actives, repression) densities
+        return {"heard": np.zeros(2, np.float64)}
+
     def compile_rules(self, p: Params, timeline) -> dict[str, Any]:
         return {"media_on": bool(p.information.enabled)}
 
@@ -316,32 +345,42 @@ class Information(Mechanism):
             p.n_sites,
         )
         i = p.information
-        if (
-            online
-            and len(country.places) > 1
-            and (i.elsewhere_weight > 0 or i.elsewhere_repression_weight > 0)
+        if len(country.places) > 1 and (
+            i.elsewhere_weight > 0 or i.elsewhere_repression_weight > 0
         ):
-            s.media[0] += elsewhere(i.elsewhere_weight, *self._heard(place, country, 0), v)
-            s.media[1] += elsewhere(
-                i.elsewhere_repression_weight, *self._heard(place, country, 1), v
-            )
+            # A place cut off hears nothing, and what it remembers fades meanwhile.
+            memory = place.state["information"]["heard"]
+            for which, weight in ((0, i.elsewhere_weight), (1, i.elsewhere_repression_weight)):
+                news = heard_density(*self._heard(place, country, which)) if online else 0.0
+                memory[which] = remembered(memory[which], news, i.news_half_life, hours_per_tick(p))
+                if online:
+                    s.media[which] += elsewhere(weight, memory[which], v)
 
     @staticmethod
     def _heard(place, country, which: int) -> tuple[list[float], list[float]]:
         """(κ_i·, x_·) over the other places: their actives (0) or repression (1) per
         site at the last tick."""
         p = country.params.information
-        kernel = news_kernel(country.distances, p.national_share, p.decay_km)
+        kernel = country.derived(
+            ("news_kernel", p.national_share, p.decay_km),
+            lambda: news_kernel(country.distances, p.national_share, p.decay_km),
+        )
+        # every place's densities at the last tick, once a tick for all the places
+        memo = country.derived(("news_densities", which), lambda: [-1, []])
+        if memo[0] != country.tick:
+            rows = [(other.row, other.params.n_sites) for other in country.places]
+            memo[1] = [
+                (r.active_blue + r.active_green if which == 0 else r.arrests + r.killed_by_cops)
+                / sites
+                for r, sites in rows
+            ]
+            memo[0] = country.tick
         me = place.index
-        weights, densities = [], []
-        for j, other in enumerate(country.places):
-            if j == me:
-                continue
-            r = other.row
-            count = r.active_blue + r.active_green if which == 0 else r.arrests + r.killed_by_cops
-            weights.append(kernel[me][j])
-            densities.append(count / other.params.n_sites)
-        return weights, densities
+        mine = kernel[me]
+        return (
+            [k for j, k in enumerate(mine) if j != me],
+            [x for j, x in enumerate(memo[1]) if j != me],
+        )
 
 
 MECHANISM = Information()
