@@ -96,7 +96,9 @@ def test_preset_loads_with_its_places_links_and_timeline():
     sc = upheaval.load("kazakhstan-2022")
     c = sc.country
     assert c is not None and len(c.places) == 36
-    assert c.place("Zhanaozen").override("legitimacy") == 0.6
+    # legitimacy is fitted and the same everywhere: Mangystau differs by its shock only
+    assert c.place("Zhanaozen").override("legitimacy") is None
+    assert sc.params.run.burn_in == 72
     assert sc.params.world.scale == 100.0
     assert sc.params.run.tick_minutes == 60 and sc.params.run.steps == 504
     start = parse_utc(str(sc.params.run.start))
@@ -147,3 +149,20 @@ def test_observed_agrees_with_places():
     assert [d["low"] for d in nat["detained"]][-2:] == [9900, 10000]
     assert {b["place"] for b in nat["buildings_seized"]} == {"Taldykorgan", "Almaty", "Aktobe"}
     assert nat["end"]["end_of_unrest_utc"] == "2022-01-11T05:48Z"
+
+
+def test_every_region_has_its_state_of_emergency_and_its_end():
+    sc = upheaval.load("kazakhstan-2022")
+    regions = {p.region for p in sc.country.places}
+    soe = [e for e in sc.timeline if getattr(e, "action", "") == "emergency"]
+    lifted = [e for e in sc.timeline if getattr(e, "action", "") == "lift_emergency"]
+    assert sorted(e.region for e in soe) == sorted(regions)
+    assert sorted(e.region for e in lifted) == sorted(regions)
+    assert all((e.curfew_from, e.curfew_to) == (23, 7) for e in soe)
+    first = {e.region: e.tick for e in soe}
+    end = {e.region: e.tick for e in lifted}
+    assert all(first[r] < end[r] for r in regions)
+    # Almaty city and Mangystau first (01:30 5 Jan Nur-Sultan time = 19:30 UTC 4 Jan,
+    # tick 74), the national end at 00:00 19 Jan local (18:00 UTC 18 Jan = 408 h, tick 409)
+    assert first["Almaty city"] == first["Mangystau"] == 74 == min(first.values())
+    assert max(end.values()) == 409
