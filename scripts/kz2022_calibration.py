@@ -533,6 +533,16 @@ def render_doc(doc: dict[str, Any]) -> str:
     for g, v, ok in goals:
         w(f"| {g} | {v} | {'yes' if ok else '**no**'} |")
     w("")
+    widths = [r["high"] - r["low"] for r in held["places"]]
+    seen = [r["observed"] for r in held["places"]]
+    d = sc["predictive"]["deaths"]
+    w(
+        f"A goal met by a wide interval says little: the held-out places' 90 % intervals "
+        f"are {np.median(widths):.0f} h wide (median; the observed onsets span "
+        f"{max(seen) - min(seen):.0f} h), and the deaths' band runs from "
+        f"{d['lo']:,.0f} to {d['hi']:,.0f}."
+    )
+    w("")
     return "\n".join(L)
 
 
