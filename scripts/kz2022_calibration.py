@@ -46,7 +46,7 @@ from typing import Any
 import numpy as np
 
 import upheaval
-from upheaval.experiments.calibration import calibrate
+from upheaval.experiments.calibration import calibrate, weighted_quantile
 from upheaval.experiments.designs import parse_factor
 from upheaval.experiments.scoring import (
     Observations,
@@ -223,7 +223,7 @@ def run_study(out: Path, workers: int) -> dict[str, Any]:
     values = result.values(post)
 
     def quantile(f, q: float) -> float:
-        v = float(_wq(np.asarray(values[f.name], float), post.weights, q))
+        v = weighted_quantile(np.asarray(values[f.name], float), post.weights, q)
         return float(round(v)) if f.kind == "int" else v  # a jail term is whole ticks
 
     posterior = {
@@ -330,12 +330,6 @@ def run_study(out: Path, workers: int) -> dict[str, Any]:
         },
         "measured": time.strftime("%Y-%m-%dT%H:%MZ", time.gmtime()),
     }
-
-
-def _wq(values: np.ndarray, weights: np.ndarray, q: float) -> float:
-    from upheaval.experiments.calibration import weighted_quantile
-
-    return weighted_quantile(values, weights, q)
 
 
 # -- scores, recomputed from the stored onsets (so --check needs no runs) ---------------

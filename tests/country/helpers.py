@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import dataclasses
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 from upheaval.model.params import Params, validate_params
@@ -45,3 +48,21 @@ def country_scenario(
 
 def with_params(sc: Scenario, **changes: Any) -> Scenario:
     return dataclasses.replace(sc, params=validate_params(sc.params.replace(**changes)))
+
+
+def run_and_show(scenario: Path, out: Path) -> str:
+    """``upheaval run SCENARIO --out OUT`` then what ``upheaval show OUT`` prints, as a
+    user of a worked example in the docs would type them."""
+    done = subprocess.run(
+        [sys.executable, "-m", "upheaval.cli", "run", str(scenario), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return subprocess.run(
+        [sys.executable, "-m", "upheaval.cli", "show", str(out)],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout

@@ -3,13 +3,12 @@ targets, and the worked example of docs/places.md."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 import upheaval
+from country.helpers import run_and_show
 from upheaval.results.places import place_summaries
 from upheaval.scenario.country import lattice_side, read_country
 from upheaval.scenario.loading import ScenarioError
@@ -227,19 +226,7 @@ def test_read_country_from_python(tmp_path):
 
 def test_the_worked_example_runs_as_the_docs_say(tmp_path):
     out = tmp_path / "run"
-    done = subprocess.run(
-        [sys.executable, "-m", "upheaval.cli", "run", str(EXAMPLE), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    shown = subprocess.run(
-        [sys.executable, "-m", "upheaval.cli", "show", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    shown = run_and_show(EXAMPLE, out)
     doc = (ROOT / "docs" / "places.md").read_text("utf-8")
     rows = [line for line in shown.splitlines() if line.startswith(("place ", "Zh", "Ak", "At"))]
     assert len(rows) == 4

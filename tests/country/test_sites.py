@@ -9,7 +9,6 @@ from __future__ import annotations
 import itertools
 import json
 import re
-import subprocess
 import sys
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import upheaval
-from country.helpers import country_scenario
+from country.helpers import country_scenario, run_and_show
 from reference.country import ReferenceCountry
 from upheaval.model.params import Params
 from upheaval.model.rules.sites import guards_at, parse_sites
@@ -302,19 +301,7 @@ def test_summaries_count_sites_and_ticks_lost():
 
 def test_the_worked_example_with_sites_shows_what_the_docs_say(tmp_path):
     out = tmp_path / "run"
-    done = subprocess.run(
-        [sys.executable, "-m", "upheaval.cli", "run", str(EXAMPLE), "--out", str(out)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    shown = subprocess.run(
-        [sys.executable, "-m", "upheaval.cli", "show", str(out)],
-        capture_output=True,
-        text=True,
-        check=True,
-    ).stdout
+    shown = run_and_show(EXAMPLE, out)
     block = shown[shown.index("\ncontrol ") + 1 :].splitlines()
     assert len(block) == 5
     doc = (ROOT / "docs" / "places.md").read_text("utf-8")
