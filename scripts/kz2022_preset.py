@@ -105,8 +105,8 @@ FITTED: dict[str, tuple[float, float, str]] = {
     "citizens.legitimacy": (
         0.84,
         0.92,
-        "below 0.84 every town riots on its own at tick 0; above 0.9 no grievance "
-        "H(1-L) can exceed the threshold 0.1 without the shock",
+        "around the classic runs' 0.82-0.89; above 0.9 no grievance H(1-L) can "
+        "exceed the threshold 0.1 without the shock",
     ),
     "population.cop_density": (
         0.02,
@@ -116,7 +116,8 @@ FITTED: dict[str, tuple[float, float, str]] = {
     "information.elsewhere_weight": (
         0.0,
         8.0,
-        "0: places do not hear of each other; from ~8 every place tips within hours",
+        "0: places do not hear of each other; up to 8 as-if-seen actives per unit "
+        "of density heard (a wide, unmeasured range)",
     ),
     "information.news_half_life": (
         1.0,
