@@ -38,6 +38,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results" / "country"
@@ -237,32 +238,17 @@ def main(argv: list[str] | None = None) -> int:
         f"speed-up on 2 threads {speedup:.2f} (target ≥ 1.7: {met[speedup >= 1.7]}); "
         f"state {per_agent_state:.1f} B/agent, peak RSS growth {per_agent_rss:.1f} B/agent"
     )
-    record = {
-        "benchmark": "country",
-        "utc": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
-        "commit": subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
-        ).stdout.strip(),
-        "machine": platform.machine(),
-        "cpu": _cpu_model(),
-        "cores": os.cpu_count(),
-        "load_average": os.getloadavg(),
-        "command": "python benchmarks/country.py " + " ".join(argv or sys.argv[1:]),
-        "scale": a.scale,
-        "ticks": a.ticks,
-        "people": a.people,
-        "runs": runs,
-        "mesa_memory": mesa if a.mesa_memory else None,
-        "summary": summary,
-    }
-    path = (
-        a.json or RESULTS / f"country-{record['utc'].replace(':', '').replace('+0000', 'Z')}.json"
+    return _write_record(
+        "country",
+        a,
+        argv,
+        {
+            "machine": platform.machine(),
+            "runs": runs,
+            "mesa_memory": mesa if a.mesa_memory else None,
+            "summary": summary,
+        },
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        raise SystemExit(f"{path} exists; not overwritten")
-    path.write_text(json.dumps(record, indent=1) + "\n", "utf-8")
-    print(f"wrote {path}")
     return 0
 
 
@@ -282,9 +268,18 @@ def _long(a: argparse.Namespace, argv: list[str] | None) -> int:
         f"{res['agents']:,} agents, {a.ticks} ticks on 2 threads: {res['wall_s']:.0f} s wall "
         f"({summary['wall_s_per_tick']:.2f} s a tick), peak RSS {res['peak_rss'] / 2**30:.2f} GiB"
     )
+    return _write_record("country-long", a, argv, {"runs": [res], "summary": summary})
+    return 0
+
+
+def _write_record(
+    kind: str, a: argparse.Namespace, argv: list[str] | None, parts: dict[str, Any]
+) -> int:
+    """Write a new record ``results/country/<kind>-<utc>.json`` (or ``--json``); an
+    existing file is never overwritten."""
     utc = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     record = {
-        "benchmark": "country-long",
+        "benchmark": kind,
         "utc": utc,
         "commit": subprocess.run(
             ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=HERE
@@ -296,11 +291,10 @@ def _long(a: argparse.Namespace, argv: list[str] | None) -> int:
         "scale": a.scale,
         "ticks": a.ticks,
         "people": a.people,
-        "runs": [res],
-        "summary": summary,
+        **parts,
     }
     stamp = utc.replace(":", "").replace("+0000", "Z")
-    path = a.json or RESULTS / f"country-long-{stamp}.json"
+    path = a.json or RESULTS / f"{kind}-{stamp}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         raise SystemExit(f"{path} exists; not overwritten")
