@@ -3,9 +3,12 @@
     python benchmarks/cold_start.py                  # end to end + breakdown (~3 min)
     python benchmarks/cold_start.py --repeats 3      # three cold/warm pairs
     python benchmarks/cold_start.py --no-breakdown   # only the end-to-end timings
-    python benchmarks/cold_start.py --variants no-inline,opt0,opt2   # what-ifs (~2 min each)
+    python benchmarks/cold_start.py --variants generic,no-inline,opt0   # what-ifs
+    python benchmarks/cold_start.py --scenario kz2022-almaty            # another scenario
+    python benchmarks/cold_start.py --scenario kazakhstan-2022 --set run.steps=24
 
-End to end: `upheaval run epstein2002-run2 --no-progress` in a fresh process with a
+End to end: `upheaval run epstein2002-run2 --no-progress` (or ``--scenario``, with
+``--set`` overrides) in a fresh process with a
 fresh, empty numba cache (``NUMBA_CACHE_DIR`` pointing at a new temporary directory,
 so nothing compiled earlier is reused), timed by wall clock, with the child's peak
 resident memory from ``wait4``; then the same command again with that cache (warm).
@@ -14,7 +17,7 @@ This is exactly what a new user's first and second runs do.
 Breakdown: a fresh process with a fresh cache, numba's event hooks installed
 (``numba:compile`` per compiled function, ``numba:run_pass`` per compiler pass,
 ``numba:llvm_lock`` while LLVM works), which times ``import upheaval``, building the
-Simulation, its first tick and the other 499, and then what a second scenario
+Simulation, its first tick and the others, and then what a second scenario
 (kz2022-almaty, every mechanism on; epstein2002-run7, Model II) still compiles
 with the first one's kernels in memory. Times are exclusive: a function's own
 compile time, without the callees numba compiled while typing it.
@@ -23,6 +26,9 @@ Variants (``--variants``) repeat the breakdown with one compilation setting chan
 to measure what it costs, and the speed of the kernels it gives (agent-steps per
 second of run 2 on 200×200, 40 ticks after 5 of warm-up):
 
+* ``generic`` — one step kernel for every run, every path compiled and switched by
+  the run's flags at run time (as before issue 11; ``model/kernels.step`` called
+  where the engine calls ``step_for(rules)``);
 * ``no-inline`` — the per-turn rules compiled as ordinary calls instead of inlined
   by numba (``inline="always"`` dropped from ``numba.njit`` before upheaval is
   imported, so ``jit.hot_rule`` is ``jit.rule``; the code is not changed);
@@ -48,7 +54,7 @@ from _records import begin, write_record
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = "epstein2002-run2"
-STEP = "upheaval.model.kernels.step"
+STEP = "upheaval.model.kernels.step"  # and its specialisations, step__flags…
 
 
 def _entry_point() -> list[str]:
@@ -72,12 +78,13 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: str) -> dict[str, float]:
     }
 
 
-def end_to_end(repeats: int) -> list[dict[str, object]]:
+def end_to_end(repeats: int, scenario: str, sets: list[str]) -> list[dict[str, object]]:
     rows = []
     for i in range(repeats):
         with tempfile.TemporaryDirectory(prefix="upheaval-cold-") as tmp:
             env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
-            cmd = [*_entry_point(), "run", SCENARIO, "--no-progress"]
+            cmd = [*_entry_point(), "run", scenario, "--no-progress"]
+            cmd += [a for kv in sets for a in ("--set", kv)]
             cold = _timed([*cmd, "--out", "cold"], env, tmp)
             warm = _timed([*cmd, "--out", "warm"], env, tmp)
             cache = sum(f.stat().st_size for f in (Path(tmp) / "numba-cache").rglob("*"))
@@ -89,7 +96,7 @@ def end_to_end(repeats: int) -> list[dict[str, object]]:
 # -- the breakdown, in a child process ------------------------------------------------------
 
 
-def _child(variant: str) -> None:
+def _child(variant: str, scenario: str, sets: list[str]) -> None:
     """Runs in a fresh process whose NUMBA_CACHE_DIR is empty; prints JSON."""
     from numba.core import event
 
@@ -166,7 +173,13 @@ def _child(variant: str) -> None:
     out["import_s"] = time.perf_counter() - t
     from upheaval.results.recorder import parameters_by_location
 
-    sc = upheaval.load(SCENARIO)
+    if variant == "generic":
+        # every run calls the one step, all paths compiled (before issue 11)
+        import upheaval.engine.place
+        from upheaval.model.kernels import step
+
+        upheaval.engine.place.step_for = lambda rules: step
+    sc = upheaval.apply_overrides(upheaval.load(scenario), sets)
     run = parameters_by_location(sc.params)
     t0 = time.perf_counter()
     sim = upheaval.Simulation(sc, seed=run["run.seed"])
@@ -202,25 +215,26 @@ def _child(variant: str) -> None:
         }
     out["then"] = later
 
-    from upheaval.model.kernels import step
-
+    step = sim.places[0].step_kernel
     out["step_llvm_ir_lines"] = sum(len(ir.splitlines()) for ir in step.inspect_llvm().values())
-    big = upheaval.apply_overrides(sc, {"width": 200, "height": 200})
-    sim = upheaval.Simulation(big, seed=1).run(5)
-    agents = sim.n_agents()
-    t = time.perf_counter()
-    sim.run(40)
-    out["speed_200x200_agent_steps_per_s"] = round(agents * 40 / (time.perf_counter() - t))
+    if sc.country is None:  # a country's places keep their own sizes
+        big = upheaval.apply_overrides(sc, {"width": 200, "height": 200})
+        sim = upheaval.Simulation(big, seed=1).run(5)
+        agents = sim.n_agents()
+        t = time.perf_counter()
+        sim.run(40)
+        out["speed_200x200_agent_steps_per_s"] = round(agents * 40 / (time.perf_counter() - t))
     print(json.dumps(out))
 
 
-def breakdown(variant: str = "default") -> dict[str, object]:
+def breakdown(scenario: str, sets: list[str], variant: str = "default") -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="upheaval-cold-") as tmp:
         env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
         if variant.startswith("opt"):
             env["NUMBA_OPT"] = variant[3:]
         p = subprocess.run(
-            [sys.executable, __file__, "--child", variant],
+            [sys.executable, __file__, "--child", variant, "--scenario", scenario]
+            + [a for kv in sets for a in ("--set", kv)],
             env=env,
             capture_output=True,
             text=True,
@@ -234,17 +248,23 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--no-breakdown", action="store_true")
-    ap.add_argument("--variants", default="", help="comma-separated: no-inline, opt0..opt2")
+    ap.add_argument(
+        "--variants", default="", help="comma-separated: generic, no-inline, opt0..opt2"
+    )
+    ap.add_argument("--scenario", default=SCENARIO, help=f"preset or file (default {SCENARIO})")
+    ap.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override, as upheaval run"
+    )
     ap.add_argument("--child", metavar="VARIANT", help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, help="write the record here instead of the history")
     args = ap.parse_args()
     if args.child:
-        _child(args.child)
+        _child(args.child, args.scenario, args.set)
         return
     start = begin()
-    result: dict[str, object] = {"end_to_end": end_to_end(args.repeats)}
+    result: dict[str, object] = {"end_to_end": end_to_end(args.repeats, args.scenario, args.set)}
     if not args.no_breakdown:
-        b = breakdown()
+        b = breakdown(args.scenario, args.set)
         result["breakdown"] = b
         print(
             f"import {b['import_s']:.1f} s, init {b['init_s']:.1f} s, first tick "
@@ -257,22 +277,30 @@ def main() -> None:
             print(f"  {s:6.2f} s  {name}")
         print("passes:", ", ".join(f"{k} {v}" for k, v in list(b["by_pass_s"].items())[:8]))
         print("then:", json.dumps(b["then"]))
-        print(f"speed {b['speed_200x200_agent_steps_per_s']:,} agent-steps/s at 200x200")
+        if "speed_200x200_agent_steps_per_s" in b:
+            print(f"speed {b['speed_200x200_agent_steps_per_s']:,} agent-steps/s at 200x200")
     variants = {}
     for v in filter(None, args.variants.split(",")):
-        b = breakdown(v)
+        b = breakdown(args.scenario, args.set, v)
         variants[v] = b
+        step_s = sum(t for f, t in b["by_function_s"].items() if f.startswith(STEP))
         print(
             f"{v}: first tick {b['first_tick_s']:.1f} s (CPU {b['first_tick_cpu_s']:.1f} s), "
             f"compiling {b['compile_s']:.1f} s, "
-            f"LLVM {b['llvm_s']:.1f} s, step {b['by_function_s'].get(STEP, 0):.1f} s; "
-            f"speed {b['speed_200x200_agent_steps_per_s']:,} agent-steps/s",
+            f"LLVM {b['llvm_s']:.1f} s, step {step_s:.1f} s; "
+            f"speed {b.get('speed_200x200_agent_steps_per_s', 0):,} agent-steps/s",
             flush=True,
         )
     if variants:
         result["variants"] = variants
     settings = {
-        "command": f"upheaval run {SCENARIO} --no-progress (fresh NUMBA_CACHE_DIR)",
+        "command": " ".join(
+            ["upheaval run", args.scenario, "--no-progress"]
+            + [f"--set {kv}" for kv in args.set]
+            + ["(fresh NUMBA_CACHE_DIR)"]
+        ),
+        "scenario": args.scenario,
+        "sets": args.set,
         "repeats": args.repeats,
         "breakdown": not args.no_breakdown,
         "variants": args.variants,

@@ -51,7 +51,7 @@ import numpy as np
 import upheaval
 from _records import begin, spread, write_record
 from upheaval.engine.simulation import Simulation
-from upheaval.model.kernels import compile_rules, make_signals, step, tally
+from upheaval.model.kernels import compile_rules, make_signals, step_for, tally
 from upheaval.model.state import interleaved
 from upheaval.model.timeline import ActionEvent
 from upheaval.scenario.schema import Scenario
@@ -108,6 +108,7 @@ def same_state_ratio(classic: Scenario, mech: Scenario, ticks: int, seed: int = 
     sim.step(2)
     rules = compile_rules(classic.params)
     signals = make_signals(classic.params)
+    step = step_for(rules)  # the step the engine runs for the classic flags
     t_classic = t_mech = 0.0
     agent_steps = 0
     for k in range(ticks + 1):  # the first round compiles the classic step: not timed

@@ -32,9 +32,9 @@ def _terminal(monkeypatch) -> io.StringIO:
 @pytest.mark.parametrize(("cached", "says"), [(False, COMPILING), (True, STARTING)])
 def test_the_spinner_says_why_the_bar_waits(monkeypatch, cached, says):
     buf = _terminal(monkeypatch)
-    monkeypatch.setattr(progress, "engine_cached", lambda: cached)
+    monkeypatch.setattr(progress, "engine_cached", lambda scenario: cached)
     sc = upheaval.apply_overrides(upheaval.load(RUN2), {"width": 16, "height": 16})
-    with progress_bar(3, "run2") as advance:
+    with progress_bar(3, "run2", scenario=sc) as advance:
         assert says in buf.getvalue()  # drawn at once, before anything is built
         upheaval.Simulation(sc, seed=1).run(3, on_tick=advance)
     last_frame = buf.getvalue().rsplit("\x1b[2K", 1)[-1]
@@ -43,7 +43,10 @@ def test_the_spinner_says_why_the_bar_waits(monkeypatch, cached, says):
 
 def _cached_in(cache_dir: str) -> str:
     env = {**os.environ, "NUMBA_CACHE_DIR": cache_dir}
-    code = "from upheaval.views.progress import engine_cached; print(engine_cached())"
+    code = (
+        "import upheaval; from upheaval.views.progress import engine_cached; "
+        f"print(engine_cached(upheaval.load({RUN2!r})))"
+    )
     p = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
     assert p.returncode == 0, p.stderr
     return p.stdout.strip()

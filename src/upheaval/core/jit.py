@@ -19,12 +19,17 @@ the arrays they are given, which is all the rules do.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import ast
+import inspect
+import textwrap
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from llvmlite import ir
 from numba import njit, types
 from numba.core import cgutils
+from numba.core.caching import NullCache
+from numba.core.dispatcher import Dispatcher
 from numba.extending import intrinsic
 
 
@@ -102,3 +107,123 @@ def load_word(typingctx, array, index):
         return builder.load(word_ptr, align=1)
 
     return sig, codegen
+
+
+# -- specialising a kernel on its run's flags ---------------------------------------
+#
+# A kernel such as the step serves every scenario, its mechanisms switched by flags of
+# the rules record it is given. numba compiles every path of it, inlined hot rules
+# included, although a run takes only the paths its flags select: most of the first
+# run's compile time is spent on mechanisms the scenario has off (benchmarks/README,
+# cold start). `freeze` makes a copy of a kernel, and of every compiled function it
+# passes the record to, in which the record's flags read as the run's constants: the
+# Python compiler and numba's dead-branch pruning (which runs before numba inlines
+# the hot rules) drop the paths that are off before anything is typed or lowered. The
+# copies compute exactly what the original computes for a record with those flags.
+
+_frozen: dict[tuple, Any] = {}
+
+
+def freeze(fn: Any, values: Mapping[str, bool], *, param: str = "r", tag: str = "") -> Any:
+    """A copy of the compiled function ``fn`` in which ``param.<name>`` is the
+    constant ``values[name]``, as are the same fields in every compiled function that
+    ``fn`` passes ``param`` to (recursively); memoised.
+
+    The caller must call the copy only with a ``param`` whose fields equal
+    ``values``. A cached entry point (``cache=True``) gets its own cache entry per
+    ``tag``, which must name ``values`` uniquely (its qualified name carries it).
+    """
+    key = (fn, param, tuple(sorted(values.items())), tag)
+    hit = _frozen.get(key)
+    if hit is None:
+        hit = _frozen[key] = _freeze(fn, values, param, tag)
+    return hit
+
+
+def _is_compiled(obj: Any) -> bool:
+    return isinstance(obj, Dispatcher)
+
+
+def _freeze(fn: Any, values: Mapping[str, bool], param: str, tag: str) -> Any:
+    py = fn.py_func
+    if py.__code__.co_freevars or py.__closure__:
+        raise TypeError(f"{py.__qualname__}: a closure cannot be frozen")
+    tree = ast.parse(textwrap.dedent(inspect.getsource(py)))
+    ast.increment_lineno(tree, py.__code__.co_firstlineno - 1)  # tracebacks, cache
+    (node,) = tree.body
+    if not isinstance(node, ast.FunctionDef):
+        raise TypeError(f"{py.__qualname__}: not a plain function")
+    node.decorator_list = []
+    namespace = dict(py.__globals__)
+    frozen = False
+    inner = (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda, ast.ClassDef)
+    if (
+        param in {a.arg for a in node.args.posonlyargs + node.args.args}
+        # the name is the record everywhere in the body: never rebound, no inner scope
+        and not any(
+            isinstance(n, ast.Name) and n.id == param and not isinstance(n.ctx, ast.Load)
+            for n in ast.walk(node)
+        )
+        and not any(isinstance(n, inner) for n in ast.walk(node) if n is not node)
+    ):
+        tree = _Constants(param, values).visit(tree)
+        frozen = True
+        # the compiled callees the record is passed to, each at one position
+        for name, position in _callees_given(node, param, namespace).items():
+            callee = namespace[name]
+            args = callee.py_func.__code__.co_varnames[: callee.py_func.__code__.co_argcount]
+            namespace[name] = freeze(callee, values, param=args[position])
+    if not frozen:
+        return fn
+    ast.fix_missing_locations(tree)
+    code = compile(tree, py.__code__.co_filename, "exec", dont_inherit=True)
+    exec(code, namespace)
+    copy = namespace[py.__name__]
+    copy.__defaults__ = py.__defaults__
+    copy.__kwdefaults__ = py.__kwdefaults__
+    copy.__doc__ = py.__doc__
+    copy.__module__ = py.__module__
+    if tag:
+        # numba names a cached function's index file by its qualified name and line:
+        # each specialisation keeps its own, where the original keeps the original's
+        copy.__qualname__ = f"{py.__qualname__}__{tag}"
+    out = njit(**{k: v for k, v in fn.targetoptions.items() if k != "nopython"})(copy)
+    if not isinstance(fn._cache, NullCache):  # cache=True is not among targetoptions
+        out.enable_caching()
+    return out
+
+
+class _Constants(ast.NodeTransformer):
+    """``param.<name>`` (read) → the constant."""
+
+    def __init__(self, param: str, values: Mapping[str, bool]) -> None:
+        self.param = param
+        self.values = values
+
+    def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
+        if (
+            isinstance(node.value, ast.Name)
+            and node.value.id == self.param
+            and node.attr in self.values
+            and isinstance(node.ctx, ast.Load)
+        ):
+            return ast.copy_location(ast.Constant(bool(self.values[node.attr])), node)
+        return self.generic_visit(node)
+
+
+def _callees_given(node: ast.FunctionDef, param: str, namespace: dict) -> dict[str, int]:
+    """The compiled functions (global names) that every call of which passes ``param``
+    positionally, at one and the same position: name → position."""
+    seen: dict[str, set[int | None]] = {}
+    for call in ast.walk(node):
+        if not (isinstance(call, ast.Call) and isinstance(call.func, ast.Name)):
+            continue
+        if not _is_compiled(namespace.get(call.func.id)):
+            continue
+        at = [k for k, arg in enumerate(call.args) if isinstance(arg, ast.Name) and arg.id == param]
+        passed_by_keyword = any(
+            isinstance(kw.value, ast.Name) and kw.value.id == param for kw in call.keywords
+        )
+        position = at[0] if len(at) == 1 and not passed_by_keyword else None
+        seen.setdefault(call.func.id, set()).add(position)
+    return {name: next(iter(ps)) for name, ps in seen.items() if len(ps) == 1 and None not in ps}

@@ -24,7 +24,7 @@ from upheaval.model.kernels import (
     free_citizens,
     make_signals,
     removes_agents,
-    step,
+    step_for,
     tally,
 )
 from upheaval.model.mechanisms import MECHANISMS
@@ -110,6 +110,8 @@ class Place:
         self.country = country
         self.streams = streams
         self.rules = compile_rules(params, timeline)
+        #: the step kernel compiled for this place's flags (model/kernels.step_for)
+        self.step_kernel = step_for(self.rules)
         self.signals = make_signals(params, timeline)
         #: the mechanisms acting in this run, whose per-tick hooks run (registry order)
         self.active = tuple(m for m in MECHANISMS if m.is_on(params, timeline))
@@ -263,6 +265,7 @@ class Place:
     def step(self, country: Simulation) -> tuple[float, bool]:
         """Play one tick on the lattice; returns (seconds, whether the call compiled
         or loaded the kernel)."""
+        step = self.step_kernel
         compiled = len(step.overloads)
         t0 = time.perf_counter()
         step(

@@ -18,7 +18,7 @@ import numpy as np
 
 from upheaval._version import __version__
 from upheaval.core.rng import seed_streams
-from upheaval.model.kernels import step as step_kernel
+from upheaval.model.kernels import compile_rules, step_for
 from upheaval.model.mechanisms import MECHANISMS, owner_of_action
 from upheaval.model.params import Params, parameters, validate_params
 from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, agents_in, tick_table
@@ -303,12 +303,11 @@ class Simulation:
             for place in self.places:
                 place.prepare_tick(self)
             t0 = time.perf_counter()
-            compiled = len(step_kernel.overloads)
-            self._map_places(lambda pl: pl.step(self))
+            stepped = self._map_places(lambda pl: pl.step(self))
             took = time.perf_counter() - t0
-            # A tick that compiled the kernel (or loaded it from numba's cache) is
+            # A tick that compiled a step kernel (or loaded it from numba's cache) is
             # counted apart, so that step_s (and speeds derived from it) is running time.
-            if len(step_kernel.overloads) > compiled:
+            if any(compiled for _, compiled in stepped):
                 self.timings["compile_s"] += took
                 # the agents that tick stepped: its speed is not the kernel's
                 self.timings["compile_agent_steps"] += sum(agents_in(p.row) for p in self.places)
@@ -374,14 +373,12 @@ class Simulation:
         )
 
     # -- internals --------------------------------------------------------------------
-    def _map_places(self, play: Callable[[Place], Any]) -> None:
+    def _map_places(self, play: Callable[[Place], Any]) -> list[Any]:
         # places are independent within a tick (each its own arrays and streams):
         # playing them at once gives the same results
         if self._pool is not None:
-            list(self._pool.map(play, self.places))
-        else:
-            for place in self.places:
-                play(place)
+            return list(self._pool.map(play, self.places))
+        return [play(place) for place in self.places]
 
     def _record(self) -> None:
         for place in self.places:
@@ -522,6 +519,19 @@ def place_seed(root: np.random.SeedSequence, index: int) -> np.random.SeedSequen
     )
 
 
+def step_kernels(scenario: Scenario) -> list[Any]:
+    """The step kernels a run of ``scenario`` calls, one per set of flags among its
+    places (model/kernels.step_for), without building anything large."""
+    probe = Simulation.__new__(Simulation)
+    probe._prepare(scenario)
+    kernels: list[Any] = []
+    for _, _, params, timeline in probe._layout:
+        kernel = step_for(compile_rules(params, timeline))
+        if kernel not in kernels:
+            kernels.append(kernel)
+    return kernels
+
+
 def _place_params(scenario: Scenario) -> list[Params]:
     if scenario.country is None:
         return [scenario.params]
@@ -543,4 +553,4 @@ def _check_branch(old: Params, new: Params) -> None:
         )
 
 
-__all__ = ["Checkpoint", "Simulation", "place_seed"]
+__all__ = ["Checkpoint", "Simulation", "place_seed", "step_kernels"]

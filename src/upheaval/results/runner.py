@@ -133,7 +133,7 @@ def run(
             label = f"{scenario.name} seed {shown_seed}"
             # Entered before the Simulation is built: building it and its first tick
             # compile the kernels on a first run, which the bar's spinner says.
-            bar = stack.enter_context(progress_bar(steps, label))
+            bar = stack.enter_context(progress_bar(steps, label, scenario=scenario))
         sim = Simulation(scenario, seed=seed)
         if out is not None:
             rec = stack.enter_context(

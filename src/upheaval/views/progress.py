@@ -18,22 +18,24 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from upheaval.engine.simulation import Simulation
+    from upheaval.scenario.schema import Scenario
 
 #: Shown while the engine starts, when its kernels are not in numba's cache yet.
 COMPILING = "compiling the engine (first run only; cached afterwards)…"
 STARTING = "starting the engine…"
 
 
-def engine_cached() -> bool | None:
-    """Whether numba's on-disk cache holds the step kernel for this source (so a new
-    process loads it in a second or two instead of compiling for about a minute);
-    None where that cannot be told."""
+def engine_cached(scenario: Scenario) -> bool | None:
+    """Whether numba's on-disk cache holds the step kernels a run of ``scenario``
+    calls, for this source (so a new process loads them in a second or two instead of
+    compiling them); None where that cannot be told."""
     try:
-        from upheaval.model.kernels import step
+        from upheaval.engine.simulation import step_kernels
 
-        # numba keeps no public way to ask; its cache index for the kernel is empty
-        # or stale (another source) exactly when the next call compiles.
-        return bool(step._cache._cache_file._load_index())
+        # numba keeps no public way to ask; its cache index for a kernel is empty or
+        # stale (another source) exactly when the next call compiles. Each set of
+        # flags has its own kernel and index (model/kernels.step_for).
+        return all(bool(k._cache._cache_file._load_index()) for k in step_kernels(scenario))
     except Exception:  # a numba without these internals: say nothing either way
         return None
 
@@ -46,14 +48,19 @@ def _console():
 
 @contextlib.contextmanager
 def progress_bar(
-    total: int, description: str, *, warming_up: bool = True
+    total: int,
+    description: str,
+    *,
+    warming_up: bool = True,
+    scenario: Scenario | None = None,
 ) -> Iterator[Callable[[Simulation], None]]:
     """Show a bar over ``total`` ticks; yields the ``on_tick`` callback that advances it.
 
     Enter it before building the :class:`Simulation` (building it compiles or loads
     the initialisation kernels, the first tick the step kernel): until the first tick
     is done, a spinner row says the engine is starting, or compiling if numba's
-    cache does not hold it yet. Besides the tick, the bar shows the actives of the
+    cache does not hold it yet (for ``scenario``'s kernels; said unless its cache is
+    known to hold them). Besides the tick, the bar shows the actives of the
     last tick, the number a reader of Epstein's runs watches.
     """
     from rich.console import Group
@@ -84,7 +91,8 @@ def progress_bar(
     task = bar.add_task(description, total=total, active=0)
     warming: list[Any] = []
     if warming_up:
-        warming.append(spinner.add_task(STARTING if engine_cached() else COMPILING, total=None))
+        cached = scenario is not None and engine_cached(scenario)
+        warming.append(spinner.add_task(STARTING if cached else COMPILING, total=None))
     with Live(Group(spinner, bar), console=console, refresh_per_second=8) as live:
 
         def advance(sim: Simulation) -> None:
