@@ -520,7 +520,7 @@ def place_seed(root: np.random.SeedSequence, index: int) -> np.random.SeedSequen
 
 
 def step_kernels(scenario: Scenario) -> list[Any]:
-    """The step kernels a run of ``scenario`` calls, one per set of flags among its
+    """The step kernels a run of ``scenario`` calls, one per kind of place among its
     places (model/kernels.step_for), without building anything large."""
     probe = Simulation.__new__(Simulation)
     probe._prepare(scenario)

@@ -33,8 +33,8 @@ def engine_cached(scenario: Scenario) -> bool | None:
         from upheaval.engine.simulation import step_kernels
 
         # numba keeps no public way to ask; its cache index for a kernel is empty or
-        # stale (another source) exactly when the next call compiles. Each set of
-        # flags has its own kernel and index (model/kernels.step_for).
+        # stale (another source) exactly when the next call compiles. Each kernel
+        # step_for gives (a classic copy, the generic step) has its own index.
         return all(bool(k._cache._cache_file._load_index()) for k in step_kernels(scenario))
     except Exception:  # a numba without these internals: say nothing either way
         return None
