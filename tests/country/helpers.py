@@ -31,6 +31,35 @@ def three_towns(**params: Any) -> Country:
     )
 
 
+AKIMAT = "name=akimat x=0.5 y=0.5; name=airport kind=airport x=0.1 y=0.8 radius=1"
+
+
+def sited_towns() -> Country:
+    """Alpha with an akimat and an airport, Beta without sites, Gamma with a statue."""
+    return Country(
+        places=(
+            PlaceSpec(
+                "Alpha", "North", 43.2, 76.9, 6, 4000, (("legitimacy", 0.62), ("site_list", AKIMAT))
+            ),
+            PlaceSpec("Beta", "North", 43.3, 77.5, 6, 1500),
+            PlaceSpec(
+                "Gamma",
+                "South",
+                42.3,
+                69.6,
+                5,
+                900,
+                (("cop_density", 0.03), ("site_list", "name=statue x=0.3 y=0.6")),
+            ),
+        ),
+        links=(
+            LinkSpec("Alpha", "Beta", "road", 80.0, 1.5),
+            LinkSpec("Beta", "Gamma", "rail", 600.0, 10.0),
+        ),
+        source="sited towns",
+    )
+
+
 def country_scenario(
     country: Country,
     timeline: tuple[TimelineEvent, ...] = (),

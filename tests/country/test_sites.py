@@ -18,46 +18,18 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import upheaval
-from country.helpers import country_scenario, run_and_show
+from country.helpers import AKIMAT, country_scenario, run_and_show, sited_towns
 from reference.country import ReferenceCountry
 from upheaval.model.params import Params
 from upheaval.model.rules.sites import guards_at, parse_sites
 from upheaval.model.timeline import ActionEvent, SetEvent
 from upheaval.results.places import place_summaries
-from upheaval.scenario.country import Country, LinkSpec, PlaceSpec
 from upheaval.scenario.loading import ScenarioError
 from upheaval.scenario.schema import Scenario
 
 RESULTS = Path(__file__).parent / "results" / "sites.json"
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "docs" / "examples" / "three-towns" / "with-sites.toml"
-AKIMAT = "name=akimat x=0.5 y=0.5; name=airport kind=airport x=0.1 y=0.8 radius=1"
-
-
-def sited_towns() -> Country:
-    """Alpha with an akimat and an airport, Beta without sites, Gamma with a statue."""
-    return Country(
-        places=(
-            PlaceSpec(
-                "Alpha", "North", 43.2, 76.9, 6, 4000, (("legitimacy", 0.62), ("site_list", AKIMAT))
-            ),
-            PlaceSpec("Beta", "North", 43.3, 77.5, 6, 1500),
-            PlaceSpec(
-                "Gamma",
-                "South",
-                42.3,
-                69.6,
-                5,
-                900,
-                (("cop_density", 0.03), ("site_list", "name=statue x=0.3 y=0.6")),
-            ),
-        ),
-        links=(
-            LinkSpec("Alpha", "Beta", "road", 80.0, 1.5),
-            LinkSpec("Beta", "Gamma", "rail", 600.0, 10.0),
-        ),
-        source="sited towns",
-    )
 
 
 @pytest.mark.parametrize("seed", [1, 2])

@@ -1,0 +1,263 @@
+"""Random country timelines never break the books (Hypothesis, stateful; issue 9 §5).
+
+A machine plays a country of three places (two with key sites) tick by tick; each
+rule schedules one timeline action for the next tick — convoys sent between places,
+guards posted and withdrawn (from the place's cops or brought from outside),
+reinforcements and withdrawals of named units, shutdowns and restorations of the
+news by region, states of emergency with curfews and their lifting, the order to
+shoot — and plays it. After every tick:
+
+* **people**: in every place, citizens alive + citizens killed by the police there
+  = the place's citizens at tick 0 (no births in Model I, and people do not travel);
+* **forces**: cops on duty + guards taken from the cops, summed over the places,
+  + cops in transit = the forces at tick 0 + the unit members the timeline placed
+  − those it withdrew (convoys, guards, blockades and emergencies move forces
+  about but never make or lose one); what a place's row reports as sent, arrived
+  and in transit agrees with the convoys;
+* **guards**: a site's guards are never negative, and the row's ``site_guards`` and
+  ``sites_held`` are what the sites' state holds;
+* **the places' own state** passes the single-lattice checks
+  (tests/test_invariants.py:check_state).
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
+
+import upheaval
+from country.helpers import country_scenario, sited_towns
+from test_invariants import check_state
+from upheaval.core.codes import CITIZEN, COP, DEAD
+from upheaval.model.rules.forces import unit_codes
+from upheaval.model.rules.sites import guards_at
+from upheaval.model.rules.transport import in_transit
+from upheaval.model.timeline import ActionEvent, SetEvent, first_tick
+
+TOWNS = sited_towns()
+NAMES = TOWNS.names
+REGIONS = ("North", "South")
+SITES = {"Alpha": ("akimat", "airport"), "Gamma": ("statue",)}
+FAR = 10**6  # declares the units and switches the mechanisms on, without acting
+UNITS = {"patrol": "patrol", "guards": "guard"}
+
+
+class CountryTimeline(RuleBasedStateMachine):
+    @initialize(
+        legitimacy=st.sampled_from([0.6, 0.72, 0.85]),
+        call_ratio=st.sampled_from([0.0, 0.5, 3.0]),
+        blockade=st.sampled_from([0.0, 0.05, 0.3]),
+        threads=st.sampled_from([1, 3]),
+        seed=st.integers(0, 2**32),
+    )
+    def start(self, legitimacy, call_ratio, blockade, threads, seed):
+        declared = (
+            SetEvent(tick=FAR, param="lethal_probability", value=0.5),
+            ActionEvent(tick=FAR, action="shutdown"),
+            ActionEvent(tick=FAR, action="emergency"),
+            *(
+                ActionEvent(tick=FAR, action="reinforce", count=1, unit=u, mode=m)
+                for u, m in UNITS.items()
+            ),
+        )
+        sc = country_scenario(
+            TOWNS,
+            declared,
+            legitimacy=legitimacy,
+            steps=200,
+            start="2022-01-04T00:00",  # a clock, for the curfews' local hours
+            tick_minutes=60.0,
+            transport_enabled=True,
+            transport_call_ratio=call_ratio,
+            transport_blockade_share=blockade,
+            information_enabled=True,
+            information_elsewhere_weight=0.5,
+            site_min_crowd=3,
+        )
+        self.sim = upheaval.Simulation(sc, seed=seed, threads=threads)
+        self.citizens0 = {pl.name: pl.n_citizens() for pl in self.sim.places}
+        self.killed = dict.fromkeys(NAMES, 0)
+        self.forces = self._forces()
+        self.sent = self.arrived = 0
+
+    # -- playing ------------------------------------------------------------------
+    def _place(self, name):
+        return next(pl for pl in self.sim.places if pl.name == name)
+
+    def _forces(self) -> int:
+        own = sum(int(pl.state["sites"]["own_guards"].sum()) for pl in self._sited())
+        return sum(pl.cops_on_duty() for pl in self.sim.places) + own + in_transit(self.sim)
+
+    def _sited(self):
+        return [pl for pl in self.sim.places if "sites" in pl.state]
+
+    def _play(self, event=None) -> None:
+        sim = self.sim
+        if event is not None:
+            # one more entry of the country's timeline, for the next tick; each
+            # place's part of the timeline is made again from it
+            sim._timeline = tuple(sorted([*sim._timeline, event], key=first_tick))
+            sim._derived = {k: v for k, v in sim._derived.items() if k[0] != "timeline_of"}
+        sim.step()
+        for pl in sim.places:
+            self.killed[pl.name] += pl.row.killed_by_cops
+            self.sent += pl.row.forces_sent
+            self.arrived += pl.row.forces_arrived
+
+    def _members(self, place, unit) -> int:
+        a = place.agents
+        code = unit_codes(place.timeline)[unit]
+        return int(np.count_nonzero((a.kind == COP) & (a.status != DEAD) & (a.unit == code)))
+
+    # -- rules --------------------------------------------------------------------
+    @rule(ticks=st.integers(1, 3))
+    def step(self, ticks):
+        for _ in range(ticks):
+            self._play()
+
+    @rule(source=st.sampled_from(NAMES), to=st.sampled_from(NAMES), count=st.integers(1, 40))
+    def send(self, source, to, count):
+        if source == to:
+            return
+        on_duty = self._place(source).cops_on_duty()
+        self._play(
+            ActionEvent(tick=self.sim.tick + 1, action="send", place=source, to=to, count=count)
+        )
+        assert self._place(source).row.forces_sent >= min(count, on_duty) or on_duty == 0
+
+    @rule(
+        where=st.sampled_from(sorted(SITES)),
+        index=st.integers(0, 1),
+        count=st.integers(1, 30),
+        source=st.sampled_from(["cops", "new"]),
+        guard=st.booleans(),
+    )
+    def guard(self, where, index, count, source, guard):
+        site = SITES[where][index % len(SITES[where])]
+        if guard:
+            e = ActionEvent(
+                tick=self.sim.tick + 1,
+                action="guard",
+                place=where,
+                site=site,
+                count=count,
+                source=source,
+            )
+        else:
+            e = ActionEvent(
+                tick=self.sim.tick + 1, action="unguard", place=where, site=site, count=count
+            )
+        self._play(e)
+
+    @rule(
+        where=st.sampled_from(NAMES), unit=st.sampled_from(sorted(UNITS)), count=st.integers(1, 8)
+    )
+    def reinforce(self, where, unit, count):
+        place = self._place(where)
+        before = self._members(place, unit)
+        self._play(
+            ActionEvent(
+                tick=self.sim.tick + 1,
+                action="reinforce",
+                place=where,
+                count=count,
+                unit=unit,
+                mode=UNITS[unit],
+            )
+        )
+        # arrivals join as the place's own force (unit 0), and no order here sends
+        # a unit's members away in the same tick, so the unit grew by who was placed
+        placed = self._members(place, unit) - before
+        assert 0 <= placed <= count
+        self.forces += placed
+
+    @rule(
+        where=st.sampled_from(NAMES), unit=st.sampled_from(sorted(UNITS)), count=st.integers(1, 5)
+    )
+    def withdraw(self, where, unit, count):
+        place = self._place(where)
+        before = self._members(place, unit)
+        self._play(
+            ActionEvent(
+                tick=self.sim.tick + 1, action="withdraw", place=where, unit=unit, count=count
+            )
+        )
+        gone = before - self._members(place, unit)
+        assert gone == min(count, before)
+        self.forces -= gone
+
+    @rule(region=st.sampled_from(("", *REGIONS)), online=st.booleans())
+    def news(self, region, online):
+        action = "restore" if online else "shutdown"
+        self._play(ActionEvent(tick=self.sim.tick + 1, action=action, region=region))
+
+    @rule(
+        where=st.sampled_from(("", *NAMES)),
+        curfew=st.one_of(st.none(), st.tuples(st.integers(0, 23), st.integers(0, 23))),
+        lift=st.booleans(),
+    )
+    def emergency(self, where, curfew, lift):
+        tick = self.sim.tick + 1
+        if lift:
+            e = ActionEvent(tick=tick, action="lift_emergency", place=where)
+        elif curfew is None:
+            e = ActionEvent(tick=tick, action="emergency", place=where)
+        else:
+            e = ActionEvent(
+                tick=tick,
+                action="emergency",
+                place=where,
+                curfew_from=float(curfew[0]),
+                curfew_to=float(curfew[1]),
+            )
+        self._play(e)
+
+    @rule(q=st.sampled_from([0.0, 0.1, 1.0]), where=st.sampled_from(("", *NAMES)))
+    def order(self, q, where):
+        self._play(
+            SetEvent(tick=self.sim.tick + 1, param="lethal_probability", value=q, place=where)
+        )
+
+    # -- the books ----------------------------------------------------------------
+    @invariant()
+    def people_balance(self):
+        for pl in self.sim.places:
+            assert pl.n_citizens() + self.killed[pl.name] == self.citizens0[pl.name], pl.name
+            a = pl.agents
+            assert not np.any((a.kind != CITIZEN) & (a.kind != COP) & (a.status != DEAD))
+
+    @invariant()
+    def forces_balance(self):
+        sim = self.sim
+        assert sum(pl.row.cops_killed for pl in sim.places) == 0  # crowds kill no one here
+        assert self._forces() == self.forces
+        assert self.sent - self.arrived == in_transit(sim)
+        assert sum(pl.row.forces_in_transit for pl in sim.places) == in_transit(sim)
+
+    @invariant()
+    def guards_balance(self):
+        for pl in self._sited():
+            s = pl.state["sites"]
+            assert (s["own_guards"] >= 0).all() and (s["new_guards"] >= 0).all(), pl.name
+            assert pl.row.site_guards == guards_at(pl)
+            assert pl.row.sites_held == int(s["held"].sum())
+            assert (s["held_for"][~s["held"]] == 0).all()
+
+    @invariant()
+    def each_place_is_sound(self):
+        for pl in self.sim.places:
+            check_state(SimpleNamespace(place=pl, params=pl.params))
+
+
+CountryTimeline.TestCase.settings = settings(
+    max_examples=40,
+    stateful_step_count=15,
+    deadline=None,
+    derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+test_random_country_timelines_keep_the_books = CountryTimeline.TestCase
