@@ -453,6 +453,12 @@ def render_doc(doc: dict[str, Any]) -> str:
         "`python scripts/kz2022_calibration.py`."
     )
     w("")
+    w(
+        "Whether intervals from these statistics and this distance cover the truth at "
+        "their nominal rate: docs/kazakhstan_sbc.md (simulation-based calibration of "
+        "rejection ABC on a reference table of prior runs, `python scripts/kz2022_sbc.py`)."
+    )
+    w("")
     w("## What is fitted, and what it came to")
     w("")
     w(

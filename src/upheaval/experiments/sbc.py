@@ -68,9 +68,9 @@ def central_interval(draws: np.ndarray, level: float) -> tuple[float, float]:
 
     Why those positions: the r-th of L draws has E[F(x_(r))] = r/(L + 1), so a truth
     exchangeable with the draws (a calibrated posterior) falls inside with probability
-    ``level`` whatever L, as long as (1 − level)/2 · (L + 1) ≥ 1; numpy's default, q(L − 1) + 1, makes the interval too narrow
-    by ~(1 − level)·2/L (3.5 points for a 90 % interval of 50 draws), which SBC would
-    blame on the inference."""
+    ``level`` whatever L, as long as (1 − level)/2 · (L + 1) ≥ 1; numpy's default
+    positions, q(L − 1) + 1, make the interval too narrow by ~(1 − level)·2/L (3.5
+    points for a 90 % interval of 50 draws), which SBC would blame on the inference."""
     if not 0 < level < 1:
         raise ValueError(f"level must lie in (0, 1), got {level}")
     lo, hi = np.quantile(
