@@ -161,3 +161,19 @@ def test_coverage_numbers():
     d = c.as_dict()
     assert d["covered"] == 88 and d["truths"] == 100 and 0 < d["p_value"] <= 1
     assert not coverage(np.array([True] * 80 + [False] * 20), 0.9).met
+
+
+def test_ties_in_the_distance_are_broken_at_random():
+    # half the table has the same statistics (a simulator where often nothing
+    # happens): each such truth gets its own random k of them, and stays calibrated
+    rng = np.random.default_rng(10)
+    theta = rng.uniform(0, 1, size=(1000, 1))
+    stats = np.where(theta < 0.5, 0.0, theta + 0.05 * rng.standard_normal((1000, 1)))
+    truths = [i for i in range(1000) if theta[i, 0] < 0.5][:300]
+    draws = leave_one_out_rejection(theta, stats, np.ones(1), k=20, truths=truths, seed=1)
+    assert len({tuple(np.sort(d[:, 0])) for d in draws}) == len(truths)
+    rec = sbc_records(theta[truths], draws)
+    assert rank_uniformity(rec.ranks[:, 0], 20, bins=7).p_value > 0.01
+    # without a generator: the lower indices, the same draws for every such truth
+    same = {tuple(nearest_draws(stats, stats[i], np.ones(1), 20)) for i in truths}
+    assert len(same) <= 2

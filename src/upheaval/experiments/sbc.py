@@ -43,12 +43,19 @@ LEVELS = (0.5, 0.9)
 @dataclass(frozen=True)
 class SBCRecords:
     """Per truth and parameter: the truth's rank among its ``draws`` posterior draws
-    (0…draws: how many draws lie below it) and, per level, whether the central
-    interval covers it."""
+    (0…draws: how many draws lie below it) and, per level, the central interval and
+    whether it covers the truth."""
 
     ranks: np.ndarray  # truths × parameters, int
     covered: dict[float, np.ndarray]  # level → truths × parameters, bool
     draws: int
+    intervals: dict[float, np.ndarray]  # level → truths × parameters × (low, high)
+
+    def mean_width(self, level: float) -> np.ndarray:
+        """Each parameter's mean interval width over the truths (beside coverage: a
+        posterior that learned nothing, the prior, is calibrated too)."""
+        iv = self.intervals[float(level)]
+        return np.mean(iv[..., 1] - iv[..., 0], axis=0)
 
 
 def rank_of(truth: float, draws: np.ndarray, rng: np.random.Generator | None = None) -> int:
@@ -97,13 +104,15 @@ def sbc_records(
     rng = np.random.default_rng(seed)
     ranks = np.empty((n, p), dtype=np.int64)
     covered = {float(a): np.empty((n, p), dtype=bool) for a in levels}
+    intervals = {a: np.empty((n, p, 2)) for a in covered}
     for i in range(n):
         for j in range(p):
             ranks[i, j] = rank_of(truths[i, j], draws[i, :, j], rng)
             for a in covered:
                 lo, hi = central_interval(draws[i, :, j], a)
+                intervals[a][i, j] = lo, hi
                 covered[a][i, j] = lo <= truths[i, j] <= hi
-    return SBCRecords(ranks, covered, L)
+    return SBCRecords(ranks, covered, L, intervals)
 
 
 @dataclass(frozen=True)
@@ -208,17 +217,27 @@ def rank_uniformity(ranks: np.ndarray, draws: int, bins: int = 10) -> RankTest:
 
 
 def nearest_draws(
-    stats: np.ndarray, obs: np.ndarray, scale: np.ndarray, k: int, exclude: int | None = None
+    stats: np.ndarray,
+    obs: np.ndarray,
+    scale: np.ndarray,
+    k: int,
+    exclude: int | None = None,
+    rng: np.random.Generator | None = None,
 ) -> np.ndarray:
     """Indices of the ``k`` rows of ``stats`` nearest to ``obs`` by the calibration's
-    distance (ties: the lower index first), leaving out row ``exclude``."""
+    distance, leaving out row ``exclude``. Ties are broken at random with ``rng`` (by
+    lower index without): a simulator whose runs often give the very same statistics
+    (a country where nothing happens) has many runs at the same distance, and taking
+    always the same few of them would give every such truth the same draws."""
     d = scaled_distance(np.asarray(stats, dtype=np.float64), obs, scale)
     if exclude is not None:
         d = d.copy()
         d[exclude] = np.inf
     if k < 1 or k > np.isfinite(d).sum():
         raise ValueError(f"k must lie in 1…{int(np.isfinite(d).sum())}, got {k}")
-    return np.argsort(d, kind="stable")[:k]
+    if rng is None:
+        return np.argsort(d, kind="stable")[:k]
+    return np.lexsort((rng.random(len(d)), d))[:k]
 
 
 def leave_one_out_rejection(
@@ -227,15 +246,19 @@ def leave_one_out_rejection(
     scale: np.ndarray,
     k: int,
     truths: Sequence[int] | None = None,
+    seed: int = 0,
 ) -> np.ndarray:
     """Rejection-ABC posterior draws for each truth of a reference table: row i's
     statistics are the observed data, its posterior the parameters of the ``k`` other
-    rows nearest to it. ``theta`` is N × p, ``stats`` N × s; returns len(truths) × k × p
-    (truths: every row by default)."""
+    rows nearest to it (ties at random, ``seed``). ``theta`` is N × p, ``stats`` N × s;
+    returns len(truths) × k × p (truths: every row by default)."""
     theta = np.asarray(theta, dtype=np.float64)
     stats = np.asarray(stats, dtype=np.float64)
+    rng = np.random.default_rng(seed)
     idx = range(len(theta)) if truths is None else truths
-    return np.stack([theta[nearest_draws(stats, stats[i], scale, k, exclude=i)] for i in idx])
+    return np.stack(
+        [theta[nearest_draws(stats, stats[i], scale, k, exclude=i, rng=rng)] for i in idx]
+    )
 
 
 __all__ = [
