@@ -70,6 +70,7 @@ def test_study_is_what_the_script_says(mod, doc):
     if doc["failed_runs"] == 0:
         assert np.array_equal(drawn, theta)
     assert all(any(np.array_equal(t, d) for d in drawn) for t in theta[:20])
+    assert s["bounds"] == [list(b) for b in mod.FITTED_BOUNDS]
     b = np.array(s["bounds"])
     assert np.all((theta >= b[:, 0]) & (theta <= b[:, 1]))
 
@@ -88,6 +89,14 @@ def test_per_truth_records_are_sound_and_give_the_summary(mod, doc):
         assert not np.any(covered[0.5] & ~covered[0.9])
         again = mod.summarise(ranks, covered, k, s["parameters"])
         assert json.dumps(again, sort_keys=True) == json.dumps(st["summary"], sort_keys=True)
+        null = mod.null_rows(np.array(doc["table"]["stats"]))
+        assert null.sum() == doc["null_runs"]
+        eventful = mod.summarise(
+            ranks[~null], {a: c[~null] for a, c in covered.items()}, k, s["parameters"]
+        )
+        assert json.dumps(eventful, sort_keys=True) == json.dumps(
+            st["summary_eventful"], sort_keys=True
+        )
         for name in s["parameters"]:
             for a, c in st["summary"][name]["coverage"].items():
                 assert c["truths"] == n >= 100
@@ -101,7 +110,8 @@ def test_records_are_what_the_stored_table_gives(mod, doc):
     stats = np.array(doc["table"]["stats"])
     main = next(st for st in doc["studies"] if st["k"] == doc["settings"]["k_main"])
     again = mod.sbc_of(theta, stats, main["k"])
-    assert again["ranks"] == main["ranks"] and again["covered"] == main["covered"]
+    for key in ("ranks", "covered", "width_over_prior", "summary"):
+        assert again[key] == main[key], key
     assert np.array_equal(prior_scale(stats), np.array(doc["scale"]))
 
 
