@@ -39,6 +39,8 @@ import argparse
 import json
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -47,7 +49,7 @@ import numpy as np
 
 import upheaval
 from upheaval.experiments.calibration import calibrate, weighted_quantile
-from upheaval.experiments.designs import parse_factor
+from upheaval.experiments.designs import Factor, parse_factor
 from upheaval.experiments.scoring import (
     Observations,
     Scores,
@@ -164,9 +166,24 @@ def _scores(s: Scores) -> dict[str, Any]:
     }
 
 
-def run_study(out: Path, workers: int) -> dict[str, Any]:
-    t_start = time.perf_counter()
-    cpu0 = time.process_time()
+@dataclass(frozen=True)
+class FitProblem:
+    """What the fit compares (step 1 of the module docstring), shared with the
+    simulation-based calibration of scripts/kz2022_sbc.py so that both see the same
+    simulator, priors, statistics and observed values."""
+
+    scenario: Any  # the preset at FIT_SCALE, run to FIT_UNTIL_UTC
+    steps: int
+    run_start: datetime
+    training: list[str]
+    held_out: list[str]
+    names: tuple[str, ...]  # the compared statistics, in order
+    observed: Observed
+    factors: tuple[Factor, ...]  # FITTED's uniform priors
+    summary: Callable[[Any], dict[str, float]]  # a run's tick table → statistics
+
+
+def fit_problem() -> FitProblem:
     obs = Observations.load(OBSERVED)
     train, held = split_places(obs)
     sc, steps = scenario(FIT_SCALE, FIT_UNTIL_UTC)
@@ -193,7 +210,19 @@ def run_study(out: Path, workers: int) -> dict[str, Any]:
         tuple(names),
         notes="first-protest hours of the training places; detentions by 7 January",
     )
-    factors = [parse_factor(f"{k}={lo}:{hi}") for k, (lo, hi, _) in FITTED.items()]
+    factors = tuple(parse_factor(f"{k}={lo}:{hi}") for k, (lo, hi, _) in FITTED.items())
+    return FitProblem(sc, steps, run_start, train, held, tuple(names), observed, factors, summary)
+
+
+def run_study(out: Path, workers: int) -> dict[str, Any]:
+    t_start = time.perf_counter()
+    cpu0 = time.process_time()
+    obs = Observations.load(OBSERVED)
+    fp = fit_problem()
+    train, held, sc, steps = fp.training, fp.held_out, fp.scenario, fp.steps
+    p = sc.params
+    run_start = fp.run_start
+    names, observed, factors, summary = list(fp.names), fp.observed, list(fp.factors), fp.summary
 
     def progress(done: int, failed: int, to_run: int, label: str) -> None:
         if done + failed == to_run:
@@ -422,6 +451,12 @@ def render_doc(doc: dict[str, Any]) -> str:
         f"The fit took {doc['timing']['fit_wall_s'] / 60:.1f} min wall on {s['workers']} "
         f"workers, the whole study {doc['timing']['wall_s'] / 60:.1f} min. Reproduce: "
         "`python scripts/kz2022_calibration.py`."
+    )
+    w("")
+    w(
+        "Whether intervals from these statistics and this distance cover the truth at "
+        "their nominal rate: docs/kazakhstan_sbc.md (simulation-based calibration of "
+        "rejection ABC on a reference table of prior runs, `python scripts/kz2022_sbc.py`)."
     )
     w("")
     w("## What is fitted, and what it came to")

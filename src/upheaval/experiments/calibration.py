@@ -310,36 +310,25 @@ def calibrate(
 
     def simulate(g: int, r: int, theta: np.ndarray) -> np.ndarray:
         """Statistics (rows of ``names``; NaN for a failed run) of the candidates ``theta``."""
-        design = Design(
-            "abc",
-            factors,
-            {f.name: f.from_unit(theta[:, j]) for j, f in enumerate(factors)},
-            1,
-            theta,
-            {"generation": g, "round": r},
-        )
-        where = out / f"gen-{g:02d}" / f"round-{r:02d}"
-        run_sweep(
+        return simulate_points(
             scenario,
-            design,
-            where,
-            steps=steps,
+            factors,
+            theta,
+            out / f"gen-{g:02d}" / f"round-{r:02d}",
+            names,
             seed=np.random.SeedSequence(entropy, spawn_key=(0, g, r)),
+            steps=steps,
             executor=executor,
             workers=workers,
-            keep_ticks=True,
             threshold=threshold,
+            summary=summary,
+            settings={"generation": g, "round": r},
             on_progress=(
                 None
                 if on_progress is None
                 else lambda d, f, n: on_progress(d, f, n, f"generation {g}, round {r}")
             ),
         )
-        found = sweep_statistics(where, threshold, summary)
-        s = np.full((len(theta), len(names)), np.nan)
-        for (p, _), st in found.items():
-            s[p] = [st[n] for n in names]
-        return s
 
     result = CalibrationResult(
         out, factors, names, dict(zip(names, obs.tolist(), strict=True)), np.ones(len(names))
@@ -355,8 +344,8 @@ def calibrate(
             "--param",
             "fewer than two runs of the prior succeeded; see the failed runs in gen-00/round-00",
         )
-    result.scale = _scale(stats0[ok])
-    d0 = _distance(stats0, obs, result.scale)
+    result.scale = prior_scale(stats0[ok])
+    d0 = scaled_distance(stats0, obs, result.scale)
     theta0, stats0, d0 = theta0[ok], stats0[ok], d0[ok]
     pop = Population(0, theta0, np.full(len(d0), 1.0 / len(d0)), d0, math.inf, particles, stats0)
     result.populations.append(pop)
@@ -376,7 +365,7 @@ def calibrate(
             rng = np.random.default_rng(np.random.SeedSequence(entropy, spawn_key=(1, g, r)))
             cand = _propose(rng, pop, cov, bounds, batch)
             s = simulate(g, r, cand)
-            d = _distance(s, obs, result.scale)
+            d = scaled_distance(s, obs, result.scale)
             keep = np.isfinite(d) & (d <= eps)
             sims += batch
             rate = max(keep.mean(), 1.0 / (batch + 1))
@@ -410,7 +399,62 @@ def default_statistics(observed: Observed) -> tuple[str, ...]:
     return DEFAULT_STATISTICS
 
 
-def _scale(stats: np.ndarray) -> np.ndarray:
+def simulate_points(
+    scenario: Scenario,
+    factors: Sequence[Factor],
+    theta: np.ndarray,
+    where: str | Path,
+    names: Sequence[str],
+    *,
+    seed: np.random.SeedSequence,
+    steps: int | None = None,
+    executor: cf.Executor | None = None,
+    workers: int | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    summary: Callable[[Any], dict[str, float]] | None = None,
+    settings: dict[str, Any] | None = None,
+    on_progress: Callable[[int, int, int], None] | None = None,
+) -> np.ndarray:
+    """One run of ``scenario`` at each row of ``theta`` (points on the factors'
+    :meth:`~Factor.bounds`), as one sweep in ``where`` (resumable, with its ticks):
+    the statistics ``names`` of each run, a row per point (NaN for a failed run).
+
+    What a generation of :func:`calibrate` runs, public so that other inference on the
+    same simulator (a reference table of prior runs for simulation-based calibration,
+    :mod:`upheaval.experiments.sbc`) sees exactly the statistics the calibration sees.
+    """
+    factors = tuple(factors)
+    theta = np.asarray(theta, dtype=np.float64)
+    design = Design(
+        "abc",
+        factors,
+        {f.name: f.from_unit(theta[:, j]) for j, f in enumerate(factors)},
+        1,
+        theta,
+        dict(settings or {}),
+    )
+    run_sweep(
+        scenario,
+        design,
+        where,
+        steps=steps,
+        seed=seed,
+        executor=executor,
+        workers=workers,
+        keep_ticks=True,
+        threshold=threshold,
+        on_progress=on_progress,
+    )
+    found = sweep_statistics(where, threshold, summary)
+    s = np.full((len(theta), len(names)), np.nan)
+    for (p, _), st in found.items():
+        s[p] = [st[n] for n in names]
+    return s
+
+
+def prior_scale(stats: np.ndarray) -> np.ndarray:
+    """Each statistic's scale in the distance: its standard deviation over runs of the
+    prior (rows of ``stats``), 1 where that is 0."""
     # The standard deviation, not the median absolute deviation: a prior predictive
     # with most of its mass on "no unrest" has a MAD near 0 for every unrest statistic,
     # which would let one statistic swamp the distance.
@@ -418,8 +462,10 @@ def _scale(stats: np.ndarray) -> np.ndarray:
     return np.where(sd > 0, sd, 1.0)
 
 
-def _distance(stats: np.ndarray, obs: np.ndarray, scale: np.ndarray) -> np.ndarray:
-    d = np.sqrt(np.sum(((stats - obs) / scale) ** 2, axis=1))
+def scaled_distance(stats: np.ndarray, obs: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """The calibration's distance of each row of ``stats`` to ``obs``: Euclidean over the
+    statistics, each divided by its ``scale``; ∞ for a run with a missing statistic."""
+    d = np.sqrt(np.sum(((stats - obs) / scale) ** 2, axis=-1))
     return np.where(np.isfinite(d), d, np.inf)
 
 
@@ -466,6 +512,9 @@ __all__ = [
     "CalibrationResult",
     "Population",
     "calibrate",
+    "prior_scale",
+    "scaled_distance",
+    "simulate_points",
     "weighted_quantile",
     "write_result",
 ]
