@@ -58,7 +58,7 @@ from upheaval.experiments.scoring import (
 )
 from upheaval.experiments.summary_stats import Observed
 from upheaval.model.ticks import national
-from upheaval.results.places import ONSET_SHARE
+from upheaval.results.places import ONSET_SHARE, people_totals
 from upheaval.scenario.loading import apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -146,11 +146,12 @@ def totals(table, scale: float, run_start: datetime, tick_minutes: float) -> dic
     restless = [
         n for n, a, c in zip(np.array(names)[at], act, cit, strict=True) if a >= ONSET_SHARE * c
     ]
+    # deaths and detentions in people: the one definition upheaval compare uses too
     return {
-        "killed_by_forces": float(col["killed_by_cops"][1:].sum() * scale),
-        "forces_killed": float(col["cops_killed"][1:].sum() * scale),
-        "detained": float(col["arrests"][1:].sum() * scale),
-        "detained_by_order": float(col["arrests"][1 : k + 1].sum() * scale),
+        **people_totals(table, scale),
+        "detained_by_order": people_totals(table, scale, through_tick=int(col["tick"][k]))[
+            "detained"
+        ],
         "order_restored": not restless,
         "restless_at_order": sorted(str(n) for n in restless),
     }
