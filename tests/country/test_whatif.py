@@ -192,7 +192,9 @@ def test_compare_over_draws_is_paired(tmp_path):
     # the draws are the parameters: draw 0 (legitimacy 0.6) differs from draw 1 (0.8)
     from upheaval.experiments.store import query
 
-    pts = query(tmp_path / "c" / "variants" / "harsh", "SELECT * FROM design ORDER BY point").to_pandas()
+    pts = query(
+        tmp_path / "c" / "variants" / "harsh", "SELECT * FROM design ORDER BY point"
+    ).to_pandas()
     assert list(pts["legitimacy"]) == [0.6, 0.8, 0.7]
     runs = query(
         tmp_path / "c" / "variants" / "harsh", "SELECT point, replicate, spawn_key FROM runs"
