@@ -85,7 +85,7 @@ VARIANTS: dict[str, tuple[str, str]] = {
         f"organisation.member_share={STRIKE_MEMBER_SHARE}"
     ): (
         "national general strike",
-        f"{STRIKE_MEMBER_SHARE:.0%} of every place's citizens in {STRIKE_GROUPS} organised "
+        f"{STRIKE_MEMBER_SHARE * 100:.0f} % of every place's citizens in {STRIKE_GROUPS} organised "
         "groups, all on strike from the price shock (1 Jan) to the end",
     ),
     (
@@ -105,7 +105,7 @@ SHOWN: dict[str, tuple[str, int]] = {
     "detained": ("detentions (people)", 0),
     "unrest_hours": ("unrest (hours)", 0),
     "places_lost": ("places lost", 1),
-    "place_hours_lost": ("place-hours lost", 0),
+    "place_hours_lost": ("place-hours lost", 1),
     "lost:Almaty": ("P(regime loses Almaty)", 2),
     "lost:Nur-Sultan": ("P(regime loses the capital)", 2),
 }
@@ -188,21 +188,33 @@ def table_of(doc: dict[str, Any]):
     return bootstrap_table(comp, resamples=s["resamples"], level=s["level"], seed=s["seed"])
 
 
+def _n(x: float, d: int) -> str:
+    """``x`` to ``d`` decimals, never "-0" (a rounded-away negative is 0)."""
+    return _f(round(x, d) + 0.0, d)
+
+
 def _cell(mean: float, lo: float, hi: float, d: int) -> str:
-    return f"{_f(mean, d)} ({_f(lo, d)} – {_f(hi, d)})"
+    return f"{_n(mean, d)} ({_n(lo, d)} – {_n(hi, d)})"
 
 
 def render_doc(doc: dict[str, Any]) -> str:
     t = table_of(doc)
     s = doc["settings"]
     cal = scores_of(__import__("json").loads(CALIBRATION_JSON.read_text("utf-8")))["predictive"]
-    level = f"{s['level']:.0%}"
+    level = f"{s['level'] * 100:.0f} %"
     names = [v["name"] for v in doc["variants"]]
     label = {v["name"]: v["label"] for v in doc["variants"]}
     outcomes = [o for o in doc["outcomes"] if o in SHOWN] + [
         o for o in doc["outcomes"] if o not in SHOWN
     ]
     n = len(doc["runs"][BASELINE])
+    base = np.asarray(doc["runs"][BASELINE], float)
+    k_lost = doc["outcomes"].index("places_lost")
+    lost_named = "; ".join(
+        f"{o[len('lost:') :]} in {int(base[:, doc['outcomes'].index(o)].sum())} of {n} runs"
+        for o in doc["outcomes"]
+        if o.startswith("lost:")
+    )
     L: list[str] = []
     w = L.append
     w("# Kazakhstan, January 2022: what if?")
@@ -252,9 +264,11 @@ def render_doc(doc: dict[str, Any]) -> str:
         f"move is distinguishable from zero (a paired {level} interval that excludes 0). "
         "What they cannot say: how many people would have died or been detained, or "
         "whether Almaty would have fallen — absolute levels inherit the fit's errors "
-        "(detentions off by two orders of magnitude), and a place counts as lost only "
-        "when more than half its citizens are on the street (the preset declares no key "
-        "sites), which this model's crowds may never reach. The intervals are over "
+        f"(the predictive median of detentions is {dt['median'] / 11_000:,.0f} times the "
+        "observed), and a place counts as lost only when more than half its citizens are "
+        "on the street (the preset declares no key sites), which this model's crowds "
+        f"rarely reach: the baseline loses {base[:, k_lost].mean():.1f} places a run on "
+        f"average, {lost_named}. The intervals are over "
         f"{s['draws']} draws × {s['seeds']} seeds only: they carry the posterior's and "
         "the runs' randomness, not the model's structural error. The general strike and "
         "the defecting police rest on assumptions, not data (below)."
@@ -306,7 +320,7 @@ def render_doc(doc: dict[str, Any]) -> str:
         "* **The general strike is national, not the oil, copper and steel workers'.** "
         "The preset has no organised groups and no data on who works where (Kazakhmys, "
         "ArcelorMittal Temirtau, the oil fields): the variant gives every place "
-        f"{STRIKE_GROUPS} groups holding {STRIKE_MEMBER_SHARE:.0%} of its citizens, an "
+        f"{STRIKE_GROUPS} groups holding {STRIKE_MEMBER_SHARE * 100:.0f} % of its citizens, an "
         "assumption. A strike of those workers only needs a per-place member share "
         "(a `places.csv` override column) from employment data the dataset lacks."
     )
