@@ -303,6 +303,7 @@ def render_doc(doc: dict[str, Any]) -> str:
                 "interval 0 – 0 means the change altered no run's outcome."
             )
             w("")
+    country = upheaval.load(doc["preset"]).country
     w("## Outcomes")
     w("")
     w(
@@ -311,7 +312,10 @@ def render_doc(doc: dict[str, Any]) -> str:
         "the same code); unrest hours run from the first to the last hour in which some "
         "place has ≥ 2 % of its citizens active; a place is lost while its control is "
         "below 0.5; P(regime loses X) is the share of runs in which X was lost at least "
-        "once."
+        "once. Detentions count arrests: a citizen released and arrested again counts "
+        "twice, so over three weeks they can exceed the population (the preset's "
+        f"{len(country.places)} places hold {sum(q.population for q in country.places):,} "
+        "people)."
     )
     w("")
     w("## What the preset cannot answer")
@@ -331,6 +335,13 @@ def render_doc(doc: dict[str, Any]) -> str:
         f"lowered to {DEFECT_THRESHOLD} and {STAND_ASIDE_THRESHOLD} so that a cop can "
         "defect at all. It shows the direction of the mechanism, not a likely size."
     )
+    forces = doc["outcomes"].index("deaths_forces")
+    if all(r[forces] == 0 for runs in doc["runs"].values() for r in runs):
+        w(
+            "* **Deaths among the forces** are 0 in every run of every variant: the preset "
+            "lets no crowd kill (`security_forces.disarm_kill` 0), so the 19 security "
+            "personnel who died cannot be reproduced, nor any change in them."
+        )
     w(
         "* **The early concession** moves the Mangystau price rollback and the two "
         "national concessions of 5 January to 2 January; the preset encodes no separate "
