@@ -277,3 +277,26 @@ def test_cli_compare_over_a_posterior(tmp_path):
     assert len(errors) == 1
     r = runner.invoke(app, [*base, "--draws", "3", "-o", str(tmp_path / "e")])
     assert r.exit_code == 2 and "only with --posterior" in r.output
+
+
+def test_a_single_lattice_keeps_its_outcomes_over_draws(tmp_path):
+    import upheaval
+    from upheaval.experiments.compare import OUTCOMES
+    from upheaval.scenario.loading import apply_overrides
+
+    sc = apply_overrides(upheaval.load("epstein2002-run2"), {"world.width": 20, "world.height": 20})
+    comp = compare(
+        sc,
+        ["harsh:cop_density=0.08"],
+        tmp_path,
+        replicates=1,
+        steps=STEPS,
+        executor=SerialExecutor(),
+        draws={"legitimacy": [0.6, 0.9]},
+    )
+    assert comp.names == OUTCOMES and comp.outcomes[BASELINE].shape == (2, len(OUTCOMES))
+    # draw 0 (L = 0.6) has more unrest than draw 1 (L = 0.9): the draws reach the runs
+    k = OUTCOMES.index("peak_active")
+    assert comp.outcomes[BASELINE][0, k] > comp.outcomes[BASELINE][1, k]
+    with pytest.raises(ValueError, match="no places"):
+        compare(sc, ["harsh:cop_density=0.08"], tmp_path / "x", place_lost=["Almaty"])
