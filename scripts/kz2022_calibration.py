@@ -35,8 +35,6 @@ checks that the doc, the JSON and the preset are in step without running anythin
 
 from __future__ import annotations
 
-import argparse
-import json
 import sys
 import time
 from collections.abc import Callable
@@ -60,11 +58,12 @@ from upheaval.experiments.scoring import (
 )
 from upheaval.experiments.summary_stats import Observed
 from upheaval.model.ticks import national
-from upheaval.results.places import ONSET_SHARE
+from upheaval.results.places import ONSET_SHARE, people_totals
 from upheaval.scenario.loading import apply_overrides
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generated_doc import study_main  # noqa: E402
 from kz2022_preset import CALIBRATION_JSON, FITTED  # noqa: E402
 
 PRESET = "kazakhstan-2022"
@@ -148,11 +147,12 @@ def totals(table, scale: float, run_start: datetime, tick_minutes: float) -> dic
     restless = [
         n for n, a, c in zip(np.array(names)[at], act, cit, strict=True) if a >= ONSET_SHARE * c
     ]
+    # deaths and detentions in people: the one definition upheaval compare uses too
     return {
-        "killed_by_forces": float(col["killed_by_cops"][1:].sum() * scale),
-        "forces_killed": float(col["cops_killed"][1:].sum() * scale),
-        "detained": float(col["arrests"][1:].sum() * scale),
-        "detained_by_order": float(col["arrests"][1 : k + 1].sum() * scale),
+        **people_totals(table, scale),
+        "detained_by_order": people_totals(table, scale, through_tick=int(col["tick"][k]))[
+            "detained"
+        ],
         "order_restored": not restless,
         "restless_at_order": sorted(str(n) for n in restless),
     }
@@ -576,26 +576,16 @@ def render_doc(doc: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--doc", action="store_true", help="rewrite the doc from the JSON")
-    ap.add_argument("--check", action="store_true", help="exit 1 if the doc is out of step")
-    ap.add_argument("--out", default="kz2022-calibration", help="ABC's rounds (resumable)")
-    ap.add_argument("--workers", type=int, default=2)
-    a = ap.parse_args(argv)
-    if a.check:
-        doc = json.loads(CALIBRATION_JSON.read_text("utf-8"))
-        if DOC.read_text("utf-8") != render_doc(doc):
-            print(f"{DOC} is out of step; run: python scripts/kz2022_calibration.py --doc")
-            return 1
-        return 0
-    if not a.doc:
-        doc = run_study(Path(a.out), a.workers)
-        CALIBRATION_JSON.write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
-        print(f"wrote {CALIBRATION_JSON}")
-    doc = json.loads(CALIBRATION_JSON.read_text("utf-8"))
-    DOC.write_text(render_doc(doc), "utf-8")
-    print(f"wrote {DOC}")
-    return 0
+    return study_main(
+        argv,
+        __doc__.split("\n")[0],
+        CALIBRATION_JSON,
+        DOC,
+        render_doc,
+        run_study,
+        "scripts/kz2022_calibration.py",
+        "kz2022-calibration",
+    )
 
 
 if __name__ == "__main__":

@@ -455,12 +455,47 @@ def compare(
         list[str],
         typer.Option(
             "--what-if",
-            metavar="NAME|NAME:KEY=VALUE,…",
-            help="no-intervention, no-lethal-force, early-concession, or name:key=value,…",
+            metavar="NAME[@WHEN]|NAME:KEY=VALUE,…",
+            help="no-intervention, no-lethal-force, no-shutdown, no-provocateurs, "
+            "early-concession[@WHEN], general-strike[@WHEN] (WHEN: a tick or "
+            "2022-01-02T06:00Z), a built-in with :key=value,… first, or name:key=value,…",
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Comparison directory.")],
-    replicates: Annotated[int, typer.Option("--replicates", "-r", help="Runs per variant.")] = 20,
+    replicates: Annotated[
+        int,
+        typer.Option(
+            "--replicates", "-r", help="Runs per variant (with --posterior: seeds per draw)."
+        ),
+    ] = 20,
+    posterior: Annotated[
+        Path | None,
+        typer.Option(
+            "--posterior",
+            help="Parameter draws: a calibration's JSON (posterior.particles) or a CSV/Parquet "
+            "of --set keys with an optional weight column; every replicate is (draw, seed).",
+        ),
+    ] = None,
+    draws: Annotated[
+        int | None,
+        typer.Option(
+            "--draws",
+            help="Draws from --posterior, by weight, seeded by --seed (default: as many as "
+            "its rows; an unweighted file is then taken row by row).",
+        ),
+    ] = None,
+    place_lost: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--place-lost",
+            metavar="PLACE",
+            help="A country's place: outcome lost:PLACE, 1 if the regime lost it.",
+        ),
+    ] = None,
+    lost_below: Annotated[
+        float, typer.Option("--lost-below", help="A place is lost while its control is below.")
+    ] = 0.5,
+    level: Annotated[float, typer.Option(help="Bootstrap intervals' level (0.9: 90 %).")] = 0.95,
     steps: StepsOption = None,
     seed: SeedOption = None,
     set_: Annotated[
@@ -485,6 +520,7 @@ def compare(
     """Run named variants of a scenario with common random numbers; paired differences."""
     from upheaval.experiments.compare import VariantError, bootstrap_table, write_comparison
     from upheaval.experiments.compare import compare as run_compare
+    from upheaval.experiments.posterior import load_posterior, resample_draws
     from upheaval.experiments.store import StoreError
     from upheaval.scenario.loading import ScenarioError, apply_overrides, load
 
@@ -496,6 +532,15 @@ def compare(
         if steps is not None and steps < 1:
             raise ValueError(f"--steps: must be ≥ 1, got {steps}")
         _warn_late_timeline(sc, steps)
+        if draws is not None and posterior is None:
+            raise ValueError("--draws: only with --posterior FILE")
+        drawn = None
+        if posterior is not None:
+            # resampled from the comparison's root seed: the same --seed, the same draws
+            root = sc.params.run.seed if seed is None else seed
+            drawn = resample_draws(load_posterior(posterior), draws, root)
+        if not 0 < level < 1:
+            raise ValueError(f"--level: must lie in (0, 1), got {level}")
         from upheaval.views.progress import RunsProgress
 
         bar = RunsProgress("compare") if progress else None
@@ -513,13 +558,16 @@ def compare(
                 hold_share=hold_share,
                 force=force,
                 on_progress=bar.update if bar else None,
+                draws=drawn,
+                place_lost=list(place_lost or ()),
+                lost_below=lost_below,
             )
     except (ScenarioError, VariantError, StoreError, ValueError, ImportError) as e:
         _fail(e)
     except KeyboardInterrupt as e:
         typer.echo(f"interrupted; finished runs are in {out} (run again to resume)", err=True)
         raise typer.Exit(interrupted_exit(e)) from None
-    table = bootstrap_table(comp, resamples=resamples, seed=comp.replicates)
+    table = bootstrap_table(comp, resamples=resamples, level=level, seed=comp.replicates)
     paths = write_comparison(comp, table)
     typer.echo(table.to_string(index=False, float_format=lambda x: f"{x:.4g}", na_rep=""))
     if figure:

@@ -9,6 +9,11 @@ A *variant* is a small patch of a scenario:
     ``lethal_force.probability`` = 0 and every timeline ``set``/``ramp`` of it dropped;
 ``early-concession``
     every ``concession`` action moved to half its tick (rounded down, at least tick 1);
+``early-concession@WHEN``
+    every ``concession`` and price ``rollback`` action later than WHEN moved to WHEN —
+    a tick, or a clock time (``2022-01-02T06:00Z``) in a scenario with ``run.start``:
+    in a scenario in clock time, halving a tick is no date anyone asked about, and
+    a price rollback is the concession a price shock calls for;
 ``no-shutdown``
     the information channel stays up: every ``shutdown`` and ``restore`` action
     dropped and ``information.online`` true; needs a shutdown to remove;
@@ -18,9 +23,14 @@ A *variant* is a small patch of a scenario:
     a ``general_strike`` action (every organised group strikes, to the end of the
     run) from the tick of the scenario's first timeline event — its trigger — or
     from tick 1 if it has none; needs ``organisation.groups`` > 0 (who strikes) and
-    refused if the scenario already calls one;
+    refused if the scenario already calls one; ``general-strike@WHEN`` strikes from
+    WHEN (a tick or clock time, as above);
 ``NAME:key=value,…``
-    a user's variant: parameters overridden as with ``--set``.
+    a user's variant: parameters overridden as with ``--set``;
+``BUILTIN[@WHEN]:key=value,…``
+    a built-in variant of the scenario with those parameters overridden first (e.g.
+    ``general-strike:organisation.groups=2`` in a scenario without organised groups):
+    the overrides are part of the variant, not of the baseline.
 
 A variant that would change nothing (``no-intervention`` of a scenario without
 reinforcements …) is refused, naming what is missing.
@@ -37,6 +47,20 @@ against the baseline are paired by replicate. Outcomes per run (statistics of
 * ``arrests``, ``peak_active`` and ``unrest_duration`` (ticks from the first to the
   last tick with actives ≥ the outburst threshold).
 
+A **country** scenario (one with places) has outcomes in people instead
+(:func:`upheaval.results.places.country_outcomes`: deaths by side, detentions,
+hours of unrest, places lost to the regime and place-hours lost, and ``lost:NAME``
+for each place named in ``place_lost``).
+
+**Over a posterior** (``draws``: a table of parameter values, one row a draw, e.g.
+:func:`upheaval.experiments.posterior.resample_draws` of a calibration's particles),
+each variant is a sweep of the draws as design points (a ``matrix`` design, the
+draws written to ``draws.parquet`` in the comparison directory) with ``replicates``
+seeds each: replicate (draw i, seed r) of every variant is run with draw i's
+parameters and the seed of sweep run (i, r), so it is the same pair in every variant
+and the differences stay paired. A variant that changes a parameter the draws set
+is refused (the draw would undo it).
+
 Each variant's mean has a percentile-bootstrap interval over replicates; each
 difference against the baseline a paired percentile-bootstrap interval (the same
 resampled replicates for both arms). The bootstrap's generator is seeded from the
@@ -48,19 +72,29 @@ from __future__ import annotations
 import concurrent.futures as cf
 import dataclasses
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from upheaval.experiments.designs import grid
+from upheaval.experiments.designs import from_matrix, grid
 from upheaval.experiments.runner import run_sweep
 from upheaval.experiments.summary_stats import SUMMARY_VERSION, sweep_statistics
-from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent
+from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, tick_at
 from upheaval.results.outbursts import DEFAULT_THRESHOLD
+from upheaval.results.places import (
+    COUNTRY_OUTCOMES,
+    LOST_BELOW,
+    LOST_PREFIX,
+    ONSET_SHARE,
+    country_outcomes,
+)
 from upheaval.scenario.schema import Scenario
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 BASELINE = "baseline"
 BUILTIN = (
@@ -117,20 +151,28 @@ def _without_lethal_force(sc: Scenario) -> tuple[Scenario, str]:
     return out, f"lethal_force.probability 0, {len(timed)} timeline change(s) of it dropped"
 
 
-def _early_concession(sc: Scenario) -> tuple[Scenario, str]:
+def _early_concession(sc: Scenario, when: int | None = None) -> tuple[Scenario, str]:
     moved = []
     events = []
+    # with a date: the price rollbacks move too (module docstring)
+    actions = ("concession",) if when is None else ("concession", "rollback")
     for e in sc.timeline:
-        if isinstance(e, ActionEvent) and e.action == "concession":
-            t = max(1, e.tick // 2)
-            moved.append(f"{e.tick}→{t}")
-            e = e.replace(tick=t)
+        if isinstance(e, ActionEvent) and e.action in actions:
+            t = max(1, e.tick // 2) if when is None else min(e.tick, when)
+            if t != e.tick:
+                moved.append(f"{e.action} {e.tick}→{t}")
+                e = e.replace(tick=t)
         events.append(e)
     if not moved:
-        raise VariantError("early-concession", "the scenario has no concession action to move")
+        if when is None:
+            raise VariantError("early-concession", "the scenario has no concession action to move")
+        raise VariantError(
+            "early-concession",
+            f"the scenario has no concession or rollback action after tick {when} to move",
+        )
     # The timeline's order is by tick: keep it sorted (file order among ties).
     events.sort(key=lambda e: e.start if isinstance(e, RampEvent) else e.tick)
-    return dataclasses.replace(sc, timeline=tuple(events)), f"concession at tick {', '.join(moved)}"
+    return dataclasses.replace(sc, timeline=tuple(events)), f"moved: {', '.join(moved)}"
 
 
 def _without_shutdown(sc: Scenario) -> tuple[Scenario, str]:
@@ -155,7 +197,7 @@ def _without_provocateurs(sc: Scenario) -> tuple[Scenario, str]:
     )
 
 
-def _general_strike(sc: Scenario) -> tuple[Scenario, str]:
+def _general_strike(sc: Scenario, when: int | None = None) -> tuple[Scenario, str]:
     if sc.params.organisation.groups <= 0:
         raise VariantError(
             "general-strike",
@@ -164,7 +206,7 @@ def _general_strike(sc: Scenario) -> tuple[Scenario, str]:
     if any(isinstance(e, ActionEvent) and e.action == "general_strike" for e in sc.timeline):
         raise VariantError("general-strike", "the scenario already calls a general strike")
     ticks = [e.start if isinstance(e, RampEvent) else e.tick for e in sc.timeline]
-    tick = min(ticks, default=1)
+    tick = min(ticks, default=1) if when is None else when
     events = [*sc.timeline, ActionEvent(tick=tick, action="general_strike")]
     events.sort(key=lambda e: e.start if isinstance(e, RampEvent) else e.tick)
     return (
@@ -173,14 +215,51 @@ def _general_strike(sc: Scenario) -> tuple[Scenario, str]:
     )
 
 
+#: Built-in variants that take a time (``NAME@WHEN``).
+TIMED = ("early-concession", "general-strike")
+#: ``@WHEN`` then, optionally, ``:key=value,…``: WHEN a tick or an ISO clock time.
+_WHEN = re.compile(
+    r"@(?P<when>\d+|\d{4}-\d\d-\d\d(?:[T ]\d\d:\d\d(?::\d\d(?:\.\d+)?)?)?"
+    r"(?:Z|[+-]\d\d:?\d\d)?)(?::(?P<body>.*))?\Z"
+)
+
+
+def _tick_of(scenario: Scenario, name: str, when: str) -> int:
+    """The tick of ``@WHEN``: a whole tick ≥ 1, or a clock time in run.start's clock."""
+    if when.isdigit():
+        tick = int(when)
+        if tick < 1:
+            raise VariantError(name, f"@{when}: a tick is ≥ 1")
+        return tick
+    p = scenario.params.run
+    try:
+        return tick_at(when.replace(" ", "T"), p.start, p.tick_minutes)
+    except ValueError as e:
+        raise VariantError(name, f"@{when}: {e}") from None
+
+
 def make_variant(scenario: Scenario, spec: str) -> Variant:
     """Build a variant from ``--what-if`` text (module docstring)."""
     from upheaval.scenario.loading import ScenarioError, apply_overrides
 
     spec = spec.strip()
-    if ":" in spec:
+    name, when_text, body = spec, None, None
+    if "@" in spec.partition(":")[0]:
+        name, _, rest = spec.partition("@")
+        m = _WHEN.match("@" + rest)
+        if not m:
+            raise VariantError(
+                name, f"expected {name}@TICK or {name}@YYYY-MM-DDTHH:MMZ, got {spec!r}"
+            )
+        when_text, body = m["when"], m["body"]
+        if name not in TIMED:
+            raise VariantError(name, f"only {', '.join(TIMED)} take @WHEN")
+    elif ":" in spec:
         name, _, body = spec.partition(":")
-        name = name.strip()
+    name = name.strip()
+    base = scenario
+    sets: list[str] = []
+    if body is not None:
         if not _NAME.match(name) or name == BASELINE:
             raise VariantError(
                 spec, f"a variant name is letters, digits, '-', '_', '.', not {name!r}"
@@ -189,11 +268,12 @@ def make_variant(scenario: Scenario, spec: str) -> Variant:
         if not sets or any("=" not in s for s in sets):
             raise VariantError(name, f"expected name:key=value,…, got {spec!r}")
         try:
-            sc = apply_overrides(scenario, sets)
+            base = apply_overrides(scenario, sets)
         except ScenarioError as e:
             raise VariantError(name, f"{e.key}: {e.reason}") from None
-        return Variant(name, sc, ", ".join(sets))
-    builders = {
+        if name not in BUILTIN:
+            return Variant(name, base, ", ".join(sets))
+    builders: dict[str, Callable[..., tuple[Scenario, str]]] = {
         "no-shutdown": _without_shutdown,
         "no-provocateurs": _without_provocateurs,
         "no-intervention": _without_reinforcements,
@@ -201,33 +281,68 @@ def make_variant(scenario: Scenario, spec: str) -> Variant:
         "early-concession": _early_concession,
         "general-strike": _general_strike,
     }
-    if spec not in builders:
+    if name not in builders:
         raise VariantError(
             spec, f"unknown variant; known: {', '.join(BUILTIN)}, or name:key=value,…"
         )
-    sc, patch = builders[spec](scenario)
-    return Variant(spec, sc, patch)
+    if when_text is not None:
+        sc, patch = builders[name](base, _tick_of(base, name, when_text))
+    else:
+        sc, patch = builders[name](base)
+    if sets:
+        patch = f"{', '.join(sets)}; {patch}"
+    return Variant(name, sc, patch)
+
+
+def _changed_locations(a: Scenario, b: Scenario) -> set[str]:
+    from upheaval.results.recorder import parameters_by_location
+
+    pa_, pb = parameters_by_location(a.params), parameters_by_location(b.params)
+    return {k for k in pa_ if pa_[k] != pb[k]}
 
 
 @dataclass
 class Comparison:
-    """Per-run outcomes of every variant (``outcomes[name]``: replicates × OUTCOMES)."""
+    """Per-run outcomes of every variant (``outcomes[name]``: replicates × ``names``).
+
+    Over a posterior, replicate k is (draw k // seeds, seed k % seeds) and ``draws``
+    holds the draws (one row a draw); otherwise every replicate is a seed."""
 
     out: Path
     variants: list[Variant]
     outcomes: dict[str, np.ndarray]
     replicates: int
+    names: tuple[str, ...] = OUTCOMES
+    draws: pd.DataFrame | None = None
+    seeds: int | None = None
 
-    def runs_table(self):
+    def runs_table(self) -> pd.DataFrame:
         import pandas as pd
 
         frames = []
         for name, v in self.outcomes.items():
-            df = pd.DataFrame(v, columns=list(OUTCOMES))
-            df.insert(0, "replicate", np.arange(len(v)))
+            df = pd.DataFrame(v, columns=list(self.names))
+            k = np.arange(len(v))
+            if self.draws is not None and self.seeds:
+                df.insert(0, "seed", k % self.seeds)
+                df.insert(0, "draw", k // self.seeds)
+            df.insert(0, "replicate", k)
             df.insert(0, "variant", name)
             frames.append(df)
         return pd.concat(frames, ignore_index=True)
+
+
+def _draws_table(draws: pd.DataFrame | Mapping[str, Sequence[float]]) -> pd.DataFrame:
+    import pandas as pd
+
+    from upheaval.experiments.posterior import WEIGHT, PosteriorError, check_draws
+
+    table = draws if isinstance(draws, pd.DataFrame) else pd.DataFrame(dict(draws))
+    if WEIGHT in table.columns:
+        raise PosteriorError(
+            "draws", "has a 'weight' column: draw by weight first (posterior.resample_draws)"
+        )
+    return check_draws(table.reset_index(drop=True), "draws")
 
 
 def compare(
@@ -244,46 +359,108 @@ def compare(
     hold_share: float = 0.25,
     force: bool = False,
     on_progress: Callable[[int, int, int, str], None] | None = None,
+    draws: pd.DataFrame | Mapping[str, Sequence[float]] | None = None,
+    place_lost: Sequence[str] = (),
+    lost_below: float = LOST_BELOW,
+    onset_share: float = ONSET_SHARE,
 ) -> Comparison:
-    """Run the baseline and each variant ``replicates`` times with common random numbers.
+    """Run the baseline and each variant ``replicates`` times with common random numbers
+    (over ``draws``: ``replicates`` seeds for each draw, module docstring).
 
+    ``place_lost``, ``lost_below`` and ``onset_share``: a country's outcomes
+    (:func:`upheaval.results.places.country_outcomes`).
     ``on_progress(done, failed, to_run, label)`` follows the runs of all variants
     together (label: the variant being run); runs done before (a resumed
     comparison) count as done."""
     if not what_if:
         raise ValueError("--what-if: give at least one variant")
-    if replicates < 2:
-        raise ValueError(f"--replicates: must be ≥ 2 for intervals, got {replicates}")
+    table = None if draws is None else _draws_table(draws)
+    n_draws = 1 if table is None else len(table)
+    if replicates < 1 or (table is None and replicates < 2) or n_draws * replicates < 2:
+        raise ValueError(
+            f"--replicates: need ≥ 2 runs per variant for intervals, got {replicates}"
+            + ("" if table is None else f" seed(s) × {n_draws} draw(s)")
+        )
     if not 0 < hold_share <= 1:
         raise ValueError(f"--hold-share: must lie in (0, 1], got {hold_share}")
+    if not 0 < lost_below <= 1:
+        raise ValueError(f"--lost-below: must lie in (0, 1], got {lost_below}")
+    if not 0 < onset_share <= 1:
+        raise ValueError(f"onset_share: must lie in (0, 1], got {onset_share}")
+    country = scenario.country
+    if country is None and place_lost:
+        raise ValueError("--place-lost: the scenario has no places (no [country])")
+    for name in place_lost:
+        if name not in country.names:
+            raise ValueError(
+                f"--place-lost: no place {name!r} in the scenario; it has "
+                f"{', '.join(sorted(country.names))}"
+            )
     variants = [Variant(BASELINE, scenario, "the scenario as given")]
     for spec in what_if:
         v = make_variant(scenario, spec)
         if any(v.name == w.name for w in variants):
             raise VariantError(v.name, "given twice")
         variants.append(v)
+    drawn: dict[str, str] = {}
+    if table is not None:
+        from upheaval.scenario.loading import resolve_key
+
+        drawn = {resolve_key(c, "draws").location: c for c in table.columns}
+        if country is not None and "world.scale" in drawn:
+            # a country's outcomes are people: agents × the scenario's world.scale
+            raise ValueError("draws: world.scale may not vary (outcomes are scaled by it)")
+        for v in variants[1:]:
+            clash = sorted(_changed_locations(scenario, v.scenario) & set(drawn))
+            if clash:
+                raise VariantError(
+                    v.name,
+                    f"changes {clash[0]}, which every draw sets: the draw would undo it",
+                )
     root = scenario.params.run.seed if seed is None else int(seed)
-    out = _claim(
-        Path(out).resolve(),
-        {
-            "scenario": scenario.name,
-            "what_if": [v.name for v in variants],
-            "replicates": replicates,
-            "steps": steps,
-            "seed": root,
-            "threshold": threshold,
-        },
-        force,
-    )
-    design = grid([], replicates=replicates)
+    settings: dict[str, Any] = {
+        "scenario": scenario.name,
+        "what_if": [v.name for v in variants],
+        "replicates": replicates,
+        "steps": steps,
+        "seed": root,
+        "threshold": threshold,
+    }
+    if table is not None:
+        from upheaval.experiments.posterior import draws_digest
+
+        settings["draws"] = {
+            "n": n_draws,
+            "columns": list(table.columns),
+            "digest": draws_digest(table),
+        }
+    if country is not None:
+        settings["outcomes"] = {
+            "place_lost": list(place_lost),
+            "lost_below": lost_below,
+            "onset_share": onset_share,
+        }
+    out = _claim(Path(out).resolve(), settings, force)
+    if table is None:
+        design = grid([], replicates=replicates)
+    else:
+        # the draws are the design's points (a matrix design): recorded in the directory
+        path = out / "draws.parquet"
+        table.to_parquet(path, index=False)
+        design = from_matrix(path, replicates)
+    runs = n_draws * replicates
+    if country is None:
+        names: tuple[str, ...] = OUTCOMES
+    else:
+        names = (*COUNTRY_OUTCOMES, *(f"{LOST_PREFIX}{n}" for n in place_lost))
     outcomes: dict[str, np.ndarray] = {}
-    total = len(variants) * replicates
+    total = len(variants) * runs
     for k, v in enumerate(variants):
         where = out / "variants" / v.name
 
         def progress(done: int, failed: int, to_run: int, k: int = k, name: str = v.name) -> None:
             # earlier variants, and this one's runs done before this call, are done
-            before = k * replicates + (replicates - to_run)
+            before = k * runs + (runs - to_run)
             if on_progress is not None:
                 on_progress(before + done, failed, total, f"compare: {name}")
 
@@ -299,28 +476,53 @@ def compare(
             threshold=threshold,
             on_progress=progress,
         )
-        stats = sweep_statistics(where, threshold)
-        if len(stats) != replicates:
+        p = v.scenario.params
+        summary = None
+        if country is not None:
+
+            def summary(t, p=p) -> dict[str, float]:
+                return country_outcomes(
+                    t,
+                    p.world.scale,
+                    p.run.tick_minutes,
+                    tuple(place_lost),
+                    onset_share=onset_share,
+                    lost_below=lost_below,
+                )
+
+        stats = sweep_statistics(where, threshold, summary)
+        if len(stats) != runs:
             raise RuntimeError(
                 f"variant {v.name}: {report.total - len(stats)} runs failed; "
                 f'see upheaval query {where} "SELECT * FROM failed"'
             )
-        p = v.scenario.params
         citizens = round(p.population.citizen_density * p.world.width * p.world.height)
         rows = []
-        for r in range(replicates):
-            s = stats[(0, r)]
-            rows.append(
-                [
-                    float(s["peak_active"] < hold_share * citizens),
-                    s["deaths"],
-                    s["arrests"],
-                    s["peak_active"],
-                    s["unrest_duration"],
-                ]
-            )
+        for i in range(n_draws):
+            for r in range(replicates):
+                s = stats[(i, r)]
+                if country is not None:
+                    rows.append([s[n] for n in names])
+                    continue
+                rows.append(
+                    [
+                        float(s["peak_active"] < hold_share * citizens),
+                        s["deaths"],
+                        s["arrests"],
+                        s["peak_active"],
+                        s["unrest_duration"],
+                    ]
+                )
         outcomes[v.name] = np.asarray(rows, dtype=np.float64)
-    return Comparison(out, variants, outcomes, replicates)
+    return Comparison(
+        out,
+        variants,
+        outcomes,
+        runs,
+        names,
+        table,
+        None if table is None else replicates,
+    )
 
 
 def _claim(out: Path, settings: dict[str, Any], force: bool) -> Path:
@@ -352,10 +554,15 @@ def _claim(out: Path, settings: dict[str, Any], force: bool) -> Path:
     return out
 
 
-def bootstrap_table(comp: Comparison, *, resamples: int = 2000, level: float = 0.95, seed: int = 0):
-    """Means with percentile-bootstrap intervals; paired differences against the baseline."""
+def bootstrap_table(
+    comp: Comparison, *, resamples: int = 2000, level: float = 0.95, seed: int = 0
+) -> pd.DataFrame:
+    """Means with percentile-bootstrap intervals (``level``: 0.9 for 90 %); paired
+    differences against the baseline (the same resampled replicates in both arms)."""
     import pandas as pd
 
+    if not 0 < level < 1:
+        raise ValueError(f"--level: must lie in (0, 1), got {level}")
     rng = np.random.default_rng(seed)
     idx = rng.integers(0, comp.replicates, size=(resamples, comp.replicates))
     lo_q, hi_q = 100 * (1 - level) / 2, 100 * (1 + level) / 2
@@ -364,7 +571,7 @@ def bootstrap_table(comp: Comparison, *, resamples: int = 2000, level: float = 0
     for name, v in comp.outcomes.items():
         means = v[idx].mean(axis=1)  # resamples × outcomes
         diffs = (v - base)[idx].mean(axis=1)
-        for k, outcome in enumerate(OUTCOMES):
+        for k, outcome in enumerate(comp.names):
             row = {
                 "variant": name,
                 "outcome": outcome,
@@ -382,7 +589,7 @@ def bootstrap_table(comp: Comparison, *, resamples: int = 2000, level: float = 0
     )
 
 
-def write_comparison(comp: Comparison, table) -> dict[str, Path]:
+def write_comparison(comp: Comparison, table: pd.DataFrame) -> dict[str, Path]:
     """Write runs.parquet (per-run outcomes), compare.csv/.parquet and variants.json."""
     import json
 
@@ -400,6 +607,9 @@ def write_comparison(comp: Comparison, table) -> dict[str, Path]:
             {
                 "summary_version": SUMMARY_VERSION,
                 "replicates": comp.replicates,
+                "outcomes": list(comp.names),
+                "draws": None if comp.draws is None else len(comp.draws),
+                "seeds_per_draw": comp.seeds,
                 "variants": [{"name": v.name, "patch": v.patch} for v in comp.variants],
             },
             indent=1,
@@ -413,6 +623,7 @@ __all__ = [
     "BASELINE",
     "BUILTIN",
     "OUTCOMES",
+    "TIMED",
     "Comparison",
     "Variant",
     "VariantError",

@@ -11,6 +11,12 @@ active). A place is **lost** to the regime during a tick whose control is below
 ``lost_below`` — 0.5 by default: half the place's sites and streets gone, e.g. all
 its sites with no one on the street, or no site with the streets all active.
 ``ticks_lost`` counts such ticks (hours with ``run.tick_minutes``).
+
+**In people** (:func:`people_totals`, :func:`country_outcomes`): a country's counts
+are agents; ``world.scale`` people stand for each, so deaths and detentions are
+counts × scale, summed over ticks 1 … T (tick 0 is the initial state). The
+calibration (scripts/kz2022_calibration.py) and ``upheaval compare`` both read them
+here, so a detention means the same thing in the fit and in the what-ifs.
 """
 
 from __future__ import annotations
@@ -128,9 +134,108 @@ def place_summaries(
     return out
 
 
+def people_totals(
+    table: pa.Table, scale: float, through_tick: int | None = None
+) -> dict[str, float]:
+    """Deaths by side and detentions of one run, in people (module docstring):
+    ``killed_by_forces`` (civilians killed by the forces: ``killed_by_cops``),
+    ``forces_killed`` (``cops_killed``) and ``detained`` (``arrests``), over ticks
+    1 … T, or 1 … ``through_tick``."""
+    ticks = _col(table, "tick")
+    keep = ticks >= 1
+    if through_tick is not None:
+        keep &= ticks <= through_tick
+
+    def total(name: str) -> float:
+        return float(_col(table, name)[keep].sum() * scale)
+
+    return {
+        "killed_by_forces": total("killed_by_cops"),
+        "forces_killed": total("cops_killed"),
+        "detained": total("arrests"),
+    }
+
+
+#: The outcomes :func:`country_outcomes` gives for every country run, in order.
+COUNTRY_OUTCOMES = (
+    "deaths_civilians",
+    "deaths_forces",
+    "detained",
+    "unrest_hours",
+    "places_lost",
+    "place_hours_lost",
+)
+#: The prefix of the outcome "place NAME was lost at least once" (1 or 0).
+LOST_PREFIX = "lost:"
+
+
+def country_outcomes(
+    table: pa.Table,
+    scale: float,
+    tick_minutes: float,
+    place_lost: tuple[str, ...] | list[str] = (),
+    *,
+    onset_share: float = ONSET_SHARE,
+    lost_below: float = LOST_BELOW,
+) -> dict[str, float]:
+    """A country run's outcomes (:data:`COUNTRY_OUTCOMES`, then ``lost:NAME`` for each
+    of ``place_lost``):
+
+    * ``deaths_civilians``, ``deaths_forces``, ``detained`` — :func:`people_totals`;
+    * ``unrest_hours`` — hours from the first to the last tick (both counted) in which
+      some place has at least ``onset_share`` of its citizens active (a place's onset
+      share, so that a town counts as much as a city); 0 if none ever does;
+    * ``places_lost`` — places whose control fell below ``lost_below`` at least once;
+    * ``place_hours_lost`` — the sum over places of their hours below it;
+    * ``lost:NAME`` — 1 if place NAME fell below it at least once, else 0.
+
+    Raises ValueError naming a place of ``place_lost`` the run does not have."""
+    if PLACE not in table.column_names:
+        raise ValueError("country outcomes need a country's tick table (a 'place' column)")
+    summaries = {
+        s.place: s for s in place_summaries(table, onset_share=onset_share, lost_below=lost_below)
+    }
+    for name in place_lost:
+        if name not in summaries:
+            raise ValueError(
+                f"--place-lost: no place {name!r} in the scenario; it has "
+                f"{', '.join(sorted(summaries))}"
+            )
+    hours = tick_minutes / 60.0
+    active = _col(table, "active_blue") + _col(table, "active_green")
+    citizens = sum(
+        _col(table, f"{s}_{g}") for s in ("quiet", "active", "jailed") for g in ("blue", "green")
+    )
+    restless = (citizens > 0) & (active >= onset_share * citizens)
+    when = _col(table, "tick")[restless & (_col(table, "tick") >= 1)]
+    unrest = float(when.max() - when.min() + 1) * hours if when.size else 0.0
+    totals = people_totals(table, scale)
+    out = {
+        "deaths_civilians": totals["killed_by_forces"],
+        "deaths_forces": totals["forces_killed"],
+        "detained": totals["detained"],
+        "unrest_hours": unrest,
+        "places_lost": float(sum(s.ticks_lost > 0 for s in summaries.values())),
+        "place_hours_lost": float(sum(s.ticks_lost for s in summaries.values()) * hours),
+    }
+    for name in place_lost:
+        out[f"{LOST_PREFIX}{name}"] = float(summaries[name].ticks_lost > 0)
+    return out
+
+
 def onset_ticks(table: pa.Table, onset_share: float = ONSET_SHARE) -> dict[str, int | None]:
     """Place → its onset tick (None: never)."""
     return {s.place: s.onset_tick for s in place_summaries(table, onset_share)}
 
 
-__all__ = ["LOST_BELOW", "ONSET_SHARE", "PlaceSummary", "onset_ticks", "place_summaries"]
+__all__ = [
+    "COUNTRY_OUTCOMES",
+    "LOST_BELOW",
+    "LOST_PREFIX",
+    "ONSET_SHARE",
+    "PlaceSummary",
+    "country_outcomes",
+    "onset_ticks",
+    "people_totals",
+    "place_summaries",
+]
