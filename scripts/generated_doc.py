@@ -3,7 +3,7 @@
 ``python scripts/STUDY.py`` runs the study, writes its JSON and generates the doc
 from it; ``--doc`` rewrites the doc from the committed JSON; ``--check`` exits 1 if
 the doc is not what the JSON renders (the tests call it, nothing is run). Shared by
-scripts/kz2022_calibration.py and scripts/kz2022_whatif.py.
+scripts/kz2022_calibration.py, scripts/kz2022_sbc.py and scripts/kz2022_whatif.py.
 """
 
 from __future__ import annotations
@@ -24,8 +24,10 @@ def study_main(
     run: Callable[[Path, int], dict[str, Any]],
     script: str,
     default_out: str,
+    dumps: Callable[[dict[str, Any]], str] | None = None,
 ) -> int:
-    """Parse ``--doc``/``--check``/``--out``/``--workers`` and do what they say."""
+    """Parse ``--doc``/``--check``/``--out``/``--workers`` and do what they say;
+    ``dumps`` writes the JSON's text (default: indented by one)."""
     ap = argparse.ArgumentParser(description=description)
     ap.add_argument("--doc", action="store_true", help="rewrite the doc from the JSON")
     ap.add_argument("--check", action="store_true", help="exit 1 if the doc is out of step")
@@ -40,7 +42,8 @@ def study_main(
         return 0
     if not a.doc:
         doc = run(Path(a.out), a.workers)
-        json_path.write_text(json.dumps(doc, indent=1) + "\n", "utf-8")
+        text = dumps(doc) if dumps is not None else json.dumps(doc, indent=1) + "\n"
+        json_path.write_text(text, "utf-8")
         print(f"wrote {json_path}")
     doc = json.loads(json_path.read_text("utf-8"))
     doc_path.write_text(render(doc), "utf-8")

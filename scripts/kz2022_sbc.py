@@ -36,7 +36,6 @@ same JSON, bit for bit, but for the ``timing`` and ``measured`` fields.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 import sys
@@ -60,6 +59,7 @@ from upheaval.experiments.sbc import (
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generated_doc import study_main  # noqa: E402
 from kz2022_calibration import FIT_SCALE, fit_problem  # noqa: E402
 from kz2022_preset import CALIBRATION_JSON, FITTED  # noqa: E402
 
@@ -614,26 +614,17 @@ def dumps(doc: dict[str, Any]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--doc", action="store_true", help="rewrite the doc from the JSON")
-    ap.add_argument("--check", action="store_true", help="exit 1 if the doc is out of step")
-    ap.add_argument("--out", default="kz2022-sbc", help="the table's runs (resumable)")
-    ap.add_argument("--workers", type=int, default=2)
-    a = ap.parse_args(argv)
-    if a.check:
-        doc = json.loads(SBC_JSON.read_text("utf-8"))
-        if DOC.read_text("utf-8") != render_doc(doc):
-            print(f"{DOC} is out of step; run: python scripts/kz2022_sbc.py --doc")
-            return 1
-        return 0
-    if not a.doc:
-        doc = run_study(Path(a.out), a.workers)
-        SBC_JSON.write_text(dumps(doc), "utf-8")
-        print(f"wrote {SBC_JSON}")
-    doc = json.loads(SBC_JSON.read_text("utf-8"))
-    DOC.write_text(render_doc(doc), "utf-8")
-    print(f"wrote {DOC}")
-    return 0
+    return study_main(
+        argv,
+        __doc__.split("\n")[0],
+        SBC_JSON,
+        DOC,
+        render_doc,
+        run_study,
+        "scripts/kz2022_sbc.py",
+        "kz2022-sbc",
+        dumps=dumps,
+    )
 
 
 if __name__ == "__main__":

@@ -3,15 +3,30 @@
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import subprocess
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from upheaval.model.params import Params, validate_params
 from upheaval.model.timeline import TimelineEvent
 from upheaval.scenario.country import Country, LinkSpec, PlaceSpec
 from upheaval.scenario.schema import Scenario
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def script(name: str) -> ModuleType:
+    """The study script ``scripts/NAME.py`` as a module (registered under its name, so
+    that the scripts importing one another share it)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    sys.modules[name] = mod
+    spec.loader.exec_module(mod)
+    return mod
 
 
 def three_towns(**params: Any) -> Country:

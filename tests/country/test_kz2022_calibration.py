@@ -5,33 +5,23 @@ script describes."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import upheaval
+from country.helpers import script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPTS = ROOT / "scripts"
 JSON = ROOT / "docs" / "kazakhstan_calibration.json"
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_doc_is_what_the_json_renders():
-    assert _script("kz2022_calibration").main(["--check"]) == 0
+    assert script("kz2022_calibration").main(["--check"]) == 0
 
 
 def test_a_changed_result_is_caught(tmp_path, monkeypatch):
-    mod = _script("kz2022_calibration")
+    mod = script("kz2022_calibration")
     doc = json.loads(JSON.read_text("utf-8"))
     doc["predictive"]["onsets"]["Almaty"][0] = 1.0
     forged = tmp_path / "cal.json"
@@ -52,7 +42,7 @@ def test_preset_carries_the_posterior_medians():
 
 
 def test_study_is_what_the_script_says():
-    mod = _script("kz2022_calibration")
+    mod = script("kz2022_calibration")
     doc = json.loads(JSON.read_text("utf-8"))
     s = doc["settings"]
     assert len(doc["posterior"]["parameters"]) <= 12

@@ -5,7 +5,6 @@ agrees with its places and timeline."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 import shutil
 import subprocess
@@ -16,6 +15,7 @@ from pathlib import Path
 import pytest
 
 import upheaval
+from country.helpers import script
 from upheaval.experiments.scoring import Observations, parse_utc
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,18 +28,9 @@ needs_data = pytest.mark.skipif(
 )
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("kz2022_preset", SCRIPT)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["kz2022_preset"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @needs_data
 def test_committed_preset_equals_generated():
-    files = _script().generate(DATA)
+    files = script("kz2022_preset").generate(DATA)
     assert len(files) == 5
     for path, text in files.items():
         assert path.read_text("utf-8") == text, f"{path.name} is stale: rerun {SCRIPT.name}"

@@ -5,14 +5,13 @@ give; the per-truth records are what the stored reference table gives."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from country.helpers import script
 from upheaval.experiments.calibration import prior_scale
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,18 +19,9 @@ SCRIPTS = ROOT / "scripts"
 JSON = ROOT / "docs" / "kazakhstan_sbc.json"
 
 
-def _script(name: str):
-    spec = importlib.util.spec_from_file_location(name, SCRIPTS / f"{name}.py")
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules[name] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 @pytest.fixture(scope="module")
 def mod():
-    return _script("kz2022_sbc")
+    return script("kz2022_sbc")
 
 
 @pytest.fixture(scope="module")

@@ -4,27 +4,18 @@ JSON renders (scripts/kz2022_scores.py --check; nothing is run)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-import sys
 from pathlib import Path
+
+from country.helpers import script
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "scripts" / "kz2022_scores.py"
 JSON = ROOT / "docs" / "kazakhstan_scores.json"
 
 
-def _script():
-    spec = importlib.util.spec_from_file_location("kz2022_scores", SCRIPT)
-    assert spec and spec.loader
-    mod = importlib.util.module_from_spec(spec)
-    sys.modules["kz2022_scores"] = mod
-    spec.loader.exec_module(mod)
-    return mod
-
-
 def test_scores_and_doc_are_in_step():
-    assert _script().main(["--check"]) == 0
+    assert script("kz2022_scores").main(["--check"]) == 0
 
 
 def test_measurement_is_what_the_issue_asks():
@@ -38,7 +29,7 @@ def test_measurement_is_what_the_issue_asks():
 
 
 def test_a_changed_score_is_caught(tmp_path, monkeypatch):
-    mod = _script()
+    mod = script("kz2022_scores")
     doc = json.loads(JSON.read_text("utf-8"))
     doc["scores"]["model"]["mean_crps"] += 1.0
     bad = tmp_path / "scores.json"

@@ -8,17 +8,17 @@ import json
 
 import numpy as np
 
-from .test_kz2022_calibration import ROOT, _script
+from country.helpers import ROOT, script
 
 JSON = ROOT / "docs" / "kazakhstan_whatif.json"
 
 
 def test_doc_is_what_the_json_renders():
-    assert _script("kz2022_whatif").main(["--check"]) == 0
+    assert script("kz2022_whatif").main(["--check"]) == 0
 
 
 def test_a_changed_run_is_caught(tmp_path, monkeypatch):
-    mod = _script("kz2022_whatif")
+    mod = script("kz2022_whatif")
     doc = json.loads(JSON.read_text("utf-8"))
     doc["runs"]["no-intervention"][0][0] += 1000.0  # one run's civilian deaths
     forged = tmp_path / "whatif.json"
@@ -28,7 +28,7 @@ def test_a_changed_run_is_caught(tmp_path, monkeypatch):
 
 
 def test_study_is_what_the_script_says():
-    mod = _script("kz2022_whatif")
+    mod = script("kz2022_whatif")
     doc = json.loads(JSON.read_text("utf-8"))
     s = doc["settings"]
     assert s["level"] == mod.LEVEL == 0.9
