@@ -488,3 +488,46 @@ def test_speed_excludes_the_call_that_compiles(tmp_path):
     m = json.loads((tmp_path / "run" / "manifest.json").read_text())
     assert m["timings"]["compile_s"] == timings["compile_s"]
     assert m["agent_steps_per_second"] == (m["agent_steps"] - 1184) / m["timings"]["steps_s"]
+
+
+# -- runs recorded by an older upheaval ----------------------------------------------
+LATER = (
+    "framing",
+    "control",
+    "sites_declared",
+    "sites_held",
+    "sites_seized",
+    "sites_retaken",
+    "sites_burned",
+    "site_guards",
+    "under_emergency",
+    "under_curfew",
+)
+
+
+@pytest.mark.parametrize("country", [False, True])
+def test_a_run_recorded_before_later_mechanisms_reads_as_it_would_have(tmp_path, country):
+    """A run directory from before the sites, emergencies and framing columns existed
+    reads with those columns as the run had them: counters 0, framing 0 and a
+    place's control its streets alone — exactly what this version records for the
+    same run, since nothing of those mechanisms is on in it."""
+    from country.helpers import country_scenario, three_towns
+
+    sc = (
+        country_scenario(three_towns(), legitimacy=0.7, steps=25)
+        if country
+        else upheaval.load("epstein2002-run2").with_params(width=20, height=20)
+    )
+    out = tmp_path / "run"
+    upheaval.run(sc, steps=25, seed=3, out=str(out))
+    _, now = read_run(out)
+    assert now.to_pandas().control.lt(1).any()  # the streets were not all quiet
+    old = now.drop_columns(list(LATER))
+    (out / "ticks.parquet").unlink()
+    pq.write_table(old, out / "ticks.parquet")
+    _, back = read_run(out)
+    assert back.equals(now)
+    # what is not a later mechanism's column is still refused, by name
+    pq.write_table(old.drop_columns(["arrests"]), out / "ticks.parquet")
+    with pytest.raises(RunDirectoryError, match="no column 'arrests'"):
+        read_run(out)

@@ -612,12 +612,78 @@ def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pa.Table]:
     manifest_places = manifest.get("places") or [""]
     schema = tick_schema(with_place=len(manifest_places) > 1)
     table = _read_table(Path(run_dir), TICKS, TICK_PARTS, schema)
+    return manifest, with_later_columns(table, Path(run_dir) / TICKS)
+
+
+#: Columns a run recorded by an older upheaval may lack, each a mechanism added
+#: since, with what that run's ticks held in its stead (exactly, not a guess: the
+#: mechanism did not exist, so its counters were 0, the framing stayed 0 and a
+#: place's control was its streets alone, docs/odd.md §12.4).
+LATER_VALUES = ("framing", "control")
+
+
+def with_later_columns(table: pa.Table, where: Path) -> pa.Table:
+    """``table`` with every column of :data:`COLUMNS` (in order; ``place`` after
+    ``tick`` in a country's): a mechanism's columns that a run recorded before the
+    mechanism existed are added as that run had them (:data:`LATER_VALUES`, and
+    the counters as 0). A table without the classic model's columns is no run's."""
+    import pyarrow as pa
+
+    from upheaval.model.mechanisms import MECHANISMS
+    from upheaval.model.rules.sites import control_of
+
+    later = {c for m in MECHANISMS for c in m.counters} | set(LATER_VALUES)
     missing = [c for c in COLUMNS if c not in table.column_names]
-    if missing:
-        raise RunDirectoryError(
-            Path(run_dir) / TICKS, f"not a run's ticks: no column {missing[0]!r}"
+    if not missing:
+        return table
+    wrong = [c for c in missing if c not in later]
+    if wrong:
+        raise RunDirectoryError(where, f"not a run's ticks: no column {wrong[0]!r}")
+    n = table.num_rows
+    columns = {c: table.column(c) for c in table.column_names}
+    for c in missing:
+        if c == "control":
+            columns[c] = pa.array(_streets_control(table, control_of), pa.float64())
+        elif c == "framing":
+            columns[c] = pa.array(np.zeros(n), pa.float64())
+        else:
+            columns[c] = pa.array(np.zeros(n, np.int64), pa.int64())
+    names = list(COLUMNS)
+    if PLACE in table.column_names:
+        names.insert(1, PLACE)
+    return pa.table({c: columns[c] for c in names})
+
+
+def _streets_control(table: pa.Table, control_of: Any) -> np.ndarray:
+    """Each row's control as a run without sites recorded it: 1 at a place's first
+    row, then 1 − the active share at the end of the place's previous row."""
+    ticks = np.asarray(table.column("tick"))
+    places = (
+        np.asarray(table.column(PLACE).to_pylist(), dtype=object)
+        if PLACE in table.column_names
+        else np.zeros(ticks.shape[0], dtype=object)
+    )
+    cols = {
+        c: np.asarray(table.column(c))
+        for c in (
+            "quiet_blue",
+            "active_blue",
+            "jailed_blue",
+            "quiet_green",
+            "active_green",
+            "jailed_green",
         )
-    return manifest, table
+    }
+    active = cols["active_blue"] + cols["active_green"]
+    citizens = sum(cols.values())
+    out = np.ones(ticks.shape[0])
+    last: dict[Any, int] = {}
+    for i in np.argsort(ticks, kind="stable"):
+        j = last.get(places[i])
+        if j is not None:
+            out[i] = control_of(0.0, 0, 0, int(active[j]), int(citizens[j]))
+        last[places[i]] = int(i)
+    return out
 
 
 def read_snapshots(run_dir: str | Path) -> dict[int, dict[str, np.ndarray]]:
