@@ -100,6 +100,11 @@ class Country:
     links: tuple[LinkSpec, ...] = ()
     source: str = "<python>"
     _index: dict[str, int] = field(default_factory=dict, compare=False, repr=False)
+    # routes found so far: the regime's policy asks for every donor's route to every
+    # calling place each tick (at 1:100 a tick spent most of its time in Dijkstra)
+    _routes: dict[tuple[int, int], tuple[int, ...] | None] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
     def __post_init__(self) -> None:
         if not self.places:
@@ -156,6 +161,15 @@ class Country:
         ValueError if no route joins them."""
         if a == b:
             return ()
+        if (a, b) not in self._routes:
+            self._routes[(a, b)] = self._fastest(a, b)
+        links = self._routes[(a, b)]
+        if links is None:
+            raise ValueError(f"no route joins {self.places[a].name!r} and {self.places[b].name!r}")
+        return links
+
+    def _fastest(self, a: int, b: int) -> tuple[int, ...] | None:
+        """:meth:`route`, found by Dijkstra each time; None if no route joins them."""
         best = [math.inf] * len(self.places)
         via: list[tuple[int, int] | None] = [None] * len(self.places)
         best[a] = 0.0
@@ -176,7 +190,7 @@ class Country:
                     via[j] = (i, k)
                     heapq.heappush(heap, (best[j], j))
         if math.isinf(best[b]):
-            raise ValueError(f"no route joins {self.places[a].name!r} and {self.places[b].name!r}")
+            return None
         links = []
         i = b
         while i != a:
