@@ -10,9 +10,10 @@ import pytest
 import upheaval
 from reference.compare import shrink
 from upheaval import Checkpoint, Simulation
+from upheaval.core.codes import DEAD
 from upheaval.model.params import Params
 from upheaval.model.state import Agents
-from upheaval.model.timeline import SetEvent
+from upheaval.model.timeline import ActionEvent, SetEvent
 from upheaval.scenario.schema import Scenario
 
 SMALL = Params(
@@ -199,3 +200,28 @@ def test_branch_cannot_change_what_only_the_initial_population_reads(change, key
     sim.step(2)
     with pytest.raises(ValueError, match=key):
         Simulation.restore(sim.checkpoint(), sc.with_params(**change))
+
+
+def test_branch_that_would_relabel_units_on_duty_is_refused():
+    """Unit codes follow the order units first arrive; a variant whose past brings
+    another unit first would give the cops on duty another unit's mode and origin,
+    so restore refuses it by name. A variant that only adds later units is fine."""
+
+    def arrive(tick, unit, mode="patrol"):
+        return ActionEvent(tick=tick, action="reinforce", count=3, unit=unit, mode=mode)
+
+    sc = dataclasses.replace(
+        CASES["model-I"], timeline=(arrive(2, "police"), arrive(5, "army", "guard"))
+    )
+    sim = Simulation(sc, seed=3)
+    sim.step(6)
+    cp = sim.checkpoint()
+    earlier = dataclasses.replace(sc, timeline=(arrive(1, "army", "guard"), *sc.timeline))
+    relabelled = r"units already on duty otherwise: \{'police': 1, 'army': 2\} before"
+    with pytest.raises(ValueError, match=relabelled):
+        Simulation.restore(cp, earlier)
+    later = dataclasses.replace(sc, timeline=(*sc.timeline, arrive(8, "csto", "guard")))
+    branch = Simulation.restore(cp, later)
+    branch.step(3)
+    a = branch.place.agents
+    assert np.count_nonzero((a.unit == 3) & (a.status != DEAD)) == 3

@@ -21,6 +21,7 @@ from upheaval.core.rng import seed_streams
 from upheaval.model.kernels import compile_rules, step_for
 from upheaval.model.mechanisms import MECHANISMS, owner_of_action
 from upheaval.model.params import Params, parameters, validate_params
+from upheaval.model.rules.forces import units_on_duty_by
 from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, agents_in, tick_table
 from upheaval.model.timeline import (
     ActionEvent,
@@ -469,6 +470,7 @@ class Simulation:
                 _place_params(cp.scenario), sim._layout, strict=True
             ):
                 _check_branch(before, after)
+        _check_units(cp, sim)
         sim.seed_sequence = np.random.SeedSequence(sim.params.run.seed)
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
@@ -497,6 +499,23 @@ class Simulation:
             }
         )
         return sim
+
+
+def _check_units(cp: Checkpoint, sim: Simulation) -> None:
+    """Refuse a variant whose past gives the units on duty other codes: their cops
+    would carry another unit's mode and origin (rules/forces.py, unit codes)."""
+    before = Simulation.__new__(Simulation)
+    before._prepare(cp.scenario)
+    for (name, _, _, was), (_, _, _, now) in zip(before._layout, sim._layout, strict=True):
+        had, has = units_on_duty_by(was, cp.tick), units_on_duty_by(now, cp.tick)
+        if had != has:
+            where = f" in {name}" if name else ""
+            raise ValueError(
+                f"cannot branch a checkpoint at tick {cp.tick} into a variant whose "
+                f"timeline{where} numbers the units already on duty otherwise: "
+                f"{had} before, {has} in the variant; keep the variant's reinforcements "
+                "up to that tick as they were"
+            )
 
 
 def _thread_pool(threads: int | None, places: int) -> ThreadPoolExecutor | None:

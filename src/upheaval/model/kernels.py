@@ -447,9 +447,9 @@ def step_for(r: Rules):
     classic model's paths: run 2's first run compiles in about a third of the time.
     Any other run gets :func:`step` itself, every path compiled once.
 
-    Not one copy per set of mechanisms: each copy compiles in ~20 s, and the test
-    suite on an empty numba cache then compiled dozens of them (23 min instead of
-    6; benchmarks/README, cold start). The classic copies are at most eight.
+    Not one copy per set of mechanisms: each copy is a compile of its own, and the
+    test suite on an empty numba cache then compiled dozens of them
+    (benchmarks/README, cold start). The classic copies are at most eight.
 
     Call the copy only with a record whose flags are those of ``r``."""
     if any(getattr(r, f) for f in MECHANISM_FLAGS):

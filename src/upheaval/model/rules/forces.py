@@ -184,6 +184,13 @@ def unit_codes(timeline) -> dict[str, int]:
     return codes
 
 
+def units_on_duty_by(timeline, tick: int) -> dict[str, int]:
+    """Unit name → code of the units that have arrived by the end of ``tick``: the
+    codes a run's cops carry then, which a branch must keep (Simulation.restore)."""
+    codes = unit_codes(timeline)
+    return {e.unit: codes[e.unit] for e in _reinforcements(timeline) if e.tick <= tick}
+
+
 def has_guards(timeline) -> bool:
     return any(e.mode == "guard" for e in _reinforcements(timeline))
 
