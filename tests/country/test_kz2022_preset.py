@@ -1,6 +1,7 @@
 """The kazakhstan-2022 preset: it equals what scripts/kz2022_preset.py generates
 from shared/data/kz2022 (when that folder exists), it loads, and its observed.json
-agrees with its places and timeline."""
+agrees with its places and timeline; kz2022-almaty, generated with it, is its place
+Almaty alone."""
 
 from __future__ import annotations
 
@@ -12,11 +13,15 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import numpy as np
+import pyarrow.compute as pc
 import pytest
 
 import upheaval
 from country.helpers import script
 from upheaval.experiments.scoring import Observations, parse_utc
+from upheaval.model.params import Params, parameters
+from upheaval.scenario.country import place_params, place_timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 DATA = ROOT.parent / "shared" / "data" / "kz2022"
@@ -31,7 +36,7 @@ needs_data = pytest.mark.skipif(
 @needs_data
 def test_committed_preset_equals_generated():
     files = script("kz2022_preset").generate(DATA)
-    assert len(files) == 5
+    assert len(files) == 6  # kazakhstan-2022's five and kz2022-almaty.toml
     for path, text in files.items():
         assert path.read_text("utf-8") == text, f"{path.name} is stale: rerun {SCRIPT.name}"
 
@@ -157,3 +162,52 @@ def test_every_region_has_its_state_of_emergency_and_its_end():
     # tick 74), the national end at 00:00 19 Jan local (18:00 UTC 18 Jan = 408 h, tick 409)
     assert first["Almaty city"] == first["Mangystau"] == 74 == min(first.values())
     assert max(end.values()) == 409
+
+
+#: What kz2022-almaty leaves out of Almaty's parameters in kazakhstan-2022, because
+#: only a country of many places has it (the file's header): the news from other
+#: places and travelling forces. Nothing else may differ.
+COUNTRY_ONLY = {
+    "information_elsewhere_weight",
+    "information_news_half_life",
+    "information_national_share",
+    "information_decay_km",
+    "transport_enabled",
+}
+
+
+def test_kz2022_almaty_is_the_almaty_place_of_the_country():
+    """The one-place preset has Almaty's row, Almaty's parameters (the country's with
+    Almaty's overrides and lattice) less COUNTRY_ONLY, and exactly the country's
+    timeline entries that act in Almaty, in their order."""
+    country, alone = upheaval.load("kazakhstan-2022"), upheaval.load("kz2022-almaty")
+    spec = country.country.place("Almaty")
+    assert alone.country is not None
+    assert alone.country.places == (spec,) and alone.country.links == ()
+    there = place_params(country.params, spec)
+    here = place_params(alone.params, alone.country.places[0])
+    differ = {f.name for f in parameters() if there.value(f.name) != here.value(f.name)}
+    assert differ == COUNTRY_ONLY
+    assert all(here.value(n) == Params().value(n) for n in differ)  # left at the default
+    assert (here.world.width, here.world.height) == (171, 171)  # ⌈√(2,030,285/100/0.7)⌉
+    assert alone.timeline == place_timeline(spec, country.timeline)
+    assert len(alone.timeline) == 9 and len(country.timeline) == 46
+
+
+def test_kz2022_almaty_runs_as_almaty_in_the_country_without_news():
+    """With the news from other places off (the only thing by which they reach it:
+    no forces travel, call_ratio = 0), Almaty in the 36-place country and
+    kz2022-almaty run bit for bit alike: Almaty is place 0 of both, so the same seed
+    gives it the same streams. Up to tick 410, past Almaty's last event (409)."""
+    steps = 410
+    country = upheaval.apply_overrides(
+        upheaval.load("kazakhstan-2022"), {"information.elsewhere_weight": 0.0}
+    )
+    both = upheaval.Simulation(country, seed=3).run(steps).table()
+    there = both.filter(pc.equal(both.column("place"), "Almaty")).drop_columns(["place"])
+    here = upheaval.Simulation(upheaval.load("kz2022-almaty"), seed=3).run(steps).table()
+    assert here.column_names == there.column_names and here.num_rows == steps + 1
+    for name in here.column_names:
+        np.testing.assert_array_equal(
+            here.column(name).to_numpy(), there.column(name).to_numpy(), err_msg=name
+        )
