@@ -22,8 +22,9 @@ from upheaval.model.params import ParameterError, Params, validate_params
 from upheaval.model.timeline import RampEvent, SetEvent
 from upheaval.scenario.schema import Scenario
 
-#: The reference twin steps one lattice: country presets (kazakhstan-2022) are
-#: checked place by place against one-lattice runs in tests/country/test_engine.py.
+#: The reference twin steps one lattice: country presets (kazakhstan-2022 and
+#: kz2022-almaty, its place Almaty alone) are checked place by place against
+#: one-lattice runs in tests/country/test_engine.py.
 PRESETS = [n for n in upheaval.preset_names() if upheaval.load(n).country is None]
 
 #: Every rule choice in Params, with the values it may take.

@@ -77,10 +77,54 @@ def test_progress_bar_counts_ticks(capsys):
     assert "epstein2002-run2 seed 1" in err
 
 
-def test_mechanism_panel_draws_events_legitimacy_and_framing():
-    sim = upheaval.Simulation(upheaval.load("kz2022-almaty"), seed=3).run(120)
+#: Run 2 with the mechanisms whose events the panel draws at work: strikes,
+#: provocateurs and their framing, forces that think (stand aside, defect), killings
+#: and the legitimacy they cost. Values chosen so that each happens within 120 ticks.
+MECHANISMS_AT_WORK = """
+[scenario]
+extends = "epstein2002-run2"
+[world]
+width = 80
+height = 80
+[citizens]
+legitimacy = 0.8
+[legitimacy]
+feedback = "global"
+[lethal_force]
+backlash = 0.5
+deterrence = 0.2
+[security_forces]
+minds = true
+disarm_ratio = 40.0
+disarm_kill = 0.1
+[elite]
+rival_share = 0.4
+rival_loyalty = 0.3
+[provocateurs]
+count = 6
+framing_rise = 0.005
+framing_lethal = 0.02
+[organisation]
+groups = 4
+member_share = 0.1
+quorum = 0.4
+action = "strike"
+[[timeline]]
+tick = 1
+action = "shock"
+factor = 1.2
+[[timeline]]
+tick = 1
+set = { "lethal_force.probability" = 0.005 }
+"""
+
+
+def test_mechanism_panel_draws_events_legitimacy_and_framing(tmp_path):
+    (tmp_path / "mechanisms.toml").write_text(MECHANISMS_AT_WORK, "utf-8")
+    scenario = upheaval.load_file(tmp_path / "mechanisms.toml")
+    sim = upheaval.Simulation(scenario, seed=3).run(120)
     table = sim.table()
-    fig = timeseries_figure(table, model2=False, title="kz")
+    fig = timeseries_figure(table, model2=False, title="mechanisms")
     top, bottom, share = fig.axes
     strikers = {ln.get_label(): ln.get_ydata() for ln in top.get_lines()}["striking"]
     np.testing.assert_array_equal(strikers, table.column("striking").to_numpy())
