@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import matplotlib
 import matplotlib.colors as mcolors
 import matplotlib.image as mpimg
@@ -77,51 +79,14 @@ def test_progress_bar_counts_ticks(capsys):
     assert "epstein2002-run2 seed 1" in err
 
 
-#: Run 2 with the mechanisms whose events the panel draws at work: strikes,
-#: provocateurs and their framing, forces that think (stand aside, defect), killings
-#: and the legitimacy they cost. Values chosen so that each happens within 120 ticks.
-MECHANISMS_AT_WORK = """
-[scenario]
-extends = "epstein2002-run2"
-[world]
-width = 80
-height = 80
-[citizens]
-legitimacy = 0.8
-[legitimacy]
-feedback = "global"
-[lethal_force]
-backlash = 0.5
-deterrence = 0.2
-[security_forces]
-minds = true
-disarm_ratio = 40.0
-disarm_kill = 0.1
-[elite]
-rival_share = 0.4
-rival_loyalty = 0.3
-[provocateurs]
-count = 6
-framing_rise = 0.005
-framing_lethal = 0.02
-[organisation]
-groups = 4
-member_share = 0.1
-quorum = 0.4
-action = "strike"
-[[timeline]]
-tick = 1
-action = "shock"
-factor = 1.2
-[[timeline]]
-tick = 1
-set = { "lethal_force.probability" = 0.005 }
-"""
+#: Every mechanism at work (strikes, provocateurs and their framing, forces that
+#: think, killings and the legitimacy they cost): the golden case that keeps the
+#: hand-written one-city scenario kz2022-almaty was before it became Almaty alone.
+EVERYTHING = Path(__file__).resolve().parent / "golden" / "cases" / "everything.toml"
 
 
-def test_mechanism_panel_draws_events_legitimacy_and_framing(tmp_path):
-    (tmp_path / "mechanisms.toml").write_text(MECHANISMS_AT_WORK, "utf-8")
-    scenario = upheaval.load_file(tmp_path / "mechanisms.toml")
+def test_mechanism_panel_draws_events_legitimacy_and_framing():
+    scenario = upheaval.load_file(EVERYTHING)
     sim = upheaval.Simulation(scenario, seed=3).run(120)
     table = sim.table()
     fig = timeseries_figure(table, model2=False, title="mechanisms")
