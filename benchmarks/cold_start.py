@@ -18,8 +18,8 @@ Breakdown: a fresh process with a fresh cache, numba's event hooks installed
 (``numba:compile`` per compiled function, ``numba:run_pass`` per compiler pass,
 ``numba:llvm_lock`` while LLVM works), which times ``import upheaval``, building the
 Simulation, its first tick and the others, and then what a second scenario
-(kz2022-almaty, every mechanism on; epstein2002-run7, Model II) still compiles
-with the first one's kernels in memory. Times are exclusive: a function's own
+(kz2022-almaty, mechanisms on: the generic step; epstein2002-run7, Model II) still
+compiles with the first one's kernels in memory. Times are exclusive: a function's own
 compile time, without the callees numba compiled while typing it.
 
 Variants (``--variants``) repeat the breakdown with one compilation setting changed,

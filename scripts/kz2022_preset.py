@@ -1123,6 +1123,17 @@ def sources_md(
         "the national blackout), the Security Council takeover and Masimov's arrest (no",
         "command split in this scenario), the staged CSTO departures of 14-19 Jan (the",
         "guarded sites were handed over on 13 Jan, when the unit is withdrawn).",
+        "",
+        f"## `{ONE_PLACE_PRESET}.toml`",
+        "",
+        *textwrap.wrap(
+            f"The place {ONE_PLACE} of this scenario alone, generated with it: "
+            f"{ONE_PLACE}'s row of places.csv, the parameters above less the news from "
+            f"other places ({', '.join(f'`{k}`' for k in COUNTRY_ONLY)}) and transport, "
+            f"and the timeline entries that act in {ONE_PLACE} (for the whole country, "
+            "its place or its region). Its header says what it keeps and leaves out.",
+            84,
+        ),
     ]
     return "\n".join(L) + "\n"
 

@@ -302,9 +302,9 @@ def fmt_event(e: SetEvent | RampEvent, key: str) -> str:
     return f"ticks {e.start}–{e.end}: {key} → {fmt_value(e.value)}"
 
 
-#: Presets that are scenarios of the uprising's mechanisms rather than the classic
-#: model's runs: their files explain them, and the table would drown in their
-#: mechanism values and actions.
+#: Presets of the January 2022 uprising rather than the classic model's runs (the
+#: country, and its place Almaty alone): their files explain them, and the table
+#: would drown in their mechanism values and actions.
 SCENARIO_PRESETS = ("kz2022-almaty", "kazakhstan-2022")
 
 
