@@ -207,7 +207,10 @@ def run(
         from upheaval.views.figures import save_run_figure
 
         save_run_figure(out)
-        if manifest.get("country") and manifest["ticks"]["count"]:
+        country = manifest.get("country")
+        # a country of one place (kz2022-almaty) records one row a tick, without
+        # places to map
+        if country and len(country["places"]) > 1 and manifest["ticks"]["count"]:
             from upheaval.views.maps import save_map
 
             save_map(out)

@@ -11,7 +11,7 @@ import pytest
 from PIL import Image
 
 import upheaval
-from upheaval.results.recorder import RunDirectoryError
+from upheaval.results.recorder import FIGURE, RunDirectoryError
 from upheaval.views.maps import clock_label, outlines, save_animation, save_map
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,6 +63,23 @@ def test_clock_label():
 def test_a_one_lattice_run_has_no_map(tmp_path):
     out = tmp_path / "one"
     upheaval.run("epstein2002-run2", steps=3, seed=1, out=str(out))
+    with pytest.raises(RunDirectoryError, match="no places to map"):
+        save_map(out)
+
+
+def test_the_run_command_maps_no_country_of_one_place(tmp_path):
+    """kz2022-almaty is a country of one place: its table has no place column, and
+    `upheaval run` draws its figure but no map (it had stopped with a traceback)."""
+    out = tmp_path / "almaty"
+    command = ["run", "kz2022-almaty", "--steps", "2", "--out", str(out), "--no-progress"]
+    done = subprocess.run(
+        [sys.executable, "-m", "upheaval.cli", *command],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (out / FIGURE).is_file() and not (out / "map.png").exists()
     with pytest.raises(RunDirectoryError, match="no places to map"):
         save_map(out)
 
