@@ -228,6 +228,25 @@ def test_compare_over_draws_is_paired(tmp_path):
         )
 
 
+def test_a_country_of_one_place_gets_the_outcomes_of_a_country(tmp_path):
+    """kz2022-almaty is a country of one place, whose tick table has no place column
+    (one row a tick): it is compared by a country's outcomes, Almaty's by its name
+    (the comparison had stopped: 'country outcomes need a country's tick table')."""
+    import upheaval
+
+    comp = compare(
+        upheaval.load("kz2022-almaty"),
+        ["no-shutdown"],
+        tmp_path / "c",
+        replicates=2,
+        steps=3,
+        executor=SerialExecutor(),
+        place_lost=["Almaty"],
+    )
+    assert list(comp.names) == [*COUNTRY_OUTCOMES, "lost:Almaty"]
+    assert comp.outcomes[BASELINE].shape == (2, len(comp.names))
+
+
 def test_a_variant_the_draws_would_undo_is_refused(tmp_path):
     with pytest.raises(VariantError, match="legitimacy, which every draw sets"):
         compare(

@@ -82,6 +82,7 @@ import numpy as np
 from upheaval.experiments.designs import from_matrix, grid
 from upheaval.experiments.runner import run_sweep
 from upheaval.experiments.summary_stats import SUMMARY_VERSION, sweep_statistics
+from upheaval.model.ticks import PLACE
 from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, tick_at
 from upheaval.results.outbursts import DEFAULT_THRESHOLD
 from upheaval.results.places import (
@@ -481,6 +482,12 @@ def compare(
         if country is not None:
 
             def summary(t, p=p) -> dict[str, float]:
+                if PLACE not in t.column_names:
+                    # a country of one place (kz2022-almaty) records one row a tick,
+                    # without the place's name
+                    import pyarrow as pa
+
+                    t = t.add_column(1, PLACE, pa.array([country.names[0]] * t.num_rows))
                 return country_outcomes(
                     t,
                     p.world.scale,
