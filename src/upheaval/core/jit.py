@@ -3,7 +3,12 @@
 Two decorators, so that one place says how:
 
 * :func:`rule` — a function called only from other compiled code. Not cached on its
-  own (it is compiled into, and cached with, the kernels that call it).
+  own (it is compiled into, and cached with, the kernels that call it), and without
+  the entry point numba makes for calls from Python: that wrapper boxes and unboxes
+  every field of the state records a rule takes, and compiling it was a sixth of a
+  first run's CPU time (benchmarks/README, cold start). Called from Python, such a
+  rule raises TypeError; ``rule(python=True)`` keeps the entry for the few rules of
+  plain numbers that tests and the analysis call directly.
 * :func:`kernel` — an entry point called from Python, cached on disk so a new
   process does not recompile, and releasing the GIL so that the places of a
   country step on threads at once.
@@ -30,12 +35,39 @@ from numba import njit, types
 from numba.core import cgutils
 from numba.core.caching import NullCache
 from numba.core.dispatcher import Dispatcher
+from numba.core.registry import CPUDispatcher
 from numba.extending import intrinsic
 
 
-def rule(fn: Callable[..., Any]) -> Any:
-    """Compile a rule (called from compiled code only), without reference counting."""
-    return njit(_nrt=False)(fn)
+class CompiledOnly(CPUDispatcher):
+    """A compiled function without a Python entry point (numba's
+    ``no_cpython_wrapper``): callable from compiled code only."""
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        # numba would jump to the wrapper it did not make: a segmentation fault
+        name = f"{self.py_func.__module__}.{self.py_func.__qualname__}"
+        raise TypeError(
+            f"{name} is compiled to be called from compiled code only (core/jit.rule); "
+            f"call {name}.py_func to run its Python source"
+        )
+
+
+def _compiled_only(dispatcher: Any) -> Any:
+    if isinstance(dispatcher, Dispatcher):  # not under NUMBA_DISABLE_JIT
+        dispatcher.__class__ = CompiledOnly
+    return dispatcher
+
+
+def rule(fn: Callable[..., Any] | None = None, *, python: bool = False) -> Any:
+    """Compile a rule (called from compiled code; from Python too if ``python``),
+    without reference counting."""
+
+    def wrap(f: Callable[..., Any]) -> Any:
+        if python:
+            return njit(_nrt=False)(f)
+        return _compiled_only(njit(_nrt=False, no_cpython_wrapper=True)(f))
+
+    return wrap(fn) if fn is not None else wrap
 
 
 def hot_rule(fn: Callable[..., Any]) -> Any:
@@ -46,7 +78,7 @@ def hot_rule(fn: Callable[..., Any]) -> Any:
     call — measured at 2.5× the cost of a whole turn. Numba-level inlining removes
     the call; it is kept to the few functions of the turn, as it costs compile time.
     """
-    return njit(_nrt=False, inline="always")(fn)
+    return _compiled_only(njit(_nrt=False, inline="always", no_cpython_wrapper=True)(fn))
 
 
 def kernel(fn: Callable[..., Any] | None = None, *, allocates: bool = False) -> Any:
@@ -188,6 +220,8 @@ def _freeze(fn: Any, values: Mapping[str, bool], param: str, tag: str) -> Any:
         # each specialisation keeps its own, where the original keeps the original's
         copy.__qualname__ = f"{py.__qualname__}__{tag}"
     out = njit(**{k: v for k, v in fn.targetoptions.items() if k != "nopython"})(copy)
+    if isinstance(fn, CompiledOnly):
+        out = _compiled_only(out)
     if not isinstance(fn._cache, NullCache):  # cache=True is not among targetoptions
         out.enable_caching()
     return out

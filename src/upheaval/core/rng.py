@@ -44,12 +44,12 @@ def seed_streams(seed: int | np.random.SeedSequence) -> dict[str, np.ndarray]:
     return out
 
 
-@rule
+@rule(python=True)
 def _rotl(x, k):
     return (x << np.uint64(k)) | (x >> np.uint64(64 - k))
 
 
-@rule
+@rule(python=True)
 def next_u64(s):
     """Advance stream ``s`` (uint64[4]) and return the next 64-bit output."""
     s0 = s[0]
@@ -71,7 +71,7 @@ def next_u64(s):
     return result
 
 
-@rule
+@rule(python=True)
 def next_u64_of(s0, s1, s2, s3):
     """``next_u64`` on a stream state held in four scalars: (output, new state). Lets a
     kernel read draws ahead on a copy of a stream, leaving the stream itself alone."""
@@ -86,19 +86,19 @@ def next_u64_of(s0, s1, s2, s3):
     return result, s0, s1, s2, s3
 
 
-@rule
+@rule(python=True)
 def unit_of(u):
     """The double in [0, 1) that a 64-bit output ``u`` stands for."""
     return np.float64(u >> np.uint64(11)) * _INV_2_53
 
 
-@rule
+@rule(python=True)
 def uniform(s):
     """A double in [0, 1) from stream ``s``."""
     return unit_of(next_u64(s))
 
 
-@rule
+@rule(python=True)
 def randint(s, n):
     """An integer in [0, n) from stream ``s`` (n ≥ 1)."""
     return np.int64(uniform(s) * n)

@@ -204,7 +204,7 @@ def removes_agents(p: Params, timeline=()) -> bool:
     return p.model.variant == "II" or any(m.removes_agents(p, timeline) for m in MECHANISMS)
 
 
-@rule
+@rule(python=True)
 def deterrence_factor(max_jail_term, exponent):
     """J_max^α, the optional deterrence term in net risk (1 when α = 0)."""
     if exponent == 0.0:

@@ -17,7 +17,7 @@ from upheaval.core.rng import randint
 from upheaval.world.grid import lane_of, unplace
 
 
-@rule
+@rule(python=True)
 def push_free(heap, meta, slot):
     n = meta[0]
     heap[n] = slot
@@ -30,7 +30,7 @@ def push_free(heap, meta, slot):
         n = parent
 
 
-@rule
+@rule(python=True)
 def pop_free(heap, meta):
     """The lowest free slot (the caller checks that one exists)."""
     n = meta[0] - 1
@@ -83,7 +83,7 @@ def remove_agent(g, a, j, hold_site, free_slots, meta):
     push_free(free_slots, meta, j)
 
 
-@rule
+@rule(python=True)
 def take_drawn(members, n, rng):
     """Draw one of ``members[:n]`` uniformly (one ``randint(n)``), remove it keeping
     the rest in order, and return it: one draw of sampling without replacement, as

@@ -81,7 +81,7 @@ _FULL = np.uint8(3)
 _FREE_CITIZEN = np.uint8((3 << LANE_ACTIVE) | (3 << LANE_QUIET))
 
 
-@rule
+@rule(python=True)
 def lane_of(kind, status, hold_site):
     """The occupancy lane an agent fills, or NO_LANE if it is off the lattice."""
     if kind != CITIZEN:
@@ -303,7 +303,7 @@ _FIRST_BYTES = np.array([(1 << (8 * k)) - 1 for k in range(9)], np.uint64)
 _WORD_REACH = 7
 
 
-@rule
+@rule(python=True)
 def _byte_sum(x):
     """Sum of the eight bytes of ``x``, each at most 31 (the total fits in a byte)."""
     return np.int64((x * _BYTE_ONES) >> np.uint64(56))

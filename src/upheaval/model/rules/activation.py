@@ -30,7 +30,7 @@ RATIO_RULES = {
 }
 
 
-@rule
+@rule(python=True)
 def cop_active_ratio(cops, actives, rule):
     """(C/A) under a ratio rule; ``actives`` ≥ 1.
 
@@ -52,13 +52,13 @@ def cop_active_ratio(cops, actives, rule):
     return float(q)
 
 
-@rule
+@rule(python=True)
 def arrest_probability(cops, actives, k, rule):
     """P = 1 − exp(−k · ratio(C, A)) (Epstein 2002, eq. 2)."""
     return 1.0 - math.exp(-k * cop_active_ratio(cops, actives, rule))
 
 
-@rule
+@rule(python=True)
 def is_active(hardship, risk_aversion, legitimacy, threshold, p_arrest, deterrence):
     """G − N > T with G = H(1 − L), N = R·P·deterrence (deterrence = J_max^α);
     Epstein 2002, rule A (strict: G − N = T is quiet)."""

@@ -54,7 +54,7 @@ def draw_identities(a, blue_share, rng):
             a.group[i] = BLUE if uniform(rng) < blue_share else GREEN
 
 
-@rule
+@rule(python=True)
 def solidary_actives(actives, other_group, solidarity):
     """The actives a citizen counts: its own group's in full, ⌊s · other group's⌋."""
     return actives - other_group + math.floor(solidarity * other_group)

@@ -27,7 +27,7 @@ from upheaval.world.grid import place, relane
 EV_RELEASED = 7
 
 
-@rule
+@rule(python=True)
 def draw_jail_term(max_jail_term, inclusive, rng):
     """A jail term under the range rule; FOREVER when J_max is infinite."""
     if math.isinf(max_jail_term):
