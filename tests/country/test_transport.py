@@ -228,6 +228,7 @@ count = 3
         ('to = "Z"\nplace = "A"', "timeline[1].to: no place 'Z'"),
         ('to = "C"\nplace = "A"', "no route joins 'A' and 'C'"),
         ('to = "A"\nplace = "A"', "'A' is where the forces are"),
+        ('to = "B"\nplace = "A"\nunit = "csto"', "timeline[1].unit: no unit 'csto' has arrived"),
     ):
         path.write_text(base.format(entry=entry))
         with pytest.raises(ScenarioError, match=re.escape(expected)):

@@ -6,8 +6,8 @@ What it shares with the engine is only the scenario's data preparation
 events that act there; ``place_seed``: its seed): the dynamics — the distances
 along the links (Floyd–Warshall here, Dijkstra in the engine), the news kernel and
 the news each place hears, the routes (every simple path tried here), the
-blockades, the regime's calls for forces and the convoys — are written again from
-docs/odd.md §12.
+blockades, the regime's calls for forces, the convoys and the units their cops
+keep (one code a unit in every place) — are written again from docs/odd.md §12.
 """
 
 from __future__ import annotations

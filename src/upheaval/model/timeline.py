@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -284,13 +285,15 @@ class PlaceTimeline(tuple):
 
     country: tuple[TimelineEvent, ...]
 
-    def __new__(cls, events=(), country=None):
+    def __new__(
+        cls, events: Iterable[TimelineEvent] = (), country: Iterable[TimelineEvent] | None = None
+    ) -> PlaceTimeline:
         part = super().__new__(cls, events)
         part.country = tuple(part if country is None else country)
         return part
 
 
-def country_timeline(timeline) -> tuple[TimelineEvent, ...]:
+def country_timeline(timeline: Iterable[TimelineEvent]) -> tuple[TimelineEvent, ...]:
     """The country's whole timeline a place's part was taken from; a one-place run's
     timeline is its own whole."""
     return getattr(timeline, "country", tuple(timeline))
