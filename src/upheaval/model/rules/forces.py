@@ -8,11 +8,13 @@ their slots. All draws come from the ``events`` stream.
 
 Reinforcement and intervention (issue 3, mechanism 5): a timeline ``reinforce``
 action places ``count`` cops of a named *unit* (code 1, 2, … in order of first
-arrival; 0 is the initial force, stored per agent in ``unit`` only in runs that
-have reinforcements) on uniformly drawn empty sites of an area x0…x1 × y0…y1 —
-up to 64 draws of ``randint(area sites)`` (row-major within the area), then, after
-64 misses, one ``randint(empty sites of the area)`` over them in row-major order;
-the whole lattice as area gives exactly the draws of :func:`add_cops`. A unit is
+arrival over the country's whole timeline, one code in every place, since a unit's
+members may be sent between places; 0 is the initial force, stored per agent in
+``unit`` only in runs that have reinforcements) on uniformly drawn empty sites of
+an area x0…x1 × y0…y1 — up to 64 draws of ``randint(area sites)`` (row-major
+within the area), then, after 64 misses, one ``randint(empty sites of the area)``
+over them in row-major order; the whole lattice as area gives exactly the draws of
+:func:`add_cops`. A unit is
 ``patrol`` (moves like any cop) or ``guard`` (``guard_units[code] = 1``: never
 moves, and stays at its post after an arrest). ``withdraw`` removes a whole unit in
 slot order (no draw) or ``count`` of its cops drawn as in :func:`remove_cops`.
@@ -222,7 +224,8 @@ def units_may_arrive(p: Params, timeline) -> bool:
 
 def withdraw_members(place, code: int, count: int) -> int:
     """Remove unit ``code``'s cops on duty from ``place``: all (count < 0, slot order,
-    no draw) or ``count`` drawn uniformly (``events`` stream); returns how many left."""
+    no draw) or ``count`` drawn uniformly (``events`` stream); returns how many were
+    removed (a ``withdraw``, or a ``send`` of the unit: rules/transport.py)."""
     a = place.agents
     place.heap_room(int(np.count_nonzero((a.unit == code) & (a.status != DEAD))))
     return int(
