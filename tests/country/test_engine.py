@@ -3,6 +3,8 @@ determinism and checkpoints, targets."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -10,6 +12,7 @@ import upheaval
 from country.helpers import country_scenario, three_towns, with_params
 from reference.country import ReferenceCountry
 from upheaval.engine.simulation import place_seed
+from upheaval.model.rules.transport import in_transit_by_unit
 from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent
 from upheaval.scenario.country import place_params
 
@@ -133,6 +136,63 @@ def test_checkpoint_file_round_trip(tmp_path):
     resumed.run(15)
     sim.run(15)
     assert resumed.table().equals(sim.table())
+
+
+def _units_on_the_move():
+    """Units arrive in two places and are sent on by name, with the regime's calls."""
+    return (
+        ActionEvent(tick=2, action="reinforce", place="Gamma", count=5, unit="ng"),
+        ActionEvent(tick=3, action="reinforce", place="Alpha", count=8, unit="csto", mode="guard"),
+        ActionEvent(tick=5, action="send", place="Alpha", to="Gamma", unit="csto", count=6),
+        ActionEvent(tick=6, action="send", place="Gamma", to="Alpha", unit="ng"),
+        ActionEvent(tick=20, action="withdraw", place="Gamma", unit="csto"),
+    )
+
+
+@pytest.mark.parametrize("threads", [1, 3])
+def test_units_in_transit_restore_bit_identically(tmp_path, threads):
+    # the checkpoint at tick 8 holds both units on the rail between Beta and Gamma
+    sc = country_scenario(
+        three_towns(),
+        _units_on_the_move(),
+        legitimacy=0.72,
+        steps=30,
+        transport_enabled=True,
+        transport_call_ratio=2.0,
+        forces_minds=True,
+    )
+    whole = upheaval.Simulation(sc, seed=6, threads=threads).run()
+    half = upheaval.Simulation(sc, seed=6, threads=threads)
+    half.run(8)
+    assert in_transit_by_unit(half)["csto"] == 6 and in_transit_by_unit(half)["ng"] == 5
+    cp = half.checkpoint()
+    path = cp.save(tmp_path / "units.ckpt")
+    for restored in (cp, upheaval.Checkpoint.load(path)):
+        resumed = upheaval.Simulation.restore(restored, threads=threads)
+        assert in_transit_by_unit(resumed) == in_transit_by_unit(half)
+        resumed.run(22)
+        assert resumed.table().equals(whole.table())
+        for a, b in zip(resumed.places, whole.places, strict=True):
+            assert np.array_equal(a.agents.unit, b.agents.unit), a.name
+    half.run(22)  # the checkpoint was a copy: the run it came from goes on the same
+    assert half.table().equals(whole.table())
+
+
+def test_branch_that_renumbers_a_country_s_units_is_refused():
+    # codes are the country's: a variant whose past brings a unit to Beta before the
+    # others would renumber the units on duty in Alpha and Gamma too
+    sc = country_scenario(three_towns(), _units_on_the_move(), steps=30, transport_enabled=True)
+    cp = upheaval.Simulation(sc, seed=2).run(8).checkpoint()
+    first = ActionEvent(tick=1, action="reinforce", place="Beta", count=2, unit="omon")
+    variant = dataclasses.replace(sc, timeline=(first, *sc.timeline))
+    with pytest.raises(ValueError, match=r"\{'ng': 1, 'csto': 2\} before"):
+        upheaval.Simulation.restore(cp, variant)
+    later = ActionEvent(tick=9, action="reinforce", place="Beta", count=2, unit="omon")
+    branch = upheaval.Simulation.restore(
+        cp, dataclasses.replace(sc, timeline=(*sc.timeline, later))
+    )
+    branch.step()
+    assert branch.places[1].agents.unit.max() == 3
 
 
 def test_branch_into_other_places_is_refused():

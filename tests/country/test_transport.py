@@ -10,6 +10,7 @@ import re
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -17,8 +18,11 @@ from hypothesis import strategies as st
 import upheaval
 from country.helpers import country_scenario, three_towns
 from reference.country import ReferenceCountry
-from upheaval.model.rules.transport import in_transit
-from upheaval.model.timeline import ActionEvent, SetEvent
+from upheaval.core.codes import COP, DEAD
+from upheaval.model.rules.defection import ORIGIN_CODES
+from upheaval.model.rules.forces import country_units
+from upheaval.model.rules.transport import in_transit, in_transit_by_unit
+from upheaval.model.timeline import ActionEvent, SetEvent, TimelineError
 from upheaval.scenario.country import Country, LinkSpec, PlaceSpec
 from upheaval.scenario.loading import ScenarioError
 
@@ -65,6 +69,121 @@ def test_reference_twin_with_convoys_calls_and_blockades(seed):
     assert links.column("blocked").to_pylist() == [b for row in twin.blocked_history for b in row]
 
 
+#: A national guard reinforces Gamma first (code 1 everywhere), a foreign guard unit
+#: Alpha; part of each is sent on by name, then all of Alpha's cops at once.
+UNITS = (
+    ActionEvent(
+        tick=1, action="reinforce", place="Gamma", count=4, unit="ng", origin="national_guard"
+    ),
+    ActionEvent(
+        tick=2,
+        action="reinforce",
+        place="Alpha",
+        count=6,
+        unit="csto",
+        mode="guard",
+        origin="foreign",
+    ),
+    ActionEvent(tick=3, action="send", place="Alpha", to="Beta", unit="csto", count=4),
+    ActionEvent(tick=5, action="send", place="Gamma", to="Beta", unit="ng"),
+    ActionEvent(tick=8, action="send", place="Alpha", to="Beta"),
+)
+
+
+def _members(place, code: int) -> int:
+    a = place.agents
+    return int(np.count_nonzero((a.kind == COP) & (a.status != DEAD) & (a.unit == code)))
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reference_twin_with_named_units_in_transit(seed):
+    sc = country_scenario(
+        three_towns(),
+        (*UNITS, ActionEvent(tick=6, action="send", place="Beta", to="Gamma", count=7)),
+        legitimacy=0.74,
+        steps=30,
+        transport_call_ratio=2.0,
+        transport_cooldown=5,
+        forces_minds=True,
+        **TRANSPORT,
+    )
+    sim = upheaval.Simulation(sc, seed=seed)
+    twin = ReferenceCountry(sc, seed)
+    moving = set()
+    for _ in range(30):
+        sim.step()
+        twin.step()
+        assert in_transit_by_unit(sim) == twin.in_transit_by_unit()
+        moving |= set(in_transit_by_unit(sim))
+    _compare(sim, twin)
+    assert {"", "csto", "ng"} <= moving
+    for place, model in zip(sim.places, twin.models, strict=True):
+        a = place.agents
+        live = np.flatnonzero(a.status != DEAD)
+        want = {slot: snap[4] for slot, snap in model.mechanism_snapshot().items()}
+        assert dict(zip(live.tolist(), a.unit[live].tolist(), strict=True)) == want, place.name
+
+
+def test_a_named_unit_arrives_with_its_code_mode_and_origin():
+    sc = country_scenario(three_towns(), UNITS, legitimacy=0.9, steps=14, **TRANSPORT)
+    sim = upheaval.Simulation(sc, seed=3)
+    alpha, beta, gamma = sim.places
+    codes = country_units(alpha.timeline)
+    assert codes == {"ng": 1, "csto": 2}  # the country's order of first arrival
+    assert all(country_units(pl.timeline) == codes for pl in sim.places)
+    # Beta never reinforces, yet knows both units: they may be sent there
+    assert beta.rules.guard_units[2] == 1 and beta.rules.guard_units[1] == 0
+    assert beta.rules.unit_origin[2] == ORIGIN_CODES["foreign"]
+    assert beta.rules.unit_origin[1] == ORIGIN_CODES["national_guard"]
+    sim.step(2)
+    assert (_members(alpha, 2), _members(gamma, 1)) == (6, 4)
+    sim.step()  # tick 3: four of the CSTO leave Alpha; the road takes 1.5 h
+    assert (_members(alpha, 2), _members(beta, 2)) == (2, 0)
+    assert in_transit_by_unit(sim) == {"csto": 4}
+    assert alpha.row.forces_sent == 4 and beta.row.forces_in_transit == 4
+    sim.step()  # tick 4: they arrive in Beta as CSTO guards
+    assert (_members(alpha, 2), _members(beta, 2)) == (2, 4)
+    assert in_transit_by_unit(sim) == {} and beta.row.forces_arrived == 4
+    a = beta.agents
+    guards = np.flatnonzero((a.kind == COP) & (a.status != DEAD) & (a.unit == 2))
+    posts = a.position[guards].copy()
+    sim.step()  # tick 5: all of the national guard leave Gamma (rail, 10 h)
+    assert _members(gamma, 1) == 0 and in_transit_by_unit(sim) == {"ng": 4}
+    sim.step(2)
+    a = beta.agents
+    assert (a.unit[guards] == 2).all() and (a.status[guards] != DEAD).all()
+    assert (a.position[guards] == posts).all()  # guards in Beta keep their posts
+    alpha_cops, beta_cops = alpha.cops_on_duty(), beta.cops_on_duty()
+    sim.step()  # tick 8: every cop of Alpha leaves, each keeping its unit
+    assert alpha.cops_on_duty() == 0
+    assert in_transit_by_unit(sim) == {"": alpha_cops - 2, "csto": 2, "ng": 4}
+    sim.step()
+    assert _members(beta, 2) == 6 and beta.cops_on_duty() == beta_cops + alpha_cops
+    sim.step(4)  # tick 13: the national guard is still on its way
+    assert in_transit_by_unit(sim) == {"ng": 4} and _members(beta, 1) == 0
+    sim.step()
+    assert in_transit_by_unit(sim) == {} and _members(beta, 1) == 4
+
+
+def test_a_send_naming_a_unit_not_yet_arrived_is_refused():
+    early = ActionEvent(tick=1, action="send", place="Alpha", to="Beta", unit="csto")
+    with pytest.raises(TimelineError, match=r"timeline\[4\]\.unit: no unit 'csto' has arrived "):
+        upheaval.Simulation(country_scenario(three_towns(), (*UNITS[:3], early), **TRANSPORT))
+    ghost = ActionEvent(tick=9, action="send", place="Alpha", to="Beta", unit="kgb", count=2)
+    with pytest.raises(TimelineError, match=r"timeline\[2\]\.unit: no unit 'kgb'"):
+        upheaval.Simulation(country_scenario(three_towns(), (UNITS[0], ghost), **TRANSPORT))
+    # a unit has one mode and one origin in every place
+    patrol = ActionEvent(tick=4, action="reinforce", place="Beta", count=2, unit="csto")
+    with pytest.raises(TimelineError, match=r"timeline\[2\]\.mode: unit 'csto' arrived as 'guard'"):
+        upheaval.Simulation(country_scenario(three_towns(), (UNITS[1], patrol)))
+    # without transport, a unit is withdrawn only where it arrived
+    away = ActionEvent(tick=5, action="withdraw", place="Beta", unit="csto")
+    with pytest.raises(TimelineError, match=r"timeline\[2\]\.unit: in Beta: no unit 'csto'"):
+        upheaval.Simulation(country_scenario(three_towns(), (UNITS[1], away)))
+    # with it, wherever its members may have been sent
+    upheaval.Simulation(country_scenario(three_towns(), (*UNITS[1:3], away), **TRANSPORT))
+
+
 def test_a_convoy_arrives_when_its_travel_time_has_elapsed():
     # Alpha → Gamma: road 1.5 h + rail 10 h; one-hour ticks; sent at the start of tick 3
     tl = (ActionEvent(tick=3, action="send", place="Alpha", to="Gamma", count=5),)
@@ -109,6 +228,7 @@ count = 3
         ('to = "Z"\nplace = "A"', "timeline[1].to: no place 'Z'"),
         ('to = "C"\nplace = "A"', "no route joins 'A' and 'C'"),
         ('to = "A"\nplace = "A"', "'A' is where the forces are"),
+        ('to = "B"\nplace = "A"\nunit = "csto"', "timeline[1].unit: no unit 'csto' has arrived"),
     ):
         path.write_text(base.format(entry=entry))
         with pytest.raises(ScenarioError, match=re.escape(expected)):

@@ -6,8 +6,8 @@ What it shares with the engine is only the scenario's data preparation
 events that act there; ``place_seed``: its seed): the dynamics — the distances
 along the links (Floyd–Warshall here, Dijkstra in the engine), the news kernel and
 the news each place hears, the routes (every simple path tried here), the
-blockades, the regime's calls for forces and the convoys — are written again from
-docs/odd.md §12.
+blockades, the regime's calls for forces, the convoys and the units their cops
+keep (one code a unit in every place) — are written again from docs/odd.md §12.
 """
 
 from __future__ import annotations
@@ -42,13 +42,29 @@ class ReferenceCountry:
             )
             model = ReferenceModel(sc, seed=place_seed(root, i))
             model.utc_offset = spec.utc_offset
-            model.on_send = lambda e, i=i: self._depart(i, self.names.index(e.to), e.count)
+            model.on_send = lambda e, i=i: self._depart(i, self.names.index(e.to), e.count, e.unit)
             self.models.append(model)
+        # One code for a named unit in every place, in order of first arrival over the
+        # whole country; every place knows every unit's mode and origin (its members
+        # may be sent anywhere).
+        units: dict[str, int] = {}
+        guards: set[int] = set()
+        origins: dict[int, str] = {}
+        for e in timeline:
+            if getattr(e, "action", None) == "reinforce":
+                code = units.setdefault(e.unit, len(units) + 1)
+                if e.mode == "guard":
+                    guards.add(code)
+                if e.origin:
+                    origins[code] = e.origin
+        for model in self.models:
+            model.units, model.guards, model.unit_origin = units, guards, origins
         self.distance = self._distances(country)
         # what each place keeps in mind of the news from elsewhere (actives, repression)
         self.memory = [[0.0, 0.0] for _ in self.models]
         self.links = list(country.links)
-        self.convoys: list[list] = []  # [count, destination, route, leg, hours left]
+        # [count, destination, route, leg, hours left, {unit code: its cops in it}]
+        self.convoys: list[list] = []
         self.last_call = [-(10**9)] * len(self.models)
         self.blocked = [False] * len(self.links)
         self.blocked_history: list[tuple[bool, ...]] = []
@@ -82,16 +98,50 @@ class ReferenceCountry:
     def _cops(self, i: int) -> int:
         return sum(1 for ag in self.models[i].agents if ag.kind == "cop" and ag.status != "dead")
 
-    def _depart(self, source: int, destination: int, count: int) -> int:
+    def _depart(self, source: int, destination: int, count: int, unit: str = "") -> int:
+        """Cops leave: ``count`` drawn among all on duty (all if count < 0), or, with a
+        unit, its members — all in slot order if count < 0, else min(count, members)
+        draws; every draw a randint of the ``events`` stream over those left."""
         model = self.models[source]
-        n = min(count, self._cops(source))
-        if n <= 0:
+        rng = model.streams["events"]
+        cops = [ag for ag in model.agents if ag.kind == "cop" and ag.status != "dead"]
+        if unit:
+            cops = [ag for ag in cops if ag.unit == model.units[unit]]
+            leaving = list(cops) if count < 0 else []
+            for _ in range(0 if count < 0 else min(count, len(cops))):
+                leaving.append(cops.pop(rng.randint(len(cops))))
+        else:
+            n = len(cops) if count < 0 else min(count, len(cops))
+            leaving = [cops.pop(rng.randint(len(cops))) for _ in range(n)]
+        if not leaving:
             return 0
-        model._set_cop_count(self._cops(source) - n)
+        units: dict[int, int] = {}
+        for ag in leaving:
+            model._remove(ag)
+            units[ag.unit] = units.get(ag.unit, 0) + 1
         route = self._route(source, destination)
-        self.convoys.append([n, destination, route, 0, self.links[route[0]].travel_hours])
+        n = len(leaving)
+        self.convoys.append([n, destination, route, 0, self.links[route[0]].travel_hours, units])
         model.transport["forces_sent"] += n
         return n
+
+    def _arrive(self, dest: int, units: dict[int, int]) -> dict[int, int]:
+        """A convoy's cops join ``dest`` unit by unit in ascending code, each on a
+        uniformly drawn empty site (then, with minds, its mind from its unit's
+        origin); returns those who found none, who wait."""
+        model = self.models[dest]
+        rng = model.streams["events"]
+        waiting: dict[int, int] = {}
+        for code in sorted(units):
+            for k in range(units[code]):
+                site = None if waiting else model._random_empty_site_anywhere(rng)
+                if site is None:
+                    waiting[code] = units[code] - k
+                    break
+                cop = model._new_agent(kind="cop", status="quiet", site=site, unit=code)
+                if model.p.security_forces.minds:
+                    model._draw_mind(cop, model._origin(cop), rng)
+        return waiting
 
     def _transport(self) -> None:
         tr = self.p.transport
@@ -148,7 +198,7 @@ class ReferenceCountry:
                 cops[donor] -= n
         # the convoys move
         still = []
-        for count, dest, route, leg, left in self.convoys:
+        for count, dest, route, leg, left, units in self.convoys:
             budget = self.hours
             while leg < len(route) and not self.blocked[route[leg]]:
                 if left > budget:
@@ -159,19 +209,28 @@ class ReferenceCountry:
                 if leg < len(route):
                     left = self.links[route[leg]].travel_hours
             if leg == len(route):
-                before = self._cops(dest)
-                placed = self.models[dest]._set_cop_count(before + count) - before
+                waiting = self._arrive(dest, units)
+                placed = count - sum(waiting.values())
                 self.models[dest].transport["forces_arrived"] += placed
-                if placed < count:
-                    still.append([count - placed, dest, route, leg, 0.0])
+                if waiting:
+                    still.append([count - placed, dest, route, leg, 0.0, waiting])
                 continue
-            still.append([count, dest, route, leg, left])
+            still.append([count, dest, route, leg, left, units])
         self.convoys = still
         for count, dest, *_ in still:
             self.models[dest].transport["forces_in_transit"] += count
 
     def in_transit(self) -> int:
         return sum(c[0] for c in self.convoys)
+
+    def in_transit_by_unit(self) -> dict[str, int]:
+        """Cops on the way by unit name ("" the initial force)."""
+        names = {code: name for name, code in self.models[0].units.items()} | {0: ""}
+        out: dict[str, int] = {}
+        for *_, units in self.convoys:
+            for code, n in units.items():
+                out[names[code]] = out.get(names[code], 0) + n
+        return out
 
     def _distances(self, country: Any) -> list[list[float]]:
         n = len(self.names)

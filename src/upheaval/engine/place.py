@@ -105,7 +105,8 @@ class Place:
         #: hours east of UTC of the place's local clock (a country's places table)
         self.utc_offset = 0.0
         self.params = params
-        #: the timeline the place's rules were compiled from (its unit codes, guards …)
+        #: the timeline the place's rules were compiled from: in a country, its part of
+        #: the timeline, whose ``country`` is the whole (the units' codes, guards …)
         self.timeline = timeline
         self.country = country
         self.streams = streams

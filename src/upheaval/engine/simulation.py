@@ -30,6 +30,7 @@ from upheaval.model.timeline import (
     TimelineError,
     TimelineEvent,
     applies_to,
+    check_country_timeline,
     check_timeline,
     first_tick,
     value_at,
@@ -41,7 +42,7 @@ from .memory import check_memory
 from .place import COUNTRY_DYNAMIC, PLACE_DYNAMIC, Place, PlaceState, _copy_state
 
 #: Checkpoint file format; bump when the state layout changes.
-CHECKPOINT_FORMAT = "upheaval-checkpoint-3"
+CHECKPOINT_FORMAT = "upheaval-checkpoint-4"
 
 
 @dataclass
@@ -192,6 +193,7 @@ class Simulation:
                 ):
                     raise TimelineError(n, "action", f"{e.action!r} needs a country")
             check_timeline(self.params, scenario.timeline)
+            check_country_timeline(self.params, scenario.timeline)
             self.distances = ((0.0,),)
             #: per place: (name, region, parameters, the timeline events acting there)
             self._layout = [("", "", self.params, self._timeline)]
@@ -503,19 +505,17 @@ class Simulation:
 
 def _check_units(cp: Checkpoint, sim: Simulation) -> None:
     """Refuse a variant whose past gives the units on duty other codes: their cops
-    would carry another unit's mode and origin (rules/forces.py, unit codes)."""
-    before = Simulation.__new__(Simulation)
-    before._prepare(cp.scenario)
-    for (name, _, _, was), (_, _, _, now) in zip(before._layout, sim._layout, strict=True):
-        had, has = units_on_duty_by(was, cp.tick), units_on_duty_by(now, cp.tick)
-        if had != has:
-            where = f" in {name}" if name else ""
-            raise ValueError(
-                f"cannot branch a checkpoint at tick {cp.tick} into a variant whose "
-                f"timeline{where} numbers the units already on duty otherwise: "
-                f"{had} before, {has} in the variant; keep the variant's reinforcements "
-                "up to that tick as they were"
-            )
+    would carry another unit's mode and origin. Codes are the country's, one for a
+    unit in every place (rules/forces.py, unit codes)."""
+    had = units_on_duty_by(cp.scenario.timeline, cp.tick)
+    has = units_on_duty_by(sim.scenario.timeline, cp.tick)
+    if had != has:
+        raise ValueError(
+            f"cannot branch a checkpoint at tick {cp.tick} into a variant whose "
+            "timeline numbers the units already on duty otherwise: "
+            f"{had} before, {has} in the variant; keep the variant's reinforcements "
+            "up to that tick as they were"
+        )
 
 
 def _thread_pool(threads: int | None, places: int) -> ThreadPoolExecutor | None:

@@ -303,6 +303,10 @@ class Mechanism:
     def check_timeline(self, p: Params, timeline: tuple[TimelineEvent, ...]) -> None:
         """Check its timeline entries against the parameters; raise TimelineError."""
 
+    def check_country_timeline(self, p: Params, timeline: tuple[TimelineEvent, ...]) -> None:
+        """Check what spans a country's places (the whole timeline, the country's
+        parameters; one place's run too); raise TimelineError."""
+
     # -- state -------------------------------------------------------------------------
     def initial_state(self, p: Params) -> dict[str, Any]:
         """Its mutable state of one place at tick 0, kept in ``place.state[name]`` and

@@ -140,7 +140,7 @@ zeroed by the engine before each tick)."""
 def compile_rules(p: Params, timeline=()) -> Rules:
     """Translate validated parameters (and the timeline's mechanism needs) into the
     kernels' record."""
-    timeline = tuple(timeline)
+    timeline = timeline if isinstance(timeline, tuple) else tuple(timeline)  # keeps .country
     cit = neighbourhood(p.world.vision_shape, p.citizens.vision)
     cop = neighbourhood(p.world.vision_shape, p.cops.vision)
     cl = clone_neighbourhood(p.groups.clone_neighbourhood)
@@ -185,7 +185,7 @@ def compile_rules(p: Params, timeline=()) -> Rules:
 
 def make_signals(p: Params, timeline=()) -> Signals:
     """A place's fresh exchange record (see :data:`Signals`)."""
-    timeline = tuple(timeline)
+    timeline = timeline if isinstance(timeline, tuple) else tuple(timeline)  # keeps .country
     fields = {}
     for m in MECHANISMS:
         if m.counters:
@@ -200,7 +200,7 @@ def make_signals(p: Params, timeline=()) -> Signals:
 def removes_agents(p: Params, timeline=()) -> bool:
     """Whether agents can leave the world inside the step kernel: Model II (killings,
     deaths) or a mechanism (lethal force, a disarmed foreign soldier)."""
-    timeline = tuple(timeline)
+    timeline = timeline if isinstance(timeline, tuple) else tuple(timeline)  # keeps .country
     return p.model.variant == "II" or any(m.removes_agents(p, timeline) for m in MECHANISMS)
 
 

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -272,6 +273,32 @@ def value_at(e: SetEvent | RampEvent, tick: int, before: float) -> float | None:
     return before + (e.value - before) * (tick - e.start + 1) / span
 
 
+class PlaceTimeline(tuple):
+    """The events of a country's timeline that act in one place (a tuple, in the order
+    they act), with the whole timeline they were taken from (``country``).
+
+    What is national about a place's compiled rules is read from the whole: a named
+    unit has one code, one mode and one origin in every place, since its members may
+    travel between places (model/rules/forces.py, rules/transport.py). Equal, hashed
+    and iterated as the tuple of the place's events.
+    """
+
+    country: tuple[TimelineEvent, ...]
+
+    def __new__(
+        cls, events: Iterable[TimelineEvent] = (), country: Iterable[TimelineEvent] | None = None
+    ) -> PlaceTimeline:
+        part = super().__new__(cls, events)
+        part.country = tuple(part if country is None else country)
+        return part
+
+
+def country_timeline(timeline: Iterable[TimelineEvent]) -> tuple[TimelineEvent, ...]:
+    """The country's whole timeline a place's part was taken from; a one-place run's
+    timeline is its own whole."""
+    return getattr(timeline, "country", tuple(timeline))
+
+
 def actions_of(timeline: tuple[TimelineEvent, ...] | list[TimelineEvent], *names: str):
     """The action events of ``timeline`` whose action is one of ``names``."""
     return [e for e in timeline if isinstance(e, ActionEvent) and e.action in names]
@@ -316,3 +343,15 @@ def check_timeline(params: Any, timeline: tuple[TimelineEvent, ...] | list[Timel
                 )
     for m in MECHANISMS:
         m.check_timeline(params, tuple(timeline))
+
+
+def check_country_timeline(
+    params: Any, timeline: tuple[TimelineEvent, ...] | list[TimelineEvent]
+) -> None:
+    """Check what spans the places: each mechanism's ``check_country_timeline`` on the
+    whole timeline (indices as given); a one-place run is checked so too, after
+    :func:`check_timeline`."""
+    from upheaval.model.mechanisms import MECHANISMS
+
+    for m in MECHANISMS:
+        m.check_country_timeline(params, tuple(timeline))

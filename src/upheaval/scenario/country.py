@@ -35,9 +35,11 @@ from upheaval.model.declare import ParameterError, check_value
 from upheaval.model.params import Params, parameter, validate_params
 from upheaval.model.timeline import (
     ActionEvent,
+    PlaceTimeline,
     TimelineError,
     TimelineEvent,
     applies_to,
+    check_country_timeline,
     check_timeline,
 )
 
@@ -485,9 +487,10 @@ def check_country(country: Country, base: Params) -> None:
             ) from None
 
 
-def place_timeline(spec: PlaceSpec, timeline: Sequence[TimelineEvent]) -> tuple[TimelineEvent, ...]:
-    """The events of ``timeline`` that act in place ``spec`` (order kept)."""
-    return tuple(e for e in timeline if applies_to(e, spec.name, spec.region))
+def place_timeline(spec: PlaceSpec, timeline: Sequence[TimelineEvent]) -> PlaceTimeline:
+    """The events of ``timeline`` that act in place ``spec`` (order kept), knowing the
+    whole timeline (``.country``: the units every place must know)."""
+    return PlaceTimeline((e for e in timeline if applies_to(e, spec.name, spec.region)), timeline)
 
 
 def check_targets(country: Country, base: Params, timeline: Sequence[TimelineEvent]) -> None:
@@ -521,6 +524,7 @@ def check_targets(country: Country, base: Params, timeline: Sequence[TimelineEve
             check_timeline(place_params(base, spec), [timeline[n - 1] for n in mine])
         except TimelineError as e:
             raise TimelineError(mine[e.index - 1], e.key, f"in {spec.name}: {e.reason}") from None
+    check_country_timeline(base, timeline)
 
 
 def _check_places_of(country: Country, n: int, e: ActionEvent) -> None:

@@ -34,6 +34,7 @@ from upheaval.model.timeline import (
     SetEvent,
     TimelineError,
     TimelineEvent,
+    check_country_timeline,
     check_timeline,
     first_tick,
     tick_at,
@@ -562,6 +563,7 @@ def _check_timeline(params: Params, timeline: Any, country: Country | None, wher
                 if isinstance(e, ActionEvent) and action_specs()[e.action].needs_place:
                     raise TimelineError(n, "action", f"{e.action!r} needs a [country]")
             check_timeline(params, timeline)
+            check_country_timeline(params, timeline)
         else:
             check_targets(country, params, timeline)
     except TimelineError as e:

@@ -8,11 +8,13 @@ their slots. All draws come from the ``events`` stream.
 
 Reinforcement and intervention (issue 3, mechanism 5): a timeline ``reinforce``
 action places ``count`` cops of a named *unit* (code 1, 2, … in order of first
-arrival; 0 is the initial force, stored per agent in ``unit`` only in runs that
-have reinforcements) on uniformly drawn empty sites of an area x0…x1 × y0…y1 —
-up to 64 draws of ``randint(area sites)`` (row-major within the area), then, after
-64 misses, one ``randint(empty sites of the area)`` over them in row-major order;
-the whole lattice as area gives exactly the draws of :func:`add_cops`. A unit is
+arrival over the country's whole timeline, one code in every place, since a unit's
+members may be sent between places; 0 is the initial force, stored per agent in
+``unit`` only in runs that have reinforcements) on uniformly drawn empty sites of
+an area x0…x1 × y0…y1 — up to 64 draws of ``randint(area sites)`` (row-major
+within the area), then, after 64 misses, one ``randint(empty sites of the area)``
+over them in row-major order; the whole lattice as area gives exactly the draws of
+:func:`add_cops`. A unit is
 ``patrol`` (moves like any cop) or ``guard`` (``guard_units[code] = 1``: never
 moves, and stays at its post after an arrest). ``withdraw`` removes a whole unit in
 slot order (no draw) or ``count`` of its cops drawn as in :func:`remove_cops`.
@@ -34,7 +36,15 @@ from upheaval.core.rng import randint
 from upheaval.model.declare import Mechanism
 from upheaval.model.rules.defection import ORIGIN_CODES, draw_mind
 from upheaval.model.slots import pop_free, remove_agent, take_drawn
-from upheaval.model.timeline import ActionEvent, ActionSpec, Key, TimelineError, first_tick, indexed
+from upheaval.model.timeline import (
+    ActionEvent,
+    ActionSpec,
+    Key,
+    TimelineError,
+    country_timeline,
+    first_tick,
+    indexed,
+)
 from upheaval.world.grid import place
 
 if TYPE_CHECKING:
@@ -176,7 +186,9 @@ def unit_origins(timeline) -> dict[str, str]:
 
 
 def unit_codes(timeline) -> dict[str, int]:
-    """Unit name → code 1, 2, … in the order units first arrive."""
+    """Unit name → code 1, 2, … in the order units first arrive. Pass a country's
+    whole timeline (:func:`country_units` does): a unit has one code in every place,
+    so that its members keep it when they travel (rules/transport.py)."""
     codes: dict[str, int] = {}
     for e in sorted(_reinforcements(timeline), key=first_tick):
         if e.unit not in codes:
@@ -184,15 +196,50 @@ def unit_codes(timeline) -> dict[str, int]:
     return codes
 
 
+def country_units(timeline) -> dict[str, int]:
+    """The unit codes of the country a place's timeline belongs to (its whole
+    timeline's :func:`unit_codes`; a one-place run's own)."""
+    return unit_codes(country_timeline(timeline))
+
+
 def units_on_duty_by(timeline, tick: int) -> dict[str, int]:
     """Unit name → code of the units that have arrived by the end of ``tick``: the
-    codes a run's cops carry then, which a branch must keep (Simulation.restore)."""
+    codes a run's cops carry then, which a branch must keep (Simulation.restore).
+    ``timeline`` is the country's whole timeline."""
     codes = unit_codes(timeline)
     return {e.unit: codes[e.unit] for e in _reinforcements(timeline) if e.tick <= tick}
 
 
 def has_guards(timeline) -> bool:
     return any(e.mode == "guard" for e in _reinforcements(timeline))
+
+
+def units_may_arrive(p: Params, timeline) -> bool:
+    """Whether members of the country's units may come to this place: it reinforces
+    them itself, or forces travel between the places (any unit may then be sent)."""
+    return bool(_reinforcements(timeline)) or (
+        p.transport.enabled and bool(_reinforcements(country_timeline(timeline)))
+    )
+
+
+def withdraw_members(place, code: int, count: int) -> int:
+    """Remove unit ``code``'s cops on duty from ``place``: all (count < 0, slot order,
+    no draw) or ``count`` drawn uniformly (``events`` stream); returns how many were
+    removed (a ``withdraw``, or a ``send`` of the unit: rules/transport.py)."""
+    a = place.agents
+    place.heap_room(int(np.count_nonzero((a.unit == code) & (a.status != DEAD))))
+    return int(
+        withdraw_unit(
+            place.lattice,
+            place.agents,
+            code,
+            count,
+            place.rules.hold_site,
+            place.streams["events"],
+            place.free_slots,
+            place.free_meta,
+        )
+    )
 
 
 # -- the mechanism's declaration -------------------------------------------------------
@@ -228,26 +275,41 @@ class Reinforcement(Mechanism):
     }
 
     def agent_arrays(self, p: Params, timeline) -> tuple[str, ...]:
-        return ("unit",) if _reinforcements(timeline) else ()
+        return ("unit",) if units_may_arrive(p, timeline) else ()
 
     def replaces_rule_c(self, p: Params, timeline) -> bool:
-        return has_guards(timeline)
+        # a guard unit's members may be sent here from another place
+        whole = country_timeline(timeline) if p.transport.enabled else timeline
+        return has_guards(timeline) or has_guards(whole)
 
     def compile_rules(self, p: Params, timeline) -> dict[str, Any]:
-        codes = unit_codes(timeline)
+        # every unit of the country, whichever place it reinforces: it may travel
+        whole = country_timeline(timeline)
+        codes = unit_codes(whole)
         guard_units = np.zeros(MAX_UNITS + 1, np.int8)  # 1 if the unit guards its posts
-        for e in _reinforcements(timeline):
+        for e in _reinforcements(whole):
             if e.mode == "guard":
                 guard_units[codes[e.unit]] = 1
         f = p.security_forces
         unit_origin = np.full(MAX_UNITS + 1, ORIGIN_CODES[f.reinforcement_origin], np.int8)
         unit_origin[0] = ORIGIN_CODES[f.initial_origin]
-        for name, origin in unit_origins(timeline).items():
+        for name, origin in unit_origins(whole).items():
             if origin:
                 unit_origin[codes[name]] = ORIGIN_CODES[origin]
         return {"guard_units": guard_units, "unit_origin": unit_origin}
 
     def check_timeline(self, p: Params, timeline) -> None:
+        if p.transport.enabled:
+            return  # a unit may be sent to a place it never reinforced: checked country-wide
+        arrived: set[str] = set()
+        for n, e in indexed(timeline):
+            if isinstance(e, ActionEvent) and e.action == "reinforce":
+                arrived.add(e.unit)
+            elif isinstance(e, ActionEvent) and e.action == "withdraw" and e.unit not in arrived:
+                raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")
+
+    def check_country_timeline(self, p: Params, timeline) -> None:
+        # one code for a unit in every place, so one mode and one origin
         modes: dict[str, tuple[str, int]] = {}
         origins: dict[str, tuple[str, int]] = {}
         for n, e in indexed(timeline):
@@ -275,7 +337,7 @@ class Reinforcement(Mechanism):
 
     def act(self, event, place, country) -> Any:
         # codes as the place's rules were compiled with them (guard_units, unit_origin)
-        code = unit_codes(place.timeline)[event.unit]
+        code = country_units(place.timeline)[event.unit]
         if event.action == "reinforce":
             place.reserve(event.count)
             return reinforce(
@@ -289,19 +351,7 @@ class Reinforcement(Mechanism):
                 place.free_slots,
                 place.free_meta,
             )
-        a = place.agents
-        place.heap_room(int(np.count_nonzero((a.unit == code) & (a.status != DEAD))))
-        a = place.agents
-        return withdraw_unit(
-            place.lattice,
-            a,
-            code,
-            event.count,
-            place.rules.hold_site,
-            place.streams["events"],
-            place.free_slots,
-            place.free_meta,
-        )
+        return withdraw_members(place, code, event.count)
 
 
 MECHANISM = Reinforcement()

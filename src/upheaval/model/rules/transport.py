@@ -6,7 +6,8 @@ Cops leave a place's lattice, travel along the links of the fastest route (by
 route's travel time has elapsed. They are sent
 
 * by the timeline: ``{ action = "send", place = "Aktau", to = "Zhanaozen", count =
-  50 }`` moves 50 cops (or as many as are on duty) at the start of that tick;
+  50 }`` moves 50 cops (or as many as are on duty; all of them without ``count``) at
+  the start of that tick, and with ``unit = "…"`` members of that named unit only;
 * by the regime's policy (``transport.call_ratio`` > 0): at the start of each tick,
   every place (in the order of the places table) whose actives per cop at the
   end of the last tick exceed ``call_ratio``, and that has not called within
@@ -17,13 +18,26 @@ route's travel time has elapsed. They are sent
 
 Leaving cops are drawn uniformly among the place's cops on duty and arriving
 ones placed on uniformly drawn empty sites, both from the place's ``events``
-stream, exactly as a ``cop_density`` change draws them (rules/forces.py); they
-arrive as the place's own force (unit 0). A convoy advances ``tick_hours`` a tick
+stream, exactly as a ``cop_density`` change draws them (rules/forces.py). Each keeps
+its **unit** (rules/forces.py: the initial force is unit 0; a named unit has one
+code in every place of the country): a guard unit's members guard where they
+arrive, a foreign unit keeps its origin and so its loyalty range. A convoy carries
+its cops' counts per unit; on arrival they are placed unit by unit in ascending
+code, each cop's site (and, with cops' minds on, its mind, drawn anew from its
+unit's origin) drawn as a ``reinforce`` of the whole lattice draws it, so a convoy
+of the initial force draws exactly what a ``cop_density`` change would. The
+regime's policy sends cops drawn among all on duty, whatever their unit (its draws
+are those it had before units travelled; a guard drawn leaves its post).
+``{ action = "send", place = "Almaty", to = "Aktau", unit = "csto", count = 5 }``
+sends 5 members of a named unit, drawn uniformly among those on duty there (all of
+them, in slot order and without a draw, when ``count`` is left out), as ``withdraw``
+draws them. A convoy advances ``tick_hours`` a tick
 (``run.tick_minutes`` / 60 when the run has a clock) along its current link; the
 surplus carries over to the next link. A convoy that finds too few empty sites
 waits at its destination with the rest. None are created or lost on the way:
 cops on duty + in transit change only by arrests' opposite (killings), the
-timeline's reinforcements and withdrawals.
+timeline's reinforcements and withdrawals, and a unit's members on duty + in transit
+only by its reinforcements, withdrawals, killings and defections.
 
 **Blockades.** A road or rail link is blocked during a tick if, at the end of the
 last tick, at least ``blockade_share`` of the citizens of either place it joins
@@ -43,13 +57,26 @@ change at the same tick.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from upheaval.core.codes import COP, DEAD
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.rules.forces import (
+    country_units,
+    reinforce,
+    withdraw_members,
+)
 from upheaval.model.rules.legitimacy import citizens_in
-from upheaval.model.timeline import ActionEvent, ActionSpec, Key, TimelineError, indexed
+from upheaval.model.timeline import (
+    ActionEvent,
+    ActionSpec,
+    Key,
+    TimelineError,
+    indexed,
+)
 
 if TYPE_CHECKING:
     from upheaval.model.params import Params
@@ -153,9 +180,12 @@ class Transport(Mechanism):
     actions: ClassVar[dict[str, ActionSpec]] = {
         "send": ActionSpec(
             "moves `count` cops of the place (`place = …`; as many as are on duty if "
-            "fewer) to the place `to`, along the fastest route; they arrive when its "
-            "travel time has elapsed (needs transport.enabled)",
-            required={"count": Key("count"), "to": Key("place", default="")},
+            "fewer, all of them if `count` is left out) to the place `to`, along the "
+            "fastest route; they arrive when its travel time has elapsed, each keeping "
+            "its unit; with `unit` (a name), members of that unit only (needs "
+            "transport.enabled)",
+            required={"to": Key("place", default="")},
+            optional={"count": Key("count", default=-1), "unit": Key("name", default="")},
             needs_place=True,
         ),
     }
@@ -171,8 +201,23 @@ class Transport(Mechanism):
                 if e.place and e.to == e.place:
                     raise TimelineError(n, "to", f"{e.to!r} is where the forces are")
 
+    def check_country_timeline(self, p: Params, timeline) -> None:
+        # a unit may be sent from anywhere it could be by then: it must have arrived
+        # somewhere in the country (its members may have travelled since)
+        arrived: set[str] = set()
+        for n, e in indexed(timeline):
+            if not isinstance(e, ActionEvent):
+                continue
+            if e.action == "reinforce":
+                arrived.add(e.unit)
+            elif e.action == "send" and e.unit and e.unit not in arrived:
+                raise TimelineError(
+                    n, "unit", f"no unit {e.unit!r} has arrived anywhere by tick {e.tick}"
+                )
+
     def initial_country_state(self, p: Params) -> dict[str, Any]:
-        # convoys: tuple of (count, destination, route links, leg, hours left on the leg)
+        # convoys: tuple of (count, destination, route links, leg, hours left on the
+        # leg, its cops per unit: ((code, count), …) by code, counts summing to count)
         # links, on_links: per tick, each link's blocked flag and the cops on it
         return {
             "convoys": (),
@@ -194,24 +239,34 @@ class Transport(Mechanism):
             st["blocked"] = np.zeros(n_links, np.bool_)
         return st
 
-    def _depart(self, country, source: int, destination: int, count: int) -> int:
-        """``count`` cops (or all on duty) leave ``source`` for ``destination``."""
+    def _depart(
+        self, country, source: int, destination: int, count: int, unit: int | None = None
+    ) -> int:
+        """``count`` cops (all on duty if count < 0 or fewer are) leave ``source`` for
+        ``destination``: drawn among all on duty, or members of ``unit`` only."""
         place = country.places[source]
         on_duty = place.cops_on_duty()
-        n = min(count, on_duty)
-        if n <= 0:
-            return 0
-        place.set_cop_count(on_duty - n)
+        if unit is None:
+            n = on_duty if count < 0 else min(count, on_duty)
+            if n <= 0:
+                return 0
+            units = _units_leaving(place, lambda: place.set_cop_count(on_duty - n))
+        else:
+            units = _units_leaving(place, lambda: withdraw_members(place, unit, count))
+            n = sum(k for _, k in units)
+            if n <= 0:
+                return 0
         st = self._state(country)
         route = country.country.route(source, destination)
         first = country.country.links[route[0]].travel_hours
-        st["convoys"] = (*st["convoys"], (n, destination, route, 0, first))
+        st["convoys"] = (*st["convoys"], (n, destination, route, 0, first, units))
         st["counts"][source, SENT] += n
         return n
 
     # -- timeline ---------------------------------------------------------------------
     def act(self, event, place, country) -> None:
-        self._depart(country, place.index, country.country.index(event.to), event.count)
+        code = country_units(place.timeline)[event.unit] if event.unit else None
+        self._depart(country, place.index, country.country.index(event.to), event.count, code)
 
     # -- each tick --------------------------------------------------------------------
     def before_country_tick(self, country) -> None:
@@ -278,7 +333,7 @@ class Transport(Mechanism):
         c = country.country
         step = hours_per_tick(country.params)
         moving = []
-        for count, dest, route, leg, left in st["convoys"]:
+        for count, dest, route, leg, left, units in st["convoys"]:
             budget = step
             while leg < len(route):
                 if st["blocked"][route[leg]]:
@@ -291,17 +346,16 @@ class Transport(Mechanism):
                 if leg < len(route):
                     left = c.links[route[leg]].travel_hours
             if leg == len(route):
-                place = country.places[dest]
-                on_duty = place.cops_on_duty()
-                placed = place.set_cop_count(on_duty + count) - on_duty
+                waiting = _arrive(country.places[dest], units)
+                placed = count - sum(k for _, k in waiting)
                 st["counts"][dest, ARRIVED] += placed
-                if placed < count:  # too few empty sites: the rest waits there
-                    moving.append((count - placed, dest, route, leg, 0.0))
+                if waiting:  # too few empty sites: the rest waits there
+                    moving.append((count - placed, dest, route, leg, 0.0, waiting))
                 continue
-            moving.append((count, dest, route, leg, left))
+            moving.append((count, dest, route, leg, left, units))
         st["convoys"] = tuple(moving)
         on_link = [0] * len(c.links)
-        for count, dest, route, leg, _ in moving:
+        for count, dest, route, leg, _, _ in moving:
             st["counts"][dest, IN_TRANSIT] += count
             if leg < len(route):
                 on_link[route[leg]] += count
@@ -317,12 +371,68 @@ class Transport(Mechanism):
             self._state(country)["counts"][:] = 0
 
 
+def _units_leaving(place, leave: Callable[[], Any]) -> tuple[tuple[int, int], ...]:
+    """Call ``leave`` (which takes cops off the place) and return the units of the
+    cops it took, as ((code, count), …) by code."""
+    a = place.agents
+    was_on_duty = (a.kind == COP) & (a.status != DEAD)
+    leave()
+    a = place.agents  # removing grows no agent array: the slots are the same
+    gone = was_on_duty & (a.status == DEAD)
+    if a.unit.shape[0] == 0:
+        n = int(np.count_nonzero(gone))
+        return ((0, n),) if n else ()
+    counts = np.bincount(a.unit[gone].astype(np.int64), minlength=1)
+    return tuple((code, int(k)) for code, k in enumerate(counts) if k)
+
+
+def _arrive(place, units) -> tuple[tuple[int, int], ...]:
+    """Place a convoy's cops, unit by unit in ascending code, on uniformly drawn empty
+    sites of the whole lattice; returns those left waiting (no empty site)."""
+    waiting: list[tuple[int, int]] = []
+    for code, n in units:
+        if waiting:  # the lattice is full: trying again would draw for nothing
+            waiting.append((code, n))
+            continue
+        place.reserve(n)
+        placed = int(
+            reinforce(
+                place.lattice,
+                place.agents,
+                n,
+                code,
+                *place.area(None),
+                place.rules,
+                place.streams["events"],
+                place.free_slots,
+                place.free_meta,
+            )
+        )
+        if placed < n:
+            waiting.append((code, n - placed))
+    return tuple(waiting)
+
+
 def in_transit(country) -> int:
     """Cops on their way between places now."""
     st = country.state.get("transport")
     if not st:
         return 0
     return sum(c[0] for c in st["convoys"])
+
+
+def in_transit_by_unit(country) -> dict[str, int]:
+    """Cops on their way between places now, by unit name ("" for the initial force);
+    units with none on the way are left out."""
+    st = country.state.get("transport")
+    # the codes the places were compiled with (their timeline's country)
+    names = {code: name for name, code in country_units(country.places[0].timeline).items()}
+    names[0] = ""
+    out: dict[str, int] = {}
+    for convoy in st["convoys"] if st else ():
+        for code, n in convoy[5]:
+            out[names[code]] = out.get(names[code], 0) + n
+    return out
 
 
 MECHANISM = Transport()
