@@ -37,6 +37,9 @@ import textwrap
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from types import SimpleNamespace
+
+from upheaval.model.timeline import applies_to
 
 ROOT = Path(__file__).resolve().parent.parent
 PRESETS = ROOT / "src" / "upheaval" / "scenario" / "presets"
@@ -842,16 +845,13 @@ def build_toml(events: list[Event], regions_of_places: list[str]) -> str:
 
 
 def acts_in(body: list[str], city: City) -> bool:
-    """Whether a timeline entry acts in ``city``: it names no place or region (the
-    whole country), or ``city`` or its region (the engine's rule,
-    upheaval.model.timeline.applies_to)."""
-    for line in body:
-        key, _, value = line.partition(" = ")
-        if key == "place":
-            return value == f'"{city.name}"'
-        if key == "region":
-            return value == f'"{city.region}"'
-    return True
+    """Whether a timeline entry acts in ``city``, by the engine's rule
+    (upheaval.model.timeline.applies_to) on the entry's ``place`` and ``region``."""
+    keys = dict(line.partition(" = ")[::2] for line in body)
+    target = SimpleNamespace(
+        place=keys.get("place", "").strip('"'), region=keys.get("region", "").strip('"')
+    )
+    return applies_to(target, city.name, city.region)
 
 
 def is_country_only(body: list[str]) -> bool:

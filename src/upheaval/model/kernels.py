@@ -69,6 +69,7 @@ from upheaval.model.rules.provocation import PROVOCATEUR, provoke
 from upheaval.model.rules.reproduction import age_and_die, clone
 from upheaval.model.rules.violence import kill_other_group
 from upheaval.model.state import TALLY
+from upheaval.model.timeline import as_timeline
 from upheaval.world.grid import prefetch_neighbourhood
 from upheaval.world.lattice import clone_neighbourhood, neighbourhood
 
@@ -140,7 +141,7 @@ zeroed by the engine before each tick)."""
 def compile_rules(p: Params, timeline=()) -> Rules:
     """Translate validated parameters (and the timeline's mechanism needs) into the
     kernels' record."""
-    timeline = timeline if isinstance(timeline, tuple) else tuple(timeline)  # keeps .country
+    timeline = as_timeline(timeline)
     cit = neighbourhood(p.world.vision_shape, p.citizens.vision)
     cop = neighbourhood(p.world.vision_shape, p.cops.vision)
     cl = clone_neighbourhood(p.groups.clone_neighbourhood)
@@ -185,7 +186,7 @@ def compile_rules(p: Params, timeline=()) -> Rules:
 
 def make_signals(p: Params, timeline=()) -> Signals:
     """A place's fresh exchange record (see :data:`Signals`)."""
-    timeline = timeline if isinstance(timeline, tuple) else tuple(timeline)  # keeps .country
+    timeline = as_timeline(timeline)
     fields = {}
     for m in MECHANISMS:
         if m.counters:
@@ -200,7 +201,7 @@ def make_signals(p: Params, timeline=()) -> Signals:
 def removes_agents(p: Params, timeline=()) -> bool:
     """Whether agents can leave the world inside the step kernel: Model II (killings,
     deaths) or a mechanism (lethal force, a disarmed foreign soldier)."""
-    timeline = timeline if isinstance(timeline, tuple) else tuple(timeline)  # keeps .country
+    timeline = as_timeline(timeline)
     return p.model.variant == "II" or any(m.removes_agents(p, timeline) for m in MECHANISMS)
 
 

@@ -293,6 +293,12 @@ class PlaceTimeline(tuple):
         return part
 
 
+def as_timeline(timeline: Iterable[TimelineEvent]) -> tuple[TimelineEvent, ...]:
+    """``timeline`` as a tuple; a place's part (:class:`PlaceTimeline`) as it is, so
+    that it keeps the whole it was taken from."""
+    return timeline if isinstance(timeline, tuple) else tuple(timeline)
+
+
 def country_timeline(timeline: Iterable[TimelineEvent]) -> tuple[TimelineEvent, ...]:
     """The country's whole timeline a place's part was taken from; a one-place run's
     timeline is its own whole."""

@@ -62,6 +62,7 @@ import numpy as np
 
 from upheaval._version import __version__
 from upheaval.model.params import Params, parameter
+from upheaval.model.state import TALLY
 from upheaval.model.ticks import COLUMNS, PLACE, agents_in, tick_schema, tick_table
 from upheaval.model.timeline import ActionEvent, RampEvent, SetEvent, TimelineEvent
 from upheaval.results.snapshots import lattice_snapshot, snapshot_schema, snapshot_table
@@ -663,17 +664,7 @@ def _streets_control(table: pa.Table, control_of: Any) -> np.ndarray:
         if PLACE in table.column_names
         else np.zeros(ticks.shape[0], dtype=object)
     )
-    cols = {
-        c: np.asarray(table.column(c))
-        for c in (
-            "quiet_blue",
-            "active_blue",
-            "jailed_blue",
-            "quiet_green",
-            "active_green",
-            "jailed_green",
-        )
-    }
+    cols = {c: np.asarray(table.column(c)) for c in TALLY if c != "cops"}
     active = cols["active_blue"] + cols["active_green"]
     citizens = sum(cols.values())
     out = np.ones(ticks.shape[0])

@@ -26,6 +26,7 @@ with cops' minds on, every cop placed here draws its hardship and loyalty from t
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
@@ -210,6 +211,17 @@ def units_on_duty_by(timeline, tick: int) -> dict[str, int]:
     return {e.unit: codes[e.unit] for e in _reinforcements(timeline) if e.tick <= tick}
 
 
+def unarrived(timeline, action: str) -> Iterator[tuple[int, ActionEvent]]:
+    """The entries (index, event) of ``action`` naming a unit that no ``reinforce``
+    before them has brought (a ``withdraw`` in a place, a ``send`` in the country)."""
+    arrived: set[str] = set()
+    for n, e in indexed(timeline):
+        if isinstance(e, ActionEvent) and e.action == "reinforce":
+            arrived.add(e.unit)
+        elif isinstance(e, ActionEvent) and e.action == action and e.unit not in arrived:
+            yield n, e
+
+
 def has_guards(timeline) -> bool:
     return any(e.mode == "guard" for e in _reinforcements(timeline))
 
@@ -279,8 +291,7 @@ class Reinforcement(Mechanism):
 
     def replaces_rule_c(self, p: Params, timeline) -> bool:
         # a guard unit's members may be sent here from another place
-        whole = country_timeline(timeline) if p.transport.enabled else timeline
-        return has_guards(timeline) or has_guards(whole)
+        return has_guards(country_timeline(timeline) if p.transport.enabled else timeline)
 
     def compile_rules(self, p: Params, timeline) -> dict[str, Any]:
         # every unit of the country, whichever place it reinforces: it may travel
@@ -301,12 +312,8 @@ class Reinforcement(Mechanism):
     def check_timeline(self, p: Params, timeline) -> None:
         if p.transport.enabled:
             return  # a unit may be sent to a place it never reinforced: checked country-wide
-        arrived: set[str] = set()
-        for n, e in indexed(timeline):
-            if isinstance(e, ActionEvent) and e.action == "reinforce":
-                arrived.add(e.unit)
-            elif isinstance(e, ActionEvent) and e.action == "withdraw" and e.unit not in arrived:
-                raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")
+        for n, e in unarrived(timeline, "withdraw"):
+            raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")
 
     def check_country_timeline(self, p: Params, timeline) -> None:
         # one code for a unit in every place, so one mode and one origin

@@ -67,6 +67,7 @@ from upheaval.model.declare import Mechanism, ParameterError, Section, param, se
 from upheaval.model.rules.forces import (
     country_units,
     reinforce,
+    unarrived,
     withdraw_members,
 )
 from upheaval.model.rules.legitimacy import citizens_in
@@ -204,13 +205,8 @@ class Transport(Mechanism):
     def check_country_timeline(self, p: Params, timeline) -> None:
         # a unit may be sent from anywhere it could be by then: it must have arrived
         # somewhere in the country (its members may have travelled since)
-        arrived: set[str] = set()
-        for n, e in indexed(timeline):
-            if not isinstance(e, ActionEvent):
-                continue
-            if e.action == "reinforce":
-                arrived.add(e.unit)
-            elif e.action == "send" and e.unit and e.unit not in arrived:
+        for n, e in unarrived(timeline, "send"):
+            if e.unit:  # a send without a unit sends any cops
                 raise TimelineError(
                     n, "unit", f"no unit {e.unit!r} has arrived anywhere by tick {e.tick}"
                 )
