@@ -65,6 +65,17 @@ def git_state() -> dict[str, Any]:
         return {"commit": "unknown", "src_dirty": None}
 
 
+def commit_of(tree: Path) -> str:
+    """The short commit a checkout is at ("?" outside git)."""
+    out = subprocess.run(
+        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    return out.stdout.strip() or "?"
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on (load averages are added by the record)."""
     return {

@@ -30,7 +30,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from _records import begin, write_record
+from _records import begin, commit_of, write_record
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -77,16 +77,6 @@ print(json.dumps({{"ns_per_agent_step": cpu / ({ticks} * n) * 1e9, "agents": n}}
 def python_of(tree: Path) -> str:
     exe = tree / ".venv" / "bin" / "python"
     return str(exe) if exe.exists() else sys.executable
-
-
-def commit_of(tree: Path) -> str:
-    out = subprocess.run(
-        ["git", "-C", str(tree), "rev-parse", "--short", "HEAD"],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return out.stdout.strip() or "?"
 
 
 def measure(tree: Path, workload: str) -> float:

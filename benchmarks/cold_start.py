@@ -6,6 +6,15 @@
     python benchmarks/cold_start.py --variants generic,no-inline,opt0   # what-ifs
     python benchmarks/cold_start.py --scenario kz2022-almaty            # another scenario
     python benchmarks/cold_start.py --scenario kazakhstan-2022 --set run.steps=24
+    python benchmarks/cold_start.py --before ../before --repeats 3 --no-breakdown
+
+``--before CHECKOUT`` times another checkout's first run in the same run, cold runs
+alternating between the two (this one first in even repeats), each in a fresh process
+with its own empty cache and with ``PYTHONPATH`` at that checkout's ``src``, and prints
+after ÷ before. Absolute compile times differ about 2× between the machines we are given
+(an AMD EPYC measured run 2's first run at 24 s of CPU where an Intel Xeon took 12.5 s,
+the same commit), so a target is read as the ratio to the build it improves, both
+measured side by side.
 
 End to end: `upheaval run epstein2002-run2 --no-progress` (or ``--scenario``, with
 ``--set`` overrides) in a fresh process with a
@@ -43,6 +52,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -50,7 +60,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from _records import begin, write_record
+from _records import begin, commit_of, write_record
 
 HERE = Path(__file__).resolve().parent
 SCENARIO = "epstein2002-run2"
@@ -78,19 +88,49 @@ def _timed(cmd: list[str], env: dict[str, str], cwd: str) -> dict[str, float]:
     }
 
 
-def end_to_end(repeats: int, scenario: str, sets: list[str]) -> list[dict[str, object]]:
+def _cold_warm(scenario: str, sets: list[str], checkout: Path | None = None) -> dict[str, object]:
+    """One first run (empty cache) and one second run, of this checkout or another."""
+    with tempfile.TemporaryDirectory(prefix="upheaval-cold-") as tmp:
+        env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
+        if checkout is None:
+            cmd = _entry_point()
+        else:  # its own source, this interpreter and its dependencies
+            env["PYTHONPATH"] = str(checkout / "src")
+            cmd = [sys.executable, "-c", "from upheaval.cli import app; app()"]
+        cmd = [*cmd, "run", scenario, "--no-progress"]
+        cmd += [a for kv in sets for a in ("--set", kv)]
+        cold = _timed([*cmd, "--out", "cold"], env, tmp)
+        warm = _timed([*cmd, "--out", "warm"], env, tmp)
+        cache = sum(f.stat().st_size for f in (Path(tmp) / "numba-cache").rglob("*"))
+    return {"cold": cold, "warm": warm, "cache_mib": round(cache / 2**20)}
+
+
+def end_to_end(
+    repeats: int, scenario: str, sets: list[str], before: Path | None = None
+) -> list[dict[str, object]]:
     rows = []
     for i in range(repeats):
-        with tempfile.TemporaryDirectory(prefix="upheaval-cold-") as tmp:
-            env = {**os.environ, "NUMBA_CACHE_DIR": str(Path(tmp) / "numba-cache")}
-            cmd = [*_entry_point(), "run", scenario, "--no-progress"]
-            cmd += [a for kv in sets for a in ("--set", kv)]
-            cold = _timed([*cmd, "--out", "cold"], env, tmp)
-            warm = _timed([*cmd, "--out", "warm"], env, tmp)
-            cache = sum(f.stat().st_size for f in (Path(tmp) / "numba-cache").rglob("*"))
-        rows.append({"repeat": i, "cold": cold, "warm": warm, "cache_mib": round(cache / 2**20)})
-        print(f"repeat {i}: cold {cold}, warm {warm}", flush=True)
+        row: dict[str, object] = {"repeat": i}
+        arms = ("after", "before") if i % 2 == 0 else ("before", "after")
+        for arm in arms if before is not None else ("after",):
+            got = _cold_warm(scenario, sets, before if arm == "before" else None)
+            if arm == "after":
+                row.update(got)
+            else:
+                row["before"] = got
+            print(f"repeat {i} {arm}: cold {got['cold']}, warm {got['warm']}", flush=True)
+        rows.append(row)
     return rows
+
+
+def _ratios(rows: list[dict[str, object]]) -> dict[str, float]:
+    """after ÷ before of the medians of the cold runs' CPU and wall times."""
+    out = {}
+    for key in ("cpu_s", "wall_s"):
+        after = statistics.median(r["cold"][key] for r in rows)
+        before = statistics.median(r["before"]["cold"][key] for r in rows)
+        out[key] = round(after / before, 3)
+    return out
 
 
 # -- the breakdown, in a child process ------------------------------------------------------
@@ -257,12 +297,23 @@ def main() -> None:
     )
     ap.add_argument("--child", metavar="VARIANT", help=argparse.SUPPRESS)
     ap.add_argument("--json", type=Path, help="write the record here instead of the history")
+    ap.add_argument(
+        "--before", type=Path, help="another checkout whose first run to time alongside"
+    )
     args = ap.parse_args()
     if args.child:
         _child(args.child, args.scenario, args.set)
         return
     start = begin()
-    result: dict[str, object] = {"end_to_end": end_to_end(args.repeats, args.scenario, args.set)}
+    before = args.before.resolve() if args.before else None
+    if before is not None and not (before / "src" / "upheaval").is_dir():
+        raise SystemExit(f"--before {args.before}: no src/upheaval there")
+    rows = end_to_end(args.repeats, args.scenario, args.set, before)
+    result: dict[str, object] = {"end_to_end": rows}
+    if before is not None:
+        result["before"] = {"path": str(before), "commit": commit_of(before)}
+        result["after_over_before"] = _ratios(rows)
+        print(f"first run, after ÷ before (medians): {result['after_over_before']}")
     if not args.no_breakdown:
         b = breakdown(args.scenario, args.set)
         result["breakdown"] = b
@@ -304,6 +355,7 @@ def main() -> None:
         "repeats": args.repeats,
         "breakdown": not args.no_breakdown,
         "variants": args.variants,
+        "before": str(before) if before else None,
     }
     path = write_record("cold_start", start, settings, result, out=args.json)
     print(f"wrote {path}")

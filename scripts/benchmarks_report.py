@@ -445,16 +445,16 @@ def block_cold_start(records: dict[str, list]) -> list[str]:
     if not recs:
         return ["*No run recorded.*"]
     lines = [
-        "| run | commit | scenario | repeats | first run (empty cache): wall | CPU | peak RSS "
-        "| second run (warm): wall | CPU | load at start |",
-        "|---|---|---|---|---|---|---|---|---|---|",
+        "| run | commit | machine | scenario | repeats | first run (empty cache): wall | CPU "
+        "| peak RSS | second run (warm): wall | CPU | load at start |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     s = lambda v: f"{v:.1f} s"  # noqa: E731
     mib = lambda v: f"{v:.0f} MiB"  # noqa: E731
     for r in recs:
         e = r["results"]["end_to_end"]
         lines.append(
-            f"| {day(r)} | {commit(r)} | {_cold_scenario(r)} | {len(e)} "
+            f"| {day(r)} | {commit(r)} | {_cpu(r)} | {_cold_scenario(r)} | {len(e)} "
             f"| {med_range([x['cold']['wall_s'] for x in e], s)} "
             f"| {med_range([x['cold']['cpu_s'] for x in e], s)} "
             f"| {med_range([x['cold']['peak_rss_mib'] for x in e], mib)} "
@@ -462,8 +462,32 @@ def block_cold_start(records: dict[str, list]) -> list[str]:
             f"| {med_range([x['warm']['cpu_s'] for x in e], s)} "
             f"| {load(r, 'loadavg_start')} |"
         )
+    paired = [r for r in recs if "before" in r["results"]]
+    if paired:
+        lines += [
+            "",
+            "Side by side (`--before`): another checkout's first run timed in the same run, "
+            "cold runs alternating; the ratio of the medians, after ÷ before:",
+            "",
+            "| run | after | before | machine | repeats | first run, after: CPU | before: CPU "
+            "| after ÷ before, CPU | wall |",
+            "|---|---|---|---|---|---|---|---|---|",
+        ]
+        for r in paired:
+            e = r["results"]["end_to_end"]
+            q = r["results"]["after_over_before"]
+            lines.append(
+                f"| {day(r)} | {commit(r)} | {r['results']['before']['commit']} | {_cpu(r)} "
+                f"| {len(e)} | {med_range([x['cold']['cpu_s'] for x in e], s)} "
+                f"| {med_range([x['before']['cold']['cpu_s'] for x in e], s)} "
+                f"| {q['cpu_s']:.3f} | {q['wall_s']:.3f} |"
+            )
     lines += ["", "Records: " + ", ".join(f"`{r['_file']}`" for r in recs) + "."]
     return lines
+
+
+def _cpu(record: dict[str, Any]) -> str:
+    return record["machine"].get("cpu_model") or "not recorded"
 
 
 def ratios_by_run(records: list[dict[str, Any]]) -> list[str]:
