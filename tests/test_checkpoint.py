@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import pickle
 
 import numpy as np
 import pytest
@@ -225,3 +226,41 @@ def test_branch_that_would_relabel_units_on_duty_is_refused():
     branch.step(3)
     a = branch.place.agents
     assert np.count_nonzero((a.unit == 3) & (a.status != DEAD)) == 3
+
+
+def test_guards_keep_their_unit_through_a_checkpoint_file(tmp_path):
+    """A checkpoint taken while a unit's cops guard a site holds their records; the
+    restored run relieves them as the straight run does, bit for bit."""
+    timeline = (
+        ActionEvent(tick=1, action="reinforce", count=6, unit="csto", mode="guard"),
+        ActionEvent(tick=3, action="guard", site="akimat", count=4, unit="csto"),
+        ActionEvent(tick=4, action="guard", site="akimat", count=3),
+        ActionEvent(tick=8, action="unguard", site="akimat", count=5),
+    )
+    sc = Scenario(
+        params=SMALL.replace(site_list="name=akimat x=0.5 y=0.5", forces_minds=True),
+        timeline=timeline,
+    )
+    straight = Simulation(sc, seed=5)
+    straight.step(12)
+    part = Simulation(sc, seed=5)
+    part.step(6)
+    posted = part.place.state["sites"]["posted"]
+    assert posted["unit"].tolist()[:4] == [1] * 4 and len(posted) == 7
+    path = part.checkpoint().save(tmp_path / "guards.ckpt")
+    resumed = Simulation.restore(Checkpoint.load(path))
+    resumed.step(6)
+    assert_same_run(straight, resumed)
+    for key, value in straight.place.state["sites"].items():
+        assert np.array_equal(value, resumed.place.state["sites"][key]), key
+    assert len(resumed.place.state["sites"]["posted"]) == 2
+
+
+def test_a_checkpoint_of_the_format_before_guards_kept_their_unit_is_refused(tmp_path):
+    """Format 4 had no guard records: its own guards would come back as no one."""
+    sim = Simulation(CASES["model-I"], seed=1)
+    sim.step(1)
+    path = tmp_path / "old.ckpt"
+    path.write_bytes(pickle.dumps(("upheaval-checkpoint-4", "0", sim.checkpoint())))
+    with pytest.raises(ValueError, match="checkpoint format 'upheaval-checkpoint-4'"):
+        Checkpoint.load(path)

@@ -15,11 +15,13 @@ shoot — and plays it. After every tick:
   about but never make or lose one); what a place's row reports as sent, arrived
   and in transit agrees with the convoys;
 * **units**: each named unit's members on duty, summed over the places, + its
-  members in transit = those the timeline placed − those it withdrew (a unit sent
-  by name, or carried by the regime's calls, keeps its code: codes are the
-  country's) − those a site's guard took from the cops (who leave their unit);
-* **guards**: a site's guards are never negative, and the row's ``site_guards`` and
-  ``sites_held`` are what the sites' state holds;
+  members in transit + its members guarding a site = those the timeline placed −
+  those it withdrew (a unit sent by name, carried by the regime's calls, or posted
+  at a site and relieved keeps its code: codes are the country's); a guard naming a
+  unit posts members of that unit only, and an unguard brings members back;
+* **guards**: a site's guards are never negative, its own guards are the records
+  its post holds, and the row's ``site_guards`` and ``sites_held`` are what the
+  sites' state holds;
 * **the places' own state** passes the single-lattice checks
   (tests/test_invariants.py:check_state).
 """
@@ -38,7 +40,7 @@ from country.helpers import country_scenario, sited_towns
 from test_invariants import check_state
 from upheaval.core.codes import CITIZEN, COP, DEAD
 from upheaval.model.rules.forces import country_units
-from upheaval.model.rules.sites import guards_at
+from upheaval.model.rules.sites import guards_at, guards_by_unit
 from upheaval.model.rules.transport import in_transit, in_transit_by_unit
 from upheaval.model.timeline import ActionEvent, SetEvent, first_tick
 
@@ -123,9 +125,10 @@ class CountryTimeline(RuleBasedStateMachine):
         return int(np.count_nonzero((a.kind == COP) & (a.status != DEAD) & (a.unit == code)))
 
     def _unit_total(self, unit) -> int:
-        """The unit's members on duty anywhere, and on the way."""
+        """The unit's members on duty anywhere, on the way, and guarding a site."""
         on_duty = sum(self._members(pl, unit) for pl in self.sim.places)
-        return on_duty + in_transit_by_unit(self.sim).get(unit, 0)
+        guarding = sum(guards_by_unit(pl).get(unit, 0) for pl in self._sited())
+        return on_duty + in_transit_by_unit(self.sim).get(unit, 0) + guarding
 
     # -- rules --------------------------------------------------------------------
     @rule(ticks=st.integers(1, 3))
@@ -148,28 +151,35 @@ class CountryTimeline(RuleBasedStateMachine):
         index=st.integers(0, 1),
         count=st.integers(1, 30),
         source=st.sampled_from(["cops", "new"]),
+        unit=st.sampled_from(["", *sorted(UNITS)]),
         guard=st.booleans(),
     )
-    def guard(self, where, index, count, source, guard):
+    def guard(self, where, index, count, source, unit, guard):
         site = SITES[where][index % len(SITES[where])]
-        only_guard = {"source": source} if guard else {}
+        named = guard and source == "cops" and bool(unit)
+        keys = {"source": source} if guard else {}
+        if named:
+            keys["unit"] = unit  # outsiders belong to no unit
         action = "guard" if guard else "unguard"
+        place = self._place(where)
+        before = guards_by_unit(place)
         self._play(
             ActionEvent(
-                tick=self.sim.tick + 1,
-                action=action,
-                place=where,
-                site=site,
-                count=count,
-                **only_guard,
+                tick=self.sim.tick + 1, action=action, place=where, site=site, count=count, **keys
             )
         )
-        # A site's guards taken from the cops leave their unit (they come back as the
-        # place's own force; docs/places.md, not done yet): a unit may only shrink.
-        for unit, members in self.units.items():
-            now = self._unit_total(unit)
-            assert now <= members, unit
-            self.units[unit] = now
+        # The posts change only by the action (at the tick's start): a guard naming a
+        # unit posts its members only, an unguard only brings guards back. The units'
+        # totals, guards included, are kept (units_balance).
+        after = guards_by_unit(place)
+        for name in set(before) | set(after):
+            was, now = before.get(name, 0), after.get(name, 0)
+            if not guard:
+                assert now <= was, name
+            elif named and name != unit:
+                assert now == was, name
+            else:
+                assert now >= was, name
 
     @rule(
         source=st.sampled_from(NAMES),
@@ -301,6 +311,8 @@ class CountryTimeline(RuleBasedStateMachine):
         for pl in self._sited():
             s = pl.state["sites"]
             assert (s["own_guards"] >= 0).all() and (s["new_guards"] >= 0).all(), pl.name
+            posted = np.bincount(s["posted"]["site"], minlength=len(s["own_guards"]))
+            assert posted.tolist() == s["own_guards"].tolist(), pl.name
             assert pl.row.site_guards == guards_at(pl)
             assert pl.row.sites_held == int(s["held"].sum())
             assert (s["held_for"][~s["held"]] == 0).all()

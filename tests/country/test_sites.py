@@ -11,6 +11,7 @@ import json
 import re
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,10 +20,13 @@ from hypothesis import strategies as st
 
 import upheaval
 from country.helpers import AKIMAT, country_scenario, run_and_show, sited_towns
+from reference.compare import engine_snapshot
 from reference.country import ReferenceCountry
+from upheaval.core.codes import COP, DEAD
 from upheaval.model.params import Params
-from upheaval.model.rules.sites import guards_at, parse_sites
-from upheaval.model.timeline import ActionEvent, SetEvent
+from upheaval.model.rules.forces import country_units
+from upheaval.model.rules.sites import guards_at, guards_by_unit, parse_sites
+from upheaval.model.timeline import ActionEvent, SetEvent, TimelineError
 from upheaval.results.places import place_summaries
 from upheaval.scenario.loading import ScenarioError
 from upheaval.scenario.schema import Scenario
@@ -116,6 +120,203 @@ def test_a_place_without_sites_reports_its_streets_as_control():
         )
         assert row.control == 1.0 - (before.active_blue + before.active_green) / citizens
     assert all(r.sites_declared == 0 and r.site_guards == 0 for r in rows)
+
+
+# -- guards keep their unit -----------------------------------------------------------
+def _units_arrive(tick: int = 1) -> tuple[ActionEvent, ...]:
+    """A foreign guard unit and a national guard patrol, 10 cops each."""
+    return (
+        ActionEvent(
+            tick=tick, action="reinforce", count=10, unit="csto", mode="guard", origin="foreign"
+        ),
+        ActionEvent(tick=tick, action="reinforce", count=10, unit="ng", origin="national_guard"),
+    )
+
+
+def _one_town(timeline: tuple, **changes) -> upheaval.Simulation:
+    """A calm 20×20 town (no defections, disarming or killings) whose cops have minds
+    and two factions, so that every cop carries a unit, a mind and a faction."""
+    p = Params(
+        width=20,
+        height=20,
+        legitimacy=0.9,
+        cop_density=0.04,
+        site_list=AKIMAT,
+        forces_minds=True,
+        elite_rival_share=0.5,
+    )
+    return upheaval.Simulation(Scenario(params=p.replace(**changes), timeline=timeline), seed=3)
+
+
+def _cops_as_they_are(place) -> list[tuple]:
+    """Each cop on duty as (unit, H_c, loyalty, faction), sorted: who they are, not
+    where they stand or in which slot."""
+    a = place.agents
+    on = (a.kind == COP) & (a.status != DEAD)
+    return sorted(
+        zip(
+            a.unit[on].tolist(),
+            a.hardship[on].tolist(),
+            a.risk_aversion[on].tolist(),
+            a.faction[on].tolist(),
+            strict=True,
+        )
+    )
+
+
+def _by_unit(place) -> dict[int, int]:
+    a = place.agents
+    on = (a.kind == COP) & (a.status != DEAD)
+    return {int(c): int(n) for c, n in enumerate(np.bincount(a.unit[on])) if n}
+
+
+def test_guards_of_any_unit_come_back_as_the_cops_they_were():
+    """A guard without a unit takes cops of every unit (here all of them) and an
+    unguard brings each back with its unit code — so its mode and origin — its mind
+    and its faction: the force on duty afterwards is the force before, cop for cop.
+    The guard unit's members keep their posts again (they never move)."""
+    tl = (
+        *_units_arrive(),
+        ActionEvent(tick=3, action="guard", site="akimat", count=1000),
+        ActionEvent(tick=5, action="unguard", site="akimat"),
+    )
+    sim = _one_town(tl)
+    sim.step(2)
+    before = _cops_as_they_are(sim.place)
+    n0 = sum(1 for c in before if c[0] == 0)
+    sim.step(2)  # ticks 3-4: every cop guards the akimat
+    assert sim.place.cops_on_duty() == 0
+    assert guards_by_unit(sim.place) == {"": n0, "csto": 10, "ng": 10}
+    sim.step()  # tick 5: all back on duty
+    assert _cops_as_they_are(sim.place) == before
+    assert guards_by_unit(sim.place) == {} and sim.place.row.site_guards == 0
+    codes = country_units(sim.place.timeline)
+    a = sim.place.agents
+    csto = np.flatnonzero((a.kind == COP) & (a.status != DEAD) & (a.unit == codes["csto"]))
+    posts = a.position[csto].copy()
+    sim.step(4)
+    assert np.array_equal(a.position[csto], posts)  # guards of a guard unit stand still
+    assert (a.kind[csto] == COP).all() and (a.unit[csto] == codes["csto"]).all()
+
+
+def test_a_guard_naming_a_unit_takes_only_its_members():
+    codes = {"csto": 1, "ng": 2}
+    tl = (
+        *_units_arrive(),
+        ActionEvent(tick=3, action="guard", site="akimat", count=4, unit="ng"),
+        ActionEvent(tick=4, action="guard", site="airport", count=50, unit="csto"),
+        ActionEvent(tick=6, action="unguard", site="akimat", count=3),
+    )
+    sim = _one_town(tl)
+    sim.step(2)
+    start = _by_unit(sim.place)
+    assert start[codes["csto"]] == 10 and start[codes["ng"]] == 10
+    sim.step()
+    st_ = sim.place.state["sites"]
+    assert _by_unit(sim.place) == {**start, codes["ng"]: 6}
+    assert st_["posted"]["unit"].tolist() == [codes["ng"]] * 4
+    sim.step()  # as many as there are: the whole guard unit
+    assert _by_unit(sim.place) == {0: start[0], codes["ng"]: 6}
+    assert guards_by_unit(sim.place) == {"ng": 4, "csto": 10}
+    assert sim.place.row.site_guards == 14 and st_["own_guards"].tolist() == [4, 10]
+    sim.step(2)  # tick 6: 3 of the akimat's 4 back on duty, with their unit
+    assert _by_unit(sim.place) == {0: start[0], codes["ng"]: 9}
+    assert guards_by_unit(sim.place) == {"ng": 1, "csto": 10}
+
+
+def test_a_guard_naming_a_unit_that_has_not_arrived_is_refused():
+    def guard(tick, unit, **keys):
+        return ActionEvent(tick=tick, action="guard", site="akimat", count=2, unit=unit, **keys)
+
+    p = Params(width=20, height=20, site_list=AKIMAT)
+    for timeline, message in (
+        ((*_units_arrive(3), guard(2, "csto")), "timeline[3].unit: no unit 'csto' has arrived"),
+        ((*_units_arrive(), guard(2, "kgb")), "timeline[3].unit: no unit 'kgb' has arrived"),
+        (
+            (*_units_arrive(), guard(2, "csto", source="new")),
+            'timeline[3].unit: guards from outside (source = "new") belong to no unit',
+        ),
+    ):
+        with pytest.raises(TimelineError, match=re.escape(message)):
+            upheaval.Simulation(Scenario(params=p, timeline=timeline))
+    # in a country: without transport only where the unit arrived, with it anywhere
+    beta = ActionEvent(tick=1, action="reinforce", place="Beta", count=3, unit="csto")
+    alpha = ActionEvent(tick=2, action="guard", place="Alpha", site="akimat", count=2, unit="csto")
+    with pytest.raises(TimelineError, match=re.escape("in Alpha: no unit 'csto' has arrived")):
+        upheaval.Simulation(country_scenario(sited_towns(), (beta, alpha)))
+    upheaval.Simulation(country_scenario(sited_towns(), (beta, alpha), transport_enabled=True))
+    ghost = alpha.replace(unit="kgb")
+    with pytest.raises(
+        TimelineError,
+        match=re.escape("timeline[2].unit: no unit 'kgb' has arrived anywhere by tick 2"),
+    ):
+        upheaval.Simulation(country_scenario(sited_towns(), (beta, ghost), transport_enabled=True))
+
+
+def test_a_bad_guard_unit_is_named_with_the_file_entry_and_key(tmp_path):
+    path = tmp_path / "bad.toml"
+    head = (
+        '[world]\nwidth = 20\nheight = 20\n[sites]\nlist = "name=akimat x=0.5 y=0.5"\n'
+        '[[timeline]]\ntick = 1\naction = "reinforce"\ncount = 3\nunit = "csto"\n'
+        '[[timeline]]\ntick = 2\naction = "guard"\nsite = "akimat"\ncount = 2\n'
+    )
+    for entry, expected in (
+        ('unit = "csto"', None),
+        ('unit = "nato"', "timeline[2].unit: no unit 'nato' has arrived by tick 2"),
+        ('unit = ""', "timeline[2].unit: expected a name"),
+        ("unit = 3", "timeline[2].unit: expected a name"),
+    ):
+        path.write_text(head + entry + "\n")
+        if expected is None:
+            upheaval.load(path)
+            continue
+        with pytest.raises(ScenarioError) as err:
+            upheaval.load(path)
+        assert str(err.value).startswith(f"{path}: {expected}"), err.value
+        assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reference_twin_with_units_guarding_in_a_country(seed):
+    """Units sent between places guard a site and come back: the twin agrees on every
+    row and on every cop's unit, faction and mind, place by place."""
+    tl = (
+        ActionEvent(tick=1, action="reinforce", place="Beta", count=6, unit="csto", mode="guard"),
+        ActionEvent(tick=1, action="reinforce", place="Alpha", count=4, unit="ng"),
+        ActionEvent(tick=2, action="send", place="Beta", to="Alpha", unit="csto", count=5),
+        ActionEvent(tick=6, action="guard", place="Alpha", site="akimat", count=3, unit="csto"),
+        ActionEvent(tick=7, action="guard", place="Alpha", site="akimat", count=4),
+        ActionEvent(tick=8, action="guard", place="Gamma", site="statue", count=2, unit="ng"),
+        ActionEvent(tick=10, action="unguard", place="Alpha", site="akimat", count=5),
+        ActionEvent(tick=13, action="unguard", place="Alpha", site="akimat"),
+    )
+    sc = country_scenario(
+        sited_towns(),
+        tl,
+        legitimacy=0.75,
+        steps=16,
+        transport_enabled=True,
+        site_min_crowd=3,
+        forces_minds=True,
+        elite_rival_share=0.3,
+    )
+    sim = upheaval.Simulation(sc, seed=seed)
+    twin = ReferenceCountry(sc, seed)
+    for _ in range(16):
+        sim.step()
+        twin.step()
+        for pl, model in zip(sim.places, twin.models, strict=True):
+            assert engine_snapshot(SimpleNamespace(place=pl)) == model.snapshot(), pl.name
+            a = pl.agents
+            live = np.flatnonzero(a.status != DEAD)
+            got = {int(i): (int(a.unit[i]), int(a.faction[i])) for i in live}
+            want = {s: (v[4], v[5]) for s, v in model.mechanism_snapshot().items()}
+            assert got == want, (sim.tick, pl.name)
+    got, want = sim.table(), twin.table()
+    for name in got.column_names:
+        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+    alpha = sim.table().to_pandas().query("place == 'Alpha'").set_index("tick")
+    assert alpha.site_guards.loc[7:9].eq(7).all() and alpha.site_guards.loc[13:].eq(0).all()
 
 
 # -- declarations ---------------------------------------------------------------------
@@ -236,6 +437,8 @@ def test_guards_are_never_created_or_lost(orders, legitimacy, seed):
         sim.step()
         assert sim.place.cops_on_duty() + int(st_["own_guards"].sum()) == cops
         assert (st_["own_guards"] >= 0).all() and (st_["new_guards"] >= 0).all()
+        posted = np.bincount(st_["posted"]["site"], minlength=len(st_["own_guards"]))
+        assert posted.tolist() == st_["own_guards"].tolist()
         assert sim.place.row.site_guards == guards_at(sim.place)
         assert sim.place.row.sites_held == int(st_["held"].sum())
         assert (st_["held_for"][~st_["held"]] == 0).all()

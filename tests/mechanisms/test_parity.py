@@ -387,6 +387,30 @@ CASES = {
             ActionEvent(tick=11, action="unguard", site="airport"),
         ),
     ),
+    "key sites: guards of named units keep their unit, mind and faction": (
+        BASE.replace(
+            legitimacy=0.55,
+            site_list="name=akimat x=0.5 y=0.5; name=airport kind=airport x=0.1 y=0.8 radius=1",
+            site_min_crowd=3,
+            site_seize_ratio=1.5,
+            forces_minds=True,
+            elite_rival_share=0.4,
+            lethal_probability=0.1,
+        ),
+        (
+            ActionEvent(
+                tick=2, action="reinforce", count=6, unit="csto", mode="guard", origin="foreign"
+            ),
+            ActionEvent(tick=2, action="reinforce", count=5, unit="ng"),
+            ActionEvent(tick=3, action="guard", site="akimat", count=4, unit="csto"),
+            ActionEvent(tick=4, action="guard", site="airport", count=3),
+            ActionEvent(tick=5, action="guard", site="akimat", count=2, source="new"),
+            ActionEvent(tick=6, action="guard", site="akimat", count=2, unit="ng"),
+            ActionEvent(tick=8, action="unguard", site="akimat", count=3),
+            ActionEvent(tick=10, action="unguard", site="airport"),
+            ActionEvent(tick=12, action="unguard", site="akimat"),
+        ),
+    ),
     "identities: solidarity ramped down and set back": (
         BASE.replace(
             legitimacy=0.5, identity_enabled=True, identity_solidarity=0.7, blue_share=0.4
@@ -456,6 +480,7 @@ def test_parity_runs_exercise_the_mechanisms():
         "organised groups: protest, per-agent legitimacy, lethal force, minds, media",
         "identities: solidarity ramped down and set back",
         "key sites: seizure, burning, guards of cops and outsiders, unguard, framing",
+        "key sites: guards of named units keep their unit, mind and faction",
         "every mechanism at once: identities, members, provocateurs, factions, focal site",
     ],
 )
@@ -608,3 +633,32 @@ def test_sites_parity_case_seizes_burns_retakes_and_guards():
     assert sum(r.sites_retaken for r in rows) > 0
     assert min(r.control for r in rows) < 0.5
     assert max(r.framing for r in rows) > 0.5
+
+
+def test_unit_guards_parity_case_posts_and_brings_back_whole_cops():
+    """The named units' guards case posts only the unit named, relieves the first
+    posted first (outsiders before them) and brings each back with its unit, mind
+    and faction: the cop that left, not a new one of the initial force."""
+    params, timeline = CASES["key sites: guards of named units keep their unit, mind and faction"]
+    codes = unit_codes(timeline)
+    kept = ["unit", "hardship", "risk_aversion", "faction"]
+    for seed in (1, 7):
+        sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
+        sim.step(3)
+        st = sim.place.state["sites"]
+        assert st["posted"]["unit"].tolist() == [codes["csto"]] * 4
+        sim.step(3)
+        akimat = st["posted"][st["posted"]["site"] == 0]
+        assert akimat["unit"].tolist() == [codes["csto"]] * 4 + [codes["ng"]] * 2
+        assert len(st["posted"]) == 9 and st["new_guards"][0] == 2
+        first = akimat[0]
+        sim.step(2)  # tick 8: the 2 outsiders leave, then the first posted comes back
+        assert st["new_guards"][0] == 0 and st["own_guards"][0] == 5
+        a = sim.place.agents
+        on_duty = (a.kind == 1) & (a.status != 3)
+        match = on_duty.copy()
+        for name in kept:
+            match &= getattr(a, name) == first[name]
+        assert np.count_nonzero(match) == 1
+        sim.step(4)
+        assert len(st["posted"]) == 0 and sim.place.row.site_guards == 0

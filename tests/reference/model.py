@@ -40,7 +40,10 @@ citizen in slot order after every other initial draw (Blue iff u < blue_share); 
 counts the other group's actives as ⌊s · n⌋.
 
 Key sites (docs/odd.md §12.4): no draws of their own; a ``guard`` of the place's
-cops and an ``unguard`` draw from the events stream as a ``cop_density`` change does.
+cops draws them from the events stream as a ``cop_density`` cut does (with ``unit``,
+among the unit's members, as a ``withdraw`` does) and keeps each as it was; an
+``unguard`` puts the first posted back, each on a cell drawn as a ``cop_density``
+rise draws it, with everything it kept (no mind drawn).
 At the start of each tick's play each site counts the actives and cops standing within
 Chebyshev distance r of its cell (torus), adds its guards to the cops, and changes
 hands by the ratio rule; control is 1 − w·held/sites − (1 − w)·actives/citizens of the
@@ -52,6 +55,7 @@ candidates on one site are taken in ascending slot order.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import math
 from dataclasses import dataclass
@@ -261,6 +265,9 @@ class ReferenceModel:
         self.site_held_for = [0] * n_sites
         self.own_guards = [0] * n_sites
         self.new_guards = [0] * n_sites
+        # the place's own guards as they left the lattice, (site, agent) in the order
+        # they were posted
+        self.posted: list[tuple[int, Agent]] = []
         self.sites_counts = dict.fromkeys(SITE_COUNTS, 0)
         self.control = 1.0
         self._mechanism_flags()
@@ -587,21 +594,38 @@ class ReferenceModel:
     # -- key sites --------------------------------------------------------------------
     def _guard(self, e: Any) -> None:
         k = [site[0] for site in self.sites].index(e.site)
-        cops = sum(1 for ag in self.agents if ag.kind == COP and ag.status != DEAD)
+        rng = self.streams["events"]
         if e.action == "guard":
             if e.source == "new":
                 self.new_guards[k] += e.count
-            else:
-                n = min(e.count, cops)
-                self._set_cop_count(cops - n)
-                self.own_guards[k] += n
+                return
+            on_duty = [ag for ag in self.agents if ag.kind == COP and ag.status != DEAD]
+            if e.unit:
+                on_duty = [ag for ag in on_duty if ag.unit == self.units[e.unit]]
+            taken = [
+                on_duty.pop(rng.randint(len(on_duty))) for _ in range(min(e.count, len(on_duty)))
+            ]
+            for ag in sorted(taken, key=lambda ag: ag.slot):  # posted in slot order
+                self._remove(ag)
+                self.posted.append((k, dataclasses.replace(ag)))
+            self.own_guards[k] += len(taken)
             return
         total = self.own_guards[k] + self.new_guards[k]
         n = total if e.count < 0 else min(e.count, total)
         leave = min(n, self.new_guards[k])
         self.new_guards[k] -= leave
-        if n - leave > 0:
-            self.own_guards[k] -= self._set_cop_count(cops + n - leave) - cops
+        back = []
+        for entry in [entry for entry in self.posted if entry[0] == k][: n - leave]:
+            site = self._random_empty_site_anywhere(rng)
+            if site is None:
+                break  # the rest stay on guard
+            fields = dataclasses.asdict(entry[1])
+            del fields["slot"]
+            fields.update(kind=COP, status=QUIET, site=site, jail_left=0)
+            self._new_agent(**fields)
+            back.append(entry)
+        self.posted = [entry for entry in self.posted if not any(entry is b for b in back)]
+        self.own_guards[k] -= len(back)
 
     def _sites_tick(self) -> None:
         """Each site changes hands by the ratio rule, from the lattice as it stands."""

@@ -42,7 +42,7 @@ from .memory import check_memory
 from .place import COUNTRY_DYNAMIC, PLACE_DYNAMIC, Place, PlaceState, _copy_state
 
 #: Checkpoint file format; bump when the state layout changes.
-CHECKPOINT_FORMAT = "upheaval-checkpoint-4"
+CHECKPOINT_FORMAT = "upheaval-checkpoint-5"
 
 
 @dataclass

@@ -205,7 +205,8 @@ def country_units(timeline) -> dict[str, int]:
 
 def units_on_duty_by(timeline, tick: int) -> dict[str, int]:
     """Unit name → code of the units that have arrived by the end of ``tick``: the
-    codes a run's cops carry then, which a branch must keep (Simulation.restore).
+    codes a run's cops carry then — on duty, in transit or guarding a site (their
+    posts' records, rules/sites.py) — which a branch must keep (Simulation.restore).
     ``timeline`` is the country's whole timeline."""
     codes = unit_codes(timeline)
     return {e.unit: codes[e.unit] for e in _reinforcements(timeline) if e.tick <= tick}

@@ -24,15 +24,26 @@ on the lattice in the window plus the site's guards:
 
 **Guards.** A timeline ``guard`` sets ``count`` guards at a site: with ``source =
 "cops"`` (the default) taken from the place's cops on duty (as many as there are),
-who leave the lattice exactly as a ``cop_density`` cut removes them (``events``
-stream); with ``source = "new"`` arriving from outside the place (a contingent sent
-"to guard state buildings"). ``unguard`` withdraws ``count`` (default: all) of a
-site's guards, outsiders first: they leave the place; the place's own go back on
-duty on uniformly drawn empty cells (``events`` stream, as a ``cop_density`` rise
-places them; those that find no empty cell stay on guard). So no force is created
-or lost: cops on the lattice + the place's own guards change only as they would
-without sites. Guards stand inside the building: they count in C at their site
-only, are not seen by citizens (rule A) and make no arrests.
+who leave the lattice exactly as a ``cop_density`` cut removes them — drawn
+uniformly among all on duty, whatever their unit (``events`` stream) — or, with
+``unit = "…"``, among that named unit's members only, as a partial ``withdraw``
+draws them; with ``source = "new"`` arriving from outside the place (a contingent
+sent "to guard state buildings"; they belong to no unit of the place). A site's
+post holds a record of each of its own guards (:data:`POSTED`: every per-agent
+field but those of a place on the lattice), so a guard keeps its **unit** (its
+code, and so its mode and origin), its mind (H_c, loyalty), its faction and any
+other per-cop state while posted. ``unguard`` withdraws ``count`` (default: all)
+of a site's guards, outsiders first: they leave the place; the place's own go back
+on duty, first posted first, each on a uniformly drawn empty cell (``events``
+stream, as a ``cop_density`` rise draws the cells; those that find no empty cell
+stay on guard) as the cop it was: nothing is drawn for it but its cell (unlike a
+convoy's cops, whose minds are drawn anew on arrival). So no force is created or
+lost: cops on the lattice + the place's own guards change only as they would
+without sites, and so does each unit's members on duty + on guard
+(:func:`guards_by_unit`). Guards stand inside the building: they count in C at
+their site only, are not seen by citizens (rule A) and make no arrests; while
+posted they are no agents of the lattice, so a ``withdraw``, ``send`` or
+``shift_command`` does not reach them.
 
 **Effects.** Each seizure feeds the regime's "terrorist" framing F (mechanism 6,
 docs/odd.md §7.16): at the end of the tick, after the provocations' update,
@@ -51,7 +62,7 @@ Columns (per place and tick): ``control`` (float), ``sites_declared``,
 ``sites_held`` (held by the crowd during the tick), ``sites_seized``,
 ``sites_retaken``, ``sites_burned`` (burned at this tick's start) and
 ``site_guards`` (guards at the place's sites during the tick). Checkpoints carry
-each site's holder, burned flag, ticks held and guards.
+each site's holder, burned flag, ticks held, guards and its own guards' records.
 """
 
 from __future__ import annotations
@@ -63,11 +74,20 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from upheaval.core.codes import ACTIVE, CITIZEN
+from upheaval.core.codes import ACTIVE, CITIZEN, COP, DEAD, LANE_COP, QUIET
 from upheaval.core.jit import kernel
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.rules.forces import (
+    country_units,
+    random_empty_site_in_area,
+    unarrived,
+    withdraw_members,
+)
 from upheaval.model.rules.legitimacy import citizens_in
+from upheaval.model.slots import pop_free
+from upheaval.model.state import OPTIONAL, Agents, empty_agents
 from upheaval.model.timeline import ActionEvent, ActionSpec, Key, TimelineError, indexed
+from upheaval.world.grid import place as put_on_cell
 
 if TYPE_CHECKING:
     from upheaval.model.params import Params
@@ -86,6 +106,16 @@ DECLARED, HELD, SEIZED, RETAKEN, BURNED, GUARDS = range(6)
 #: The keys of one site in ``sites.list``.
 SITE_KEYS = ("name", "kind", "x", "y", "radius")
 _NAME = re.compile(r"[A-Za-z0-9_\-]+")
+
+#: The fields of a cop on the lattice that a guard post does not keep: where it
+#: stands and what only an agent of the lattice has (it comes back a quiet cop).
+_ON_THE_LATTICE = ("kind", "status", "position", "jail_left", "cell_next")
+#: The per-agent fields a guard keeps while posted: all the others, optional arrays
+#: included (a field whose array the run does not hold is kept as 0, a new cop's).
+KEPT = tuple(f for f in Agents._fields if f not in _ON_THE_LATTICE)
+_ALL = empty_agents(0, True, tuple(OPTIONAL))
+#: One record of a site's post: the site's index and the guard's kept fields.
+POSTED = np.dtype([("site", np.int32), *((f, getattr(_ALL, f).dtype) for f in KEPT)])
 
 
 class Site(NamedTuple):
@@ -306,6 +336,105 @@ def count_around(g, a, cx, cy, radius):
     return actives, cops
 
 
+@kernel
+def rejoin(g, a, kept, count, rng, free_slots, meta):
+    """Put the first ``count`` guards of ``kept`` (an :class:`Agents` of their
+    records) back on duty, each on a uniformly drawn empty cell of the whole lattice
+    drawn as :func:`~upheaval.model.rules.forces.add_cops` draws it, in the lowest
+    free slot, with the fields it kept; returns how many found a cell. Nothing else
+    is drawn: a guard comes back with its own mind, not a new one."""
+    placed = 0
+    for k in range(count):
+        c = random_empty_site_in_area(g, 0, 0, g.width - 1, g.height - 1, rng)
+        if c < 0:
+            break
+        i = pop_free(free_slots, meta)
+        a.kind[i] = COP
+        a.status[i] = QUIET
+        a.jail_left[i] = 0
+        a.hardship[i] = kept.hardship[k]
+        a.risk_aversion[i] = kept.risk_aversion[k]
+        a.group[i] = kept.group[k]
+        if a.age.shape[0]:
+            a.age[i] = kept.age[k]
+            a.death_age[i] = kept.death_age[k]
+        if a.legit.shape[0]:
+            a.legit[i] = kept.legit[k]
+        if a.fear.shape[0]:
+            a.fear[i] = kept.fear[k]
+        if a.cohort.shape[0]:
+            a.cohort[i] = kept.cohort[k]
+        if a.hardship0.shape[0]:
+            a.hardship0[i] = kept.hardship0[k]
+        if a.unit.shape[0]:
+            a.unit[i] = kept.unit[k]
+        if a.faction.shape[0]:
+            a.faction[i] = kept.faction[k]
+        if a.role.shape[0]:
+            a.role[i] = kept.role[k]
+        if a.org.shape[0]:
+            a.org[i] = kept.org[k]
+        a.cell_next[i] = -1
+        put_on_cell(g, a, i, c, LANE_COP)
+        placed += 1
+    return placed
+
+
+def post_records(a: Agents, slots: np.ndarray, site: int) -> np.ndarray:
+    """The :data:`POSTED` records of the agents in ``slots`` (just taken off duty: a
+    removed agent's fields stay in its slot until the slot is reused) at ``site``."""
+    out = np.zeros(slots.shape[0], POSTED)
+    out["site"] = site
+    for f in KEPT:
+        column = getattr(a, f)
+        if column.shape[0]:
+            out[f] = column[slots]
+    return out
+
+
+def _take_off_duty(place, count: int, unit: str) -> np.ndarray:
+    """Take ``count`` cops off the place's lattice (as many as there are): drawn among
+    all on duty as a ``cop_density`` cut draws them, or among the members of the
+    named ``unit`` as a ``withdraw`` draws them; returns their slots, ascending."""
+    a = place.agents
+    was_on_duty = (a.kind == COP) & (a.status != DEAD)
+    if unit:
+        if a.unit.shape[0]:  # without the array no member of a named unit is here
+            withdraw_members(place, country_units(place.timeline)[unit], count)
+    else:
+        on_duty = int(np.count_nonzero(was_on_duty))
+        place.set_cop_count(on_duty - min(count, on_duty))
+    a = place.agents  # removing grows no agent array: the slots are the same
+    return np.flatnonzero(was_on_duty & (a.status == DEAD))
+
+
+def _back_on_duty(place, records: np.ndarray) -> int:
+    """Put the guards of ``records`` back on duty, in order (:func:`rejoin`); returns
+    how many found an empty cell (the first ones)."""
+    n = int(records.shape[0])
+    place.reserve(n)
+    agents = place.agents
+    kept = Agents(
+        **{
+            f: np.ascontiguousarray(records[f])
+            if f in KEPT
+            else np.zeros(0, getattr(agents, f).dtype)
+            for f in Agents._fields
+        }
+    )
+    return int(
+        rejoin(
+            place.lattice,
+            agents,
+            kept,
+            n,
+            place.streams["events"],
+            place.free_slots,
+            place.free_meta,
+        )
+    )
+
+
 def site_cells(p: Params) -> list[tuple[int, int, int]]:
     """(x, y, radius) of each site of a place, on its lattice."""
     w, h = p.world.width, p.world.height
@@ -340,14 +469,20 @@ class Sites(Mechanism):
     actions: ClassVar[dict[str, ActionSpec]] = {
         "guard": ActionSpec(
             '`count` guards at the site `site` of the place: with `source = "cops"` '
-            'taken from its cops on duty (as many as there are), with `source = "new"` '
-            "arriving from outside; they count as forces at the site only (sites.list)",
+            "taken from its cops on duty (as many as there are; drawn among all of them, "
+            "or with `unit` (a name) among that unit's members only), each keeping its "
+            'unit, mind and faction; with `source = "new"` arriving from outside; they '
+            "count as forces at the site only (sites.list)",
             required={"site": Key("name"), "count": Key("count")},
-            optional={"source": Key("choice", default="cops", choices=("cops", "new"))},
+            optional={
+                "source": Key("choice", default="cops", choices=("cops", "new")),
+                "unit": Key("name", default=""),
+            },
         ),
         "unguard": ActionSpec(
             "withdraws `count` (default: all) of the site's guards, outsiders first: they "
-            "leave the place; the place's own go back on duty",
+            "leave the place; the place's own go back on duty, first posted first, each "
+            "with the unit, mind and faction it had",
             required={"site": Key("name")},
             optional={"count": Key("count", default=-1)},
         ),
@@ -362,6 +497,28 @@ class Sites(Mechanism):
             if isinstance(e, ActionEvent) and e.action in self.actions and e.site not in names:
                 known = ", ".join(names) if names else "none: see sites.list"
                 raise TimelineError(n, "site", f"no site {e.site!r} here ({known})")
+            if isinstance(e, ActionEvent) and e.action == "guard" and e.unit:
+                if e.source == "new":
+                    raise TimelineError(
+                        n,
+                        "unit",
+                        'guards from outside (source = "new") belong to no unit of the '
+                        'place; a unit\'s members guard with source = "cops"',
+                    )
+        if not p.transport.enabled:  # no member of a unit comes but by its reinforce
+            for n, e in unarrived(timeline, "guard"):
+                if e.unit:  # a guard without a unit takes any cops
+                    raise TimelineError(
+                        n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}"
+                    )
+
+    def check_country_timeline(self, p: Params, timeline) -> None:
+        # with transport a unit's members may be sent here from wherever it arrived
+        for n, e in unarrived(timeline, "guard"):
+            if e.unit:
+                raise TimelineError(
+                    n, "unit", f"no unit {e.unit!r} has arrived anywhere by tick {e.tick}"
+                )
 
     def initial_state(self, p: Params) -> dict[str, Any]:
         n = len(parse_sites(p.sites.list))
@@ -370,6 +527,8 @@ class Sites(Mechanism):
             "burned": np.zeros(n, np.bool_),
             "held_for": np.zeros(n, np.int64),  # ticks held in a row
             "own_guards": np.zeros(n, np.int64),  # taken from the place's cops
+            # a record of each, in the order they were posted (POSTED)
+            "posted": np.zeros(0, POSTED),
             "new_guards": np.zeros(n, np.int64),  # arrived from outside
             "control": 1.0,
         }
@@ -382,10 +541,10 @@ class Sites(Mechanism):
             if event.source == "new":
                 st["new_guards"][k] += event.count
             else:
-                on_duty = place.cops_on_duty()
-                n = min(event.count, on_duty)
-                place.set_cop_count(on_duty - n)
-                st["own_guards"][k] += n
+                taken = _take_off_duty(place, event.count, event.unit)
+                records = post_records(place.agents, taken, k)
+                st["posted"] = np.concatenate((st["posted"], records))
+                st["own_guards"][k] += taken.shape[0]
             return
         total = int(st["new_guards"][k] + st["own_guards"][k])
         n = total if event.count < 0 else min(event.count, total)
@@ -393,9 +552,12 @@ class Sites(Mechanism):
         st["new_guards"][k] -= outsiders
         own = n - outsiders
         if own > 0:
-            on_duty = place.cops_on_duty()
-            back = place.set_cop_count(on_duty + own) - on_duty
-            st["own_guards"][k] -= back  # those with no empty cell stay on guard
+            posted = st["posted"]
+            # first posted, first relieved; those with no empty cell stay on guard
+            mine = np.flatnonzero(posted["site"] == k)[:own]
+            back = _back_on_duty(place, posted[mine])
+            st["posted"] = np.delete(posted, mine[:back])
+            st["own_guards"][k] -= back
 
     # -- each tick --------------------------------------------------------------------
     def before_tick(self, place, country) -> None:
@@ -461,6 +623,19 @@ def guards_at(place) -> int:
     if not st:
         return 0
     return int(st["own_guards"].sum() + st["new_guards"].sum())
+
+
+def guards_by_unit(place) -> dict[str, int]:
+    """The place's own guards at its sites now, by unit name ("" for the initial
+    force); units with none on guard are left out (outsiders belong to no unit)."""
+    st = place.state.get("sites")
+    if not st or st["posted"].shape[0] == 0:
+        return {}
+    # the codes the place was compiled with (its timeline's country)
+    names = {code: name for name, code in country_units(place.timeline).items()}
+    names[0] = ""
+    counts = np.bincount(st["posted"]["unit"].astype(np.int64))
+    return {names[code]: int(k) for code, k in enumerate(counts) if k}
 
 
 MECHANISM = Sites()
