@@ -44,6 +44,8 @@ RULE_CHOICES = {
     "variant": ("I", "II"),
     "clone_neighbourhood": ("moore", "von_neumann"),
     "activation": ("random_order", "synchronous"),
+    # tiled activation (a labelled variant): 4 and 5 leave ragged tiles at the edges
+    "activation_tile": (0, 4, 5),
 }
 
 #: A base with enough grievance that every rule fires within a few ticks.

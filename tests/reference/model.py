@@ -18,7 +18,8 @@ Draw order (the contract, as documented):
 * events stream — timeline cop additions (up to 64 uniform site draws over the whole
   lattice, then enumeration of the empty sites) and removals (uniform index into the
   ascending list of cops on duty, one at a time);
-* dynamics stream — activation order (Fisher–Yates over the live slots), then each
+* dynamics stream — activation order (Fisher–Yates over the live slots; tiled
+  activation: over the tiles, then within each tile in that order), then each
   turn's moves (up to 16 draws from the neighbourhood, then enumeration), arrests
   (index among actives in canonical order, then the jail term), killings, and after
   all turns the Model II clone draws.
@@ -1156,14 +1157,31 @@ class ReferenceModel:
         if self.p.organisation.groups > 0:
             self._groups_verdict()
 
+    def _shuffled(self, items: list[int]) -> list[int]:
+        """``items`` Fisher–Yates shuffled in place by the dynamics stream."""
+        rng = self.streams["dynamics"]
+        for k in range(len(items) - 1, 0, -1):
+            j = rng.randint(k + 1)
+            items[k], items[j] = items[j], items[k]
+        return items
+
     def _turns(self) -> None:
         """Every agent's turn in a random order, then the jail countdown and Model II's
         deaths and births."""
         rng = self.streams["dynamics"]
-        order = [ag.slot for ag in self.agents if ag.status != DEAD]
-        for k in range(len(order) - 1, 0, -1):
-            j = rng.randint(k + 1)
-            order[k], order[j] = order[j], order[k]
+        live = [ag for ag in self.agents if ag.status != DEAD]
+        side = self.p.world.activation_tile
+        if side == 0:
+            order = self._shuffled([ag.slot for ag in live])
+        else:  # tiled: the tiles in a shuffled order, then each tile's agents shuffled
+            w, h = self.p.world.width, self.p.world.height
+            across = math.ceil(w / side)
+            tiles = self._shuffled(list(range(across * math.ceil(h / side))))
+            members: dict[int, list[int]] = {t: [] for t in tiles}
+            for ag in live:  # slot order
+                x, y = ag.site
+                members[(y // side) * across + x // side].append(ag.slot)
+            order = [slot for t in tiles for slot in self._shuffled(members[t])]
         for slot in order:
             ag = self.agents[slot]
             if ag.status == DEAD:  # killed earlier this tick

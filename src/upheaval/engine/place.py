@@ -23,6 +23,7 @@ from upheaval.model.kernels import (
     compile_rules,
     free_citizens,
     make_signals,
+    order_length,
     removes_agents,
     step_for,
     tally,
@@ -157,7 +158,7 @@ class Place:
             m.initialise(place, country)
         cap = place.agents.kind.shape[0]
         place.free_slots, place.free_meta = free_heap(cap, used, full=place._removes)
-        place.order = np.zeros(cap, np.int32)
+        place.order = place._new_order(cap)
         return place
 
     @classmethod
@@ -181,7 +182,7 @@ class Place:
         place.state = {m.name: m.initial_state(params) for m in MECHANISMS}
         place.state.update(_copy_state(saved.state))
         place.history = list(saved.history)
-        place.order = np.zeros(place.agents.kind.shape[0], np.int32)
+        place.order = place._new_order(place.agents.kind.shape[0])
         fresh = tuple(n for n in place._arrays if getattr(place.agents, n).shape[0] == 0)
         place.agents = with_extras(place.agents, place._arrays)
         for m in MECHANISMS:
@@ -355,7 +356,12 @@ class Place:
         new = max(old + (n - free), int(math.ceil(old * 1.5)))
         self.agents = grow_agents(self.agents, new)
         self.free_slots = grow_heap(self.free_slots, self.free_meta, old, new)
-        self.order = np.zeros(new, np.int32)
+        self.order = self._new_order(new)
+
+    def _new_order(self, capacity: int) -> np.ndarray:
+        """The step's scratch: a slot each, and the tiled activation's tables."""
+        w = self.params.world
+        return np.zeros(order_length(capacity, w.width, w.height, w.activation_tile), np.int32)
 
     # -- inspection -------------------------------------------------------------------
     def n_agents(self) -> int:

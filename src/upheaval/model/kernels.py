@@ -114,6 +114,8 @@ CLASSIC_RULES = (
     "max_age",
     "prefetch",
     "synchronous",
+    "tiled",
+    "tile_side",
     # rule C runs as enforce_with_force (rules/lethal.py): a mechanism asks for it
     "force_on",
 )
@@ -174,6 +176,8 @@ def compile_rules(p: Params, timeline=()) -> Rules:
         "max_age": np.int64(p.groups.max_age),
         "prefetch": p.n_sites >= PREFETCH_MIN_SITES,
         "synchronous": p.citizens.activation == "synchronous",
+        "tiled": p.world.activation_tile > 0,
+        "tile_side": np.int64(p.world.activation_tile),
         "force_on": any(m.replaces_rule_c(p, timeline) for m in MECHANISMS),
     }
     for m in MECHANISMS:
@@ -324,11 +328,21 @@ def synchronous_decisions(g, a, r, s, legitimacy, max_jail_term, scratch):
 
 
 @rule
-def activation_order(a, order, rng, look_ahead):
-    """Live slots in ascending order, Fisher–Yates shuffled; returns their number.
+def activation_order(g, a, r, order, rng):
+    """The tick's order of turns in ``order[:n]``; returns ``n``, the live slots.
 
-    A fresh random order every tick: Epstein's (2002) random-order asynchronous
-    activation.
+    Epstein's (2002) random-order asynchronous activation: the live slots in ascending
+    order, Fisher–Yates shuffled, a fresh order every tick; with
+    ``world.activation_tile`` > 0, the tiled variant (:func:`tiled_order`).
+    """
+    if r.tiled:
+        return tiled_order(g, a, r.tile_side, order, rng)
+    return shuffled_slots(a, order, rng, r.prefetch)
+
+
+@rule
+def shuffled_slots(a, order, rng, look_ahead):
+    """Live slots in ascending order, Fisher–Yates shuffled; returns their number.
 
     Each swap reads ``order`` at a random place: on a large world a cache miss a
     draw. With ``look_ahead``, a copy of the stream runs SHUFFLE_AHEAD draws ahead of
@@ -359,6 +373,89 @@ def activation_order(a, order, rng, look_ahead):
     return n
 
 
+def tile_count(width: int, height: int, side: int) -> int:
+    """Tiles of ``side`` × ``side`` sites covering a lattice (the last row and column
+    of tiles cut short); 0 when tiled activation is off."""
+    if side <= 0:
+        return 0
+    return ((width + side - 1) // side) * ((height + side - 1) // side)
+
+
+def order_length(capacity: int, width: int, height: int, side: int) -> int:
+    """Length of the step's ``order`` buffer: a slot each, and behind them the tiled
+    variant's two tables (a tile's place in the visiting order; where each tile's turns
+    begin)."""
+    tiles = tile_count(width, height, side)
+    return capacity + (2 * tiles + 1 if tiles else 0)
+
+
+@rule
+def tiled_order(g, a, side, order, rng):
+    """Tiled random activation (``world.activation_tile``, a labelled variant): the
+    tiles in a Fisher–Yates shuffled order (tiles numbered row by row), then within
+    each tile, in that order, its live slots in ascending order, Fisher–Yates shuffled
+    as :func:`shuffled_slots` shuffles all of them. An agent belongs to the tile of its
+    site at the start of the tick (a jailed one, of the site it keeps). Returns the
+    number of live slots.
+
+    Why: on a lattice larger than the cache, random order over all agents makes every
+    turn read a neighbourhood far from the last one. Turns grouped by tile read the same
+    few rows of the lattice again and again (benchmarks/README, "one large place").
+    With one tile, the draws and the order are :func:`shuffled_slots`'s.
+
+    ``order`` holds :func:`order_length` entries: the tables live behind the slots.
+    """
+    n_slots = a.status.shape[0]
+    across = (g.width + side - 1) // side
+    tiles = across * ((g.height + side - 1) // side)
+    rank = order[n_slots : n_slots + tiles]
+    start = order[n_slots + tiles : n_slots + 2 * tiles + 1]
+    for t in range(tiles):  # the visiting order, then each tile's place in it
+        rank[t] = t
+    for k in range(tiles - 1, 0, -1):
+        j = randint(rng, k + 1)
+        t = rank[k]
+        rank[k] = rank[j]
+        rank[j] = t
+    for q in range(tiles):
+        start[rank[q]] = q
+    for t in range(tiles):
+        rank[t] = start[t]
+    start[:] = 0
+    n = 0
+    for i in range(n_slots):  # a counting sort of the live slots by visiting order
+        if a.status[i] != DEAD:
+            start[rank[tile_of(a.position[i], g.width, side, across)] + 1] += 1
+            n += 1
+    for q in range(tiles):
+        start[q + 1] += start[q]
+    for i in range(n_slots):  # each slot to its tile's next place; start[q] moves on
+        if a.status[i] != DEAD:
+            q = rank[tile_of(a.position[i], g.width, side, across)]
+            order[start[q]] = i
+            start[q] += 1
+    for q in range(tiles, 0, -1):  # start[q] had moved to where tile q+1 begins
+        start[q] = start[q - 1]
+    start[0] = 0
+    for q in range(tiles):
+        lo = start[q]
+        for k in range(start[q + 1] - 1, lo, -1):
+            j = lo + randint(rng, k - lo + 1)
+            t = order[k]
+            order[k] = order[j]
+            order[j] = t
+    return n
+
+
+@hot_rule
+def tile_of(position, width, side, across):
+    """The tile (row by row) of a flat site index."""
+    if position < 0:  # no live agent is without a site; kept in range all the same
+        return 0
+    y = position // width
+    return (y // side) * across + (position - y * width) // side
+
+
 @kernel
 def step(g, a, r, s, rng, legitimacy, max_jail_term, order, free_slots, meta, events):
     """Advance the world by one tick (steps 2-4 above). ``events`` (the classic
@@ -366,7 +463,7 @@ def step(g, a, r, s, rng, legitimacy, max_jail_term, order, free_slots, meta, ev
     events[:] = 0
     if r.synchronous:  # the order array is scratch until the shuffle fills it
         synchronous_decisions(g, a, r, s, legitimacy, max_jail_term, order)
-    n = activation_order(a, order, rng, r.prefetch)
+    n = activation_order(g, a, r, order, rng)
     for t in range(n):
         # Prefetch in two stages: the agent data of the turn AGENT_AHEAD ahead, and
         # the lattice around the agent LATTICE_AHEAD ahead (whose position is by
@@ -436,7 +533,7 @@ MECHANISM_FLAGS = (
 
 
 #: The classic model's choices that a classic run's step also takes as constants.
-CLASSIC_FLAGS = ("model2", "synchronous", "countdown_own")
+CLASSIC_FLAGS = ("model2", "synchronous", "countdown_own", "tiled")
 
 
 def step_for(r: Rules):
@@ -450,7 +547,7 @@ def step_for(r: Rules):
 
     Not one copy per set of mechanisms: each copy is a compile of its own, and the
     test suite on an empty numba cache then compiled dozens of them
-    (benchmarks/README, cold start). The classic copies are at most eight.
+    (benchmarks/README, cold start). The classic copies are at most sixteen.
 
     Call the copy only with a record whose flags are those of ``r``."""
     if any(getattr(r, f) for f in MECHANISM_FLAGS):

@@ -111,6 +111,22 @@ class World(Section):
         high=1_000_000,
         initial_only=True,
     )
+    activation_tile: int = param(
+        0,
+        "Side, in sites, of the tiles of tiled random activation, a labelled variant "
+        "for speed on large lattices: each tick the tiles are visited in a random order "
+        "and the agents of a tile (by their site at the tick's start) take their turns "
+        "together, in a random order. 0 (default): Epstein's (2002) random order over "
+        "all agents. A tile as large as the lattice is the default's order, draw for "
+        "draw. Turns in one tile are no longer interleaved with turns elsewhere, so "
+        "results differ in distribution too (docs/odd.md §7.1, benchmarks/README).",
+        OURS,
+        kind="int",
+        low=0,
+        high=1_000_000,
+        scope="place",
+        initial_only=True,
+    )
     vision_shape: str = param(
         "euclidean",
         "Shape of the neighbourhood within vision: Euclidean disc dx²+dy² ≤ v² "
