@@ -42,7 +42,7 @@ from .memory import check_memory
 from .place import COUNTRY_DYNAMIC, PLACE_DYNAMIC, Place, PlaceState, _copy_state
 
 #: Checkpoint file format; bump when the state layout changes.
-CHECKPOINT_FORMAT = "upheaval-checkpoint-4"
+CHECKPOINT_FORMAT = "upheaval-checkpoint-5"
 
 
 @dataclass
@@ -352,7 +352,9 @@ class Simulation:
         (its row in the links table, from 0), ``from``, ``to``, ``mode``,
         ``blocked`` (during that tick) and ``forces_on_link`` (cops travelling on it
         at the end of that tick's movement; only while the transport mechanism is
-        on, else ``blocked`` is false and ``forces_on_link`` 0)."""
+        on, else ``blocked`` is false and ``forces_on_link`` 0) and
+        ``travellers_on_link`` (activists travelling on it then; 0 unless the travel
+        mechanism is on)."""
         import pyarrow as pa
 
         if self.country is None:
@@ -361,8 +363,13 @@ class Simulation:
         st = self.state.get("transport") or {}
         history = st.get("links", ())
         on = st.get("on_links", ())
-        ticks = range(1, len(history) + 1)
+        travel = (self.state.get("travel") or {}).get("on_links", ())
+        ticks = range(1, max(len(history), len(travel)) + 1)
         n = len(links)
+        # a mechanism that is off leaves its columns at their quiet values
+        history = history or ((False,) * n,) * len(ticks)
+        on = on or ((0,) * n,) * len(ticks)
+        travel = travel or ((0,) * n,) * len(ticks)
         return pa.table(
             {
                 "tick": pa.array([t for t in ticks for _ in range(n)], pa.int64()),
@@ -372,6 +379,7 @@ class Simulation:
                 "mode": [link.mode for _ in ticks for link in links],
                 "blocked": pa.array([b for row in history for b in row], pa.bool_()),
                 "forces_on_link": pa.array([f for row in on for f in row], pa.int64()),
+                "travellers_on_link": pa.array([f for row in travel for f in row], pa.int64()),
             }
         )
 
