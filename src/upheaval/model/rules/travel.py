@@ -76,9 +76,10 @@ if TYPE_CHECKING:
     from upheaval.model.params import Params
 
 TRAVEL = (
-    "our design (docs/odd.md §12.5): activists carry protest between towns (Andrews & "
-    "Biggs 2006, ASR 71(5), on the 1960 sit-ins; Baudains et al. 2013 on where rioters "
-    "went); the values are ours, to calibrate"
+    "our design (docs/odd.md §12.5), a channel of diffusion besides the news: a cadre of "
+    "activists mattered in the 1960 sit-ins, though ties between cities showed little "
+    "effect (Andrews & Biggs 2006, ASR 71(5)); London's rioters went where rioting had "
+    "been (Baudains et al. 2013, Criminology 51(2)); the values are ours, to calibrate"
 )
 LEFT, ARRIVED, IN_TRANSIT = range(3)
 
