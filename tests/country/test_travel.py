@@ -314,3 +314,30 @@ def test_travellers_bring_a_quiet_town_to_onset_earlier_and_more_often():
 if __name__ == "__main__":
     RESULTS.write_text(json.dumps(effect(), indent=1) + "\n", "utf-8")
     print(f"wrote {RESULTS}", file=sys.stderr)
+
+
+def test_a_full_destination_keeps_its_travellers_waiting_at_its_edge():
+    """Full has no empty site (citizens and cops fill every one): travellers on their
+    way to it wait at its edge, counted in transit, and none is lost."""
+    country = Country(
+        places=(
+            PlaceSpec("Red", "R", 43.2, 76.9, 6, 3000, (("legitimacy", 0.6),)),
+            PlaceSpec(
+                "Full", "F", 43.3, 77.5, 6, 2000, (("citizen_density", 0.96), ("legitimacy", 0.9))
+            ),
+        ),
+        links=(LinkSpec("Red", "Full", "road", 80.0, 2.0),),
+        source="red and full",
+    )
+    sc = country_scenario(country, steps=30, **TRAVEL)
+    sim = upheaval.Simulation(sc, seed=1)
+    full = sim.places[1]
+    assert int(np.count_nonzero(full.lattice.occupancy == 0)) == 0
+    citizens = full.n_citizens()
+    sim.run()
+    t = sim.table().to_pandas()
+    red, fullrow = t[t.place == "Red"], t[t.place == "Full"]
+    assert fullrow.travellers_arrived.sum() == 0 and full.n_citizens() == citizens
+    assert fullrow.travellers_in_transit.iloc[-1] == red.travellers_left.sum() > 0
+    waiting = [left for _, _, _, left, _ in sim.state["travel"]["travellers"]]
+    assert waiting.count(0.0) > 0  # at the edge, not on the road

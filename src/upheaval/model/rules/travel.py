@@ -307,10 +307,14 @@ class Travel(Mechanism):
         if not neighbours:
             return
         cumulative = _cumulative(country, place_, [j for j, _ in neighbours], p.unrest_pull)
-        cap = place_.agents.kind.shape[0]
-        slots = np.empty(cap, np.int32)
-        dest = np.empty(cap, np.int64)
-        records = np.zeros((cap, len(RECORD)), np.float64)
+        a = place_.agents
+        # room for every active citizen, not every slot: a large place's arrays are big
+        most = int(np.count_nonzero((a.kind == CITIZEN) & (a.status == ACTIVE)))
+        if most == 0:
+            return  # no candidate: the kernel would draw nothing either
+        slots = np.empty(most, np.int32)
+        dest = np.empty(most, np.int64)
+        records = np.zeros((most, len(RECORD)), np.float64)
         n = int(
             choose_travellers(
                 place_.agents,
