@@ -341,3 +341,19 @@ def test_a_full_destination_keeps_its_travellers_waiting_at_its_edge():
     assert fullrow.travellers_in_transit.iloc[-1] == red.travellers_left.sum() > 0
     waiting = [left for _, _, _, left, _ in sim.state["travel"]["travellers"]]
     assert waiting.count(0.0) > 0  # at the edge, not on the road
+
+
+def test_a_scenario_file_switches_it_on(tmp_path):
+    """docs/places.md: a `[travel]` table in the worked example's scenario file."""
+    example = Path(__file__).resolve().parents[2] / "docs" / "examples" / "three-towns"
+    for name in ("places.csv", "links.csv"):
+        (tmp_path / name).write_text((example / name).read_text("utf-8"), "utf-8")
+    text = (example / "three-towns.toml").read_text("utf-8")
+    (tmp_path / "off.toml").write_text(text, "utf-8")
+    travel = "\n[travel]\nenabled = true\nleave_probability = 0.05\nby_air = false\n"
+    (tmp_path / "on.toml").write_text(text.replace("\n[run]", travel + "\n[run]"), "utf-8")
+    off, on = upheaval.load(tmp_path / "off.toml"), upheaval.load(tmp_path / "on.toml")
+    assert not off.params.travel.enabled
+    assert on.params.travel.enabled and on.params.travel.leave_probability == 0.05
+    t = upheaval.Simulation(on, seed=1).run(30).table()
+    assert sum(t.column("travellers_left").to_pylist()) > 0
