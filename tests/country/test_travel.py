@@ -357,3 +357,22 @@ def test_a_scenario_file_switches_it_on(tmp_path):
     assert on.params.travel.enabled and on.params.travel.leave_probability == 0.05
     t = upheaval.Simulation(on, seed=1).run(30).table()
     assert sum(t.column("travellers_left").to_pylist()) > 0
+
+
+def test_a_branch_may_stop_departures_but_not_the_travellers_on_their_way():
+    sc = _restless()
+    sim = upheaval.Simulation(sc, seed=5)
+    sim.step(12)
+    while in_transit(sim) == 0:
+        sim.step()
+    cp = sim.checkpoint()
+    with pytest.raises(ValueError, match="travellers are on their way"):
+        upheaval.Simulation.restore(cp, with_params(sc, travel_enabled=False))
+    # no more departures: those on the way still arrive, and the books still close
+    branch = upheaval.Simulation.restore(cp, with_params(sc, travel_leave_probability=0.0))
+    waiting = in_transit(branch)
+    branch.run(15)
+    t = branch.table().to_pandas()
+    later = t[t.tick > cp.tick]
+    assert later.travellers_left.sum() == 0
+    assert later.travellers_arrived.sum() == waiting and in_transit(branch) == 0

@@ -481,6 +481,7 @@ class Simulation:
             ):
                 _check_branch(before, after)
         _check_units(cp, sim)
+        _check_travellers(cp, sim)
         sim.seed_sequence = np.random.SeedSequence(sim.params.run.seed)
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
@@ -523,6 +524,18 @@ def _check_units(cp: Checkpoint, sim: Simulation) -> None:
             "timeline numbers the units already on duty otherwise: "
             f"{had} before, {has} in the variant; keep the variant's reinforcements "
             "up to that tick as they were"
+        )
+
+
+def _check_travellers(cp: Checkpoint, sim: Simulation) -> None:
+    """Refuse a variant that stops travel while activists are on their way: nobody
+    would move them again, and they would be lost to every place (rules/travel.py)."""
+    on_the_way = len((cp.state.get("travel") or {}).get("travellers", ()))
+    if on_the_way and not sim.params.travel.enabled:
+        raise ValueError(
+            f"cannot branch a checkpoint at tick {cp.tick} into a variant with "
+            f"travel.enabled = false: {on_the_way} travellers are on their way; keep "
+            "travel on (travel.leave_probability = 0 stops new departures)"
         )
 
 
