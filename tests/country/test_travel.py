@@ -48,6 +48,10 @@ def test_reference_twin_with_travellers_blockades_and_curfews(seed):
         ActionEvent(tick=10, action="shutdown", place="Beta"),
         ActionEvent(tick=14, action="emergency", place="Gamma", curfew_from=20.0, curfew_to=6.0),
         SetEvent(tick=20, param="legitimacy", value=0.85, place="Beta"),
+        # a shock and its rollback in Beta only: every place keeps the hardship before
+        # shocks, so that travellers into Beta bring theirs
+        ActionEvent(tick=5, action="shock", place="Beta", factor=1.5),
+        ActionEvent(tick=25, action="rollback", place="Beta", share=0.5),
     )
     sc = _restless(
         tl,
@@ -376,3 +380,18 @@ def test_a_branch_may_stop_departures_but_not_the_travellers_on_their_way():
     later = t[t.tick > cp.tick]
     assert later.travellers_left.sum() == 0
     assert later.travellers_arrived.sum() == waiting and in_transit(branch) == 0
+
+
+def test_the_kazakhstan_preset_runs_with_travel_and_keeps_its_books():
+    """Its timeline shocks and rolls back hardship in some places only: every place
+    keeps the hardship before shocks, so that travellers' records fit everywhere."""
+    sc = with_params(upheaval.load("kazakhstan-2022"), travel_enabled=True)
+    sim = upheaval.Simulation(sc, seed=1, threads=2)
+    people = sum(pl.n_citizens() for pl in sim.places)
+    killed = 0
+    for _ in range(72):
+        sim.step()
+        killed += sum(pl.row.killed_by_cops for pl in sim.places)
+        assert sum(pl.n_citizens() for pl in sim.places) + killed + in_transit(sim) == people
+    left = sum(sim.table().column("travellers_left").to_pylist())
+    assert left > 50, left

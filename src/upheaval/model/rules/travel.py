@@ -42,9 +42,11 @@ next tick. Travellers arrive in the order they left (the places' order, then slo
 order), after every place's departures of the tick.
 
 Nobody is created or lost on the way: citizens on the lattices plus travellers equal
-the citizens at tick 0 less those killed (Model I). Every place must keep the same
-per-agent arrays (a traveller's record must fit wherever it goes): a country whose
-places differ in them is refused.
+the citizens at tick 0 less those killed (Model I). A traveller's record must fit
+wherever it goes: every place keeps the per-agent arrays that any place's part of
+the timeline calls for (a rollback, a unit, a lethal order elsewhere), and a
+country whose places' own parameters call for different ones (an override of
+``hardship_group_share`` in one place) is refused.
 
 Columns (per place and tick): ``travellers_left`` (left the place),
 ``travellers_arrived`` (placed on its lattice) and ``travellers_in_transit`` (on their
@@ -70,6 +72,7 @@ from upheaval.model.rules.legitimacy import citizens_in
 from upheaval.model.rules.transport import hours_per_tick
 from upheaval.model.slots import pop_free, remove_agent
 from upheaval.model.state import extras_of
+from upheaval.model.timeline import country_timeline
 from upheaval.world.grid import place
 
 if TYPE_CHECKING:
@@ -276,6 +279,37 @@ class Travel(Mechanism):
     def is_on(self, p: Params, timeline) -> bool:
         return p.travel.enabled
 
+    def agent_arrays(self, p: Params, timeline) -> tuple[str, ...]:
+        # A traveller's record must fit wherever it goes: every place keeps the
+        # per-agent arrays that any place's part of the timeline calls for (a rollback,
+        # a unit, a lethal order elsewhere). The arrays a place's own parameters call
+        # for (an override) cannot be known here: _check_records refuses those.
+        if not p.travel.enabled:
+            return ()
+        from upheaval.model.mechanisms import MECHANISMS  # the registry imports us
+
+        whole = country_timeline(timeline)
+        return tuple(
+            dict.fromkeys(n for m in MECHANISMS if m is not self for n in m.agent_arrays(p, whole))
+        )
+
+    def arrays_added(self, place, names: tuple[str, ...]) -> None:
+        # A branch turned travel on: arrays another place's timeline calls for were
+        # added here; their owners give them their values at the branch, as they do
+        # for their own (e.g. hardship before shocks: the hardship now).
+        from upheaval.model.mechanisms import MECHANISMS
+
+        whole = country_timeline(place.timeline)
+        for m in MECHANISMS:
+            if m is self:
+                continue
+            own = m.agent_arrays(place.params, place.timeline)
+            theirs = tuple(
+                n for n in m.agent_arrays(place.params, whole) if n in names and n not in own
+            )
+            if theirs:
+                m.arrays_added(place, theirs)
+
     def initial_country_state(self, p: Params) -> dict[str, Any]:
         # travellers: tuple of (origin, destination, link, hours left on it — 0 once
         # at the destination's edge —, its record: a tuple of RECORD's values), in
@@ -398,19 +432,25 @@ def _open_neighbours(country, i: int, blocked) -> list[tuple[int, int]]:
     """(place, link) for each place joined to ``i`` by an open link of a mode
     travellers use, by its fastest such link (ties: the first in the table), in the
     order of the places table."""
+    links = country.derived(("travel_links", i), lambda: _links_of(country, i))
+    best: dict[int, tuple[int, float]] = {}
+    for j, k, hours in links:
+        if not blocked[k] and (j not in best or hours < best[j][1]):
+            best[j] = (k, hours)
+    return [(j, k) for j, (k, _) in sorted(best.items())]
+
+
+def _links_of(country, i: int) -> tuple[tuple[int, int, float], ...]:
+    """(other end, link, travel hours) of the links of a mode travellers use that end
+    at place ``i``, in table order: the scenario's, made once a run."""
     c = country.country
     modes = modes_of(country.params)
-    best: dict[int, int] = {}
+    out = []
     for k, link in enumerate(c.links):
-        if link.mode not in modes or blocked[k]:
-            continue
         a, b = c.index(link.a), c.index(link.b)
-        if i not in (a, b) or a == b:
-            continue
-        j = b if a == i else a
-        if j not in best or link.travel_hours < c.links[best[j]].travel_hours:
-            best[j] = k
-    return sorted(best.items())
+        if link.mode in modes and i in (a, b) and a != b:
+            out.append((b if a == i else a, k, link.travel_hours))
+    return tuple(out)
 
 
 def _cumulative(country, origin, neighbours: list[int], pull: float) -> np.ndarray:
@@ -445,8 +485,9 @@ def _enter(place_, record: tuple[float, ...]) -> bool:
 
 
 def _check_records(country) -> bool:
-    """Refuse a country whose places keep different per-agent arrays: a traveller's
-    record must fit wherever it goes."""
+    """Refuse a country whose places keep different per-agent arrays (their own
+    parameters call for different ones: Travel.agent_arrays evens out what the
+    timeline calls for): a traveller's record must fit wherever it goes."""
     kept = {pl.name: (extras_of(pl.agents), pl.agents.age.shape[0] > 0) for pl in country.places}
     first = next(iter(kept.values()))
     for name, k in kept.items():
@@ -454,7 +495,8 @@ def _check_records(country) -> bool:
             raise ValueError(
                 "travel needs every place to keep the same per-agent arrays (a "
                 f"traveller's record must fit wherever it goes): {country.places[0].name} "
-                f"keeps {first}, {name} keeps {k}; give the places the same mechanisms"
+                f"keeps {first}, {name} keeps {k}; give the places the same values of "
+                "the parameters that switch them"
             )
     return True
 
