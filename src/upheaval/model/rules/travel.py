@@ -19,7 +19,8 @@ lets some of its **active citizens** go to a neighbouring place:
   no neighbour has any unrest (Σ s = 0), or the place's news channel is down (a
   ``shutdown``, §7.15/§12.1: they cannot hear where the unrest is), w_j = 1/K;
 * **when not**: nobody leaves a place during its curfew hours (§12.3), and nobody
-  leaves over a blocked link;
+  leaves over a blocked link; a state of emergency outside its curfew hours, or a
+  shutdown, does not stop them (the one acts on rule A, the other on the choice);
 * **the draws**, from the place's ``events`` stream: for each candidate in slot order
   one ``uniform`` u, leaving iff u < p (``travel.leave_probability``), and for each
   who leaves one more ``uniform`` v, the destination the first j with
