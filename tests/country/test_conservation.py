@@ -8,7 +8,11 @@ news by region, states of emergency with curfews and their lifting, the order to
 shoot — and plays it. After every tick:
 
 * **people**: in every place, citizens alive + citizens killed by the police there
-  = the place's citizens at tick 0 (no births in Model I, and people do not travel);
+  + travellers who left it − travellers who arrived = the place's citizens at tick 0
+  (no births in Model I); over the country, citizens alive + killed + travellers on
+  their way = the citizens at tick 0 (activists travel in half the runs, docs/odd.md
+  §12.5), and what the rows report as left, arrived and in transit agrees with the
+  travellers on the way;
 * **forces**: cops on duty + guards taken from the cops, summed over the places,
   + cops in transit = the forces at tick 0 + the unit members the timeline placed
   − those it withdrew (convoys, guards, blockades and emergencies move forces
@@ -42,6 +46,7 @@ from upheaval.core.codes import CITIZEN, COP, DEAD
 from upheaval.model.rules.forces import country_units
 from upheaval.model.rules.sites import guards_at, guards_by_unit
 from upheaval.model.rules.transport import in_transit, in_transit_by_unit
+from upheaval.model.rules.travel import in_transit as travellers_on_the_way
 from upheaval.model.timeline import ActionEvent, SetEvent, first_tick
 
 TOWNS = sited_towns()
@@ -58,9 +63,10 @@ class CountryTimeline(RuleBasedStateMachine):
         call_ratio=st.sampled_from([0.0, 0.5, 3.0]),
         blockade=st.sampled_from([0.0, 0.05, 0.3]),
         threads=st.sampled_from([1, 3]),
+        travel=st.sampled_from([0.0, 0.05]),
         seed=st.integers(0, 2**32),
     )
-    def start(self, legitimacy, call_ratio, blockade, threads, seed):
+    def start(self, legitimacy, call_ratio, blockade, threads, travel, seed):
         declared = (
             SetEvent(tick=FAR, param="lethal_probability", value=0.5),
             ActionEvent(tick=FAR, action="shutdown"),
@@ -85,11 +91,15 @@ class CountryTimeline(RuleBasedStateMachine):
             information_enabled=True,
             information_elsewhere_weight=0.5,
             site_min_crowd=3,
+            travel_enabled=travel > 0,
+            travel_leave_probability=travel if travel > 0 else 0.01,
         )
         self.sim = upheaval.Simulation(sc, seed=seed, threads=threads)
         self.citizens0 = {pl.name: pl.n_citizens() for pl in self.sim.places}
         self.killed = dict.fromkeys(NAMES, 0)
         self.sent = self.arrived = 0
+        self.left = dict.fromkeys(NAMES, 0)  # travellers who left each place
+        self.came = dict.fromkeys(NAMES, 0)  # and who arrived there
         self._play()  # tick 1: the units arrive; the books open after it
         self.forces = self._forces()
         self.units = {unit: self._unit_total(unit) for unit in UNITS}
@@ -118,6 +128,8 @@ class CountryTimeline(RuleBasedStateMachine):
             self.killed[pl.name] += pl.row.killed_by_cops
             self.sent += pl.row.forces_sent
             self.arrived += pl.row.forces_arrived
+            self.left[pl.name] += pl.row.travellers_left
+            self.came[pl.name] += pl.row.travellers_arrived
 
     def _members(self, place, unit) -> int:
         a = place.agents
@@ -289,9 +301,21 @@ class CountryTimeline(RuleBasedStateMachine):
     @invariant()
     def people_balance(self):
         for pl in self.sim.places:
-            assert pl.n_citizens() + self.killed[pl.name] == self.citizens0[pl.name], pl.name
+            moved = self.left[pl.name] - self.came[pl.name]
+            assert pl.n_citizens() + self.killed[pl.name] + moved == self.citizens0[pl.name]
             a = pl.agents
             assert not np.any((a.kind != CITIZEN) & (a.kind != COP) & (a.status != DEAD))
+
+    @invariant()
+    def travellers_balance(self):
+        sim = self.sim
+        on_the_way = travellers_on_the_way(sim)
+        alive = sum(pl.n_citizens() for pl in sim.places)
+        assert alive + sum(self.killed.values()) + on_the_way == sum(self.citizens0.values())
+        assert sum(self.left.values()) - sum(self.came.values()) == on_the_way
+        assert sum(pl.row.travellers_in_transit for pl in sim.places) == on_the_way
+        if not sim.params.travel.enabled:
+            assert sum(self.left.values()) == 0
 
     @invariant()
     def forces_balance(self):

@@ -7,18 +7,20 @@ events that act there; ``place_seed``: its seed): the dynamics — the distances
 along the links (Floyd–Warshall here, Dijkstra in the engine), the news kernel and
 the news each place hears, the routes (every simple path tried here), the
 blockades, the regime's calls for forces, the convoys and the units their cops
-keep (one code a unit in every place) — are written again from docs/odd.md §12.
+keep (one code a unit in every place), the activists who travel between places
+with their own records — are written again from docs/odd.md §12.
 """
 
 from __future__ import annotations
 
 import math
+from itertools import accumulate
 from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
-from reference.model import CITIZEN, ReferenceModel
+from reference.model import ACTIVE, CITIZEN, ReferenceModel
 from upheaval.engine.simulation import place_seed
 from upheaval.model.ticks import tick_table
 from upheaval.model.timeline import first_tick
@@ -68,6 +70,9 @@ class ReferenceCountry:
         self.last_call = [-(10**9)] * len(self.models)
         self.blocked = [False] * len(self.links)
         self.blocked_history: list[tuple[bool, ...]] = []
+        # [origin, destination, link, hours left (0: at the destination's edge), the
+        # traveller's own fields]
+        self.travellers: list[list] = []
         tr = params.transport
         self.hours = params.run.tick_minutes / 60 if params.run.tick_minutes > 0 else tr.tick_hours
 
@@ -220,6 +225,103 @@ class ReferenceCountry:
         for count, dest, *_ in still:
             self.models[dest].transport["forces_in_transit"] += count
 
+    # -- activists who travel (docs/odd.md §12.5) --------------------------------------
+    #: what a traveller takes with it: everything of its own but its site and status
+    CARRIED = (
+        "hardship",
+        "risk_aversion",
+        "group",
+        "age",
+        "death_age",
+        "legit",
+        "fear",
+        "cohort",
+        "hardship0",
+        "unit",
+        "faction",
+        "role",
+        "org",
+    )
+
+    def _travel(self) -> None:
+        tv = self.p.travel
+        if not tv.enabled:
+            return
+        modes = {
+            m for m, on in (("road", tv.by_road), ("rail", tv.by_rail), ("air", tv.by_air)) if on
+        }
+        blocked = self.blocked if self.p.transport.enabled else [False] * len(self.links)
+        last = [m.history[-1]._asdict() for m in self.models]
+
+        def active_share(r) -> float:
+            people = sum(
+                r[f"{s}_{g}"] for s in ("quiet", "active", "jailed") for g in ("blue", "green")
+            )
+            return (r["active_blue"] + r["active_green"]) / people if people > 0 else 0.0
+
+        # departures, place by place: who leaves is drawn in slot order
+        for i, model in enumerate(self.models):
+            if tv.leave_probability <= 0.0 or model._emergency_now()[2]:
+                continue  # nobody leaves during a curfew
+            fastest: dict[int, int] = {}
+            for k, link in enumerate(self.links):
+                a, b = self.names.index(link.a), self.names.index(link.b)
+                if link.mode not in modes or blocked[k] or i not in (a, b) or a == b:
+                    continue
+                j = b if a == i else a
+                if j not in fastest or link.travel_hours < self.links[fastest[j]].travel_hours:
+                    fastest[j] = k
+            if not fastest:
+                continue
+            neighbours = sorted(fastest.items())
+            n = len(neighbours)
+            shares = [active_share(last[j]) for j, _ in neighbours]
+            total, pull = sum(shares), tv.unrest_pull
+            if total > 0.0 and model.online and pull > 0.0:
+                weights = [(1.0 - pull) / n + pull * s / total for s in shares]
+            else:
+                weights = [1.0 / n] * n
+            cumulative = list(accumulate(weights))
+            rng = model.streams["events"]
+            for ag in list(model.agents):
+                if ag.kind != CITIZEN or ag.status != ACTIVE or ag.role or ag.org:
+                    continue
+                if rng.uniform() >= tv.leave_probability:
+                    continue
+                v, k = rng.uniform(), 0
+                while k < n - 1 and v >= cumulative[k]:
+                    k += 1
+                j, link = neighbours[k]
+                record = {f: getattr(ag, f) for f in self.CARRIED}
+                model._remove(ag)
+                self.travellers.append([i, j, link, self.links[link].travel_hours, record])
+                model.travel["travellers_left"] += 1
+        # the journeys, in the order they began
+        still = []
+        curfew: dict[int, bool] = {}
+        for origin, dest, link, left, record in self.travellers:
+            if left > 0.0:
+                if blocked[link]:
+                    still.append([origin, dest, link, left, record])
+                    continue
+                if left > self.hours:
+                    still.append([origin, dest, link, left - self.hours, record])
+                    continue
+            model = self.models[dest]
+            if dest not in curfew:
+                curfew[dest] = bool(model._emergency_now()[2])
+            site = (
+                None if curfew[dest] else model._random_empty_site_anywhere(model.streams["events"])
+            )
+            if site is None:  # waits at the edge
+                still.append([origin, dest, link, 0.0, record])
+                continue
+            model._new_agent(kind=CITIZEN, status=ACTIVE, site=site, **record)
+            model.travel["travellers_arrived"] += 1
+        self.travellers = still
+        for _, dest, *_ in still:
+            self.models[dest].travel["travellers_in_transit"] += 1
+
     def in_transit(self) -> int:
         return sum(c[0] for c in self.convoys)
 
@@ -290,6 +392,7 @@ class ReferenceCountry:
             for model in self.models:
                 model.begin_tick()
             self._transport()
+            self._travel()
             news = [self._news(i) for i in range(len(self.models))]
             for model, heard in zip(self.models, news, strict=True):
                 model.elsewhere = heard

@@ -109,6 +109,7 @@ EVENT_NAMES = (
 
 
 TRANSPORT_COUNTS = ("forces_sent", "forces_arrived", "forces_in_transit", "links_blocked")
+TRAVEL_COUNTS = ("travellers_left", "travellers_arrived", "travellers_in_transit")
 SITE_COUNTS = (
     "sites_declared",
     "sites_held",
@@ -238,6 +239,7 @@ class ReferenceModel:
         # forces that travel (tests/reference/country.py): this tick's counts, and
         # what a timeline ``send`` does (only a country knows)
         self.transport = dict.fromkeys(TRANSPORT_COUNTS, 0)
+        self.travel = dict.fromkeys(TRAVEL_COUNTS, 0)
         self.on_send = _no_country
         # states of emergency: the one in force, the place's clock offset, the factor
         self.emergency = None
@@ -1112,6 +1114,7 @@ class ReferenceModel:
         start, then what acts between places, then every place's play)."""
         self.tick += 1
         self.transport = dict.fromkeys(TRANSPORT_COUNTS, 0)
+        self.travel = dict.fromkeys(TRAVEL_COUNTS, 0)
         self._apply_timeline()
 
     def _emergency_now(self) -> tuple[float, int, int]:
@@ -1168,7 +1171,6 @@ class ReferenceModel:
     def _turns(self) -> None:
         """Every agent's turn in a random order, then the jail countdown and Model II's
         deaths and births."""
-        rng = self.streams["dynamics"]
         live = [ag for ag in self.agents if ag.status != DEAD]
         side = self.p.world.activation_tile
         if side == 0:
@@ -1211,6 +1213,7 @@ class ReferenceModel:
             **counts,
             **self.events,
             **self.transport,
+            **self.travel,
             **getattr(self, "emergency_counts", {"under_emergency": 0, "under_curfew": 0}),
             framing=self.framing,
             legitimacy=self._shown_legitimacy(),

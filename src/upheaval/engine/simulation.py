@@ -352,7 +352,9 @@ class Simulation:
         (its row in the links table, from 0), ``from``, ``to``, ``mode``,
         ``blocked`` (during that tick) and ``forces_on_link`` (cops travelling on it
         at the end of that tick's movement; only while the transport mechanism is
-        on, else ``blocked`` is false and ``forces_on_link`` 0)."""
+        on, else ``blocked`` is false and ``forces_on_link`` 0) and
+        ``travellers_on_link`` (activists travelling on it then; 0 unless the travel
+        mechanism is on)."""
         import pyarrow as pa
 
         if self.country is None:
@@ -361,8 +363,13 @@ class Simulation:
         st = self.state.get("transport") or {}
         history = st.get("links", ())
         on = st.get("on_links", ())
-        ticks = range(1, len(history) + 1)
+        travel = (self.state.get("travel") or {}).get("on_links", ())
+        ticks = range(1, max(len(history), len(travel)) + 1)
         n = len(links)
+        # a mechanism that is off leaves its columns at their quiet values
+        history = history or ((False,) * n,) * len(ticks)
+        on = on or ((0,) * n,) * len(ticks)
+        travel = travel or ((0,) * n,) * len(ticks)
         return pa.table(
             {
                 "tick": pa.array([t for t in ticks for _ in range(n)], pa.int64()),
@@ -372,6 +379,7 @@ class Simulation:
                 "mode": [link.mode for _ in ticks for link in links],
                 "blocked": pa.array([b for row in history for b in row], pa.bool_()),
                 "forces_on_link": pa.array([f for row in on for f in row], pa.int64()),
+                "travellers_on_link": pa.array([f for row in travel for f in row], pa.int64()),
             }
         )
 
@@ -473,6 +481,7 @@ class Simulation:
             ):
                 _check_branch(before, after)
         _check_units(cp, sim)
+        _check_travellers(cp, sim)
         sim.seed_sequence = np.random.SeedSequence(sim.params.run.seed)
         sim.tick = cp.tick
         sim.dynamic = dict(cp.dynamic)
@@ -515,6 +524,18 @@ def _check_units(cp: Checkpoint, sim: Simulation) -> None:
             "timeline numbers the units already on duty otherwise: "
             f"{had} before, {has} in the variant; keep the variant's reinforcements "
             "up to that tick as they were"
+        )
+
+
+def _check_travellers(cp: Checkpoint, sim: Simulation) -> None:
+    """Refuse a variant that stops travel while activists are on their way: nobody
+    would move them again, and they would be lost to every place (rules/travel.py)."""
+    on_the_way = len((cp.state.get("travel") or {}).get("travellers", ()))
+    if on_the_way and not sim.params.travel.enabled:
+        raise ValueError(
+            f"cannot branch a checkpoint at tick {cp.tick} into a variant with "
+            f"travel.enabled = false: {on_the_way} travellers are on their way; keep "
+            "travel on (travel.leave_probability = 0 stops new departures)"
         )
 
 

@@ -25,6 +25,7 @@ from upheaval.model.rules import (
     provocation,
     sites,
     transport,
+    travel,
 )
 
 MECHANISMS: tuple[Mechanism, ...] = (
@@ -41,6 +42,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     transport.MECHANISM,  # 11. forces that travel between places, and blockades
     emergency.MECHANISM,  # 12. states of emergency and curfews
     sites.MECHANISM,  # 13. key sites, seized and guarded; a place's control
+    travel.MECHANISM,  # 14. activists who travel between places
 )
 
 _names = [m.name for m in MECHANISMS]
