@@ -21,6 +21,10 @@ shoot — and plays it. After every tick:
   unit posts members of that unit only, an unguard brings members back (naming a
   unit, only that unit's, outsiders staying), and a whole unit withdrawn or sent
   away takes its guards at the place with it while a partial one leaves them;
+* **the units table** (``Simulation.units_table()``) reports each unit's members on
+  duty and on guard place by place as counted here, and its on duty + on guard + in
+  transit summed over the places are the unit's books (the initial force's, with
+  the named units', the forces');
 * **guards**: a site's guards are never negative, its own guards are the records
   its post holds, and the row's ``site_guards`` and ``sites_held`` are what the
   sites' state holds;
@@ -339,6 +343,16 @@ class CountryTimeline(RuleBasedStateMachine):
     def units_balance(self):
         for unit, members in self.units.items():
             assert self._unit_total(unit) == members, unit
+        # the units table reports the same books, place by place
+        df = self.sim.units_table().to_pandas().set_index(["place", "unit"])
+        for pl in self.sim.places:
+            for unit in UNITS:
+                row = df.loc[(pl.name, unit)]
+                assert row.on_duty == self._members(pl, unit)
+                assert row.on_guard == guards_by_unit(pl).get(unit, 0)
+        totals = df.groupby("unit")[["on_duty", "on_guard", "in_transit"]].sum().sum(axis=1)
+        assert {u: totals[u] for u in UNITS} == self.units
+        assert totals[""] + sum(self.units.values()) == self.forces
 
     @invariant()
     def guards_balance(self):

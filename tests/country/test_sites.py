@@ -297,6 +297,33 @@ def test_a_whole_unit_withdraw_takes_its_guards_with_it():
     assert sim.place.row.site_guards == 2  # the outsiders belong to no unit
 
 
+def test_the_units_table_counts_each_units_guards_with_its_forces():
+    """Where the forces are reported by unit, so are the guards: one row a unit
+    (the initial force "" included) with its cops on duty and on guard; the
+    outsiders, of no unit, are in site_guards only."""
+    tl = (
+        *_units_arrive(),
+        ActionEvent(tick=3, action="guard", site="akimat", count=4, unit="ng"),
+        ActionEvent(tick=3, action="guard", site="airport", count=3),
+        ActionEvent(tick=3, action="guard", site="airport", count=2, source="new"),
+    )
+    sim = _one_town(tl)
+    assert sim.units_table().to_pylist() == [
+        {"tick": 0, "place": "", "unit": "", "on_duty": 16, "on_guard": 0, "in_transit": 0}
+    ]
+    sim.step(3)
+    df = sim.units_table().to_pandas().set_index("unit")
+    assert list(df.index) == ["", "csto", "ng"] and (df.tick == 3).all()
+    codes = country_units(sim.place.timeline)
+    on = _by_unit(sim.place)
+    assert df.on_duty.to_dict() == {u: on.get(codes.get(u, 0), 0) for u in df.index}
+    assert df.on_guard.to_dict() == {u: guards_by_unit(sim.place).get(u, 0) for u in df.index}
+    assert df.on_guard["ng"] >= 4 and df.on_guard.sum() == 7
+    assert sim.place.row.site_guards == 9  # with the 2 outsiders
+    assert df.on_duty.sum() + df.on_guard.sum() == 16 + 20
+    assert (df.in_transit == 0).all()
+
+
 def test_a_whole_unit_sent_away_takes_its_guards_along():
     """A send of a whole unit (no count) takes its members guarding the source's
     sites along in the convoy (counted as sent; they arrive with their unit); a send
@@ -319,6 +346,9 @@ def test_a_whole_unit_sent_away_takes_its_guards_along():
     assert alpha.row.site_guards == 0 and _by_unit(alpha).get(code, 0) == 0
     # the whole unit is on its way or in Beta (the first 2 may be there already)
     assert in_transit_by_unit(sim).get("csto", 0) + _by_unit(beta).get(code, 0) == 8
+    units = sim.units_table().to_pandas().query("unit == 'csto'").set_index("place")
+    assert units.loc["Alpha", ["on_duty", "on_guard", "in_transit"]].tolist() == [0, 0, 0]
+    assert units.loc["Beta", ["on_duty", "in_transit"]].sum() == 8
     sim.step(20)
     assert in_transit_by_unit(sim) == {}
     assert _by_unit(beta)[code] == 8
