@@ -22,7 +22,13 @@ shoot — and plays it. After every tick:
   members in transit + its members guarding a site = those the timeline placed −
   those it withdrew (a unit sent by name, carried by the regime's calls, or posted
   at a site and relieved keeps its code: codes are the country's); a guard naming a
-  unit posts members of that unit only, and an unguard brings members back;
+  unit posts members of that unit only, an unguard brings members back (naming a
+  unit, only that unit's, outsiders staying), and a whole unit withdrawn or sent
+  away takes its guards at the place with it while a partial one leaves them;
+* **the units table** (``Simulation.units_table()``) reports each unit's members on
+  duty and on guard place by place as counted here, and its on duty + on guard + in
+  transit summed over the places are the unit's books (the initial force's, with
+  the named units', the forces');
 * **guards**: a site's guards are never negative, its own guards are the records
   its post holds, and the row's ``site_guards`` and ``sites_held`` are what the
   sites' state holds;
@@ -168,30 +174,36 @@ class CountryTimeline(RuleBasedStateMachine):
     )
     def guard(self, where, index, count, source, unit, guard):
         site = SITES[where][index % len(SITES[where])]
-        named = guard and source == "cops" and bool(unit)
+        # outsiders belong to no unit: a guard names one only for the place's cops; an
+        # unguard naming one relieves that unit's guards only
+        named = bool(unit) and (source == "cops" or not guard)
         keys = {"source": source} if guard else {}
         if named:
-            keys["unit"] = unit  # outsiders belong to no unit
+            keys["unit"] = unit
         action = "guard" if guard else "unguard"
         place = self._place(where)
         before = guards_by_unit(place)
+        outsiders = place.state["sites"]["new_guards"].copy()
         self._play(
             ActionEvent(
                 tick=self.sim.tick + 1, action=action, place=where, site=site, count=count, **keys
             )
         )
         # The posts change only by the action (at the tick's start): a guard naming a
-        # unit posts its members only, an unguard only brings guards back. The units'
-        # totals, guards included, are kept (units_balance).
+        # unit posts its members only, an unguard only brings guards back, and one
+        # naming a unit only that unit's, outsiders staying. The units' totals, guards
+        # included, are kept (units_balance).
         after = guards_by_unit(place)
         for name in set(before) | set(after):
             was, now = before.get(name, 0), after.get(name, 0)
-            if not guard:
-                assert now <= was, name
-            elif named and name != unit:
+            if named and name != unit:
                 assert now == was, name
+            elif not guard:
+                assert now <= was, name
             else:
                 assert now >= was, name
+        if named and not guard:
+            assert (place.state["sites"]["new_guards"] == outsiders).all()
 
     @rule(
         source=st.sampled_from(NAMES),
@@ -204,6 +216,7 @@ class CountryTimeline(RuleBasedStateMachine):
             return
         place = self._place(source)
         before = self._members(place, unit)
+        guards = guards_by_unit(place).get(unit, 0)
         sized = {} if count is None else {"count": count}
         self._play(
             ActionEvent(
@@ -211,11 +224,13 @@ class CountryTimeline(RuleBasedStateMachine):
             )
         )
         # the send acts first; the policy may send more of the unit away, and only a
-        # convoy arriving in the same tick could bring members back
-        leaving = before if count is None else min(count, before)
+        # convoy arriving in the same tick could bring members back. The whole unit
+        # (no count) takes its guards along; a count leaves them at their posts.
+        leaving = before + guards if count is None else min(count, before)
         if place.row.forces_arrived == 0:
-            assert self._members(place, unit) <= before - leaving
+            assert self._members(place, unit) <= before - min(leaving, before)
         assert place.row.forces_sent >= leaving
+        assert guards_by_unit(place).get(unit, 0) == (0 if count is None else guards)
 
     @rule(
         where=st.sampled_from(NAMES), unit=st.sampled_from(sorted(UNITS)), count=st.integers(1, 8)
@@ -247,23 +262,46 @@ class CountryTimeline(RuleBasedStateMachine):
         self.units[unit] += placed
 
     @rule(
-        where=st.sampled_from(NAMES), unit=st.sampled_from(sorted(UNITS)), count=st.integers(1, 5)
+        where=st.sampled_from(NAMES),
+        unit=st.sampled_from(sorted(UNITS)),
+        count=st.one_of(st.none(), st.integers(1, 5)),
     )
     def withdraw(self, where, unit, count):
         place = self._place(where)
         before = self._members(place, unit)
+        guards = guards_by_unit(place).get(unit, 0)
+        sized = {} if count is None else {"count": count}
         self._play(
-            ActionEvent(
-                tick=self.sim.tick + 1, action="withdraw", place=where, unit=unit, count=count
-            )
+            ActionEvent(tick=self.sim.tick + 1, action="withdraw", place=where, unit=unit, **sized)
         )
         # the withdrawal acts at the start of the tick, before the policy may send
-        # more of the unit away or a convoy bring some; forces_balance checks the sum
-        gone = min(count, before)
+        # more of the unit away or a convoy bring some; forces_balance checks the sum.
+        # The whole unit (no count) leaves with its guards; a count draws on duty only.
+        on_duty = before if count is None else min(count, before)
         if place.row.forces_arrived == 0:
-            assert self._members(place, unit) <= before - gone
+            assert self._members(place, unit) <= before - on_duty
+        gone = on_duty + (guards if count is None else 0)
+        assert guards_by_unit(place).get(unit, 0) == guards - (gone - on_duty)
         self.forces -= gone
         self.units[unit] -= gone
+
+    @rule(
+        where=st.sampled_from(sorted(SITES)),
+        index=st.integers(0, 1),
+        count=st.integers(1, 4),
+        unit=st.sampled_from(sorted(UNITS)),
+        to=st.sampled_from(NAMES),
+        send=st.booleans(),
+    )
+    def guards_leave_with_their_unit(self, where, index, count, unit, to, send):
+        """Some of a unit's members guard a site, and the next tick the whole unit is
+        withdrawn or sent away from the place: the guards must leave with it (random
+        guards and withdrawals alone rarely meet in one place)."""
+        self.guard(where, index, count, "cops", unit, True)
+        if send:
+            self.send_unit(where, to, unit, None)
+        else:
+            self.withdraw(where, unit, None)
 
     @rule(region=st.sampled_from(("", *REGIONS)), online=st.booleans())
     def news(self, region, online):
@@ -329,6 +367,16 @@ class CountryTimeline(RuleBasedStateMachine):
     def units_balance(self):
         for unit, members in self.units.items():
             assert self._unit_total(unit) == members, unit
+        # the units table reports the same books, place by place
+        df = self.sim.units_table().to_pandas().set_index(["place", "unit"])
+        for pl in self.sim.places:
+            for unit in UNITS:
+                row = df.loc[(pl.name, unit)]
+                assert row.on_duty == self._members(pl, unit)
+                assert row.on_guard == guards_by_unit(pl).get(unit, 0)
+        totals = df.groupby("unit")[["on_duty", "on_guard", "in_transit"]].sum().sum(axis=1)
+        assert {u: totals[u] for u in UNITS} == self.units
+        assert totals[""] + sum(self.units.values()) == self.forces
 
     @invariant()
     def guards_balance(self):

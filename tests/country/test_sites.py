@@ -26,6 +26,7 @@ from upheaval.core.codes import COP, DEAD
 from upheaval.model.params import Params
 from upheaval.model.rules.forces import country_units
 from upheaval.model.rules.sites import guards_at, guards_by_unit, parse_sites
+from upheaval.model.rules.transport import in_transit_by_unit
 from upheaval.model.timeline import ActionEvent, SetEvent, TimelineError
 from upheaval.results.places import place_summaries
 from upheaval.scenario.loading import ScenarioError
@@ -224,6 +225,135 @@ def test_a_guard_naming_a_unit_takes_only_its_members():
     assert guards_by_unit(sim.place) == {"ng": 1, "csto": 10}
 
 
+def test_an_unguard_naming_a_unit_relieves_only_its_guards():
+    """ "The CSTO hands its sites over": an unguard naming a unit brings back only that
+    unit's guards at the site, first posted first, up to ``count``; the outsiders and
+    the other units' guards stay at their posts."""
+    codes = {"csto": 1, "ng": 2}
+    tl = (
+        *_units_arrive(),
+        ActionEvent(tick=3, action="guard", site="akimat", count=3, unit="ng"),
+        ActionEvent(tick=3, action="guard", site="akimat", count=6, unit="csto"),
+        ActionEvent(tick=3, action="guard", site="akimat", count=5, source="new"),
+        ActionEvent(tick=3, action="guard", site="airport", count=2, unit="csto"),
+        ActionEvent(tick=4, action="unguard", site="akimat", count=4, unit="csto"),
+        ActionEvent(tick=5, action="unguard", site="akimat", unit="csto"),
+        ActionEvent(tick=6, action="unguard", site="akimat", unit="csto"),
+    )
+    sim = _one_town(tl)
+    sim.step(3)
+    st_ = sim.place.state["sites"]
+    start = _by_unit(sim.place)
+    akimat = st_["posted"][st_["posted"]["site"] == 0]
+    mind = ("hardship", "risk_aversion", "faction")
+    first_four = {tuple(r[f].item() for f in mind) for r in akimat[3:7]}
+    sim.step()  # tick 4: the akimat's first 4 csto guards come back, no one else
+    assert _by_unit(sim.place) == {**start, codes["csto"]: start[codes["csto"]] + 4}
+    assert st_["new_guards"].tolist() == [5, 0] and st_["own_guards"].tolist() == [5, 2]
+    assert guards_by_unit(sim.place) == {"ng": 3, "csto": 4}
+    a = sim.place.agents
+    on = (a.kind == COP) & (a.status != DEAD) & (a.unit == codes["csto"])
+    back = set(zip(*(getattr(a, f)[on].tolist() for f in mind), strict=True))
+    assert first_four <= back  # the first posted, as they were
+    sim.step()  # tick 5: the akimat's last 2 csto; the airport's stay
+    assert guards_by_unit(sim.place) == {"ng": 3, "csto": 2}
+    assert st_["new_guards"].tolist() == [5, 0] and sim.place.row.site_guards == 10
+    sim.step()  # tick 6: none of csto left at the akimat: nothing changes
+    assert guards_by_unit(sim.place) == {"ng": 3, "csto": 2}
+
+
+def test_a_whole_unit_withdraw_takes_its_guards_with_it():
+    """A withdraw of a whole unit leaves none of it behind: its members guarding the
+    place's sites leave with it (the CSTO left Almaty's sites when it withdrew,
+    13-19 January 2022); a partial withdraw draws among those on duty only."""
+    codes = {"csto": 1, "ng": 2}
+    tl = (
+        *_units_arrive(),
+        ActionEvent(tick=3, action="guard", site="akimat", count=4, unit="ng"),
+        ActionEvent(tick=3, action="guard", site="akimat", count=3, unit="csto"),
+        ActionEvent(tick=3, action="guard", site="airport", count=2, unit="csto"),
+        ActionEvent(tick=3, action="guard", site="airport", count=2, source="new"),
+        ActionEvent(tick=4, action="withdraw", unit="ng", count=5),
+        ActionEvent(tick=5, action="withdraw", unit="csto"),
+        ActionEvent(tick=6, action="withdraw", unit="ng"),
+    )
+    sim = _one_town(tl)
+    sim.step(3)
+    st_ = sim.place.state["sites"]
+    start = _by_unit(sim.place)
+    assert start[codes["ng"]] == 6 and start[codes["csto"]] == 5
+    sim.step()  # tick 4: 5 of ng's 6 on duty; its guards stay at their post
+    assert _by_unit(sim.place) == {**start, codes["ng"]: 1}
+    assert guards_by_unit(sim.place) == {"ng": 4, "csto": 5}
+    sim.step()  # tick 5: csto, on duty and at both posts
+    assert _by_unit(sim.place) == {0: start[0], codes["ng"]: 1}
+    assert guards_by_unit(sim.place) == {"ng": 4}
+    assert st_["own_guards"].tolist() == [4, 0] and st_["new_guards"].tolist() == [0, 2]
+    assert sim.place.row.site_guards == 6
+    assert (st_["posted"]["unit"] == codes["ng"]).all()
+    sim.step()  # tick 6: ng, its last on duty and its 4 guards
+    assert _by_unit(sim.place) == {0: start[0]}
+    assert guards_by_unit(sim.place) == {} and st_["own_guards"].tolist() == [0, 0]
+    assert sim.place.row.site_guards == 2  # the outsiders belong to no unit
+
+
+def test_the_units_table_counts_each_units_guards_with_its_forces():
+    """Where the forces are reported by unit, so are the guards: one row a unit
+    (the initial force "" included) with its cops on duty and on guard; the
+    outsiders, of no unit, are in site_guards only."""
+    tl = (
+        *_units_arrive(),
+        ActionEvent(tick=3, action="guard", site="akimat", count=4, unit="ng"),
+        ActionEvent(tick=3, action="guard", site="airport", count=3),
+        ActionEvent(tick=3, action="guard", site="airport", count=2, source="new"),
+    )
+    sim = _one_town(tl)
+    assert sim.units_table().to_pylist() == [
+        {"tick": 0, "place": "", "unit": "", "on_duty": 16, "on_guard": 0, "in_transit": 0}
+    ]
+    sim.step(3)
+    df = sim.units_table().to_pandas().set_index("unit")
+    assert list(df.index) == ["", "csto", "ng"] and (df.tick == 3).all()
+    codes = country_units(sim.place.timeline)
+    on = _by_unit(sim.place)
+    assert df.on_duty.to_dict() == {u: on.get(codes.get(u, 0), 0) for u in df.index}
+    assert df.on_guard.to_dict() == {u: guards_by_unit(sim.place).get(u, 0) for u in df.index}
+    assert df.on_guard["ng"] >= 4 and df.on_guard.sum() == 7
+    assert sim.place.row.site_guards == 9  # with the 2 outsiders
+    assert df.on_duty.sum() + df.on_guard.sum() == 16 + 20
+    assert (df.in_transit == 0).all()
+
+
+def test_a_whole_unit_sent_away_takes_its_guards_along():
+    """A send of a whole unit (no count) takes its members guarding the source's
+    sites along in the convoy (counted as sent; they arrive with their unit); a send
+    with a count draws among those on duty and leaves the guards at their posts."""
+    tl = (
+        ActionEvent(tick=1, action="reinforce", place="Alpha", count=8, unit="csto"),
+        ActionEvent(tick=2, action="guard", place="Alpha", site="akimat", count=3, unit="csto"),
+        ActionEvent(tick=2, action="guard", place="Alpha", site="airport", count=2, unit="csto"),
+        ActionEvent(tick=3, action="send", place="Alpha", to="Beta", unit="csto", count=2),
+        ActionEvent(tick=4, action="send", place="Alpha", to="Beta", unit="csto"),
+    )
+    sc = country_scenario(sited_towns(), tl, legitimacy=0.9, steps=30, transport_enabled=True)
+    sim = upheaval.Simulation(sc, seed=4)
+    alpha, beta = sim.places[0], sim.places[1]
+    sim.step(3)  # tick 3: 2 of the 3 on duty leave; the 5 guards stay
+    assert alpha.row.forces_sent == 2 and guards_by_unit(alpha) == {"csto": 5}
+    sim.step()  # tick 4: the last on duty and the 5 guards leave together
+    code = country_units(alpha.timeline)["csto"]
+    assert alpha.row.forces_sent == 6 and guards_by_unit(alpha) == {}
+    assert alpha.row.site_guards == 0 and _by_unit(alpha).get(code, 0) == 0
+    # the whole unit is on its way or in Beta (the first 2 may be there already)
+    assert in_transit_by_unit(sim).get("csto", 0) + _by_unit(beta).get(code, 0) == 8
+    units = sim.units_table().to_pandas().query("unit == 'csto'").set_index("place")
+    assert units.loc["Alpha", ["on_duty", "on_guard", "in_transit"]].tolist() == [0, 0, 0]
+    assert units.loc["Beta", ["on_duty", "in_transit"]].sum() == 8
+    sim.step(20)
+    assert in_transit_by_unit(sim) == {}
+    assert _by_unit(beta)[code] == 8
+
+
 def test_a_guard_naming_a_unit_that_has_not_arrived_is_refused():
     def guard(tick, unit, **keys):
         return ActionEvent(tick=tick, action="guard", site="akimat", count=2, unit=unit, **keys)
@@ -276,6 +406,99 @@ def test_a_bad_guard_unit_is_named_with_the_file_entry_and_key(tmp_path):
         assert "\n" not in str(err.value)
 
 
+def test_an_unguard_naming_a_unit_that_has_not_arrived_is_named_in_one_line(tmp_path):
+    """As a guard's: the file, the entry and the key, on one line; in a country with
+    transport the unit may have arrived anywhere."""
+    path = tmp_path / "bad.toml"
+    head = (
+        '[world]\nwidth = 20\nheight = 20\n[sites]\nlist = "name=akimat x=0.5 y=0.5"\n'
+        '[[timeline]]\ntick = 3\naction = "reinforce"\ncount = 3\nunit = "csto"\n'
+        '[[timeline]]\ntick = 2\naction = "unguard"\nsite = "akimat"\n'
+    )
+    for entry, expected in (
+        ("", None),
+        ('unit = "csto"', "timeline[2].unit: no unit 'csto' has arrived by tick 2"),
+        ('unit = "nato"', "timeline[2].unit: no unit 'nato' has arrived by tick 2"),
+        ("unit = 3", "timeline[2].unit: expected a name"),
+    ):
+        path.write_text(head + entry + "\n")
+        if expected is None:
+            upheaval.load(path)
+            continue
+        with pytest.raises(ScenarioError) as err:
+            upheaval.load(path)
+        assert str(err.value).startswith(f"{path}: {expected}"), err.value
+        assert "\n" not in str(err.value)
+    beta = ActionEvent(tick=1, action="reinforce", place="Beta", count=3, unit="csto")
+    alpha = ActionEvent(tick=2, action="unguard", place="Alpha", site="akimat", unit="csto")
+    upheaval.Simulation(country_scenario(sited_towns(), (beta, alpha), transport_enabled=True))
+    with pytest.raises(
+        TimelineError,
+        match=re.escape("timeline[2].unit: no unit 'kgb' has arrived anywhere by tick 2"),
+    ):
+        ghost = alpha.replace(unit="kgb")
+        upheaval.Simulation(country_scenario(sited_towns(), (beta, ghost), transport_enabled=True))
+
+
+def _twin_agrees_cop_by_cop(sc, ticks: int, seed: int) -> upheaval.Simulation:
+    """Run the engine and the reference twin side by side; they agree on every row and
+    on every cop's unit and faction, place by place and tick by tick."""
+    sim = upheaval.Simulation(sc, seed=seed)
+    twin = ReferenceCountry(sc, seed)
+    for _ in range(ticks):
+        sim.step()
+        twin.step()
+        for pl, model in zip(sim.places, twin.models, strict=True):
+            assert engine_snapshot(SimpleNamespace(place=pl)) == model.snapshot(), pl.name
+            a = pl.agents
+            live = np.flatnonzero(a.status != DEAD)
+            got = {int(i): (int(a.unit[i]), int(a.faction[i])) for i in live}
+            want = {s: (v[4], v[5]) for s, v in model.mechanism_snapshot().items()}
+            assert got == want, (sim.tick, pl.name)
+    got, want = sim.table(), twin.table()
+    for name in got.column_names:
+        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+    return sim
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reference_twin_with_units_relieved_withdrawn_and_sent_with_their_guards(seed):
+    """A unit's guards relieved by name, a whole unit withdrawn and another sent away
+    with their guards: the twin agrees cop by cop, and the books show it."""
+    tl = (
+        ActionEvent(tick=1, action="reinforce", place="Alpha", count=6, unit="csto", mode="guard"),
+        ActionEvent(tick=1, action="reinforce", place="Alpha", count=5, unit="ng"),
+        ActionEvent(tick=1, action="reinforce", place="Gamma", count=4, unit="kaz"),
+        ActionEvent(tick=3, action="guard", place="Alpha", site="akimat", count=3, unit="csto"),
+        ActionEvent(tick=3, action="guard", place="Alpha", site="akimat", count=2, unit="ng"),
+        ActionEvent(tick=3, action="guard", place="Alpha", site="airport", count=4),
+        ActionEvent(tick=3, action="guard", place="Gamma", site="statue", count=3, unit="kaz"),
+        ActionEvent(tick=5, action="unguard", place="Alpha", site="akimat", count=1, unit="csto"),
+        ActionEvent(tick=7, action="withdraw", place="Alpha", unit="csto"),
+        ActionEvent(tick=8, action="send", place="Gamma", to="Alpha", unit="kaz"),
+        ActionEvent(tick=9, action="unguard", place="Alpha", site="akimat", unit="ng"),
+    )
+    sc = country_scenario(
+        sited_towns(),
+        tl,
+        legitimacy=0.75,
+        steps=16,
+        transport_enabled=True,
+        site_min_crowd=3,
+        forces_minds=True,
+        elite_rival_share=0.3,
+    )
+    sim = _twin_agrees_cop_by_cop(sc, 16, seed)
+    df = sim.table().to_pandas().set_index(["place", "tick"])
+    assert df.loc[("Gamma", 8), "forces_sent"] == 4  # the unit whole: on duty and guards
+    assert df.loc[("Gamma", 8), "site_guards"] == 0
+    alpha = sim.places[0]
+    codes = country_units(alpha.timeline)
+    posted = alpha.state["sites"]["posted"]
+    assert not (posted["unit"] == codes["csto"]).any()  # withdrawn from both posts
+    assert not (posted[posted["site"] == 0]["unit"] == codes["ng"]).any()  # relieved
+
+
 @pytest.mark.parametrize("seed", [1, 2])
 def test_reference_twin_with_units_guarding_in_a_country(seed):
     """Units sent between places guard a site and come back: the twin agrees on every
@@ -300,21 +523,7 @@ def test_reference_twin_with_units_guarding_in_a_country(seed):
         forces_minds=True,
         elite_rival_share=0.3,
     )
-    sim = upheaval.Simulation(sc, seed=seed)
-    twin = ReferenceCountry(sc, seed)
-    for _ in range(16):
-        sim.step()
-        twin.step()
-        for pl, model in zip(sim.places, twin.models, strict=True):
-            assert engine_snapshot(SimpleNamespace(place=pl)) == model.snapshot(), pl.name
-            a = pl.agents
-            live = np.flatnonzero(a.status != DEAD)
-            got = {int(i): (int(a.unit[i]), int(a.faction[i])) for i in live}
-            want = {s: (v[4], v[5]) for s, v in model.mechanism_snapshot().items()}
-            assert got == want, (sim.tick, pl.name)
-    got, want = sim.table(), twin.table()
-    for name in got.column_names:
-        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+    sim = _twin_agrees_cop_by_cop(sc, 16, seed)
     alpha = sim.table().to_pandas().query("place == 'Alpha'").set_index("tick")
     assert alpha.site_guards.loc[7:9].eq(7).all() and alpha.site_guards.loc[13:].eq(0).all()
 

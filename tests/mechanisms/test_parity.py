@@ -411,6 +411,32 @@ CASES = {
             ActionEvent(tick=12, action="unguard", site="akimat"),
         ),
     ),
+    "key sites: a unit's guards relieved by name, a unit withdrawn with its guards": (
+        BASE.replace(
+            legitimacy=0.55,
+            site_list="name=akimat x=0.5 y=0.5; name=airport kind=airport x=0.1 y=0.8 radius=1",
+            site_min_crowd=3,
+            site_seize_ratio=1.5,
+            forces_minds=True,
+            elite_rival_share=0.4,
+            lethal_probability=0.1,
+        ),
+        (
+            ActionEvent(
+                tick=2, action="reinforce", count=6, unit="csto", mode="guard", origin="foreign"
+            ),
+            ActionEvent(tick=2, action="reinforce", count=5, unit="ng"),
+            ActionEvent(tick=3, action="guard", site="akimat", count=3, unit="ng"),
+            ActionEvent(tick=3, action="guard", site="akimat", count=3, unit="csto"),
+            ActionEvent(tick=3, action="guard", site="akimat", count=2, source="new"),
+            ActionEvent(tick=4, action="guard", site="airport", count=2, unit="csto"),
+            ActionEvent(tick=4, action="guard", site="airport", count=3),
+            ActionEvent(tick=6, action="unguard", site="akimat", count=2, unit="csto"),
+            ActionEvent(tick=8, action="withdraw", unit="csto"),
+            ActionEvent(tick=10, action="unguard", site="akimat", unit="ng"),
+            ActionEvent(tick=12, action="unguard", site="akimat"),
+        ),
+    ),
     "identities: solidarity ramped down and set back": (
         BASE.replace(
             legitimacy=0.5, identity_enabled=True, identity_solidarity=0.7, blue_share=0.4
@@ -481,6 +507,7 @@ def test_parity_runs_exercise_the_mechanisms():
         "identities: solidarity ramped down and set back",
         "key sites: seizure, burning, guards of cops and outsiders, unguard, framing",
         "key sites: guards of named units keep their unit, mind and faction",
+        "key sites: a unit's guards relieved by name, a unit withdrawn with its guards",
         "every mechanism at once: identities, members, provocateurs, factions, focal site",
     ],
 )
@@ -662,3 +689,41 @@ def test_unit_guards_parity_case_posts_and_brings_back_whole_cops():
         assert np.count_nonzero(match) == 1
         sim.step(4)
         assert len(st["posted"]) == 0 and sim.place.row.site_guards == 0
+
+
+def test_unit_guards_parity_case_relieves_by_name_and_withdraws_whole_units():
+    """The case relieving guards by unit relieves only the unit named (first posted
+    first; outsiders stay) and its whole-unit withdraw takes the unit's guards off
+    both posts with it: no member of the unit is left anywhere in the place."""
+    label = "key sites: a unit's guards relieved by name, a unit withdrawn with its guards"
+    params, timeline = CASES[label]
+    codes = unit_codes(timeline)
+    for seed in (1, 7):
+        sim = Simulation(Scenario(params=params, timeline=timeline), seed=seed)
+        sim.step(5)
+        st = sim.place.state["sites"]
+        akimat = st["posted"][st["posted"]["site"] == 0]
+        assert akimat["unit"].tolist() == [codes["ng"]] * 3 + [codes["csto"]] * 3
+        csto_first = akimat[3:5].copy()
+        airport_csto = int(np.count_nonzero(st["posted"]["unit"] == codes["csto"])) - 3
+        assert airport_csto >= 2  # the airport's 2 of csto, and any of its 3 drawn
+        sim.step()  # tick 6: the akimat's first 2 csto guards come back, as they were
+        akimat = st["posted"][st["posted"]["site"] == 0]
+        assert akimat["unit"].tolist() == [codes["ng"]] * 3 + [codes["csto"]]
+        assert st["new_guards"][0] == 2
+        a = sim.place.agents
+        on_duty = (a.kind == 1) & (a.status != 3)
+        for record in csto_first:
+            match = on_duty.copy()
+            for name in ("unit", "hardship", "risk_aversion", "faction"):
+                match &= getattr(a, name) == record[name]
+            assert np.count_nonzero(match) == 1
+        guards = sim.place.row.site_guards
+        sim.step(2)  # tick 8: csto withdrawn, its 1 + airport_csto guards with it
+        assert not (st["posted"]["unit"] == codes["csto"]).any()
+        assert not ((a.unit == codes["csto"]) & (a.status != 3)).any()
+        assert sim.place.row.site_guards == guards - 1 - airport_csto
+        sim.step(2)  # tick 10: ng's 3 back; the outsiders stay
+        assert st["own_guards"][0] == 0 and st["new_guards"][0] == 2
+        sim.step(2)
+        assert st["new_guards"][0] == 0

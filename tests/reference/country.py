@@ -106,7 +106,8 @@ class ReferenceCountry:
     def _depart(self, source: int, destination: int, count: int, unit: str = "") -> int:
         """Cops leave: ``count`` drawn among all on duty (all if count < 0), or, with a
         unit, its members — all in slot order if count < 0, else min(count, members)
-        draws; every draw a randint of the ``events`` stream over those left."""
+        draws; every draw a randint of the ``events`` stream over those left. A whole
+        unit (count < 0) takes its guards off the place's posts too, drawing nothing."""
         model = self.models[source]
         rng = model.streams["events"]
         cops = [ag for ag in model.agents if ag.kind == "cop" and ag.status != "dead"]
@@ -118,14 +119,18 @@ class ReferenceCountry:
         else:
             n = len(cops) if count < 0 else min(count, len(cops))
             leaving = [cops.pop(rng.randint(len(cops))) for _ in range(n)]
-        if not leaving:
-            return 0
         units: dict[int, int] = {}
         for ag in leaving:
             model._remove(ag)
             units[ag.unit] = units.get(ag.unit, 0) + 1
+        if unit and count < 0:  # the whole unit goes: its guards leave their posts too
+            guards = model.relieve_unit(model.units[unit])
+            if guards:
+                units[model.units[unit]] = units.get(model.units[unit], 0) + guards
+        n = sum(units.values())
+        if not n:
+            return 0
         route = self._route(source, destination)
-        n = len(leaving)
         self.convoys.append([n, destination, route, 0, self.links[route[0]].travel_hours, units])
         model.transport["forces_sent"] += n
         return n

@@ -44,7 +44,9 @@ Key sites (docs/odd.md §12.4): no draws of their own; a ``guard`` of the place'
 cops draws them from the events stream as a ``cop_density`` cut does (with ``unit``,
 among the unit's members, as a ``withdraw`` does) and keeps each as it was; an
 ``unguard`` puts the first posted back, each on a cell drawn as a ``cop_density``
-rise draws it, with everything it kept (no mind drawn).
+rise draws it, with everything it kept (no mind drawn); with ``unit``, only that
+unit's guards, first posted first. A whole ``withdraw`` or ``send`` of a unit (no
+``count``) takes its guards off their posts with it, drawing nothing.
 At the start of each tick's play each site counts the actives and cops standing within
 Chebyshev distance r of its cell (torus), adds its guards to the cops, and changes
 hands by the ratio rule; control is 1 − w·held/sites − (1 − w)·actives/citizens of the
@@ -588,6 +590,7 @@ class ReferenceModel:
                 ag for ag in self.agents if ag.kind == COP and ag.status != DEAD and ag.unit == code
             ]
             if e.count < 0:
+                self.relieve_unit(code)  # the whole unit leaves, its guards with it
                 for ag in members:
                     self._remove(ag)
             else:
@@ -613,12 +616,17 @@ class ReferenceModel:
                 self.posted.append((k, dataclasses.replace(ag)))
             self.own_guards[k] += len(taken)
             return
-        total = self.own_guards[k] + self.new_guards[k]
+        mine = [entry for entry in self.posted if entry[0] == k]
+        outsiders = self.new_guards[k]
+        if e.unit:  # that unit's own guards only; outsiders have no unit
+            mine = [entry for entry in mine if entry[1].unit == self.units[e.unit]]
+            outsiders = 0
+        total = len(mine) + outsiders
         n = total if e.count < 0 else min(e.count, total)
-        leave = min(n, self.new_guards[k])
+        leave = min(n, outsiders)
         self.new_guards[k] -= leave
         back = []
-        for entry in [entry for entry in self.posted if entry[0] == k][: n - leave]:
+        for entry in mine[: n - leave]:
             site = self._random_empty_site_anywhere(rng)
             if site is None:
                 break  # the rest stay on guard
@@ -629,6 +637,14 @@ class ReferenceModel:
             back.append(entry)
         self.posted = [entry for entry in self.posted if not any(entry is b for b in back)]
         self.own_guards[k] -= len(back)
+
+    def relieve_unit(self, code: int) -> int:
+        """The unit's guards leave every post with their unit (no draw); how many."""
+        leaving = [entry for entry in self.posted if entry[1].unit == code]
+        for k, _ in leaving:
+            self.own_guards[k] -= 1
+        self.posted = [entry for entry in self.posted if entry[1].unit != code]
+        return len(leaving)
 
     def _sites_tick(self) -> None:
         """Each site changes hands by the ratio rule, from the lattice as it stands."""

@@ -17,11 +17,12 @@ from typing import Any
 import numpy as np
 
 from upheaval._version import __version__
+from upheaval.core.codes import COP, DEAD
 from upheaval.core.rng import seed_streams
 from upheaval.model.kernels import compile_rules, step_for
 from upheaval.model.mechanisms import MECHANISMS, owner_of_action
 from upheaval.model.params import Params, parameters, validate_params
-from upheaval.model.rules.forces import units_on_duty_by
+from upheaval.model.rules.forces import MAX_UNITS, units_on_duty_by
 from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, agents_in, tick_table
 from upheaval.model.timeline import (
     ActionEvent,
@@ -382,6 +383,47 @@ class Simulation:
                 "travellers_on_link": pa.array([f for row in travel for f in row], pa.int64()),
             }
         )
+
+    def units_table(self):
+        """The security forces by unit now, after the current tick: one row a place
+        and unit — the initial force (``unit`` "") and every named unit that has
+        arrived by now, zeros included — with ``tick``, ``place`` (its name; "" for a
+        run of one lattice), ``unit``, ``on_duty`` (its cops on the place's lattice),
+        ``on_guard`` (its members guarding the place's key sites, docs/odd.md §12.4:
+        ``site_guards`` less the outsiders, who belong to no unit) and ``in_transit``
+        (its cops on their way to the place, §12.2). Summed over the places, a
+        unit's three counts change only by its reinforcements, withdrawals, killings
+        and defections."""
+        import pyarrow as pa
+
+        from upheaval.model.rules.sites import guards_by_unit
+
+        codes = {"": 0, **units_on_duty_by(self._timeline, self.tick)}
+        toward: dict[tuple[int, int], int] = {}  # (destination, code) → cops on the way
+        for convoy in (self.state.get("transport") or {}).get("convoys", ()):
+            for code, n in convoy[5]:
+                toward[convoy[1], code] = toward.get((convoy[1], code), 0) + n
+        rows: dict[str, list] = {
+            k: [] for k in ("tick", "place", "unit", "on_duty", "on_guard", "in_transit")
+        }
+        for k, pl in enumerate(self.places):
+            a = pl.agents
+            on = (a.kind == COP) & (a.status != DEAD)
+            on_duty = np.zeros(MAX_UNITS + 1, np.int64)
+            if a.unit.shape[0]:
+                on_duty += np.bincount(a.unit[on].astype(np.int64), minlength=MAX_UNITS + 1)
+            else:  # without the unit array every cop is of the initial force
+                on_duty[0] = np.count_nonzero(on)
+            guards = guards_by_unit(pl)
+            for name, code in codes.items():
+                rows["tick"].append(self.tick)
+                rows["place"].append(pl.name if self.country is not None else "")
+                rows["unit"].append(name)
+                rows["on_duty"].append(int(on_duty[code]))
+                rows["on_guard"].append(guards.get(name, 0))
+                rows["in_transit"].append(toward.get((k, code), 0))
+        types = {"tick": pa.int64(), "place": pa.string(), "unit": pa.string()}
+        return pa.table({k: pa.array(v, types.get(k, pa.int64())) for k, v in rows.items()})
 
     # -- internals --------------------------------------------------------------------
     def _map_places(self, play: Callable[[Place], Any]) -> list[Any]:

@@ -17,7 +17,9 @@ over them in row-major order; the whole lattice as area gives exactly the draws 
 :func:`add_cops`. A unit is
 ``patrol`` (moves like any cop) or ``guard`` (``guard_units[code] = 1``: never
 moves, and stays at its post after an arrest). ``withdraw`` removes a whole unit in
-slot order (no draw) or ``count`` of its cops drawn as in :func:`remove_cops`.
+slot order (no draw) — with its members guarding key sites of the place, relieved
+first (rules/sites.py: the unit leaves none behind) — or ``count`` of its cops on
+duty drawn as in :func:`remove_cops` (its guards stay at their posts).
 A unit's code gives its origin (mechanism 4, :mod:`~upheaval.model.rules.defection`):
 with cops' minds on, every cop placed here draws its hardship and loyalty from the
 ``events`` stream right after its site. Every cop placed here answers to the ruler
@@ -280,8 +282,9 @@ class Reinforcement(Mechanism):
             },
         ),
         "withdraw": ActionSpec(
-            "removes unit `unit` — all of it, or `count` cops drawn uniformly among those "
-            "of the unit on duty (`events` stream)",
+            "removes unit `unit` — all of it, its members guarding the place's key sites "
+            "included (relieved first), or `count` cops drawn uniformly among those of "
+            "the unit on duty (`events` stream; its guards stay at their posts)",
             required={"unit": Key("name", default="")},
             optional={"count": Key("count", default=-1)},
         ),
@@ -359,6 +362,12 @@ class Reinforcement(Mechanism):
                 place.free_slots,
                 place.free_meta,
             )
+        if event.count < 0:
+            # the whole unit leaves the place: its guards too (relieved, not put back
+            # on the lattice first, so nothing is drawn); sites.py imports this module
+            from upheaval.model.rules.sites import relieve_unit
+
+            return relieve_unit(place, code) + withdraw_members(place, code, -1)
         return withdraw_members(place, code, event.count)
 
 

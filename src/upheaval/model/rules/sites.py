@@ -37,13 +37,18 @@ of a site's guards, outsiders first: they leave the place; the place's own go ba
 on duty, first posted first, each on a uniformly drawn empty cell (``events``
 stream, as a ``cop_density`` rise draws the cells; those that find no empty cell
 stay on guard) as the cop it was: nothing is drawn for it but its cell (unlike a
-convoy's cops, whose minds are drawn anew on arrival). So no force is created or
-lost: cops on the lattice + the place's own guards change only as they would
-without sites, and so does each unit's members on duty + on guard
-(:func:`guards_by_unit`). Guards stand inside the building: they count in C at
-their site only, are not seen by citizens (rule A) and make no arrests; while
-posted they are no agents of the lattice, so a ``withdraw``, ``send`` or
-``shift_command`` does not reach them.
+convoy's cops, whose minds are drawn anew on arrival). With ``unit = "…"`` only
+that unit's guards at the site come back (first posted first; outsiders, of no
+unit, stay). So no force is created or lost: cops on the lattice + the place's own
+guards change only as they would without sites, and so does each unit's members
+on duty + on guard (:func:`guards_by_unit`). Guards stand inside the building:
+they count in C at their site only, are not seen by citizens (rule A) and make no
+arrests; while posted they are no agents of the lattice, so a ``shift_command``,
+the regime's calls and a ``withdraw`` or ``send`` with ``count`` (drawn on duty)
+do not reach them — but a unit that leaves the place whole (``withdraw`` or
+``send`` of it without ``count``) takes its guards with it, every post relieved
+of them first without a draw (:func:`relieve_unit`): a whole unit leaves no
+member behind at a post.
 
 **Effects.** Each seizure feeds the regime's "terrorist" framing F (mechanism 6,
 docs/odd.md §7.16): at the end of the tick, after the provocations' update,
@@ -482,9 +487,10 @@ class Sites(Mechanism):
         "unguard": ActionSpec(
             "withdraws `count` (default: all) of the site's guards, outsiders first: they "
             "leave the place; the place's own go back on duty, first posted first, each "
-            "with the unit, mind and faction it had",
+            "with the unit, mind and faction it had; with `unit` (a name) only that "
+            "unit's guards (outsiders stay)",
             required={"site": Key("name")},
-            optional={"count": Key("count", default=-1)},
+            optional={"count": Key("count", default=-1), "unit": Key("name", default="")},
         ),
     }
 
@@ -506,19 +512,15 @@ class Sites(Mechanism):
                         'place; a unit\'s members guard with source = "cops"',
                     )
         if not p.transport.enabled:  # no member of a unit comes but by its reinforce
-            for n, e in unarrived(timeline, "guard"):
-                if e.unit:  # a guard without a unit takes any cops
-                    raise TimelineError(
-                        n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}"
-                    )
+            for n, e in _unarrived_units(timeline):
+                raise TimelineError(n, "unit", f"no unit {e.unit!r} has arrived by tick {e.tick}")
 
     def check_country_timeline(self, p: Params, timeline) -> None:
         # with transport a unit's members may be sent here from wherever it arrived
-        for n, e in unarrived(timeline, "guard"):
-            if e.unit:
-                raise TimelineError(
-                    n, "unit", f"no unit {e.unit!r} has arrived anywhere by tick {e.tick}"
-                )
+        for n, e in _unarrived_units(timeline):
+            raise TimelineError(
+                n, "unit", f"no unit {e.unit!r} has arrived anywhere by tick {e.tick}"
+            )
 
     def initial_state(self, p: Params) -> dict[str, Any]:
         n = len(parse_sites(p.sites.list))
@@ -546,15 +548,23 @@ class Sites(Mechanism):
                 st["posted"] = np.concatenate((st["posted"], records))
                 st["own_guards"][k] += taken.shape[0]
             return
-        total = int(st["new_guards"][k] + st["own_guards"][k])
+        posted = st["posted"]
+        here = posted["site"] == k
+        if event.unit:
+            # that unit's guards only: outsiders belong to no unit and stay
+            here &= posted["unit"] == country_units(place.timeline)[event.unit]
+            outsiders = 0
+            total = int(np.count_nonzero(here))
+        else:
+            outsiders = int(st["new_guards"][k])
+            total = outsiders + int(st["own_guards"][k])
         n = total if event.count < 0 else min(event.count, total)
-        outsiders = min(n, int(st["new_guards"][k]))
+        outsiders = min(n, outsiders)
         st["new_guards"][k] -= outsiders
         own = n - outsiders
         if own > 0:
-            posted = st["posted"]
             # first posted, first relieved; those with no empty cell stay on guard
-            mine = np.flatnonzero(posted["site"] == k)[:own]
+            mine = np.flatnonzero(here)[:own]
             back = _back_on_duty(place, posted[mine])
             st["posted"] = np.delete(posted, mine[:back])
             st["own_guards"][k] -= back
@@ -615,6 +625,34 @@ class Sites(Mechanism):
         # a place without sites: its streets alone, at the end of the last tick
         row = place.row
         return (control_of(0.0, 0, 0, row.active_blue + row.active_green, citizens_in(row)),)
+
+
+def _unarrived_units(timeline):
+    """The ``guard`` and ``unguard`` entries naming a unit no ``reinforce`` before
+    them has brought (one without a unit takes or relieves any cops)."""
+    found = [*unarrived(timeline, "guard"), *unarrived(timeline, "unguard")]
+    for n, e in sorted(found, key=lambda entry: entry[0]):  # the first in the file first
+        if e.unit:
+            yield n, e
+
+
+def relieve_unit(place, code: int) -> int:
+    """Take unit ``code``'s guards off every post of ``place`` as the unit leaves it
+    whole (a ``withdraw`` or ``send`` of the unit without ``count``, rules/forces.py
+    and rules/transport.py): they go with it, not back onto the lattice, so nothing
+    is drawn; returns how many left. A unit that leaves a place leaves none of its
+    members behind at a post (the CSTO handed its sites over as it withdrew from
+    Kazakhstan, 13-19 January 2022)."""
+    st = place.state.get("sites")
+    if not st:
+        return 0
+    posted = st["posted"]
+    mine = posted["unit"] == code
+    left = np.bincount(posted["site"][mine], minlength=st["own_guards"].shape[0])
+    if left.any():
+        st["own_guards"] -= left
+        st["posted"] = posted[~mine]
+    return int(left.sum())
 
 
 def guards_at(place) -> int:

@@ -31,7 +31,10 @@ are those it had before units travelled; a guard drawn leaves its post).
 ``{ action = "send", place = "Almaty", to = "Aktau", unit = "csto", count = 5 }``
 sends 5 members of a named unit, drawn uniformly among those on duty there (all of
 them, in slot order and without a draw, when ``count`` is left out), as ``withdraw``
-draws them. A convoy advances ``tick_hours`` a tick
+draws them; without ``count`` the unit leaves the place whole, its members guarding
+the place's key sites with it (relieved without a draw, as a whole ``withdraw``
+takes them: rules/sites.py), while a ``send`` with ``count`` leaves guards at their
+posts. A convoy advances ``tick_hours`` a tick
 (``run.tick_minutes`` / 60 when the run has a clock) along its current link; the
 surplus carries over to the next link. A convoy that finds too few empty sites
 waits at its destination with the rest. None are created or lost on the way:
@@ -71,6 +74,7 @@ from upheaval.model.rules.forces import (
     withdraw_members,
 )
 from upheaval.model.rules.legitimacy import citizens_in
+from upheaval.model.rules.sites import relieve_unit
 from upheaval.model.timeline import (
     ActionEvent,
     ActionSpec,
@@ -183,8 +187,9 @@ class Transport(Mechanism):
             "moves `count` cops of the place (`place = …`; as many as are on duty if "
             "fewer, all of them if `count` is left out) to the place `to`, along the "
             "fastest route; they arrive when its travel time has elapsed, each keeping "
-            "its unit; with `unit` (a name), members of that unit only (needs "
-            "transport.enabled)",
+            "its unit; with `unit` (a name), members of that unit only — all of them "
+            "without `count`, its guards at the place's key sites included (relieved "
+            "first) (needs transport.enabled)",
             required={"to": Key("place", default="")},
             optional={"count": Key("count", default=-1), "unit": Key("name", default="")},
             needs_place=True,
@@ -249,6 +254,14 @@ class Transport(Mechanism):
             units = _units_leaving(place, lambda: place.set_cop_count(on_duty - n))
         else:
             units = _units_leaving(place, lambda: withdraw_members(place, unit, count))
+            if count < 0:
+                # the whole unit leaves: its guards at the place's key sites go with
+                # it (rules/sites.py:relieve_unit; nothing drawn), as a withdraw takes them
+                guards = relieve_unit(place, unit)
+                if guards:
+                    mine = dict(units)
+                    mine[unit] = mine.get(unit, 0) + guards
+                    units = tuple(sorted(mine.items()))
             n = sum(k for _, k in units)
             if n <= 0:
                 return 0
