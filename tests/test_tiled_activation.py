@@ -57,9 +57,7 @@ def test_the_order_is_every_live_slot_once_grouped_by_tile(width, height, side, 
     g = type("G", (), {"width": width, "height": height})
     order = np.full(kernels.order_length(n_slots, width, height, side), -7, np.int32)
     stream = np.array(rng.integers(1, 2**63, 4), np.uint64)
-    with pytest.MonkeyPatch.context() as mp:  # tile_of has no Python entry (jit.hot_rule)
-        mp.setattr(kernels, "tile_of", kernels.tile_of.py_func)
-        n = kernels.tiled_order.py_func(g, a, side, order, stream)
+    n = kernels.tiled_order.py_func(g, a, side, order, stream)
     live_slots = np.flatnonzero(status != DEAD)
     assert n == live_slots.size
     assert sorted(order[:n].tolist()) == live_slots.tolist()
@@ -69,7 +67,8 @@ def test_the_order_is_every_live_slot_once_grouped_by_tile(width, height, side, 
     ]
     runs = [t for k, t in enumerate(tiles) if k == 0 or t != tiles[k - 1]]
     assert len(runs) == len(set(runs)), "a tile's turns are split"
-    assert len(order) == n_slots + 2 * kernels.tile_count(width, height, side) + 1
+    tiles = kernels.tile_count(width, height, side)
+    assert len(order) == 2 * n_slots + 2 * tiles + 1 + width + height
 
 
 def test_the_tiled_order_changes_every_tick_and_follows_the_seed():

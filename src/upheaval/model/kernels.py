@@ -382,11 +382,14 @@ def tile_count(width: int, height: int, side: int) -> int:
 
 
 def order_length(capacity: int, width: int, height: int, side: int) -> int:
-    """Length of the step's ``order`` buffer: a slot each, and behind them the tiled
-    variant's two tables (a tile's place in the visiting order; where each tile's turns
-    begin)."""
+    """Length of the step's ``order`` buffer: a slot each and, for the tiled variant,
+    behind them its scratch (:func:`tiled_order`): where a slot's tile comes in the
+    visiting order, where each tile comes in it, where each tile's turns begin, and a
+    column's and a row's part of a tile number."""
     tiles = tile_count(width, height, side)
-    return capacity + (2 * tiles + 1 if tiles else 0)
+    if not tiles:
+        return capacity
+    return 2 * capacity + 2 * tiles + 1 + width + height
 
 
 @rule
@@ -403,13 +406,24 @@ def tiled_order(g, a, side, order, rng):
     few rows of the lattice again and again (benchmarks/README, "one large place").
     With one tile, the draws and the order are :func:`shuffled_slots`'s.
 
-    ``order`` holds :func:`order_length` entries: the tables live behind the slots.
+    ``order`` holds :func:`order_length` entries, the scratch behind the slots. A
+    slot's tile is found with one division (its row) and two table look-ups, and kept
+    for the second pass: divisions were most of this function's time.
     """
     n_slots = a.status.shape[0]
-    across = (g.width + side - 1) // side
+    width = g.width
+    across = (width + side - 1) // side
     tiles = across * ((g.height + side - 1) // side)
-    rank = order[n_slots : n_slots + tiles]
-    start = order[n_slots + tiles : n_slots + 2 * tiles + 1]
+    visit = order[n_slots : 2 * n_slots]  # a slot's tile's place in the visiting order
+    at = 2 * n_slots
+    rank = order[at : at + tiles]
+    start = order[at + tiles : at + 2 * tiles + 1]
+    column_part = order[at + 2 * tiles + 1 : at + 2 * tiles + 1 + width]
+    row_part = order[at + 2 * tiles + 1 + width : at + 2 * tiles + 1 + width + g.height]
+    for x in range(width):
+        column_part[x] = x // side
+    for y in range(g.height):
+        row_part[y] = (y // side) * across
     for t in range(tiles):  # the visiting order, then each tile's place in it
         rank[t] = t
     for k in range(tiles - 1, 0, -1):
@@ -425,13 +439,17 @@ def tiled_order(g, a, side, order, rng):
     n = 0
     for i in range(n_slots):  # a counting sort of the live slots by visiting order
         if a.status[i] != DEAD:
-            start[rank[tile_of(a.position[i], g.width, side, across)] + 1] += 1
+            p = max(a.position[i], 0)  # no live agent is without a site; kept in range
+            y = p // width
+            q = rank[row_part[y] + column_part[p - y * width]]
+            visit[i] = q
+            start[q + 1] += 1
             n += 1
     for q in range(tiles):
         start[q + 1] += start[q]
     for i in range(n_slots):  # each slot to its tile's next place; start[q] moves on
         if a.status[i] != DEAD:
-            q = rank[tile_of(a.position[i], g.width, side, across)]
+            q = visit[i]
             order[start[q]] = i
             start[q] += 1
     for q in range(tiles, 0, -1):  # start[q] had moved to where tile q+1 begins
@@ -445,15 +463,6 @@ def tiled_order(g, a, side, order, rng):
             order[k] = order[j]
             order[j] = t
     return n
-
-
-@hot_rule
-def tile_of(position, width, side, across):
-    """The tile (row by row) of a flat site index."""
-    if position < 0:  # no live agent is without a site; kept in range all the same
-        return 0
-    y = position // width
-    return (y // side) * across + (position - y * width) // side
 
 
 @kernel
