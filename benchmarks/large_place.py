@@ -32,8 +32,10 @@ from _records import begin, spread, write_record
 TICKS = {200: (5, 40), 1000: (2, 4), 2000: (1, 3)}
 
 
-def cost(side: int, tile: int, seed: int) -> float:
-    """CPU ns per agent-step of ``mesa-example`` at ``side``² (tile 0: random order)."""
+def cost(side: int, tile: int, seed: int) -> tuple[float, float]:
+    """CPU ns per agent-step of ``mesa-example`` at ``side``² (tile 0: random order),
+    and the bytes of state per agent (``Simulation.nbytes``: agents, lattice, the
+    step's scratch)."""
     sc = upheaval.apply_overrides(
         upheaval.load("mesa-example"),
         {"world.width": side, "world.height": side, "world.activation_tile": tile},
@@ -44,7 +46,7 @@ def cost(side: int, tile: int, seed: int) -> float:
     agents = sim.n_agents()
     t0 = time.process_time()
     sim.step(ticks)
-    return (time.process_time() - t0) / (agents * ticks) * 1e9
+    return (time.process_time() - t0) / (agents * ticks) * 1e9, sim.nbytes() / agents
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -59,15 +61,22 @@ def main(argv: list[str] | None = None) -> int:
     for tile in arms.values():  # compile both before timing
         cost(200, tile, 1)
     results: dict[int, dict[str, list[float]]] = {}
+    state: dict[int, dict[str, float]] = {}
     for side in args.sides:
         results[side] = {arm: [] for arm in arms}
+        state[side] = {}
         for k, seed in enumerate(range(1, args.repeats + 1)):
             order = list(arms) if k % 2 == 0 else list(arms)[::-1]
             for arm in order:
-                results[side][arm].append(cost(side, arms[arm], seed))
+                ns, nbytes = cost(side, arms[arm], seed)
+                results[side][arm].append(ns)
+                state[side][arm] = nbytes
         print(
             f"{side}x{side}: "
-            + ", ".join(f"{arm} {statistics.median(v):.1f} ns" for arm, v in results[side].items()),
+            + ", ".join(
+                f"{arm} {statistics.median(v):.1f} ns ({state[side][arm]:.1f} B of state an agent)"
+                for arm, v in results[side].items()
+            ),
             flush=True,
         )
     small, large = min(args.sides), max(args.sides)
@@ -91,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
                 "side": s,
                 **{arm: v for arm, v in results[s].items()},
                 **{f"{arm}_spread": spread(v) for arm, v in results[s].items()},
+                "state_bytes_per_agent": state[s],
             }
             for s in args.sides
         ],

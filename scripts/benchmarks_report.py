@@ -50,6 +50,7 @@ DOCS = {
         "activation",
         "sweep_scale",
         "cold_start",
+        "large_place",
     ),
     "docs/experiments.md": ("sweep_scale",),
 }
@@ -572,6 +573,57 @@ def block_perf_summary(records: dict[str, list]) -> list[str]:
     return lines
 
 
+#: Issue 9 §4: a 2000×2000 place at most 1.25× the cost per agent-step of 200×200.
+TARGET_LARGE_PLACE = 1.25
+
+
+def block_large_place(records: dict[str, list]) -> list[str]:
+    recs = records["large_place"]
+    if not recs:
+        return ["*No run recorded.*"]
+    ns = lambda v: f"{v:.1f} ns"  # noqa: E731
+    lines = [
+        "Every run recorded: CPU ns per agent-step, median (range) over the seeds; growth "
+        "is the large lattice's median ÷ the small one's (target ≤ "
+        f"{TARGET_LARGE_PLACE}).",
+        "",
+        "| run | commit | machine | load at start | seeds | tile | lattice | random order "
+        "| tiled | tiled ÷ random order |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in recs:
+        st, res = r["settings"], r["results"]
+        for size in res["sizes"]:
+            lines.append(
+                f"| {day(r)} | {commit(r)} | {_cpu(r)} | {load(r, 'loadavg_start')} "
+                f"| {st['repeats']} | {st['tile']} | {size['side']}×{size['side']} "
+                f"| {med_range(size['random_order'], ns)} | {med_range(size['tiled'], ns)} "
+                f"| {res['tiled_over_random'][str(size['side'])]:.2f} |"
+            )
+    lines += [
+        "",
+        "| run | commit | growth, random order | growth, tiled | tiled large ÷ random order "
+        "small | state B per agent, random order / tiled (largest) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for r in recs:
+        res = r["results"]
+        g = res["growth"]
+        largest = res["sizes"][-1].get("state_bytes_per_agent")
+        mem = (
+            f"{largest['random_order']:.1f} / {largest['tiled']:.1f}" if largest else "not recorded"
+        )
+        verdict = lambda x: "met" if x <= TARGET_LARGE_PLACE else "not met"  # noqa: E731
+        lines.append(
+            f"| {day(r)} | {commit(r)} | {g['random_order']:.2f} ({verdict(g['random_order'])}) "
+            f"| {g['tiled']:.2f} ({verdict(g['tiled'])}) "
+            f"| {res['tiled_large_over_random_small']:.2f} "
+            f"({verdict(res['tiled_large_over_random_small'])}) | {mem} |"
+        )
+    lines += ["", "Records: " + ", ".join(f"`{r['_file']}`" for r in recs) + "."]
+    return lines
+
+
 BLOCKS: dict[str, Callable[[dict[str, list]], list[str]]] = {
     "perf_summary": block_perf_summary,
     "vs_mesa_latest": block_vs_mesa_latest,
@@ -581,9 +633,17 @@ BLOCKS: dict[str, Callable[[dict[str, list]], list[str]]] = {
     "activation": block_activation,
     "sweep_scale": block_sweep_scale,
     "cold_start": block_cold_start,
+    "large_place": block_large_place,
 }
 
-BENCHMARKS = ("vs_mesa", "mechanisms_speed", "activation", "sweep_scale", "cold_start")
+BENCHMARKS = (
+    "vs_mesa",
+    "mechanisms_speed",
+    "activation",
+    "sweep_scale",
+    "cold_start",
+    "large_place",
+)
 
 
 def all_records(results_dir: Path | None = None) -> dict[str, list]:
