@@ -377,6 +377,7 @@ def show(
     )
     if places:
         lines += _places_table(places, onset_share)
+        lines += _travellers_table(places)
     if summaries:
         lines += _sites_table(
             summaries, lost_below, m.get("parameters", {}).get("run.tick_minutes", 0)
@@ -436,6 +437,27 @@ def _places_table(places: list, onset_share: float) -> list[str]:
             f"{s.place:<{width}}  {s.citizens:>9}  {onset:>6}  {s.peak_active:>7}  "
             f"{s.peak_tick:>5}  {s.peak_share:>6.1%}  {s.arrests:>8}  "
             f"{s.killed_by_cops:>6}  {s.final_jailed:>7}  {s.final_cops:>6}"
+        )
+    return lines
+
+
+def _travellers_table(places: list) -> list[str]:
+    """`show`'s activists who travel (docs/odd.md §12.5), when any left a place."""
+    if not any(s.travellers_left for s in places):
+        return []
+    width = max(len("place"), *(len(s.place) for s in places))
+    left = sum(s.travellers_left for s in places)
+    arrived = sum(s.travellers_arrived for s in places)
+    on_way = sum(s.final_travellers_in_transit for s in places)
+    lines = [
+        "",
+        f"travellers   {left} left a place, {arrived} arrived, {on_way} on their way at the end",
+        f"{'place':<{width}}  {'left':>7}  {'arrived':>7}  {'coming':>7}",
+    ]
+    for s in places:
+        lines.append(
+            f"{s.place:<{width}}  {s.travellers_left:>7}  {s.travellers_arrived:>7}  "
+            f"{s.final_travellers_in_transit:>7}"
         )
     return lines
 

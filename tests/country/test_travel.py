@@ -395,3 +395,41 @@ def test_the_kazakhstan_preset_runs_with_travel_and_keeps_its_books():
         assert sum(pl.n_citizens() for pl in sim.places) + killed + in_transit(sim) == people
     left = sum(sim.table().column("travellers_left").to_pylist())
     assert left > 50, left
+
+
+def test_show_counts_the_travellers_of_each_place(tmp_path):
+    """`upheaval show` adds a travellers block to a country's places when anyone
+    travelled, with each place's totals from the tick table."""
+    from typer.testing import CliRunner
+
+    from upheaval.cli import app
+
+    sim = upheaval.run(_restless(), seed=1, out=tmp_path / "run")
+    shown = CliRunner().invoke(app, ["show", str(tmp_path / "run")])
+    assert shown.exit_code == 0, shown.output
+    table = sim.table()
+    places = table.column("place").to_pylist()
+    lines = shown.output.splitlines()
+    head = lines.index(next(line for line in lines if line.startswith("travellers ")))
+    left = sum(table.column("travellers_left").to_pylist())
+    assert lines[head].startswith(f"travellers   {left} left a place")
+    for name in dict.fromkeys(places):
+        rows = [i for i, p in enumerate(places) if p == name]
+        want = [
+            sum(table.column(c)[i].as_py() for i in rows)
+            for c in ("travellers_left", "travellers_arrived")
+        ] + [table.column("travellers_in_transit")[rows[-1]].as_py()]
+        row = next(line for line in lines[head + 2 :] if line.split()[0] == name)
+        assert [int(x) for x in row.split()[1:]] == want
+
+
+def test_show_has_no_travellers_block_without_travel(tmp_path):
+    from typer.testing import CliRunner
+
+    from upheaval.cli import app
+
+    upheaval.run(country_scenario(three_towns(), (), **BASE), seed=1, out=tmp_path / "run")
+    shown = CliRunner().invoke(app, ["show", str(tmp_path / "run")])
+    assert shown.exit_code == 0, shown.output
+    assert not any(line.startswith("travellers ") for line in shown.output.splitlines())
+    assert "places       3" in shown.output

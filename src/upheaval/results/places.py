@@ -63,6 +63,11 @@ class PlaceSummary:
     min_control: float = 1.0
     final_control: float = 1.0
     ticks_lost: int = 0
+    #: activists who travel (docs/odd.md §12.5): who left the place and who arrived
+    #: in all, and who were on their way to it after the last tick
+    travellers_left: int = 0
+    travellers_arrived: int = 0
+    final_travellers_in_transit: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -77,12 +82,14 @@ def place_summaries(
 ) -> list[PlaceSummary]:
     """One :class:`PlaceSummary` per place of a tick table, in the order the places
     first appear (a table without a ``place`` column is one place named ""). A table
-    written before the sites' columns existed summarises as a place without sites."""
+    written before the sites' (or the travellers') columns existed summarises as a
+    place without sites (or travellers)."""
     if not 0.0 < onset_share <= 1.0:
         raise ValueError(f"onset_share must be in (0, 1], got {onset_share!r}")
     if not 0.0 < lost_below <= 1.0:
         raise ValueError(f"lost_below must be in (0, 1], got {lost_below!r}")
     has_sites = "control" in table.column_names
+    has_travel = "travellers_left" in table.column_names
     if PLACE in table.column_names:
         names = table.column(PLACE).to_numpy(zero_copy_only=False)
         order = list(dict.fromkeys(names.tolist()))
@@ -102,7 +109,7 @@ def place_summaries(
         )
         reached = np.flatnonzero(share >= onset_share)
         peak = int(np.argmax(active))
-        sites: dict[str, Any] = {}
+        sites: dict[str, Any] = {}  # the sites' and the travellers' fields, if any
         if has_sites:
             control = _col(rows, "control")
             sites = {
@@ -114,6 +121,12 @@ def place_summaries(
                 "final_control": float(control[-1]),
                 "ticks_lost": int(np.count_nonzero(control < lost_below)),
             }
+        if has_travel:
+            sites.update(
+                travellers_left=int(_col(rows, "travellers_left").sum()),
+                travellers_arrived=int(_col(rows, "travellers_arrived").sum()),
+                final_travellers_in_transit=int(_col(rows, "travellers_in_transit")[-1]),
+            )
         out.append(
             PlaceSummary(
                 place=str(name),
