@@ -74,6 +74,16 @@ CASES = {
         (ActionEvent(tick=6, action="shutdown"),),
     ),
     "global legitimacy": (BASE.replace(legitimacy_feedback="global"), ()),
+    # the generic step (mechanisms on) with the tiled activation variant (§7.1)
+    "tiled activation, lethal force and per-agent legitimacy": (
+        BASE.replace(
+            activation_tile=4,
+            lethal_probability=0.3,
+            legitimacy_feedback="per_agent",
+            legitimacy_seen_arrest=0.01,
+        ),
+        (),
+    ),
     "per-agent legitimacy": (
         BASE.replace(legitimacy_feedback="per_agent", legitimacy_seen_arrest=0.01),
         (
