@@ -367,7 +367,7 @@ class Reinforcement(Mechanism):
             # on the lattice first, so nothing is drawn); sites.py imports this module
             from upheaval.model.rules.sites import relieve_unit
 
-            return relieve_unit(place, code) + withdraw_members(place, code, -1)
+            return relieve_unit(place, code).shape[0] + withdraw_members(place, code, -1)
         return withdraw_members(place, code, event.count)
 
 
