@@ -28,27 +28,27 @@ who leave the lattice exactly as a ``cop_density`` cut removes them — drawn
 uniformly among all on duty, whatever their unit (``events`` stream) — or, with
 ``unit = "…"``, among that named unit's members only, as a partial ``withdraw``
 draws them; with ``source = "new"`` arriving from outside the place (a contingent
-sent "to guard state buildings"; they belong to no unit of the place). A site's
-post holds a record of each of its own guards (:data:`POSTED`: every per-agent
-field but those of a place on the lattice), so a guard keeps its **unit** (its
-code, and so its mode and origin), its mind (H_c, loyalty), its faction and any
-other per-cop state while posted. ``unguard`` withdraws ``count`` (default: all)
-of a site's guards, outsiders first: they leave the place; the place's own go back
-on duty, first posted first, each on a uniformly drawn empty cell (``events``
-stream, as a ``cop_density`` rise draws the cells; those that find no empty cell
-stay on guard) as the cop it was: nothing is drawn for it but its cell (unlike a
-convoy's cops, whose minds are drawn anew on arrival). With ``unit = "…"`` only
-that unit's guards at the site come back (first posted first; outsiders, of no
-unit, stay). So no force is created or lost: cops on the lattice + the place's own
-guards change only as they would without sites, and so does each unit's members
-on duty + on guard (:func:`guards_by_unit`). Guards stand inside the building:
-they count in C at their site only, are not seen by citizens (rule A) and make no
-arrests; while posted they are no agents of the lattice, so a ``shift_command``,
-the regime's calls and a ``withdraw`` or ``send`` with ``count`` (drawn on duty)
-do not reach them — but a unit that leaves the place whole (``withdraw`` or
-``send`` of it without ``count``) takes its guards with it, every post relieved
-of them first without a draw (:func:`relieve_unit`): a whole unit leaves no
-member behind at a post.
+sent "to guard state buildings"; they belong to no unit of the place). A site's post
+holds a record of each of its own guards (:data:`POSTED`: its site and the guard's
+model/records.py record, every per-agent field but those of a place on the lattice),
+so a guard keeps its **unit** (its code, and so its mode and origin), its mind (H_c,
+loyalty), its faction and any other per-cop state while posted. ``unguard``
+withdraws ``count`` (default: all) of a site's guards, outsiders first: they leave
+the place; the place's own go back on duty, first posted first, each on a uniformly
+drawn empty cell (``events`` stream, as a ``cop_density`` rise draws the cells;
+those that find no empty cell stay on guard) as the cop it was: nothing is drawn for
+it but its cell (as for a convoy's cops arriving elsewhere, rules/transport.py;
+model/records.py keeps both). With ``unit = "…"`` only that unit's guards at the
+site come back (first posted first; outsiders, of no unit, stay). So no force is
+created or lost: cops on the lattice + the place's own guards change only as they
+would without sites, and so does each unit's members on duty + on guard
+(:func:`guards_by_unit`). Guards stand inside the building: they count in C at their
+site only, are not seen by citizens (rule A) and make no arrests; while posted they
+are no agents of the lattice, so a ``shift_command``, the regime's calls and a
+``withdraw`` or ``send`` with ``count`` (drawn on duty) do not reach them — but a
+unit that leaves the place whole (``withdraw`` or ``send`` of it without ``count``)
+takes its guards with it, every post relieved of them first without a draw
+(:func:`relieve_unit`): a whole unit leaves no member behind at a post.
 
 **Effects.** Each seizure feeds the regime's "terrorist" framing F (mechanism 6,
 docs/odd.md §7.16): at the end of the tick, after the provocations' update,

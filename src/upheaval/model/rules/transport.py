@@ -22,11 +22,16 @@ stream, exactly as a ``cop_density`` change draws them (rules/forces.py). Each k
 its **unit** (rules/forces.py: the initial force is unit 0; a named unit has one
 code in every place of the country): a guard unit's members guard where they
 arrive, a foreign unit keeps its origin and so its loyalty range. A convoy carries
-its cops' counts per unit; on arrival they are placed unit by unit in ascending
-code, each cop's site (and, with cops' minds on, its mind, drawn anew from its
-unit's origin) drawn as a ``reinforce`` of the whole lattice draws it, so a convoy
-of the initial force draws exactly what a ``cop_density`` change would. The
-regime's policy sends cops drawn among all on duty, whatever their unit (its draws
+each of its cops' **records** (model/records.py: unit, mind — H_c and loyalty —,
+faction, fear and every other per-agent field, the record a guard at its post
+keeps too), and on arrival places the same cop, drawing only its site (as a
+``reinforce`` of the whole lattice draws one), never a new mind: a loyal unit
+arrives as loyal as it left, a rival's cop still answers to the rival. Cops
+arrive unit by unit in ascending code (within a unit, those taken on duty in slot
+order, then its guards first posted first), the order in which convoys placed
+them when they carried counts only, so a run without cops' minds draws exactly
+what it drew then (a convoy of the initial force, what a ``cop_density`` change
+would). The regime's policy sends cops drawn among all on duty, whatever their unit (its draws
 are those it had before units travelled; a guard drawn leaves its post).
 ``{ action = "send", place = "Almaty", to = "Aktau", unit = "csto", count = 5 }``
 sends 5 members of a named unit, drawn uniformly among those on duty there (all of
@@ -54,7 +59,7 @@ Columns (per place and tick): ``forces_sent`` (cops that left), ``forces_arrived
 ``forces_in_transit`` (on their way to the place, at the start of the tick after
 the movement) and ``links_blocked``. No draws besides the departures' and
 arrivals': the random-stream contract of each place is that of a ``cop_density``
-change at the same tick.
+change at the same tick, less the minds (an arriving cop keeps its own).
 """
 
 from __future__ import annotations
