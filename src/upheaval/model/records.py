@@ -1,22 +1,25 @@
-"""A cop's own record while it is off its place's lattice: guarding a key site
-(rules/sites.py, docs/odd.md §12.4) or on its way to another place in a convoy
-(rules/transport.py, §12.2).
+"""An agent's own record while it is off its place's lattice: a cop guarding a key
+site (rules/sites.py, docs/odd.md §12.4) or on its way to another place in a convoy
+(rules/transport.py, §12.2), an activist travelling to another place
+(rules/travel.py, §12.5).
 
-Off the lattice a cop is no agent of it: its slot is freed (and may be reused), so
-what makes it *that* cop — its unit (and so its mode and origin), its mind (H_c in
-``hardship``, loyalty ℓ in ``risk_aversion``), its faction, fear and every other
-per-agent field the run keeps — is copied into a :data:`RECORD` as it leaves and
-written back into a new slot when it rejoins a lattice (:func:`rejoin`): nothing is
-drawn for it but its cell, so a cop comes back, or arrives elsewhere, with its own
-mind and not a new one. A field whose array the run does not hold is kept as 0, a
-new cop's value. Guards and convoys share this one way of carrying a cop.
+Off the lattice an agent is no agent of it: its slot is freed (and may be reused),
+so what makes it *that* agent — a cop's unit (and so its mode and origin), its mind
+(H_c in ``hardship``, loyalty ℓ in ``risk_aversion``), its faction and fear; a
+citizen's hardship, risk aversion, group, age, own legitimacy …; every per-agent
+field the run keeps — is copied into a :data:`RECORD` as it leaves and written back
+into a new slot when it joins a lattice again (:func:`rejoin`): nothing is drawn
+for it but its cell, so a cop comes back, or arrives elsewhere, with its own mind
+and not a new one, and a traveller with its own grievance. A field whose array the
+run does not hold is kept as 0. Guards, convoys and travellers share this one way
+of carrying an agent.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from upheaval.core.codes import COP, LANE_COP, QUIET
+from upheaval.core.codes import ACTIVE, CITIZEN, COP, LANE_ACTIVE, LANE_COP, QUIET
 from upheaval.core.jit import kernel
 from upheaval.model.rules.forces import random_empty_site_in_area
 from upheaval.model.slots import pop_free
@@ -54,9 +57,10 @@ def kept_fields(records: np.ndarray) -> np.ndarray:
 
 
 @kernel
-def rejoin(g, a, kept, count, rng, free_slots, meta):
-    """Put the first ``count`` cops of ``kept`` (an :class:`Agents` of their records)
-    on the lattice, each on a uniformly drawn empty cell of the whole lattice drawn as
+def rejoin(g, a, kept, count, kind, status, lane, rng, free_slots, meta):
+    """Put the first ``count`` agents of ``kept`` (an :class:`Agents` of their
+    records) on the lattice as ``kind`` and ``status`` (in ``lane``), each on a
+    uniformly drawn empty cell of the whole lattice drawn as
     :func:`~upheaval.model.rules.forces.add_cops` draws it, in the lowest free slot,
     with the fields it kept; returns how many found a cell (the first ones). Nothing
     else is drawn: a cop keeps its own mind."""
@@ -66,8 +70,8 @@ def rejoin(g, a, kept, count, rng, free_slots, meta):
         if c < 0:
             break
         i = pop_free(free_slots, meta)
-        a.kind[i] = COP
-        a.status[i] = QUIET
+        a.kind[i] = kind
+        a.status[i] = status
         a.jail_left[i] = 0
         a.hardship[i] = kept.hardship[k]
         a.risk_aversion[i] = kept.risk_aversion[k]
@@ -92,15 +96,25 @@ def rejoin(g, a, kept, count, rng, free_slots, meta):
         if a.org.shape[0]:
             a.org[i] = kept.org[k]
         a.cell_next[i] = -1
-        put_on_cell(g, a, i, c, LANE_COP)
+        put_on_cell(g, a, i, c, lane)
         placed += 1
     return placed
 
 
 def place_cops(place, records: np.ndarray) -> int:
     """Put the cops of ``records`` (a :data:`RECORD` array, or one that holds its
-    fields) on ``place``'s lattice, in order (:func:`rejoin`); returns how many found
-    an empty cell (the first ones)."""
+    fields) on ``place``'s lattice, quiet, in order (:func:`rejoin`); returns how
+    many found an empty cell (the first ones)."""
+    return _place(place, records, COP, QUIET, LANE_COP)
+
+
+def place_activists(place, records: np.ndarray) -> int:
+    """Put the citizens of ``records`` on ``place``'s lattice, active, in order
+    (:func:`rejoin`); returns how many found an empty cell (the first ones)."""
+    return _place(place, records, CITIZEN, ACTIVE, LANE_ACTIVE)
+
+
+def _place(place, records: np.ndarray, kind: int, status: int, lane: int) -> int:
     n = int(records.shape[0])
     place.reserve(n)
     agents = place.agents
@@ -118,6 +132,9 @@ def place_cops(place, records: np.ndarray) -> int:
             agents,
             kept,
             n,
+            kind,
+            status,
+            lane,
             place.streams["events"],
             place.free_slots,
             place.free_meta,
