@@ -264,3 +264,17 @@ def test_a_checkpoint_of_the_format_before_guards_kept_their_unit_is_refused(tmp
     path.write_bytes(pickle.dumps(("upheaval-checkpoint-4", "0", sim.checkpoint())))
     with pytest.raises(ValueError, match="checkpoint format 'upheaval-checkpoint-4'"):
         Checkpoint.load(path)
+
+
+def test_a_checkpoint_of_the_format_before_convoys_carried_their_cops_is_refused(tmp_path):
+    """Format 5's convoys held counts per unit, not their cops' records: its cops
+    in transit would arrive as no one."""
+    sim = Simulation(CASES["model-I"], seed=1)
+    sim.step(1)
+    path = tmp_path / "old.ckpt"
+    path.write_bytes(pickle.dumps(("upheaval-checkpoint-5", "0", sim.checkpoint())))
+    with pytest.raises(
+        ValueError,
+        match=r"checkpoint format 'upheaval-checkpoint-5'.*reads 'upheaval-checkpoint-6'",
+    ):
+        Checkpoint.load(path)

@@ -29,6 +29,12 @@ shoot — and plays it. After every tick:
   duty and on guard place by place as counted here, and its on duty + on guard + in
   transit summed over the places are the unit's books (the initial force's, with
   the named units', the forces');
+* **minds**: with cops' minds on (half the runs; nobody breaks ranks here), every
+  cop of the country — on duty, guarding a site or in a convoy — is known by its own
+  record (H_c, loyalty, unit, faction, fear): a tick changes that multiset only by
+  the cops a reinforcement placed (new minds) and those a withdrawal took (minds
+  gone); sends, the regime's calls, guards and arrivals move minds about but never
+  draw or lose one (a convoy carries its cops' records, docs/odd.md §12.2);
 * **guards**: a site's guards are never negative, its own guards are the records
   its post holds, and the row's ``site_guards`` and ``sites_held`` are what the
   sites' state holds;
@@ -38,6 +44,7 @@ shoot — and plays it. After every tick:
 
 from __future__ import annotations
 
+from collections import Counter
 from types import SimpleNamespace
 
 import numpy as np
@@ -70,9 +77,10 @@ class CountryTimeline(RuleBasedStateMachine):
         blockade=st.sampled_from([0.0, 0.05, 0.3]),
         threads=st.sampled_from([1, 3]),
         travel=st.sampled_from([0.0, 0.05]),
+        minds=st.booleans(),
         seed=st.integers(0, 2**32),
     )
-    def start(self, legitimacy, call_ratio, blockade, threads, travel, seed):
+    def start(self, legitimacy, call_ratio, blockade, threads, travel, minds, seed):
         declared = (
             SetEvent(tick=FAR, param="lethal_probability", value=0.5),
             ActionEvent(tick=FAR, action="shutdown"),
@@ -99,6 +107,10 @@ class CountryTimeline(RuleBasedStateMachine):
             site_min_crowd=3,
             travel_enabled=travel > 0,
             travel_leave_probability=travel if travel > 0 else 0.01,
+            # minds that never break ranks (D ≤ 1 − L < 1): the forces' books hold
+            forces_minds=minds,
+            forces_stand_aside_threshold=1.0 if minds else 0.1,
+            forces_defect_threshold=1.0 if minds else 0.3,
         )
         self.sim = upheaval.Simulation(sc, seed=seed, threads=threads)
         self.citizens0 = {pl.name: pl.n_citizens() for pl in self.sim.places}
@@ -106,7 +118,9 @@ class CountryTimeline(RuleBasedStateMachine):
         self.sent = self.arrived = 0
         self.left = dict.fromkeys(NAMES, 0)  # travellers who left each place
         self.came = dict.fromkeys(NAMES, 0)  # and who arrived there
+        self.minds: Counter = Counter()
         self._play()  # tick 1: the units arrive; the books open after it
+        self.appeared = Counter()  # the tick-1 reinforcements' minds open the books
         self.forces = self._forces()
         self.units = {unit: self._unit_total(unit) for unit in UNITS}
         assert all(0 < n <= 3 * len(NAMES) for n in self.units.values()), self.units
@@ -119,6 +133,40 @@ class CountryTimeline(RuleBasedStateMachine):
         own = sum(int(pl.state["sites"]["own_guards"].sum()) for pl in self._sited())
         return sum(pl.cops_on_duty() for pl in self.sim.places) + own + in_transit(self.sim)
 
+    def _all_minds(self) -> Counter:
+        """Every cop's record (H_c, loyalty, unit, faction, fear) in the country: on
+        the lattices, at the posts and in the convoys."""
+        found: Counter = Counter()
+        for pl in self.sim.places:
+            a = pl.agents
+            cops = np.flatnonzero((a.kind == COP) & (a.status != DEAD))
+            fear = a.fear[cops] if a.fear.shape[0] else np.zeros(cops.shape[0], np.float32)
+            faction = a.faction[cops] if a.faction.shape[0] else np.zeros(cops.shape[0], np.int8)
+            found.update(
+                zip(
+                    a.hardship[cops].tolist(),
+                    a.risk_aversion[cops].tolist(),
+                    a.unit[cops].tolist(),
+                    faction.tolist(),
+                    fear.tolist(),
+                    strict=True,
+                )
+            )
+        records = [pl.state["sites"]["posted"] for pl in self._sited()]
+        records += [c[5] for c in self.sim.state["transport"]["convoys"]]
+        for r in records:
+            found.update(
+                zip(
+                    r["hardship"].tolist(),
+                    r["risk_aversion"].tolist(),
+                    r["unit"].tolist(),
+                    r["faction"].tolist(),
+                    r["fear"].tolist(),
+                    strict=True,
+                )
+            )
+        return found
+
     def _sited(self):
         return [pl for pl in self.sim.places if "sites" in pl.state]
 
@@ -130,6 +178,12 @@ class CountryTimeline(RuleBasedStateMachine):
             sim._timeline = tuple(sorted([*sim._timeline, event], key=first_tick))
             sim._derived = {k: v for k, v in sim._derived.items() if k[0] != "timeline_of"}
         sim.step()
+        now = self._all_minds()
+        # minds that appeared or went this tick: the rules that may make or take cops
+        # account for them (reinforce, withdraw); minds_balance wants the rest empty
+        self.appeared = now - self.minds
+        self.gone = self.minds - now
+        self.minds = now
         for pl in sim.places:
             self.killed[pl.name] += pl.row.killed_by_cops
             self.sent += pl.row.forces_sent
@@ -255,6 +309,8 @@ class CountryTimeline(RuleBasedStateMachine):
         # them, everyone was placed.
         placed = self._forces() - forces
         assert self._unit_total(unit) - members == placed
+        assert sum(self.appeared.values()) == placed and not self.gone
+        self.appeared = Counter()
         if room >= count:
             assert placed == count
         assert 0 <= placed <= count
@@ -284,6 +340,9 @@ class CountryTimeline(RuleBasedStateMachine):
         assert guards_by_unit(place).get(unit, 0) == guards - (gone - on_duty)
         self.forces -= gone
         self.units[unit] -= gone
+        assert sum(self.gone.values()) == gone and not self.appeared
+        assert all(m[2] == country_units(place.timeline)[unit] for m in self.gone)
+        self.gone = Counter()
 
     @rule(
         where=st.sampled_from(sorted(SITES)),
@@ -377,6 +436,13 @@ class CountryTimeline(RuleBasedStateMachine):
         totals = df.groupby("unit")[["on_duty", "on_guard", "in_transit"]].sum().sum(axis=1)
         assert {u: totals[u] for u in UNITS} == self.units
         assert totals[""] + sum(self.units.values()) == self.forces
+
+    @invariant()
+    def minds_balance(self):
+        # no cop's record drawn anew or lost on the way (the rules that place or
+        # withdraw cops have accounted for theirs)
+        assert not self.appeared and not self.gone
+        assert sum(self.minds.values()) == self.forces
 
     @invariant()
     def guards_balance(self):

@@ -11,7 +11,6 @@ import json
 import re
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -19,8 +18,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import upheaval
-from country.helpers import AKIMAT, country_scenario, run_and_show, sited_towns
-from reference.compare import engine_snapshot
+from country.helpers import (
+    AKIMAT,
+    country_scenario,
+    run_and_show,
+    sited_towns,
+    twin_agrees_cop_by_cop,
+)
 from reference.country import ReferenceCountry
 from upheaval.core.codes import COP, DEAD
 from upheaval.model.params import Params
@@ -440,27 +444,6 @@ def test_an_unguard_naming_a_unit_that_has_not_arrived_is_named_in_one_line(tmp_
         upheaval.Simulation(country_scenario(sited_towns(), (beta, ghost), transport_enabled=True))
 
 
-def _twin_agrees_cop_by_cop(sc, ticks: int, seed: int) -> upheaval.Simulation:
-    """Run the engine and the reference twin side by side; they agree on every row and
-    on every cop's unit and faction, place by place and tick by tick."""
-    sim = upheaval.Simulation(sc, seed=seed)
-    twin = ReferenceCountry(sc, seed)
-    for _ in range(ticks):
-        sim.step()
-        twin.step()
-        for pl, model in zip(sim.places, twin.models, strict=True):
-            assert engine_snapshot(SimpleNamespace(place=pl)) == model.snapshot(), pl.name
-            a = pl.agents
-            live = np.flatnonzero(a.status != DEAD)
-            got = {int(i): (int(a.unit[i]), int(a.faction[i])) for i in live}
-            want = {s: (v[4], v[5]) for s, v in model.mechanism_snapshot().items()}
-            assert got == want, (sim.tick, pl.name)
-    got, want = sim.table(), twin.table()
-    for name in got.column_names:
-        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
-    return sim
-
-
 @pytest.mark.parametrize("seed", [1, 2])
 def test_reference_twin_with_units_relieved_withdrawn_and_sent_with_their_guards(seed):
     """A unit's guards relieved by name, a whole unit withdrawn and another sent away
@@ -488,7 +471,7 @@ def test_reference_twin_with_units_relieved_withdrawn_and_sent_with_their_guards
         forces_minds=True,
         elite_rival_share=0.3,
     )
-    sim = _twin_agrees_cop_by_cop(sc, 16, seed)
+    sim = twin_agrees_cop_by_cop(sc, 16, seed)
     df = sim.table().to_pandas().set_index(["place", "tick"])
     assert df.loc[("Gamma", 8), "forces_sent"] == 4  # the unit whole: on duty and guards
     assert df.loc[("Gamma", 8), "site_guards"] == 0
@@ -523,7 +506,7 @@ def test_reference_twin_with_units_guarding_in_a_country(seed):
         forces_minds=True,
         elite_rival_share=0.3,
     )
-    sim = _twin_agrees_cop_by_cop(sc, 16, seed)
+    sim = twin_agrees_cop_by_cop(sc, 16, seed)
     alpha = sim.table().to_pandas().query("place == 'Alpha'").set_index("tick")
     assert alpha.site_guards.loc[7:9].eq(7).all() and alpha.site_guards.loc[13:].eq(0).all()
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import re
 import sys
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -16,9 +17,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import upheaval
-from country.helpers import country_scenario, three_towns
+from country.helpers import country_scenario, three_towns, twin_agrees_cop_by_cop
 from reference.country import ReferenceCountry
-from upheaval.core.codes import COP, DEAD
+from upheaval.core.codes import COP, DEAD, RIVAL, RULER
 from upheaval.model.rules.defection import ORIGIN_CODES
 from upheaval.model.rules.forces import country_units
 from upheaval.model.rules.transport import in_transit, in_transit_by_unit
@@ -352,3 +353,151 @@ def test_forces_are_never_created_or_lost(sends, call_ratio, blockade, legitimac
 if __name__ == "__main__":
     RESULTS.write_text(json.dumps(measure(), indent=1) + "\n", "utf-8")
     sys.stdout.write(RESULTS.read_text("utf-8")[:2000])
+
+
+# -- a cop who travels keeps its mind (issue 9) -------------------------------------------
+#: Cops with minds who never break ranks here (D = H_c(1 − L) − ℓ·P_c ≤ 1 − L < 1), so
+#: that every cop of the run is one that was placed, and stays a cop.
+STEADY_MINDS = dict(
+    forces_minds=True, forces_stand_aside_threshold=1.0, forces_defect_threshold=1.0
+)
+
+
+def _minds(place, code: int | None = None) -> list[tuple[float, float, int, int]]:
+    """(H_c, loyalty, unit, faction) of each live cop of ``place`` (of unit ``code``
+    only, if given), sorted: the cops' minds as a multiset."""
+    a = place.agents
+    cops = (a.kind == COP) & (a.status != DEAD)
+    if code is not None:
+        cops &= a.unit == code
+    n = int(np.count_nonzero(cops))
+    # without factions (no elite split) every cop answers to the ruler
+    faction = a.faction[cops] if a.faction.shape[0] else np.full(n, RULER)
+    unit = a.unit[cops] if a.unit.shape[0] else np.zeros(n, np.int8)
+    return sorted(
+        zip(
+            a.hardship[cops].tolist(),
+            a.risk_aversion[cops].tolist(),
+            unit.tolist(),
+            faction.tolist(),
+            strict=True,
+        )
+    )
+
+
+def test_a_unit_sent_between_places_arrives_with_the_minds_it_left_with():
+    tl = (
+        ActionEvent(
+            tick=1, action="reinforce", place="Alpha", count=8, unit="ng", origin="national_guard"
+        ),
+        ActionEvent(tick=3, action="send", place="Alpha", to="Gamma", unit="ng"),
+    )
+    sc = country_scenario(three_towns(), tl, legitimacy=0.9, steps=16, **STEADY_MINDS, **TRANSPORT)
+    sim = upheaval.Simulation(sc, seed=5)
+    alpha, _, gamma = sim.places
+    sim.step(2)
+    leaving = _minds(alpha, 1)
+    assert len(set(leaving)) == 8  # each drew its own mind as it arrived in Alpha
+    sim.step()  # tick 3: the whole unit leaves Alpha (road 1.5 h, then rail 10 h)
+    assert _minds(alpha, 1) == [] and in_transit_by_unit(sim) == {"ng": 8}
+    sim.step(10)
+    assert _minds(gamma, 1) == [] and in_transit_by_unit(sim) == {"ng": 8}
+    sim.step()  # tick 14: they arrive, the same eight cops
+    assert in_transit_by_unit(sim) == {}
+    assert _minds(gamma, 1) == leaving
+
+
+def test_a_faction_s_cops_stay_in_their_faction_after_travel():
+    """Cops of the initial force sent by count (drawn among all on duty, both
+    factions) arrive each with its own mind and its faction; nobody else changes."""
+    tl = (ActionEvent(tick=2, action="send", place="Alpha", to="Beta", count=12),)
+    sc = country_scenario(
+        three_towns(),
+        tl,
+        legitimacy=0.9,
+        steps=6,
+        elite_rival_share=0.5,
+        **STEADY_MINDS,
+        **TRANSPORT,
+    )
+    sim = upheaval.Simulation(sc, seed=11)
+    alpha, beta, _ = sim.places
+    sim.step()
+    alpha_before, beta_before = Counter(_minds(alpha)), Counter(_minds(beta))
+    sim.step(2)  # tick 2: twelve leave Alpha; tick 3: they arrive in Beta (road 1.5 h)
+    assert beta.row.forces_arrived == 12
+    left = alpha_before - Counter(_minds(alpha))
+    came = Counter(_minds(beta)) - beta_before
+    assert came == left and sum(came.values()) == 12
+    assert Counter(_minds(alpha)) + left == alpha_before  # nobody else changed
+    rivals = sum(k for (_, _, _, faction), k in came.items() if faction == RIVAL)
+    assert 0 < rivals < 12  # both factions travelled, and kept their faction
+
+
+@pytest.mark.parametrize("seed", [3, 4])
+def test_reference_twin_with_minds_factions_calls_and_a_full_destination(seed):
+    """Cops with minds and factions sent by the timeline and by the regime's calls,
+    into a destination too full for all of them (the rest wait at its edge): the twin
+    agrees on every cop's mind, unit and faction, tick by tick."""
+    tl = (
+        ActionEvent(tick=1, action="reinforce", place="Gamma", count=5, unit="ng"),
+        ActionEvent(tick=2, action="send", place="Gamma", to="Alpha", count=6),
+        ActionEvent(tick=4, action="send", place="Alpha", to="Beta", count=9),
+        ActionEvent(tick=6, action="send", place="Gamma", to="Beta", unit="ng"),
+    )
+    sc = country_scenario(
+        three_towns(),
+        tl,
+        legitimacy=0.74,
+        steps=24,
+        transport_call_ratio=1.5,
+        transport_cooldown=4,
+        elite_rival_share=0.4,
+        forces_minds=True,
+        **TRANSPORT,
+    )
+    sim = twin_agrees_cop_by_cop(sc, 24, seed)
+    t = sim.table().to_pandas()
+    assert t.forces_sent.sum() > 20 and t.forces_arrived.sum() > 0
+
+
+def test_a_checkpoint_mid_journey_keeps_the_convoys_cops_bit_for_bit(tmp_path):
+    tl = (
+        ActionEvent(tick=1, action="reinforce", place="Alpha", count=6, unit="csto", mode="guard"),
+        ActionEvent(tick=3, action="send", place="Alpha", to="Gamma", unit="csto"),
+        ActionEvent(tick=4, action="send", place="Alpha", to="Gamma", count=10),
+    )
+    sc = country_scenario(
+        three_towns(),
+        tl,
+        legitimacy=0.8,
+        steps=20,
+        elite_rival_share=0.3,
+        **STEADY_MINDS,
+        **TRANSPORT,
+    )
+    straight = upheaval.Simulation(sc, seed=2).run()
+    part = upheaval.Simulation(sc, seed=2).run(6)
+    convoys = part.state["transport"]["convoys"]
+    assert [c[0] for c in convoys] == [6, 10]  # both on the rail to Gamma
+    path = part.checkpoint().save(tmp_path / "mid-journey.ckpt")
+    resumed = upheaval.Simulation.restore(upheaval.Checkpoint.load(path))
+    again = resumed.state["transport"]["convoys"]
+    assert [c[5].tobytes() for c in again] == [c[5].tobytes() for c in convoys]
+    assert all(c[5].dtype == d[5].dtype for c, d in zip(again, convoys, strict=True))
+    resumed.run(14)
+    assert resumed.table().equals(straight.table())
+    for got, want in zip(resumed.places, straight.places, strict=True):
+        for name in got.agents._fields:
+            assert np.array_equal(getattr(got.agents, name), getattr(want.agents, name)), name
+    gamma = straight.places[2]
+    # the unit arrived as it left: the convoy's records are Gamma's members now
+    assert _minds(gamma, 1) == sorted(_record_minds(convoys[0][5]))
+
+
+def _record_minds(cops: np.ndarray) -> list[tuple[float, float, int, int]]:
+    """(H_c, loyalty, unit, faction) of each cop of a convoy's records."""
+    return [
+        (float(r["hardship"]), float(r["risk_aversion"]), int(r["unit"]), int(r["faction"]))
+        for r in cops
+    ]

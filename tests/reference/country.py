@@ -13,6 +13,7 @@ with their own records — are written again from docs/odd.md §12.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from itertools import accumulate
 from types import SimpleNamespace
@@ -65,7 +66,8 @@ class ReferenceCountry:
         # what each place keeps in mind of the news from elsewhere (actives, repression)
         self.memory = [[0.0, 0.0] for _ in self.models]
         self.links = list(country.links)
-        # [count, destination, route, leg, hours left, {unit code: its cops in it}]
+        # [count, destination, route, leg, hours left, its cops: copies of their Agent
+        # records, in the order they will arrive]
         self.convoys: list[list] = []
         self.last_call = [-(10**9)] * len(self.models)
         self.blocked = [False] * len(self.links)
@@ -119,39 +121,38 @@ class ReferenceCountry:
         else:
             n = len(cops) if count < 0 else min(count, len(cops))
             leaving = [cops.pop(rng.randint(len(cops))) for _ in range(n)]
-        units: dict[int, int] = {}
+        # each cop leaves with its own record (a copy: its slot may be reused), and
+        # travels in the order it will arrive: by unit code, on duty in slot order
+        # first, then the guards first posted first
         for ag in leaving:
             model._remove(ag)
-            units[ag.unit] = units.get(ag.unit, 0) + 1
+        carried = [dataclasses.replace(ag) for ag in sorted(leaving, key=lambda ag: ag.slot)]
         if unit and count < 0:  # the whole unit goes: its guards leave their posts too
-            guards = model.relieve_unit(model.units[unit])
-            if guards:
-                units[model.units[unit]] = units.get(model.units[unit], 0) + guards
-        n = sum(units.values())
+            carried.extend(model.relieve_unit(model.units[unit]))
+        carried.sort(key=lambda ag: ag.unit)
+        n = len(carried)
         if not n:
             return 0
         route = self._route(source, destination)
-        self.convoys.append([n, destination, route, 0, self.links[route[0]].travel_hours, units])
+        self.convoys.append([n, destination, route, 0, self.links[route[0]].travel_hours, carried])
         model.transport["forces_sent"] += n
         return n
 
-    def _arrive(self, dest: int, units: dict[int, int]) -> dict[int, int]:
-        """A convoy's cops join ``dest`` unit by unit in ascending code, each on a
-        uniformly drawn empty site (then, with minds, its mind from its unit's
-        origin); returns those who found none, who wait."""
+    def _arrive(self, dest: int, cops: list) -> list:
+        """A convoy's cops join ``dest`` in the order they travel, each on a uniformly
+        drawn empty site, the same cop it was (its mind, unit, faction: nothing is
+        drawn for it but its site); returns those who found none, who wait."""
         model = self.models[dest]
         rng = model.streams["events"]
-        waiting: dict[int, int] = {}
-        for code in sorted(units):
-            for k in range(units[code]):
-                site = None if waiting else model._random_empty_site_anywhere(rng)
-                if site is None:
-                    waiting[code] = units[code] - k
-                    break
-                cop = model._new_agent(kind="cop", status="quiet", site=site, unit=code)
-                if model.p.security_forces.minds:
-                    model._draw_mind(cop, model._origin(cop), rng)
-        return waiting
+        for k, cop in enumerate(cops):
+            site = model._random_empty_site_anywhere(rng)
+            if site is None:
+                return cops[k:]
+            fields = dataclasses.asdict(cop)
+            del fields["slot"]
+            fields.update(kind="cop", status="quiet", site=site, jail_left=0)
+            model._new_agent(**fields)
+        return []
 
     def _transport(self) -> None:
         tr = self.p.transport
@@ -208,7 +209,7 @@ class ReferenceCountry:
                 cops[donor] -= n
         # the convoys move
         still = []
-        for count, dest, route, leg, left, units in self.convoys:
+        for count, dest, route, leg, left, cops in self.convoys:
             budget = self.hours
             while leg < len(route) and not self.blocked[route[leg]]:
                 if left > budget:
@@ -219,13 +220,13 @@ class ReferenceCountry:
                 if leg < len(route):
                     left = self.links[route[leg]].travel_hours
             if leg == len(route):
-                waiting = self._arrive(dest, units)
-                placed = count - sum(waiting.values())
+                waiting = self._arrive(dest, cops)
+                placed = count - len(waiting)
                 self.models[dest].transport["forces_arrived"] += placed
                 if waiting:
                     still.append([count - placed, dest, route, leg, 0.0, waiting])
                 continue
-            still.append([count, dest, route, leg, left, units])
+            still.append([count, dest, route, leg, left, cops])
         self.convoys = still
         for count, dest, *_ in still:
             self.models[dest].transport["forces_in_transit"] += count
@@ -334,9 +335,9 @@ class ReferenceCountry:
         """Cops on the way by unit name ("" the initial force)."""
         names = {code: name for name, code in self.models[0].units.items()} | {0: ""}
         out: dict[str, int] = {}
-        for *_, units in self.convoys:
-            for code, n in units.items():
-                out[names[code]] = out.get(names[code], 0) + n
+        for *_, cops in self.convoys:
+            for cop in cops:
+                out[names[cop.unit]] = out.get(names[cop.unit], 0) + 1
         return out
 
     def _distances(self, country: Any) -> list[list[float]]:

@@ -638,13 +638,14 @@ class ReferenceModel:
         self.posted = [entry for entry in self.posted if not any(entry is b for b in back)]
         self.own_guards[k] -= len(back)
 
-    def relieve_unit(self, code: int) -> int:
-        """The unit's guards leave every post with their unit (no draw); how many."""
+    def relieve_unit(self, code: int) -> list[Agent]:
+        """The unit's guards leave every post with their unit (no draw): their
+        records, first posted first."""
         leaving = [entry for entry in self.posted if entry[1].unit == code]
         for k, _ in leaving:
             self.own_guards[k] -= 1
         self.posted = [entry for entry in self.posted if entry[1].unit != code]
-        return len(leaving)
+        return [ag for _, ag in leaving]
 
     def _sites_tick(self) -> None:
         """Each site changes hands by the ratio rule, from the lattice as it stands."""

@@ -43,7 +43,7 @@ from .memory import check_memory
 from .place import COUNTRY_DYNAMIC, PLACE_DYNAMIC, Place, PlaceState, _copy_state
 
 #: Checkpoint file format; bump when the state layout changes.
-CHECKPOINT_FORMAT = "upheaval-checkpoint-5"
+CHECKPOINT_FORMAT = "upheaval-checkpoint-6"
 
 
 @dataclass
@@ -397,11 +397,12 @@ class Simulation:
         import pyarrow as pa
 
         from upheaval.model.rules.sites import guards_by_unit
+        from upheaval.model.rules.transport import convoy_units
 
         codes = {"": 0, **units_on_duty_by(self._timeline, self.tick)}
         toward: dict[tuple[int, int], int] = {}  # (destination, code) → cops on the way
         for convoy in (self.state.get("transport") or {}).get("convoys", ()):
-            for code, n in convoy[5]:
+            for code, n in convoy_units(convoy[5]):
                 toward[convoy[1], code] = toward.get((convoy[1], code), 0) + n
         rows: dict[str, list] = {
             k: [] for k in ("tick", "place", "unit", "on_duty", "on_guard", "in_transit")

@@ -22,8 +22,9 @@ first (rules/sites.py: the unit leaves none behind) — or ``count`` of its cops
 duty drawn as in :func:`remove_cops` (its guards stay at their posts).
 A unit's code gives its origin (mechanism 4, :mod:`~upheaval.model.rules.defection`):
 with cops' minds on, every cop placed here draws its hardship and loyalty from the
-``events`` stream right after its site. Every cop placed here answers to the ruler
-(elite split, mechanism 9).
+``events`` stream right after its site (a cop who only moves — back from a guard
+post, or arriving in a convoy — keeps its own: model/records.py). Every cop
+placed here answers to the ruler (elite split, mechanism 9).
 """
 
 from __future__ import annotations
@@ -367,7 +368,7 @@ class Reinforcement(Mechanism):
             # on the lattice first, so nothing is drawn); sites.py imports this module
             from upheaval.model.rules.sites import relieve_unit
 
-            return relieve_unit(place, code) + withdraw_members(place, code, -1)
+            return relieve_unit(place, code).shape[0] + withdraw_members(place, code, -1)
         return withdraw_members(place, code, event.count)
 
 

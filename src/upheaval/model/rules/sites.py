@@ -28,27 +28,27 @@ who leave the lattice exactly as a ``cop_density`` cut removes them — drawn
 uniformly among all on duty, whatever their unit (``events`` stream) — or, with
 ``unit = "…"``, among that named unit's members only, as a partial ``withdraw``
 draws them; with ``source = "new"`` arriving from outside the place (a contingent
-sent "to guard state buildings"; they belong to no unit of the place). A site's
-post holds a record of each of its own guards (:data:`POSTED`: every per-agent
-field but those of a place on the lattice), so a guard keeps its **unit** (its
-code, and so its mode and origin), its mind (H_c, loyalty), its faction and any
-other per-cop state while posted. ``unguard`` withdraws ``count`` (default: all)
-of a site's guards, outsiders first: they leave the place; the place's own go back
-on duty, first posted first, each on a uniformly drawn empty cell (``events``
-stream, as a ``cop_density`` rise draws the cells; those that find no empty cell
-stay on guard) as the cop it was: nothing is drawn for it but its cell (unlike a
-convoy's cops, whose minds are drawn anew on arrival). With ``unit = "…"`` only
-that unit's guards at the site come back (first posted first; outsiders, of no
-unit, stay). So no force is created or lost: cops on the lattice + the place's own
-guards change only as they would without sites, and so does each unit's members
-on duty + on guard (:func:`guards_by_unit`). Guards stand inside the building:
-they count in C at their site only, are not seen by citizens (rule A) and make no
-arrests; while posted they are no agents of the lattice, so a ``shift_command``,
-the regime's calls and a ``withdraw`` or ``send`` with ``count`` (drawn on duty)
-do not reach them — but a unit that leaves the place whole (``withdraw`` or
-``send`` of it without ``count``) takes its guards with it, every post relieved
-of them first without a draw (:func:`relieve_unit`): a whole unit leaves no
-member behind at a post.
+sent "to guard state buildings"; they belong to no unit of the place). A site's post
+holds a record of each of its own guards (:data:`POSTED`: its site and the guard's
+model/records.py record, every per-agent field but those of a place on the lattice),
+so a guard keeps its **unit** (its code, and so its mode and origin), its mind (H_c,
+loyalty), its faction and any other per-cop state while posted. ``unguard``
+withdraws ``count`` (default: all) of a site's guards, outsiders first: they leave
+the place; the place's own go back on duty, first posted first, each on a uniformly
+drawn empty cell (``events`` stream, as a ``cop_density`` rise draws the cells;
+those that find no empty cell stay on guard) as the cop it was: nothing is drawn for
+it but its cell (as for a convoy's cops arriving elsewhere, rules/transport.py;
+model/records.py keeps both). With ``unit = "…"`` only that unit's guards at the
+site come back (first posted first; outsiders, of no unit, stay). So no force is
+created or lost: cops on the lattice + the place's own guards change only as they
+would without sites, and so does each unit's members on duty + on guard
+(:func:`guards_by_unit`). Guards stand inside the building: they count in C at their
+site only, are not seen by citizens (rule A) and make no arrests; while posted they
+are no agents of the lattice, so a ``shift_command``, the regime's calls and a
+``withdraw`` or ``send`` with ``count`` (drawn on duty) do not reach them — but a
+unit that leaves the place whole (``withdraw`` or ``send`` of it without ``count``)
+takes its guards with it, every post relieved of them first without a draw
+(:func:`relieve_unit`): a whole unit leaves no member behind at a post.
 
 **Effects.** Each seizure feeds the regime's "terrorist" framing F (mechanism 6,
 docs/odd.md §7.16): at the end of the tick, after the provocations' update,
@@ -79,20 +79,18 @@ from typing import TYPE_CHECKING, Any, ClassVar, NamedTuple
 
 import numpy as np
 
-from upheaval.core.codes import ACTIVE, CITIZEN, COP, DEAD, LANE_COP, QUIET
+from upheaval.core.codes import ACTIVE, CITIZEN, COP, DEAD
 from upheaval.core.jit import kernel
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.records import KEPT, RECORD, kept_fields, place_cops, records_of
 from upheaval.model.rules.forces import (
     country_units,
-    random_empty_site_in_area,
     unarrived,
     withdraw_members,
 )
 from upheaval.model.rules.legitimacy import citizens_in
-from upheaval.model.slots import pop_free
-from upheaval.model.state import OPTIONAL, Agents, empty_agents
+from upheaval.model.state import Agents
 from upheaval.model.timeline import ActionEvent, ActionSpec, Key, TimelineError, indexed
-from upheaval.world.grid import place as put_on_cell
 
 if TYPE_CHECKING:
     from upheaval.model.params import Params
@@ -112,15 +110,9 @@ DECLARED, HELD, SEIZED, RETAKEN, BURNED, GUARDS = range(6)
 SITE_KEYS = ("name", "kind", "x", "y", "radius")
 _NAME = re.compile(r"[A-Za-z0-9_\-]+")
 
-#: The fields of a cop on the lattice that a guard post does not keep: where it
-#: stands and what only an agent of the lattice has (it comes back a quiet cop).
-_ON_THE_LATTICE = ("kind", "status", "position", "jail_left", "cell_next")
-#: The per-agent fields a guard keeps while posted: all the others, optional arrays
-#: included (a field whose array the run does not hold is kept as 0, a new cop's).
-KEPT = tuple(f for f in Agents._fields if f not in _ON_THE_LATTICE)
-_ALL = empty_agents(0, True, tuple(OPTIONAL))
-#: One record of a site's post: the site's index and the guard's kept fields.
-POSTED = np.dtype([("site", np.int32), *((f, getattr(_ALL, f).dtype) for f in KEPT)])
+#: One record of a site's post: the site's index and the guard's own record
+#: (model/records.py: every per-agent field but those of a place on the lattice).
+POSTED = np.dtype([("site", np.int32), *((f, RECORD.fields[f][0]) for f in KEPT)])
 
 
 class Site(NamedTuple):
@@ -341,59 +333,14 @@ def count_around(g, a, cx, cy, radius):
     return actives, cops
 
 
-@kernel
-def rejoin(g, a, kept, count, rng, free_slots, meta):
-    """Put the first ``count`` guards of ``kept`` (an :class:`Agents` of their
-    records) back on duty, each on a uniformly drawn empty cell of the whole lattice
-    drawn as :func:`~upheaval.model.rules.forces.add_cops` draws it, in the lowest
-    free slot, with the fields it kept; returns how many found a cell. Nothing else
-    is drawn: a guard comes back with its own mind, not a new one."""
-    placed = 0
-    for k in range(count):
-        c = random_empty_site_in_area(g, 0, 0, g.width - 1, g.height - 1, rng)
-        if c < 0:
-            break
-        i = pop_free(free_slots, meta)
-        a.kind[i] = COP
-        a.status[i] = QUIET
-        a.jail_left[i] = 0
-        a.hardship[i] = kept.hardship[k]
-        a.risk_aversion[i] = kept.risk_aversion[k]
-        a.group[i] = kept.group[k]
-        if a.age.shape[0]:
-            a.age[i] = kept.age[k]
-            a.death_age[i] = kept.death_age[k]
-        if a.legit.shape[0]:
-            a.legit[i] = kept.legit[k]
-        if a.fear.shape[0]:
-            a.fear[i] = kept.fear[k]
-        if a.cohort.shape[0]:
-            a.cohort[i] = kept.cohort[k]
-        if a.hardship0.shape[0]:
-            a.hardship0[i] = kept.hardship0[k]
-        if a.unit.shape[0]:
-            a.unit[i] = kept.unit[k]
-        if a.faction.shape[0]:
-            a.faction[i] = kept.faction[k]
-        if a.role.shape[0]:
-            a.role[i] = kept.role[k]
-        if a.org.shape[0]:
-            a.org[i] = kept.org[k]
-        a.cell_next[i] = -1
-        put_on_cell(g, a, i, c, LANE_COP)
-        placed += 1
-    return placed
-
-
 def post_records(a: Agents, slots: np.ndarray, site: int) -> np.ndarray:
-    """The :data:`POSTED` records of the agents in ``slots`` (just taken off duty: a
-    removed agent's fields stay in its slot until the slot is reused) at ``site``."""
+    """The :data:`POSTED` records of the agents in ``slots`` (just taken off duty) at
+    ``site``."""
+    kept = records_of(a, slots)
     out = np.zeros(slots.shape[0], POSTED)
     out["site"] = site
     for f in KEPT:
-        column = getattr(a, f)
-        if column.shape[0]:
-            out[f] = column[slots]
+        out[f] = kept[f]
     return out
 
 
@@ -411,33 +358,6 @@ def _take_off_duty(place, count: int, unit: str) -> np.ndarray:
         place.set_cop_count(on_duty - min(count, on_duty))
     a = place.agents  # removing grows no agent array: the slots are the same
     return np.flatnonzero(was_on_duty & (a.status == DEAD))
-
-
-def _back_on_duty(place, records: np.ndarray) -> int:
-    """Put the guards of ``records`` back on duty, in order (:func:`rejoin`); returns
-    how many found an empty cell (the first ones)."""
-    n = int(records.shape[0])
-    place.reserve(n)
-    agents = place.agents
-    kept = Agents(
-        **{
-            f: np.ascontiguousarray(records[f])
-            if f in KEPT
-            else np.zeros(0, getattr(agents, f).dtype)
-            for f in Agents._fields
-        }
-    )
-    return int(
-        rejoin(
-            place.lattice,
-            agents,
-            kept,
-            n,
-            place.streams["events"],
-            place.free_slots,
-            place.free_meta,
-        )
-    )
 
 
 def site_cells(p: Params) -> list[tuple[int, int, int]]:
@@ -565,7 +485,7 @@ class Sites(Mechanism):
         if own > 0:
             # first posted, first relieved; those with no empty cell stay on guard
             mine = np.flatnonzero(here)[:own]
-            back = _back_on_duty(place, posted[mine])
+            back = place_cops(place, posted[mine])
             st["posted"] = np.delete(posted, mine[:back])
             st["own_guards"][k] -= back
 
@@ -636,23 +556,24 @@ def _unarrived_units(timeline):
             yield n, e
 
 
-def relieve_unit(place, code: int) -> int:
+def relieve_unit(place, code: int) -> np.ndarray:
     """Take unit ``code``'s guards off every post of ``place`` as the unit leaves it
     whole (a ``withdraw`` or ``send`` of the unit without ``count``, rules/forces.py
     and rules/transport.py): they go with it, not back onto the lattice, so nothing
-    is drawn; returns how many left. A unit that leaves a place leaves none of its
-    members behind at a post (the CSTO handed its sites over as it withdrew from
+    is drawn; returns their records (:data:`~upheaval.model.records.RECORD`, first
+    posted first: a convoy carries them). A unit that leaves a place leaves none of
+    its members behind at a post (the CSTO handed its sites over as it withdrew from
     Kazakhstan, 13-19 January 2022)."""
     st = place.state.get("sites")
     if not st:
-        return 0
+        return np.zeros(0, RECORD)
     posted = st["posted"]
     mine = posted["unit"] == code
     left = np.bincount(posted["site"][mine], minlength=st["own_guards"].shape[0])
     if left.any():
         st["own_guards"] -= left
         st["posted"] = posted[~mine]
-    return int(left.sum())
+    return kept_fields(posted[mine])
 
 
 def guards_at(place) -> int:

@@ -22,11 +22,16 @@ stream, exactly as a ``cop_density`` change draws them (rules/forces.py). Each k
 its **unit** (rules/forces.py: the initial force is unit 0; a named unit has one
 code in every place of the country): a guard unit's members guard where they
 arrive, a foreign unit keeps its origin and so its loyalty range. A convoy carries
-its cops' counts per unit; on arrival they are placed unit by unit in ascending
-code, each cop's site (and, with cops' minds on, its mind, drawn anew from its
-unit's origin) drawn as a ``reinforce`` of the whole lattice draws it, so a convoy
-of the initial force draws exactly what a ``cop_density`` change would. The
-regime's policy sends cops drawn among all on duty, whatever their unit (its draws
+each of its cops' **records** (model/records.py: unit, mind — H_c and loyalty —,
+faction, fear and every other per-agent field, the record a guard at its post
+keeps too), and on arrival places the same cop, drawing only its site (as a
+``reinforce`` of the whole lattice draws one), never a new mind: a loyal unit
+arrives as loyal as it left, a rival's cop still answers to the rival. Cops
+arrive unit by unit in ascending code (within a unit, those taken on duty in slot
+order, then its guards first posted first), the order in which convoys placed
+them when they carried counts only, so a run without cops' minds draws exactly
+what it drew then (a convoy of the initial force, what a ``cop_density`` change
+would). The regime's policy sends cops drawn among all on duty, whatever their unit (its draws
 are those it had before units travelled; a guard drawn leaves its post).
 ``{ action = "send", place = "Almaty", to = "Aktau", unit = "csto", count = 5 }``
 sends 5 members of a named unit, drawn uniformly among those on duty there (all of
@@ -54,7 +59,7 @@ Columns (per place and tick): ``forces_sent`` (cops that left), ``forces_arrived
 ``forces_in_transit`` (on their way to the place, at the start of the tick after
 the movement) and ``links_blocked``. No draws besides the departures' and
 arrivals': the random-stream contract of each place is that of a ``cop_density``
-change at the same tick.
+change at the same tick, less the minds (an arriving cop keeps its own).
 """
 
 from __future__ import annotations
@@ -67,12 +72,8 @@ import numpy as np
 
 from upheaval.core.codes import COP, DEAD
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
-from upheaval.model.rules.forces import (
-    country_units,
-    reinforce,
-    unarrived,
-    withdraw_members,
-)
+from upheaval.model.records import place_cops, records_of
+from upheaval.model.rules.forces import country_units, unarrived, withdraw_members
 from upheaval.model.rules.legitimacy import citizens_in
 from upheaval.model.rules.sites import relieve_unit
 from upheaval.model.timeline import (
@@ -218,7 +219,8 @@ class Transport(Mechanism):
 
     def initial_country_state(self, p: Params) -> dict[str, Any]:
         # convoys: tuple of (count, destination, route links, leg, hours left on the
-        # leg, its cops per unit: ((code, count), …) by code, counts summing to count)
+        # leg, its cops' records: a model/records.py RECORD array of count rows, in
+        # the order they will arrive)
         # links, on_links: per tick, each link's blocked flag and the cops on it
         return {
             "convoys": (),
@@ -251,24 +253,25 @@ class Transport(Mechanism):
             n = on_duty if count < 0 else min(count, on_duty)
             if n <= 0:
                 return 0
-            units = _units_leaving(place, lambda: place.set_cop_count(on_duty - n))
+            records = _cops_leaving(place, lambda: place.set_cop_count(on_duty - n))
         else:
-            units = _units_leaving(place, lambda: withdraw_members(place, unit, count))
+            records = _cops_leaving(place, lambda: withdraw_members(place, unit, count))
             if count < 0:
                 # the whole unit leaves: its guards at the place's key sites go with
-                # it (rules/sites.py:relieve_unit; nothing drawn), as a withdraw takes them
-                guards = relieve_unit(place, unit)
-                if guards:
-                    mine = dict(units)
-                    mine[unit] = mine.get(unit, 0) + guards
-                    units = tuple(sorted(mine.items()))
-            n = sum(k for _, k in units)
-            if n <= 0:
-                return 0
+                # it, records and all (rules/sites.py:relieve_unit; nothing drawn), as
+                # a withdraw takes them
+                records = np.concatenate((records, relieve_unit(place, unit)))
+        n = int(records.shape[0])
+        if n <= 0:
+            return 0
+        # the order they will arrive in: unit by unit in ascending code (stable: on
+        # duty in slot order, then guards first posted first), as the convoys placed
+        # them when they carried counts only, so a place's draws are unchanged
+        records = records[np.argsort(records["unit"], kind="stable")]
         st = self._state(country)
         route = country.country.route(source, destination)
         first = country.country.links[route[0]].travel_hours
-        st["convoys"] = (*st["convoys"], (n, destination, route, 0, first, units))
+        st["convoys"] = (*st["convoys"], (n, destination, route, 0, first, records))
         st["counts"][source, SENT] += n
         return n
 
@@ -342,7 +345,7 @@ class Transport(Mechanism):
         c = country.country
         step = hours_per_tick(country.params)
         moving = []
-        for count, dest, route, leg, left, units in st["convoys"]:
+        for count, dest, route, leg, left, cops in st["convoys"]:
             budget = step
             while leg < len(route):
                 if st["blocked"][route[leg]]:
@@ -355,13 +358,12 @@ class Transport(Mechanism):
                 if leg < len(route):
                     left = c.links[route[leg]].travel_hours
             if leg == len(route):
-                waiting = _arrive(country.places[dest], units)
-                placed = count - sum(k for _, k in waiting)
+                placed = place_cops(country.places[dest], cops)
                 st["counts"][dest, ARRIVED] += placed
-                if waiting:  # too few empty sites: the rest waits there
-                    moving.append((count - placed, dest, route, leg, 0.0, waiting))
+                if placed < count:  # too few empty sites: the rest waits there
+                    moving.append((count - placed, dest, route, leg, 0.0, cops[placed:]))
                 continue
-            moving.append((count, dest, route, leg, left, units))
+            moving.append((count, dest, route, leg, left, cops))
         st["convoys"] = tuple(moving)
         on_link = [0] * len(c.links)
         for count, dest, route, leg, _, _ in moving:
@@ -380,46 +382,20 @@ class Transport(Mechanism):
             self._state(country)["counts"][:] = 0
 
 
-def _units_leaving(place, leave: Callable[[], Any]) -> tuple[tuple[int, int], ...]:
-    """Call ``leave`` (which takes cops off the place) and return the units of the
-    cops it took, as ((code, count), …) by code."""
+def _cops_leaving(place, leave: Callable[[], Any]) -> np.ndarray:
+    """Call ``leave`` (which takes cops off the place) and return the records of the
+    cops it took (model/records.py), in slot order."""
     a = place.agents
     was_on_duty = (a.kind == COP) & (a.status != DEAD)
     leave()
     a = place.agents  # removing grows no agent array: the slots are the same
-    gone = was_on_duty & (a.status == DEAD)
-    if a.unit.shape[0] == 0:
-        n = int(np.count_nonzero(gone))
-        return ((0, n),) if n else ()
-    counts = np.bincount(a.unit[gone].astype(np.int64), minlength=1)
+    return records_of(a, np.flatnonzero(was_on_duty & (a.status == DEAD)))
+
+
+def convoy_units(cops: np.ndarray) -> tuple[tuple[int, int], ...]:
+    """A convoy's cops per unit, ((code, count), …) by code."""
+    counts = np.bincount(cops["unit"].astype(np.int64), minlength=1)
     return tuple((code, int(k)) for code, k in enumerate(counts) if k)
-
-
-def _arrive(place, units) -> tuple[tuple[int, int], ...]:
-    """Place a convoy's cops, unit by unit in ascending code, on uniformly drawn empty
-    sites of the whole lattice; returns those left waiting (no empty site)."""
-    waiting: list[tuple[int, int]] = []
-    for code, n in units:
-        if waiting:  # the lattice is full: trying again would draw for nothing
-            waiting.append((code, n))
-            continue
-        place.reserve(n)
-        placed = int(
-            reinforce(
-                place.lattice,
-                place.agents,
-                n,
-                code,
-                *place.area(None),
-                place.rules,
-                place.streams["events"],
-                place.free_slots,
-                place.free_meta,
-            )
-        )
-        if placed < n:
-            waiting.append((code, n - placed))
-    return tuple(waiting)
 
 
 def in_transit(country) -> int:
@@ -439,7 +415,7 @@ def in_transit_by_unit(country) -> dict[str, int]:
     names[0] = ""
     out: dict[str, int] = {}
     for convoy in st["convoys"] if st else ():
-        for code, n in convoy[5]:
+        for code, n in convoy_units(convoy[5]):
             out[names[code]] = out.get(names[code], 0) + n
     return out
 

@@ -53,7 +53,8 @@ Columns (per place and tick): ``travellers_left`` (left the place),
 ``travellers_arrived`` (placed on its lattice) and ``travellers_in_transit`` (on their
 way to it after the tick's movement, waiting at its edge included).
 ``Simulation.links_table()`` has ``travellers_on_link``. A checkpoint carries the
-travellers and their records.
+travellers and their records (model/records.py: the one record a guard at its post
+and a cop in a convoy keep too).
 """
 
 from __future__ import annotations
@@ -62,19 +63,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from upheaval.core.codes import ACTIVE, CITIZEN, LANE_ACTIVE
+from upheaval.core.codes import ACTIVE, CITIZEN
 from upheaval.core.jit import kernel
 from upheaval.core.rng import uniform
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
+from upheaval.model.records import place_activists, records_of
 from upheaval.model.rules.emergency import MECHANISM as EMERGENCY
-from upheaval.model.rules.forces import random_empty_site_in_area
 from upheaval.model.rules.information import online_at
 from upheaval.model.rules.legitimacy import citizens_in
 from upheaval.model.rules.transport import hours_per_tick
-from upheaval.model.slots import pop_free, remove_agent
+from upheaval.model.slots import remove_agent
 from upheaval.model.state import extras_of
 from upheaval.model.timeline import country_timeline
-from upheaval.world.grid import place
 
 if TYPE_CHECKING:
     from upheaval.model.params import Params
@@ -86,26 +86,6 @@ TRAVEL = (
     "been (Baudains et al. 2013, Criminology 51(2)); the values are ours, to calibrate"
 )
 LEFT, ARRIVED, IN_TRANSIT = range(3)
-
-#: A traveller's record: the fields of its slot it carries, in this order (as float64,
-#: which holds every int8/int16 and float32 value exactly). Status, kind, jail term,
-#: site and list link are not carried: it leaves active and arrives active on a new
-#: site.
-RECORD = (
-    "hardship",
-    "risk_aversion",
-    "group",
-    "age",
-    "death_age",
-    "legit",
-    "fear",
-    "cohort",
-    "hardship0",
-    "unit",
-    "faction",
-    "role",
-    "org",
-)
 
 
 @section("travel")
@@ -178,9 +158,9 @@ def modes_of(p: Params) -> tuple[str, ...]:
 
 # -- kernels ---------------------------------------------------------------------------
 @kernel
-def choose_travellers(a, leave_probability, cumulative, rng, slots, destinations, records):
-    """Draw who leaves (module docstring), in slot order: their slots, the index of each
-    one's destination among the neighbours, and their records; returns how many."""
+def choose_travellers(a, leave_probability, cumulative, rng, slots, destinations):
+    """Draw who leaves (module docstring), in slot order: their slots and the index
+    of each one's destination among the neighbours; returns how many."""
     n = 0
     for i in range(a.kind.shape[0]):
         if a.kind[i] != CITIZEN or a.status[i] != ACTIVE:
@@ -197,28 +177,6 @@ def choose_travellers(a, leave_probability, cumulative, rng, slots, destinations
             k += 1
         slots[n] = i
         destinations[n] = k
-        records[n, 0] = a.hardship[i]
-        records[n, 1] = a.risk_aversion[i]
-        records[n, 2] = a.group[i]
-        if a.age.shape[0]:
-            records[n, 3] = a.age[i]
-            records[n, 4] = a.death_age[i]
-        if a.legit.shape[0]:
-            records[n, 5] = a.legit[i]
-        if a.fear.shape[0]:
-            records[n, 6] = a.fear[i]
-        if a.cohort.shape[0]:
-            records[n, 7] = a.cohort[i]
-        if a.hardship0.shape[0]:
-            records[n, 8] = a.hardship0[i]
-        if a.unit.shape[0]:
-            records[n, 9] = a.unit[i]
-        if a.faction.shape[0]:
-            records[n, 10] = a.faction[i]
-        if a.role.shape[0]:
-            records[n, 11] = a.role[i]
-        if a.org.shape[0]:
-            records[n, 12] = a.org[i]
         n += 1
     return n
 
@@ -228,45 +186,6 @@ def leave(g, a, slots, n, hold_site, free_slots, meta):
     """Take the travellers ``slots[:n]`` off the lattice (their slots go free)."""
     for k in range(n):
         remove_agent(g, a, slots[k], hold_site, free_slots, meta)
-
-
-@kernel
-def arrive(g, a, record, rng, free_slots, meta):
-    """Place one traveller, active, on a uniformly drawn empty site of the whole
-    lattice in the lowest free slot (the caller makes sure one is free); returns its
-    slot, or -1 if no site is empty (nothing is drawn after the site)."""
-    c = random_empty_site_in_area(g, 0, 0, g.width - 1, g.height - 1, rng)
-    if c < 0:
-        return -1
-    i = pop_free(free_slots, meta)
-    a.kind[i] = CITIZEN
-    a.status[i] = ACTIVE
-    a.jail_left[i] = 0
-    a.hardship[i] = record[0]
-    a.risk_aversion[i] = record[1]
-    a.group[i] = np.int8(record[2])
-    if a.age.shape[0]:
-        a.age[i] = np.int16(record[3])
-        a.death_age[i] = np.int16(record[4])
-    if a.legit.shape[0]:
-        a.legit[i] = record[5]
-    if a.fear.shape[0]:
-        a.fear[i] = record[6]
-    if a.cohort.shape[0]:
-        a.cohort[i] = np.int8(record[7])
-    if a.hardship0.shape[0]:
-        a.hardship0[i] = record[8]
-    if a.unit.shape[0]:
-        a.unit[i] = np.int8(record[9])
-    if a.faction.shape[0]:
-        a.faction[i] = np.int8(record[10])
-    if a.role.shape[0]:
-        a.role[i] = np.int8(record[11])
-    if a.org.shape[0]:
-        a.org[i] = np.int16(record[12])
-    a.cell_next[i] = -1
-    place(g, a, i, c, LANE_ACTIVE)
-    return i
 
 
 # -- the mechanism ---------------------------------------------------------------------
@@ -313,8 +232,8 @@ class Travel(Mechanism):
 
     def initial_country_state(self, p: Params) -> dict[str, Any]:
         # travellers: tuple of (origin, destination, link, hours left on it — 0 once
-        # at the destination's edge —, its record: a tuple of RECORD's values), in
-        # the order they left; on_links: per tick, the travellers on each link
+        # at the destination's edge —, its record: a model/records.py RECORD array of
+        # one row), in the order they left; on_links: per tick, the travellers on each link
         return {"travellers": (), "counts": None, "on_links": ()}
 
     def _state(self, country) -> dict[str, Any]:
@@ -349,7 +268,6 @@ class Travel(Mechanism):
             return  # no candidate: the kernel would draw nothing either
         slots = np.empty(most, np.int32)
         dest = np.empty(most, np.int64)
-        records = np.zeros((most, len(RECORD)), np.float64)
         n = int(
             choose_travellers(
                 place_.agents,
@@ -358,11 +276,12 @@ class Travel(Mechanism):
                 place_.streams["events"],
                 slots,
                 dest,
-                records,
             )
         )
         if n == 0:
             return
+        # each takes its own record (model/records.py), read before its slot goes free
+        records = records_of(place_.agents, slots[:n])
         place_.heap_room(n)
         leave(
             place_.lattice,
@@ -377,8 +296,7 @@ class Travel(Mechanism):
         leaving = []
         for k in range(n):
             j, link = neighbours[int(dest[k])]
-            record = tuple(float(x) for x in records[k])
-            leaving.append((i, j, link, float(links[link].travel_hours), record))
+            leaving.append((i, j, link, float(links[link].travel_hours), records[k : k + 1]))
         st["travellers"] = (*st["travellers"], *leaving)
         st["counts"][i, LEFT] += n
 
@@ -471,18 +389,10 @@ def _cumulative(country, origin, neighbours: list[int], pull: float) -> np.ndarr
     return np.cumsum(np.array(weights, np.float64))
 
 
-def _enter(place_, record: tuple[float, ...]) -> bool:
-    """Place a traveller on ``place_``'s lattice; False if it has no empty site."""
-    place_.reserve(1)
-    slot = arrive(
-        place_.lattice,
-        place_.agents,
-        np.array(record, np.float64),
-        place_.streams["events"],
-        place_.free_slots,
-        place_.free_meta,
-    )
-    return int(slot) >= 0
+def _enter(place_, record: np.ndarray) -> bool:
+    """Place a traveller on ``place_``'s lattice, active; False if it has no empty
+    site."""
+    return place_activists(place_, record) == 1
 
 
 def _check_records(country) -> bool:
