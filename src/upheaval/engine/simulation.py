@@ -345,7 +345,7 @@ class Simulation:
         if len(self.places) == 1:
             return tick_table(self.place.history)
         rows = [r for pl in self.places for r in pl.history]
-        names = [pl.name for pl in self.places for _ in pl.history]
+        names = [pl.name for pl in self.places for _ in range(len(pl.history))]
         return tick_table(rows, names)
 
     def links_table(self):
