@@ -288,6 +288,17 @@ class Place:
         )
         return time.perf_counter() - t0, len(step.overloads) > compiled
 
+    def play(self, country: Simulation) -> tuple[float, bool]:
+        """A tick of this place: :meth:`prepare_tick`, :meth:`step`, :meth:`record`;
+        returns :meth:`step`'s. A country's places play it at once on the
+        simulation's threads: each reads only its own state and the national state,
+        which no place writes meanwhile (docs of the mechanisms' hooks,
+        model/declare.py), so the results do not depend on the threads."""
+        self.prepare_tick(country)
+        stepped = self.step(country)
+        self.record(country.tick, country)
+        return stepped
+
     def record(self, tick: int, country: Simulation) -> TickRow:
         """Append the row of the state after ``tick`` (and the tick's counters)."""
         values: list[Any] = [tick, *tally(self.agents).tolist(), *self.events.tolist()]

@@ -304,20 +304,24 @@ class Simulation:
             self._apply_timeline()
             for m in self._active:
                 m.before_country_tick(self)
-            for place in self.places:
-                place.prepare_tick(self)
             t0 = time.perf_counter()
-            stepped = self._map_places(lambda pl: pl.step(self))
+            # Each place prepares, steps and records its row on the threads: the
+            # Python of one place runs while another's kernel (nogil) steps, where a
+            # serial loop before and after the step made two threads wait on it
+            # (benchmarks/README.md, "A country"). So step_s includes the rows.
+            stepped = self._map_places(lambda pl: pl.play(self))
             took = time.perf_counter() - t0
             # A tick that compiled a step kernel (or loaded it from numba's cache) is
             # counted apart, so that step_s (and speeds derived from it) is running time.
             if any(compiled for _, compiled in stepped):
                 self.timings["compile_s"] += took
-                # the agents that tick stepped: its speed is not the kernel's
-                self.timings["compile_agent_steps"] += sum(agents_in(p.row) for p in self.places)
+                # the agents that tick stepped (the row before this tick's): its speed
+                # is not the kernel's
+                self.timings["compile_agent_steps"] += sum(
+                    agents_in(p.history[-2]) for p in self.places
+                )
             else:
                 self.timings["step_s"] += took
-            self._record()
             for place in self.places:
                 place.finish_tick(self)
             for m in self._active:

@@ -123,6 +123,8 @@ class History(Sequence):
         return self._n
 
     def __getitem__(self, i):
+        if i == -1 and self._n:  # the last row, read by every hook every tick
+            return self._last
         if isinstance(i, slice):
             r = range(self._n)[i]
             if r.step == 1:
