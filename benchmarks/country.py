@@ -23,7 +23,10 @@ Printed and written (a dated JSON under ``benchmarks/results/country/``, never
 over an earlier one): CPU ns per agent-step of each arm, the coupling overhead
 (country ÷ lattice, target ≤ 1.2), the parallel speed-up (wall time of 1 thread ÷
 2 threads, target ≥ 1.7 on 2 cores), and state bytes and peak-RSS bytes per agent
-(target ≤ 40 B a agent plus a constant). Absolute speeds vary 2× between machines
+(target ≤ 40 B a agent plus a constant); with ``--slope-scale S2``, also the
+slope of peak-RSS growth over agents between scales S and S2 (same places and
+ticks, so the rows of the history, which grow with places × ticks, cancel out).
+Absolute speeds vary 2× between machines
 and with load: the ratios, measured in the same run, are what to compare.
 """
 
@@ -179,6 +182,13 @@ def main(argv: list[str] | None = None) -> int:
         default=10_000_000,
         help="the country's population (19000000: Kazakhstan's whole population)",
     )
+    ap.add_argument(
+        "--slope-scale",
+        type=float,
+        default=None,
+        help="also run the country (1 thread, seed 0) at this scale: peak-RSS bytes per "
+        "agent as the slope between the two scales",
+    )
     ap.add_argument("--json", type=Path, default=None, help="where to write the record")
     ap.add_argument(
         "--long",
@@ -224,6 +234,26 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_growth_bytes_per_agent": per_agent_rss,
         "bytes_per_agent_target": 40.0,
     }
+    if a.slope_scale is not None:
+        # RSS = constant + b × agents, at the same places and ticks: b is what an agent
+        # costs; "per agent" above divides the constant (the rows, places × ticks) in too
+        other = arm("country", a.slope_scale, a.ticks, seed=0, threads=1, people=a.people)
+        other["repeat"] = 0
+        runs.append({**other, "kind": "country-slope"})
+
+        def growth(x):
+            return x["peak_rss"] - x["rss_before"]
+
+        # the median growth at S (a first run that compiles the kernels peaks before
+        # it is measured, and reads 0); the agents are the same in every repeat
+        agents = med("country", 1, lambda x: x["agents"])
+        slope = (growth(other) - med("country", 1, growth)) / (other["agents"] - agents)
+        summary["slope_scales"] = [a.scale, a.slope_scale]
+        summary["peak_rss_slope_bytes_per_agent"] = slope
+        print(
+            f"peak-RSS growth slope between 1:{a.scale:g} ({agents:,.0f} agents) and "
+            f"1:{a.slope_scale:g} ({other['agents']:,}): {slope:.1f} B/agent"
+        )
     if a.mesa_memory:
         mesa = mesa_memory(a.mesa_memory)
         summary["mesa_bytes_per_agent"] = mesa["bytes_per_agent"]

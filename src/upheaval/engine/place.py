@@ -40,7 +40,7 @@ from upheaval.model.state import (
     interleaved,
     with_extras,
 )
-from upheaval.model.ticks import TickRow
+from upheaval.model.ticks import History, TickRow
 from upheaval.world.grid import Lattice, copy_lattice, lattice_nbytes
 
 from .population import populate
@@ -70,7 +70,7 @@ class PlaceState:
     free_meta: np.ndarray
     dynamic: dict[str, float]
     state: dict[str, dict[str, Any]]
-    history: list[tuple] = field(default_factory=list)
+    history: History = field(default_factory=History)
 
 
 def _copy_state(state: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -135,7 +135,7 @@ class Place:
         self._removes = removes_agents(params, timeline)
         self._arrays = agent_arrays(params, timeline)
         self.events = np.zeros(len(EVENTS), np.int64)
-        self.history: list[TickRow] = []
+        self.history = History()
 
     # -- building ---------------------------------------------------------------------
     @classmethod
@@ -181,7 +181,10 @@ class Place:
         place.dynamic = dict(saved.dynamic)
         place.state = {m.name: m.initial_state(params) for m in MECHANISMS}
         place.state.update(_copy_state(saved.state))
-        place.history = list(saved.history)
+        # a checkpoint written before histories were packed holds a list of rows
+        place.history = (
+            History(saved.history) if isinstance(saved.history, list) else (saved.history.copy())
+        )
         place.order = place._new_order(place.agents.kind.shape[0])
         fresh = tuple(n for n in place._arrays if getattr(place.agents, n).shape[0] == 0)
         place.agents = with_extras(place.agents, place._arrays)
@@ -204,7 +207,7 @@ class Place:
             free_meta=self.free_meta.copy(),
             dynamic=dict(self.dynamic),
             state=_copy_state(self.state),
-            history=list(self.history),
+            history=self.history.copy(),
         )
 
     # -- values in force ----------------------------------------------------------------
@@ -284,6 +287,17 @@ class Place:
             self.events,
         )
         return time.perf_counter() - t0, len(step.overloads) > compiled
+
+    def play(self, country: Simulation) -> tuple[float, bool]:
+        """A tick of this place: :meth:`prepare_tick`, :meth:`step`, :meth:`record`;
+        returns :meth:`step`'s. A country's places play it at once on the
+        simulation's threads: each reads only its own state and the national state,
+        which no place writes meanwhile (docs of the mechanisms' hooks,
+        model/declare.py), so the results do not depend on the threads."""
+        self.prepare_tick(country)
+        stepped = self.step(country)
+        self.record(country.tick, country)
+        return stepped
 
     def record(self, tick: int, country: Simulation) -> TickRow:
         """Append the row of the state after ``tick`` (and the tick's counters)."""

@@ -304,20 +304,24 @@ class Simulation:
             self._apply_timeline()
             for m in self._active:
                 m.before_country_tick(self)
-            for place in self.places:
-                place.prepare_tick(self)
             t0 = time.perf_counter()
-            stepped = self._map_places(lambda pl: pl.step(self))
+            # Each place prepares, steps and records its row on the threads: the
+            # Python of one place runs while another's kernel (nogil) steps, where a
+            # serial loop before and after the step made two threads wait on it
+            # (benchmarks/README.md, "A country"). So step_s includes the rows.
+            stepped = self._map_places(lambda pl: pl.play(self))
             took = time.perf_counter() - t0
             # A tick that compiled a step kernel (or loaded it from numba's cache) is
             # counted apart, so that step_s (and speeds derived from it) is running time.
             if any(compiled for _, compiled in stepped):
                 self.timings["compile_s"] += took
-                # the agents that tick stepped: its speed is not the kernel's
-                self.timings["compile_agent_steps"] += sum(agents_in(p.row) for p in self.places)
+                # the agents that tick stepped (the row before this tick's): its speed
+                # is not the kernel's
+                self.timings["compile_agent_steps"] += sum(
+                    agents_in(p.history[-2]) for p in self.places
+                )
             else:
                 self.timings["step_s"] += took
-            self._record()
             for place in self.places:
                 place.finish_tick(self)
             for m in self._active:
@@ -345,7 +349,7 @@ class Simulation:
         if len(self.places) == 1:
             return tick_table(self.place.history)
         rows = [r for pl in self.places for r in pl.history]
-        names = [pl.name for pl in self.places for _ in pl.history]
+        names = [pl.name for pl in self.places for _ in range(len(pl.history))]
         return tick_table(rows, names)
 
     def links_table(self):
@@ -429,10 +433,24 @@ class Simulation:
     # -- internals --------------------------------------------------------------------
     def _map_places(self, play: Callable[[Place], Any]) -> list[Any]:
         # places are independent within a tick (each its own arrays and streams):
-        # playing them at once gives the same results
-        if self._pool is not None:
-            return list(self._pool.map(play, self.places))
-        return [play(place) for place in self.places]
+        # playing them at once, in any order, gives the same results
+        if self._pool is None:
+            return [play(place) for place in self.places]
+        places = self.places
+        results: list[Any] = [None] * len(places)
+        # One task a thread, each taking the next place off one shared iterator
+        # (whose next() is atomic under the GIL), biggest first so that the threads
+        # end together: a future a place cost more of the GIL than a small place's
+        # step at 1:100 (benchmarks/README.md, "A country").
+        queue = iter(sorted(range(len(places)), key=lambda i: -places[i].agents.kind.shape[0]))
+
+        def work() -> None:
+            for i in queue:
+                results[i] = play(places[i])
+
+        for task in [self._pool.submit(work) for _ in range(self._pool._max_workers)]:
+            task.result()
+        return results
 
     def _record(self) -> None:
         for place in self.places:

@@ -333,7 +333,10 @@ class Mechanism:
         :meth:`before_tick`: what acts between places (forces that travel)."""
 
     def before_tick(self, place: Any, country: Any) -> None:
-        """After the tick's timeline, before the step: write the tick's signals."""
+        """After the tick's timeline, before the step: write the tick's signals.
+        Runs on the place's thread (engine/simulation.py: the places of a country
+        play a tick at once), so it reads only its own place and the national state;
+        what it needs of other places, :meth:`before_country_tick` works out."""
 
     def act(self, event: ActionEvent, place: Any, country: Any) -> None:
         """Apply one of its timeline actions at the start of the tick."""
@@ -349,5 +352,6 @@ class Mechanism:
         ``names`` were just allocated (zeros); give them their values at the branch."""
 
     def row_values(self, place: Any, country: Any) -> tuple[float, ...]:
-        """Its :attr:`values` columns for the row being recorded."""
+        """Its :attr:`values` columns for the row being recorded (on the place's
+        thread, as :meth:`before_tick`: its own place and the national state only)."""
         return ()

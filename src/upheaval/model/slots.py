@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from upheaval.core.codes import DEAD
-from upheaval.core.jit import rule
+from upheaval.core.jit import kernel, rule
 from upheaval.core.rng import randint
 from upheaval.world.grid import lane_of, unplace
 
@@ -64,8 +64,11 @@ def free_heap(capacity: int, used: int, full: bool = True) -> tuple[np.ndarray, 
     return heap, meta
 
 
+@kernel(allocates=True)
 def grow_heap(heap: np.ndarray, meta: np.ndarray, old: int, new: int) -> np.ndarray:
-    """Add slots old … new-1 (all larger than any slot already there)."""
+    """Add slots old … new-1 (all larger than any slot already there). Compiled and
+    cached: from Python, ``push_free`` compiled afresh in every process at the first
+    reinforcement, mid-run (0.15–0.3 s at 1:100, serial between the threads)."""
     out = np.zeros(new, np.int32)
     n = int(meta[0])
     out[:n] = heap[:n]

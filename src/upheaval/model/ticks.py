@@ -17,14 +17,15 @@ simulation, the recorder and the sweep store all build their tables with
 from __future__ import annotations
 
 from collections import namedtuple
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from typing import TYPE_CHECKING
+
+import numpy as np
 
 from upheaval.model.mechanisms import MECHANISMS
 from upheaval.model.state import EVENTS, TALLY
 
 if TYPE_CHECKING:
-    import numpy as np
     import pyarrow as pa
 
 #: Every column of a tick row, in order.
@@ -42,6 +43,127 @@ PLACE = "place"
 #: One recorded tick: a named tuple of :data:`COLUMNS`.
 TickRow = namedtuple("TickRow", COLUMNS)
 TickRow.__doc__ = "One recorded tick of one place (see upheaval.model.ticks)."
+
+
+#: Rows a :class:`History` keeps in its open buffer before packing them.
+HISTORY_CHUNK = 64
+_INT_AT = tuple(i for i, c in enumerate(COLUMNS) if c not in FLOAT_COLUMNS)
+_FLOAT_AT = tuple(i for i, c in enumerate(COLUMNS) if c in FLOAT_COLUMNS)
+_NARROW = (np.int8, np.int16, np.int32, np.int64)
+
+
+class History(Sequence):
+    """A place's rows, one :class:`TickRow` a tick, held compactly.
+
+    A row of Python ints and floats weighs ~1.5 kB; a country of 36 places keeps
+    36 rows a tick, which at 1:100 outweighed the agents (benchmarks/README.md, "A
+    country"). So rows go into a numpy buffer of :data:`HISTORY_CHUNK` rows (counts
+    int64, real values float64), and each full chunk is packed: the count columns
+    that are not all zero in it, in the narrowest integer type holding them. Packing
+    is lossless, so every row reads back equal to the one appended: ``history[i]``,
+    slices (lists of rows), iteration and ``==`` (with another history or a list of
+    rows) behave as the list of rows this replaces. The last row is kept as
+    appended, since the mechanisms read it every tick (``Place.row``)."""
+
+    def __init__(self, rows: Iterable[TickRow] = ()):
+        self._packed: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self._ints = np.zeros((HISTORY_CHUNK, len(_INT_AT)), np.int64)
+        self._floats = np.zeros((HISTORY_CHUNK, len(_FLOAT_AT)), np.float64)
+        self._n = 0
+        self._last: TickRow | None = None
+        for row in rows:
+            self.append(row)
+
+    def append(self, row: TickRow) -> None:
+        k = self._n % HISTORY_CHUNK
+        self._ints[k] = [row[i] for i in _INT_AT]
+        self._floats[k] = [row[i] for i in _FLOAT_AT]
+        self._n += 1
+        self._last = row
+        if k == HISTORY_CHUNK - 1:
+            self._pack()
+
+    def _pack(self) -> None:
+        ints = self._ints
+        used = np.flatnonzero(ints.any(axis=0))
+        block = ints[:, used]
+        lo, hi = (int(block.min()), int(block.max())) if block.size else (0, 0)
+        narrow = next(t for t in _NARROW if np.iinfo(t).min <= lo and hi <= np.iinfo(t).max)
+        # packed chunks are never written again: a copy of the history shares them
+        self._packed.append((used, block.astype(narrow), self._floats.copy()))
+
+    def _chunk(self, c: int) -> tuple[np.ndarray, np.ndarray]:
+        """Chunk ``c``'s (counts int64, real values float64), rows in order."""
+        if c < len(self._packed):
+            used, block, floats = self._packed[c]
+            ints = np.zeros((block.shape[0], len(_INT_AT)), np.int64)
+            ints[:, used] = block
+            return ints, floats
+        k = self._n % HISTORY_CHUNK
+        return self._ints[:k], self._floats[:k]
+
+    def _rows(self, start: int, stop: int) -> list[TickRow]:
+        """Rows ``start:stop`` (0 ≤ start ≤ stop ≤ len), decoded a chunk at a time."""
+        out: list[TickRow] = []
+        c = start // HISTORY_CHUNK
+        while start < stop:
+            base = c * HISTORY_CHUNK
+            ints, floats = self._chunk(c)
+            a, b = start - base, min(stop - base, HISTORY_CHUNK)
+            # an object array turns the int64s into Python ints, the float64s into
+            # Python floats: the values the row was appended with
+            cells = np.empty((b - a, len(COLUMNS)), object)
+            cells[:, _INT_AT] = ints[a:b]
+            cells[:, _FLOAT_AT] = floats[a:b]
+            out.extend(map(TickRow._make, cells.tolist()))
+            start, c = base + b, c + 1
+        return out
+
+    def __len__(self) -> int:
+        return self._n
+
+    def __getitem__(self, i):
+        if i == -1 and self._n:  # the last row, read by every hook every tick
+            return self._last
+        if isinstance(i, slice):
+            r = range(self._n)[i]
+            if r.step == 1:
+                return self._rows(r.start, max(r.start, r.stop))
+            return [self[j] for j in r]
+        j = range(self._n)[i]  # IndexError as a list raises it
+        if j == self._n - 1:
+            return self._last
+        return self._rows(j, j + 1)[0]
+
+    def __iter__(self) -> Iterator[TickRow]:
+        for c in range(0, self._n, HISTORY_CHUNK):
+            yield from self._rows(c, min(c + HISTORY_CHUNK, self._n))
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, History | list | tuple):
+            return len(self) == len(other) and list(self) == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, as the list it replaces
+
+    def __repr__(self) -> str:
+        return f"History({self._n} rows)"
+
+    def copy(self) -> History:
+        """An independent history with the same rows."""
+        new = History()
+        new._packed = list(self._packed)
+        new._ints, new._floats = self._ints.copy(), self._floats.copy()
+        new._n, new._last = self._n, self._last
+        return new
+
+    def nbytes(self) -> int:
+        """Bytes of the arrays holding the rows (the last row's objects aside)."""
+        return (
+            self._ints.nbytes
+            + self._floats.nbytes
+            + sum(u.nbytes + b.nbytes + f.nbytes for u, b, f in self._packed)
+        )
 
 
 def agents_in(row: TickRow) -> int:
@@ -69,8 +191,6 @@ def _national_columns(columns: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     (unweighted where no place has any) — the national ``framing`` is the same in
     every place. The one implementation behind :func:`national` and
     :func:`national_rows`."""
-    import numpy as np
-
     ticks = np.asarray(columns["tick"])
     order = np.argsort(ticks, kind="stable")
     ticks = ticks[order]
@@ -112,8 +232,6 @@ def national_rows(rows: Sequence[TickRow]) -> list[TickRow]:
     """The nation's rows of a country's ``rows`` (the places' rows of one or more
     ticks, in any order): one :class:`TickRow` a tick, in order of tick, summed as
     :func:`national` sums a table (the same code)."""
-    import numpy as np
-
     if not rows:
         return []
     columns = {

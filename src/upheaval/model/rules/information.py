@@ -44,11 +44,12 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
+from upheaval.core.jit import kernel
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
 from upheaval.model.rules.transport import hours_per_tick
 from upheaval.model.timeline import ActionEvent, ActionSpec, TimelineError, first_tick, indexed
@@ -123,15 +124,22 @@ def news_kernel(
     return tuple(rows)
 
 
-def heard_density(kernel_row: Sequence[float], densities: Sequence[float]) -> float:
-    """Σ_j κ_ij x_j / Σ_j κ_ij: the kernel-weighted density of the other places (0
-    where no place is heard)."""
-    total = 0.0
-    heard = 0.0
-    for k, x in zip(kernel_row, densities, strict=True):
-        total += k
-        heard += k * x
-    return 0.0 if total <= 0.0 else heard / total
+@kernel(allocates=True)
+def heard_densities(kernel_matrix, densities):
+    """Σ_j κ_ij x_j / Σ_j κ_ij for every place i: the kernel-weighted density of the
+    other places (0 where no place is heard). Summed in order of j, the diagonal
+    (κ_ii = 0) included, which adds +0.0: the sums of the place-by-place loop this
+    replaces, bit for bit (no fast-math, so no reassociation)."""
+    n = densities.shape[0]
+    out = np.zeros(n, np.float64)
+    for i in range(n):
+        total = 0.0
+        heard = 0.0
+        for j in range(n):
+            total += kernel_matrix[i, j]
+            heard += kernel_matrix[i, j] * densities[j]
+        out[i] = 0.0 if total <= 0.0 else heard / total
+    return out
 
 
 def remembered(memory: float, news: float, half_life_hours: float, tick_hours: float) -> float:
@@ -350,36 +358,37 @@ class Information(Mechanism):
         ):
             # A place cut off hears nothing, and what it remembers fades meanwhile.
             memory = place.state["information"]["heard"]
+            heard = country.derived(("news_heard",), lambda: [None])[0]
             for which, weight in ((0, i.elsewhere_weight), (1, i.elsewhere_repression_weight)):
-                news = heard_density(*self._heard(place, country, which)) if online else 0.0
+                news = float(heard[which, place.index]) if online else 0.0
                 memory[which] = remembered(memory[which], news, i.news_half_life, hours_per_tick(p))
                 if online:
                     s.media[which] += elsewhere(weight, memory[which], v)
 
-    @staticmethod
-    def _heard(place, country, which: int) -> tuple[list[float], list[float]]:
-        """(κ_i·, x_·) over the other places: their actives (0) or repression (1) per
-        site at the last tick."""
+    def before_country_tick(self, country) -> None:
+        """The news each place hears of the others' last tick — actives (0) and
+        repression (1) per site — for every place at once: ``before_tick`` runs on
+        the places' threads, while other places write their rows."""
+        if len(country.places) < 2:
+            return
         p = country.params.information
-        kernel = country.derived(
+        kernel_matrix = country.derived(
             ("news_kernel", p.national_share, p.decay_km),
-            lambda: news_kernel(country.distances, p.national_share, p.decay_km),
+            lambda: np.array(news_kernel(country.distances, p.national_share, p.decay_km)),
         )
-        # every place's densities at the last tick, once a tick for all the places
-        memo = country.derived(("news_densities", which), lambda: [-1, []])
-        if memo[0] != country.tick:
-            rows = [(other.row, other.params.n_sites) for other in country.places]
-            memo[1] = [
-                (r.active_blue + r.active_green if which == 0 else r.arrests + r.killed_by_cops)
-                / sites
-                for r, sites in rows
-            ]
-            memo[0] = country.tick
-        me = place.index
-        mine = kernel[me]
-        return (
-            [k for j, k in enumerate(mine) if j != me],
-            [x for j, x in enumerate(memo[1]) if j != me],
+        rows = [other.row for other in country.places]
+        sites = np.array([other.params.n_sites for other in country.places], np.int64)
+        counts = np.array(
+            [
+                [r.active_blue + r.active_green for r in rows],
+                [r.arrests + r.killed_by_cops for r in rows],
+            ],
+            np.int64,
+        )
+        # a scratch of this tick, remade every tick (so not checkpointed); int / int
+        # divides as Python's true division does (both exact doubles)
+        country.derived(("news_heard",), lambda: [None])[0] = np.stack(
+            [heard_densities(kernel_matrix, counts[k] / sites) for k in (0, 1)]
         )
 
 
