@@ -80,21 +80,50 @@ def test_the_tiled_order_changes_every_tick_and_follows_the_seed():
     assert not a.table().equals(c.table())
 
 
+ARMS = ("random", "tiled")
+
+
+def run2_under_tiles(seeds=range(1, 21)) -> dict[str, dict[str, list[float]]]:
+    """Run 2 (40 × 40, 300 ticks), the paper's order and tiles of 10 × 10, seed by
+    seed: per arm, each run's outbursts, largest peak, mean actives and the waits
+    between its outbursts."""
+    sc = upheaval.load("epstein2002-run2").with_params(steps=300)
+    out = {arm: {"outbursts": [], "peak": [], "mean_active": [], "wait": []} for arm in ARMS}
+    for seed in seeds:
+        for arm, scenario in (("random", sc), ("tiled", _tiled(sc, 10))):
+            sim = upheaval.Simulation(scenario, seed=seed).run(300)
+            stats = run_outbursts(sim)
+            out[arm]["outbursts"].append(stats.count)
+            out[arm]["peak"].append(int(stats.peaks.max()) if stats.count else 0)
+            out[arm]["mean_active"].append(float(np.mean(sim.table()["active_blue"])))
+            out[arm]["wait"].extend(stats.waiting_times.tolist())
+    return out
+
+
 def test_run2_keeps_its_punctuated_equilibrium_under_tiles():
     """Run 2 (40 × 40) in 16 tiles of 10 × 10, 20 seeds of 300 ticks against the
     paper's order on the same seeds. Turns in a tile come together, so the variant is
     not the paper's model; on run 2 its difference is within the seeds' spread.
     Measured at this commit (median, range over the 20 seeds; tiled, then random
-    order): outbursts per run 11 (9–12) and 11 (8–12); largest peak 352 (301–406) and
-    345.5 (314–372) actives; mean actives 42.9 (32.9–49.1) and 42.1 (32.0–53.6); median
-    wait between outbursts 22 ticks in both (docs/odd.md §7.1). The check is the
-    paper's qualitative claim: outbursts separated by calm, in most runs of both."""
-    sc = upheaval.load("epstein2002-run2").with_params(steps=300)
-    counts = {"random": [], "tiled": []}
-    for seed in range(1, 21):
-        for arm, scenario in (("random", sc), ("tiled", _tiled(sc, 10))):
-            stats = run_outbursts(upheaval.Simulation(scenario, seed=seed).run(300))
-            counts[arm].append(stats.count)
+    order; ``python tests/test_tiled_activation.py`` prints them): outbursts per run
+    11 (9–12) and 11 (8–12); largest peak 352 (301–406) and 345.5 (314–372) actives;
+    mean actives 42.9 (32.9–49.1) and 42.1 (32.0–53.6); median wait between outbursts
+    22 ticks in both (docs/odd.md §7.1). The check is the paper's qualitative claim:
+    outbursts separated by calm, in most runs of both."""
+    counts = {arm: got["outbursts"] for arm, got in run2_under_tiles().items()}
     for arm in counts:
         with_two = sum(c >= 2 for c in counts[arm])
         assert with_two >= 16, f"{arm}: {counts[arm]}"
+
+
+if __name__ == "__main__":  # the figures of the docstring above and of docs/odd.md §7.1
+    for arm, got in run2_under_tiles().items():
+        print(
+            arm,
+            ", ".join(
+                f"{name} {np.median(v):g} ({min(v):g}–{max(v):g})"
+                if name != "wait"
+                else f"median wait {np.median(v):g}"
+                for name, v in got.items()
+            ),
+        )
