@@ -20,6 +20,7 @@ import upheaval
 from country.helpers import country_scenario, three_towns, twin_agrees_cop_by_cop
 from reference.country import ReferenceCountry
 from upheaval.core.codes import COP, DEAD, RIVAL, RULER
+from upheaval.model.declare import ParameterError
 from upheaval.model.rules.defection import ORIGIN_CODES
 from upheaval.model.rules.forces import country_units
 from upheaval.model.rules.transport import in_transit, in_transit_by_unit
@@ -501,3 +502,189 @@ def _record_minds(cops: np.ndarray) -> list[tuple[float, float, int, int]]:
         (float(r["hardship"]), float(r["risk_aversion"]), int(r["unit"]), int(r["faction"]))
         for r in cops
     ]
+
+
+# -- which units the regime's policy may send (transport.policy_units) ----------------------
+def garrisoned_towns(initial: float = 0.02) -> Country:
+    """A calm garrison town (first in the table, so the donor of ties), a calm town and
+    a hot one that calls; the garrison's initial force is thin (cop_density
+    ``initial``)."""
+    return Country(
+        places=(
+            PlaceSpec(
+                "Garrison",
+                "N",
+                43.2,
+                76.9,
+                6,
+                1500,
+                (("legitimacy", 0.95), ("cop_density", initial)),
+            ),
+            PlaceSpec("Town", "N", 43.3, 77.5, 6, 1500, (("legitimacy", 0.95),)),
+            PlaceSpec("Hot", "S", 42.3, 69.6, 5, 1500, (("legitimacy", 0.5),)),
+        ),
+        links=(
+            LinkSpec("Garrison", "Hot", "road", 80.0, 1.5),
+            LinkSpec("Town", "Hot", "road", 100.0, 2.0),
+        ),
+        source="garrisoned towns",
+    )
+
+
+def garrison(ng: int = 4) -> tuple[ActionEvent, ...]:
+    """A foreign guard unit (the CSTO contingent, sent to guard state buildings) and a
+    national guard patrol reinforce the garrison town at tick 1."""
+    return (
+        ActionEvent(
+            tick=1,
+            action="reinforce",
+            place="Garrison",
+            count=8,
+            unit="csto",
+            mode="guard",
+            origin="foreign",
+        ),
+        ActionEvent(
+            tick=1,
+            action="reinforce",
+            place="Garrison",
+            count=ng,
+            unit="ng",
+            origin="national_guard",
+        ),
+    )
+
+
+def policy_scenario(units: str, spares: bool, country=None, timeline=None, **params):
+    return country_scenario(
+        country or garrisoned_towns(),
+        garrison() if timeline is None else timeline,
+        steps=20,
+        transport_call_ratio=2.0,
+        transport_cooldown=5,
+        transport_policy_units=units,
+        transport_policy_spares_guards=spares,
+        **TRANSPORT,
+        **params,
+    )
+
+
+def sent_by_policy(sc, seed: int, ticks: int = 20) -> tuple[Counter, Counter]:
+    """The cops the regime's calls put on the road, by unit name (the convoys' records;
+    none are sent by the timeline here), and the cops each place sent."""
+    sim = upheaval.Simulation(sc, seed=seed)
+    names = {code: name for name, code in country_units(sim.places[0].timeline).items()}
+    names[0] = ""
+    seen: list[np.ndarray] = []  # each convoy's records, kept while it travels
+    units: Counter = Counter()
+    for _ in range(ticks):
+        sim.step()
+        for convoy in sim.state["transport"]["convoys"]:
+            if not any(convoy[5] is s for s in seen):  # a convoy that left this tick
+                seen.append(convoy[5])
+                units.update(names[int(code)] for code in convoy[5]["unit"])
+        # csto's members are all at the garrison or on the road (none defect here)
+        t = sim.units_table().to_pandas()
+        csto = t[t.unit == "csto"]
+        assert csto.on_duty.sum() + csto.in_transit.sum() == 8
+    table = sim.table().to_pandas()
+    assert sum(units.values()) == table.forces_sent.sum()
+    return units, Counter(table.groupby("place").forces_sent.sum().to_dict())
+
+
+SEEDS = range(1, 6)
+
+
+def test_the_policy_sends_only_the_units_it_may():
+    """A foreign guard unit at the donor: "any" sends its members in some seed;
+    "domestic" never does (it sends the national guard and the initial force);
+    "local" sends only the initial force (named units stay where they were sent); and
+    sparing guards never sends the guard unit (docs/odd.md §12.2)."""
+    runs = {
+        (units, spares): [sent_by_policy(policy_scenario(units, spares), s) for s in SEEDS]
+        for units, spares in (("any", False), ("domestic", False), ("local", False), ("any", True))
+    }
+    for (units, spares), got in runs.items():
+        assert all(by_place["Garrison"] > 0 for _, by_place in got), (units, spares)
+    sent = {k: sum((u for u, _ in got), Counter()) for k, got in runs.items()}
+    assert sent["any", False]["csto"] > 0, sent
+    assert sent["domestic", False]["csto"] == 0 and sent["domestic", False]["ng"] > 0, sent
+    assert sent["local", False]["csto"] == sent["local", False]["ng"] == 0, sent
+    assert sent["local", False][""] > 0, sent
+    assert sent["any", True]["csto"] == 0 and sent["any", True]["ng"] > 0, sent
+
+
+def test_a_donor_with_fewer_than_two_cops_it_may_send_is_passed_over():
+    """The garrison (all foreign guards but one national guard) gives under "any"; under
+    "domestic", "local" or sparing guards it has fewer than two cops the policy may
+    send and the next calmest place gives instead (docs/odd.md §12.2)."""
+    country = garrisoned_towns(initial=0.0001)  # no initial force to speak of
+    for units, spares in (("any", False), ("domestic", False), ("local", False), ("any", True)):
+        sc = policy_scenario(units, spares, country=country, timeline=garrison(ng=1))
+        for seed in (1, 2):
+            _, by_place = sent_by_policy(sc, seed, ticks=10)
+            if (units, spares) == ("any", False):
+                assert by_place["Garrison"] > 0 and by_place["Town"] == 0, by_place
+            else:
+                assert by_place["Garrison"] == 0 and by_place["Town"] > 0, (units, by_place)
+
+
+@pytest.mark.parametrize(
+    ("units", "spares"), [("domestic", False), ("local", False), ("any", True), ("domestic", True)]
+)
+def test_reference_twin_with_a_policy_that_chooses_its_units(units, spares):
+    """The twin agrees cop by cop with a policy that chooses which units it sends,
+    with cops' minds (each unit's origin) and a timeline send of the foreign unit in
+    the same tick as a call."""
+    tl = (
+        *garrison(),
+        ActionEvent(
+            tick=3,
+            action="reinforce",
+            place="Town",
+            count=3,
+            unit="csto",
+            mode="guard",
+            origin="foreign",
+        ),
+        ActionEvent(tick=6, action="send", place="Garrison", to="Town", unit="csto", count=2),
+    )
+    sc = policy_scenario(units, spares, timeline=tl, forces_minds=True, elite_rival_share=0.3)
+    sim = twin_agrees_cop_by_cop(sc, 20, 3)
+    assert sim.table().to_pandas().forces_sent.sum() > 2
+
+
+def test_a_choice_that_excludes_no_unit_draws_what_any_draws():
+    """Without named units "local" and sparing guards exclude nobody: the runs are
+    those of "any", draw for draw."""
+    sc = policy_scenario("any", False, timeline=())
+    want = upheaval.Simulation(sc, seed=4).run().table()
+    assert want.to_pandas().forces_sent.sum() > 0
+    for units, spares in (("local", False), ("domestic", True)):
+        got = upheaval.Simulation(policy_scenario(units, spares, timeline=()), seed=4).run()
+        assert got.table().equals(want), (units, spares)
+
+
+def test_the_policy_s_choice_is_checked_and_checkpointed(tmp_path):
+    for key, value, expected in (
+        ("transport_policy_units", "foreign", "transport.policy_units: expected one of"),
+        ("transport_policy_spares_guards", "yes", "transport.policy_spares_guards: expected"),
+    ):
+        with pytest.raises(ParameterError, match=re.escape(expected)):
+            country_scenario(three_towns(), transport_call_ratio=2.0, **{key: value}, **TRANSPORT)
+    for key, value in (
+        ("transport_policy_units", "local"),
+        ("transport_policy_spares_guards", True),
+    ):
+        with pytest.raises(ParameterError, match=r"needs transport\.call_ratio > 0"):
+            country_scenario(three_towns(), **{key: value}, **TRANSPORT)
+    sc = policy_scenario("domestic", True)
+    straight = upheaval.Simulation(sc, seed=2).run()
+    part = upheaval.Simulation(sc, seed=2).run(7)
+    path = part.checkpoint().save(tmp_path / "policy.ckpt")
+    resumed = upheaval.Simulation.restore(upheaval.Checkpoint.load(path))
+    assert resumed.params.transport.policy_units == "domestic"
+    assert resumed.params.transport.policy_spares_guards is True
+    resumed.run(13)
+    assert resumed.table().equals(straight.table())
+    assert straight.table().to_pandas().forces_sent.sum() > 0

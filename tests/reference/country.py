@@ -105,16 +105,24 @@ class ReferenceCountry:
     def _cops(self, i: int) -> int:
         return sum(1 for ag in self.models[i].agents if ag.kind == "cop" and ag.status != "dead")
 
-    def _depart(self, source: int, destination: int, count: int, unit: str = "") -> int:
+    def _depart(
+        self, source: int, destination: int, count: int, unit: str = "", policy: bool = False
+    ) -> int:
         """Cops leave: ``count`` drawn among all on duty (all if count < 0), or, with a
         unit, its members — all in slot order if count < 0, else min(count, members)
         draws; every draw a randint of the ``events`` stream over those left. A whole
-        unit (count < 0) takes its guards off the place's posts too, drawing nothing."""
+        unit (count < 0) takes its guards off the place's posts too, drawing nothing.
+        For the regime's policy (``policy``) under a restriction that excludes some
+        unit of the country, min(count, eligible) draws among the eligible cops."""
         model = self.models[source]
         rng = model.streams["events"]
         cops = [ag for ag in model.agents if ag.kind == "cop" and ag.status != "dead"]
-        if unit:
-            cops = [ag for ag in cops if ag.unit == model.units[unit]]
+        restricted = policy and self._restricted()
+        if unit or restricted:
+            if restricted:  # drawn among the eligible as a unit's members are
+                cops = [ag for ag in cops if self._eligible(model, ag)]
+            else:
+                cops = [ag for ag in cops if ag.unit == model.units[unit]]
             leaving = list(cops) if count < 0 else []
             for _ in range(0 if count < 0 else min(count, len(cops))):
                 leaving.append(cops.pop(rng.randint(len(cops))))
@@ -137,6 +145,37 @@ class ReferenceCountry:
         self.convoys.append([n, destination, route, 0, self.links[route[0]].travel_hours, carried])
         model.transport["forces_sent"] += n
         return n
+
+    # the units the regime's policy may send (transport.policy_units,
+    # policy_spares_guards; docs/odd.md §12.2)
+    def _eligible(self, model: Any, ag: Any) -> bool:
+        tr = self.p.transport
+        if tr.policy_units == "local" and ag.unit != 0:
+            return False
+        if tr.policy_units == "domestic" and model._origin(ag) == "foreign":
+            return False
+        return not (tr.policy_spares_guards and ag.unit in model.guards)
+
+    def _restricted(self) -> bool:
+        """Whether the choice excludes a unit of the country (else it is "any")."""
+        model = self.models[0]
+        codes = [0, *model.units.values()]
+        return any(
+            not self._eligible(model, SimpleNamespace(unit=code, kind="cop")) for code in codes
+        )
+
+    def _sendable(self, j: int, cops: list[int]) -> int:
+        """A donor's cops at the end of the last tick (less any it sent this tick), less
+        the cops on duty now that the policy may not send."""
+        if not self._restricted():
+            return cops[j]
+        model = self.models[j]
+        barred = sum(
+            1
+            for ag in model.agents
+            if ag.kind == "cop" and ag.status != "dead" and not self._eligible(model, ag)
+        )
+        return cops[j] - barred
 
     def _arrive(self, dest: int, cops: list) -> list:
         """A convoy's cops join ``dest`` in the order they travel, each on a uniformly
@@ -199,13 +238,17 @@ class ReferenceCountry:
                 donors = [
                     j
                     for j in range(len(self.models))
-                    if j != i and cops[j] >= 2 and ratio(j) <= tr.donor_ratio
+                    if j != i
+                    and cops[j] >= 2
+                    and ratio(j) <= tr.donor_ratio
+                    and self._sendable(j, cops) >= 2
                 ]
                 if not donors:
                     continue
                 donor = min(donors, key=lambda j: (ratio(j), j))
                 self.last_call[i] = tick
-                n = self._depart(donor, i, max(1, math.floor(tr.send_share * cops[donor])))
+                count = max(1, math.floor(tr.send_share * self._sendable(donor, cops)))
+                n = self._depart(donor, i, count, policy=True)
                 cops[donor] -= n
         # the convoys move
         still = []

@@ -152,12 +152,15 @@ def _withdraw_drawn(g, a, members, n, count, hold_site, rng, free_slots, meta):
 
 
 @kernel(allocates=True)
-def withdraw_unit(g, a, unit, count, hold_site, rng, free_slots, meta):
-    """Withdraw ``unit``: all of it (count < 0, slot order) or ``count`` drawn uniformly."""
+def withdraw_units(g, a, units, count, hold_site, rng, free_slots, meta):
+    """Withdraw the cops on duty of the units ``units`` marks (``units[code] = 1``; a
+    place without the ``unit`` array has only the initial force, code 0): all of them
+    (count < 0, slot order) or ``count`` drawn uniformly among them."""
     members = np.empty(a.kind.shape[0], np.int32)
     n = 0
+    coded = a.unit.shape[0] > 0
     for i in range(a.kind.shape[0]):
-        if a.kind[i] == COP and a.status[i] != DEAD and a.unit[i] == unit:
+        if a.kind[i] == COP and a.status[i] != DEAD and units[a.unit[i] if coded else 0] == 1:
             members[n] = i
             n += 1
     if count < 0:
@@ -238,17 +241,39 @@ def units_may_arrive(p: Params, timeline) -> bool:
     )
 
 
+def unit_mask(*codes: int) -> np.ndarray:
+    """The mask of :func:`withdraw_units` that marks the units ``codes``."""
+    units = np.zeros(MAX_UNITS + 1, np.int8)
+    units[list(codes)] = 1
+    return units
+
+
+def on_duty_of(place, units: np.ndarray) -> int:
+    """The cops on duty at ``place`` of the units ``units`` marks."""
+    a = place.agents
+    on_duty = (a.kind == COP) & (a.status != DEAD)
+    codes = a.unit if a.unit.shape[0] else np.zeros(a.kind.shape[0], np.int8)
+    return int(np.count_nonzero(on_duty & (units[codes] == 1)))
+
+
 def withdraw_members(place, code: int, count: int) -> int:
     """Remove unit ``code``'s cops on duty from ``place``: all (count < 0, slot order,
     no draw) or ``count`` drawn uniformly (``events`` stream); returns how many were
     removed (a ``withdraw``, or a ``send`` of the unit: rules/transport.py)."""
-    a = place.agents
-    place.heap_room(int(np.count_nonzero((a.unit == code) & (a.status != DEAD))))
+    return withdraw_of_units(place, unit_mask(code), count)
+
+
+def withdraw_of_units(place, units: np.ndarray, count: int) -> int:
+    """Remove the cops on duty of the units ``units`` marks (:func:`withdraw_units`)
+    from ``place``: all (count < 0, slot order, no draw) or ``count`` drawn uniformly
+    among them (``events`` stream); returns how many were removed (a unit's, as
+    :func:`withdraw_members`; those the regime's policy may send, rules/transport.py)."""
+    place.heap_room(on_duty_of(place, units))
     return int(
-        withdraw_unit(
+        withdraw_units(
             place.lattice,
             place.agents,
-            code,
+            units,
             count,
             place.rules.hold_site,
             place.streams["events"],

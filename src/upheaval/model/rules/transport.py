@@ -73,7 +73,14 @@ import numpy as np
 from upheaval.core.codes import COP, DEAD
 from upheaval.model.declare import Mechanism, ParameterError, Section, param, section
 from upheaval.model.records import place_cops, records_of
-from upheaval.model.rules.forces import country_units, unarrived, withdraw_members
+from upheaval.model.rules.defection import FOREIGN
+from upheaval.model.rules.forces import (
+    country_units,
+    on_duty_of,
+    unarrived,
+    withdraw_members,
+    withdraw_of_units,
+)
 from upheaval.model.rules.legitimacy import citizens_in
 from upheaval.model.rules.sites import relieve_unit
 from upheaval.model.timeline import (
@@ -92,6 +99,8 @@ TRANSPORT = (
     "January 2022 in Kazakhstan (docs/brief.md)"
 )
 SENT, ARRIVED, IN_TRANSIT, BLOCKED = range(4)
+#: The choices of ``transport.policy_units``.
+POLICY_UNITS = ("any", "domestic", "local")
 
 
 @section("transport")
@@ -144,6 +153,25 @@ class TransportParams(Section):
         high=1.0,
         name="transport_send_share",
     )
+    policy_units: str = param(
+        "any",
+        "Which cops the regime's policy may send from a donor: any on duty, whatever "
+        "their unit; domestic (none of a unit whose origin is foreign, e.g. a contingent "
+        "sent to guard state buildings); local (only the place's initial force, unit 0: "
+        "named units stay where they were sent).",
+        TRANSPORT,
+        kind="choice",
+        choices=POLICY_UNITS,
+        name="transport_policy_units",
+    )
+    policy_spares_guards: bool = param(
+        False,
+        "The regime's policy never sends members of guard units (reinforce mode = "
+        '"guard"), who stay at their posts; false: a guard drawn leaves its post.',
+        TRANSPORT,
+        kind="bool",
+        name="transport_policy_spares_guards",
+    )
     cooldown: int = param(
         24,
         "Ticks after a call before the same place may call again.",
@@ -169,6 +197,13 @@ class TransportParams(Section):
             raise ParameterError(
                 "transport.call_ratio" if self.call_ratio > 0 else "transport.blockade_share",
                 "needs transport.enabled = true",
+            )
+        if self.call_ratio == 0 and (self.policy_units != "any" or self.policy_spares_guards):
+            raise ParameterError(
+                "transport.policy_units"
+                if self.policy_units != "any"
+                else "transport.policy_spares_guards",
+                "chooses what the regime's policy sends: needs transport.call_ratio > 0",
             )
 
 
@@ -243,13 +278,23 @@ class Transport(Mechanism):
         return st
 
     def _depart(
-        self, country, source: int, destination: int, count: int, unit: int | None = None
+        self,
+        country,
+        source: int,
+        destination: int,
+        count: int,
+        unit: int | None = None,
+        eligible: np.ndarray | None = None,
     ) -> int:
         """``count`` cops (all on duty if count < 0 or fewer are) leave ``source`` for
-        ``destination``: drawn among all on duty, or members of ``unit`` only."""
+        ``destination``: drawn among all on duty, or members of ``unit`` only, or (the
+        regime's policy, ``count`` ≥ 0) among those of the units ``eligible`` marks."""
         place = country.places[source]
         on_duty = place.cops_on_duty()
-        if unit is None:
+        if eligible is not None:
+            # drawn as a partial withdraw draws a unit's members (rules/forces.py)
+            records = _cops_leaving(place, lambda: withdraw_of_units(place, eligible, count))
+        elif unit is None:
             n = on_duty if count < 0 else min(count, on_duty)
             if n <= 0:
                 return 0
@@ -315,11 +360,20 @@ class Transport(Mechanism):
         p = country.params.transport
         cops = [int(r.cops) for r in rows]
         actives = [r.active_blue + r.active_green for r in rows]
+        eligible = policy_units(country)
+        excluded = None if eligible is None else 1 - eligible
 
         def ratio(i: int) -> float:
             if cops[i] == 0:
                 return math.inf if actives[i] > 0 else 0.0
             return actives[i] / cops[i]
+
+        def sendable(j: int) -> int:
+            # the donor's cops at the end of the last tick (less those it sent this
+            # tick), less the ones the policy may not send, on duty now
+            if excluded is None:
+                return cops[j]
+            return cops[j] - on_duty_of(country.places[j], excluded)
 
         c = country.country
         for i in range(len(rows)):
@@ -327,7 +381,7 @@ class Transport(Mechanism):
                 continue
             donor, best = -1, math.inf
             for j in range(len(rows)):
-                if j == i or cops[j] < 2 or ratio(j) > p.donor_ratio:
+                if j == i or cops[j] < 2 or ratio(j) > p.donor_ratio or sendable(j) < 2:
                     continue
                 try:
                     c.route(j, i)
@@ -338,7 +392,8 @@ class Transport(Mechanism):
             if donor < 0:
                 continue
             st["last_call"][i] = country.tick
-            n = self._depart(country, donor, i, max(1, math.floor(p.send_share * cops[donor])))
+            count = max(1, math.floor(p.send_share * sendable(donor)))
+            n = self._depart(country, donor, i, count, eligible=eligible)
             cops[donor] -= n
 
     def _move(self, country, st) -> None:
@@ -380,6 +435,28 @@ class Transport(Mechanism):
     def after_country_tick(self, country) -> None:
         if country.country is not None:
             self._state(country)["counts"][:] = 0
+
+
+def policy_units(country) -> np.ndarray | None:
+    """The units the regime's policy may send (a :func:`~upheaval.model.rules.forces.
+    withdraw_units` mask: ``mask[code] = 1``), or None when it may send any cop on duty —
+    ``transport.policy_units = "any"`` without ``policy_spares_guards``, or a choice
+    that excludes none of the country's units (its draws are then those of "any")."""
+    p = country.params.transport
+    if p.policy_units == "any" and not p.policy_spares_guards:
+        return None
+    # every place's rules know every unit of the country (rules/forces.py)
+    r = country.places[0].rules
+    codes = np.arange(len(country_units(country.places[0].timeline)) + 1)
+    mask = np.zeros(r.unit_origin.shape[0], np.int8)
+    mask[codes] = 1
+    if p.policy_units == "local":
+        mask[1:] = 0
+    elif p.policy_units == "domestic":
+        mask[r.unit_origin == FOREIGN] = 0
+    if p.policy_spares_guards:
+        mask[r.guard_units == 1] = 0
+    return None if mask[codes].all() else mask
 
 
 def _cops_leaving(place, leave: Callable[[], Any]) -> np.ndarray:
