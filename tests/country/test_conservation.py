@@ -20,7 +20,8 @@ shoot — and plays it. After every tick:
   and in transit agrees with the convoys;
 * **units**: each named unit's members on duty, summed over the places, + its
   members in transit + its members guarding a site = those the timeline placed −
-  those it withdrew (a unit sent by name, carried by the regime's calls, or posted
+  those it withdrew (a unit sent by name, carried by the regime's calls — whichever
+  units they may send —, or posted
   at a site and relieved keeps its code: codes are the country's); a guard naming a
   unit posts members of that unit only, an unguard brings members back (naming a
   unit, only that unit's, outsiders staying), and a whole unit withdrawn or sent
@@ -78,9 +79,11 @@ class CountryTimeline(RuleBasedStateMachine):
         threads=st.sampled_from([1, 3]),
         travel=st.sampled_from([0.0, 0.05]),
         minds=st.booleans(),
+        # which units the regime's calls may send (docs/odd.md §12.2)
+        policy=st.sampled_from([("any", False), ("local", False), ("domestic", True)]),
         seed=st.integers(0, 2**32),
     )
-    def start(self, legitimacy, call_ratio, blockade, threads, travel, minds, seed):
+    def start(self, legitimacy, call_ratio, blockade, threads, travel, minds, policy, seed):
         declared = (
             SetEvent(tick=FAR, param="lethal_probability", value=0.5),
             ActionEvent(tick=FAR, action="shutdown"),
@@ -101,6 +104,8 @@ class CountryTimeline(RuleBasedStateMachine):
             tick_minutes=60.0,
             transport_enabled=True,
             transport_call_ratio=call_ratio,
+            transport_policy_units=policy[0] if call_ratio > 0 else "any",
+            transport_policy_spares_guards=policy[1] and call_ratio > 0,
             transport_blockade_share=blockade,
             information_enabled=True,
             information_elsewhere_weight=0.5,

@@ -19,7 +19,9 @@ over them in row-major order; the whole lattice as area gives exactly the draws 
 moves, and stays at its post after an arrest). ``withdraw`` removes a whole unit in
 slot order (no draw) — with its members guarding key sites of the place, relieved
 first (rules/sites.py: the unit leaves none behind) — or ``count`` of its cops on
-duty drawn as in :func:`remove_cops` (its guards stay at their posts).
+duty drawn as in :func:`remove_cops` (its guards stay at their posts):
+:func:`withdraw_units`, which the regime's calls also use to draw among the units
+they may send (rules/transport.py).
 A unit's code gives its origin (mechanism 4, :mod:`~upheaval.model.rules.defection`):
 with cops' minds on, every cop placed here draws its hardship and loyalty from the
 ``events`` stream right after its site (a cop who only moves — back from a guard

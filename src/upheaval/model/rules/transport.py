@@ -14,7 +14,15 @@ route's travel time has elapsed. They are sent
   ``cooldown`` ticks, calls for help; the donor is the place, reachable by the
   links, with the fewest actives per cop (ties: the first in the table), if that
   is at most ``donor_ratio`` and it has at least two cops; it sends
-  max(1, ⌊``send_share`` · its cops⌋).
+  max(1, ⌊``send_share`` · its cops⌋). ``policy_units`` chooses whom it may send:
+  ``"any"`` cop on duty (the default), ``"domestic"`` (none of a foreign unit) or
+  ``"local"`` (the initial force only), and ``policy_spares_guards`` spares guard
+  units' members. Under a choice that excludes a unit of the country
+  (:func:`policy_units`) the donor's cops are its eligible ones — its cops at the
+  end of the last tick less the excluded on duty at the call — a place with fewer
+  than two is no donor (the next calmest qualifies instead), and they are drawn
+  among the eligible as a partial ``withdraw`` draws a unit's members
+  (rules/forces.py:withdraw_units).
 
 Leaving cops are drawn uniformly among the place's cops on duty and arriving
 ones placed on uniformly drawn empty sites, both from the place's ``events``
@@ -31,8 +39,9 @@ arrive unit by unit in ascending code (within a unit, those taken on duty in slo
 order, then its guards first posted first), the order in which convoys placed
 them when they carried counts only, so a run without cops' minds draws exactly
 what it drew then (a convoy of the initial force, what a ``cop_density`` change
-would). The regime's policy sends cops drawn among all on duty, whatever their unit (its draws
-are those it had before units travelled; a guard drawn leaves its post).
+would). Under ``policy_units = "any"`` without ``policy_spares_guards`` the regime's
+policy sends cops drawn among all on duty, whatever their unit (its draws are those
+it had before units travelled; a guard drawn leaves its post).
 ``{ action = "send", place = "Almaty", to = "Aktau", unit = "csto", count = 5 }``
 sends 5 members of a named unit, drawn uniformly among those on duty there (all of
 them, in slot order and without a draw, when ``count`` is left out), as ``withdraw``
