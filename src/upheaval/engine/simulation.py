@@ -355,8 +355,9 @@ class Simulation:
         names = [pl.name for pl in self.places for _ in range(len(pl.history))]
         return tick_table(rows, names)
 
-    def links_table(self):
-        """A country's links, one row a link and tick from tick 1: ``tick``, ``link``
+    def links_table(self, *, first: int | None = None, last: int | None = None):
+        """A country's links, one row a link and tick from tick 1 (``first``, ``last``:
+        the ticks first … last only, both included): ``tick``, ``link``
         (its row in the links table, from 0), ``from``, ``to``, ``mode``,
         ``blocked`` (during that tick) and ``forces_on_link`` (cops travelling on it
         at the end of that tick's movement; only while the transport mechanism is
@@ -378,6 +379,10 @@ class Simulation:
         history = history or ((False,) * n,) * len(ticks)
         on = on or ((0,) * n,) * len(ticks)
         travel = travel or ((0,) * n,) * len(ticks)
+        lo = max(1, 1 if first is None else first)
+        hi = min(len(ticks), len(ticks) if last is None else last)
+        ticks = range(lo, max(lo, hi + 1))
+        history, on, travel = (h[lo - 1 : hi] for h in (history, on, travel))
         return pa.table(
             {
                 "tick": pa.array([t for t in ticks for _ in range(n)], pa.int64()),
