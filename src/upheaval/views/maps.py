@@ -242,9 +242,13 @@ def draw_map(
                         fontsize=7, zorder=4)  # fmt: skip
         if p["name"] in held:
             units_here = ", ".join(f"{u} {n}" for u, n in held[p["name"]])
-            ax.annotate(units_here, (lons[i], lats[i]), xytext=(4, -10),
+            # beside the circle (its radius in points: √(area)/2), on a white ground
+            ax.annotate(units_here, (lons[i], lats[i]),
+                        xytext=(math.sqrt(sizes[i]) / 2 + 3, -11),
                         textcoords="offset points", fontsize=7, color=FORCES_COLOUR,
-                        fontweight="bold", zorder=4)  # fmt: skip
+                        fontweight="bold", zorder=4,
+                        bbox={"boxstyle": "round,pad=0.15", "fc": "white", "ec": "none",
+                              "alpha": 0.8})  # fmt: skip
     # a legend of what this run can show (whether or not at this tick)
     handles = []
     if _ever(links, "forces_on_link"):
