@@ -408,6 +408,12 @@ class Simulation:
         and defections. :meth:`units_history` has these rows for every tick."""
         return self._units_rows([(self.tick, *self._units_now())])
 
+    @property
+    def units_recorded(self) -> bool:
+        """Whether the run records the forces by unit every tick (its timeline brings
+        named units: :meth:`units_history`)."""
+        return self._units_recorded
+
     def units_history(self, *, first: int | None = None, last: int | None = None):
         """:meth:`units_table` for every tick, from tick 0 (the initial state) to the
         current one, in tick order (then place, then unit): recorded only in a run

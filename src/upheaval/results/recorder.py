@@ -412,7 +412,7 @@ class Recorder:
             else None
         )
         self._units = (
-            _Parts(self.out, UNIT_PARTS, UNITS, units_schema()) if sim._units_recorded else None
+            _Parts(self.out, UNIT_PARTS, UNITS, units_schema()) if sim.units_recorded else None
         )
         self._merged = False
         self._closed = False
