@@ -255,3 +255,23 @@ def test_the_map_draws_forces_on_a_link_and_the_places_holding_a_unit(stored):
     from PIL import Image
 
     assert _blue(np.asarray(Image.open(path).convert("RGB"), dtype=int)) > _blue(bare) + 200
+
+
+def test_a_country_run_with_its_map_links_and_units_may_be_overwritten(tmp_path):
+    """`upheaval run --force` replaces a country's run: its map.png, links and units
+    are a run directory's own (the map had made it refuse)."""
+    from upheaval.views.maps import save_map
+
+    out = tmp_path / "run"
+    upheaval.run(_scenario(steps=6), seed=1, out=out)
+    save_map(out)
+    assert {"map.png", "links.parquet", "units.parquet"} <= {p.name for p in out.iterdir()}
+    upheaval.run(_scenario(steps=4), seed=2, out=out, overwrite=True)
+    assert not (out / "map.png").exists()
+    assert read_units(out).to_pandas().tick.max() == 4
+
+
+def read_units(out):
+    from upheaval.results.recorder import read_run
+
+    return read_run(out, "units")[1]
