@@ -482,12 +482,12 @@ def _units_table(run_dir: Path) -> list[str]:
         t[0] += u.final_on_duty
         t[1] += u.final_on_guard
         t[2] += u.final_in_transit
+    at_end = "; ".join(
+        f"{name} {d} on duty, {g} on guard, {m} on the way" for name, (d, g, m) in totals.items()
+    )
     lines = [
         "",
-        "units        at the end: "
-        + "; ".join(
-            f"{name} {d} on duty, {g} on guard, {m} on the way" for name, (d, g, m) in totals.items()
-        ),
+        f"units        at the end: {at_end}",
         f"{'place':<{width}}  {'unit':<{uwidth}}  {'on duty':>7}  {'on guard':>8}  "
         f"{'coming':>6}  {'peak':>5}  {'at':>5}",
     ]

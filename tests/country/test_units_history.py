@@ -231,7 +231,7 @@ def test_the_map_draws_forces_on_a_link_and_the_places_holding_a_unit(stored):
     from upheaval.results.recorder import read_run
     from upheaval.views.maps import map_figure
 
-    out, sim = stored
+    out, _ = stored
     manifest, table = read_run(out)
     _, links = read_run(out, "links")
     _, units = read_run(out, "units")

@@ -258,10 +258,8 @@ def draw_map(
             Line2D([], [], color=TRAVELLERS_COLOUR, lw=3, label="activists travelling on a link")
         )
     if units is not None and units.num_rows and any(u for u in units.column("unit").to_pylist()):
-        handles.append(
-            Line2D([], [], marker="s", color=FORCES_COLOUR, mfc="none", lw=0, ms=8,
-                   label="a named unit here (members)")  # fmt: skip
-        )
+        square = dict(marker="s", color=FORCES_COLOUR, mfc="none", lw=0, ms=8)
+        handles.append(Line2D([], [], label="a named unit here (members)", **square))
     if handles:
         ax.legend(handles=handles, loc="lower left", fontsize=7, framealpha=0.9)
     ax.set_xlim(x0, x1)
