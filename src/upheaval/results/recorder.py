@@ -564,8 +564,9 @@ class Recorder:
                 "snapshots": (SNAPSHOTS if self._merged else f"{SNAPSHOT_PARTS}/")
                 if self._snap_done
                 else None,
-                "links": (LINKS if self._merged else f"{LINK_PARTS}/") if self._links else None,
-                "units": (UNITS if self._merged else f"{UNIT_PARTS}/") if self._units else None,
+                # only where the run records them: a manifest's files are as before
+                **({"links": LINKS if self._merged else f"{LINK_PARTS}/"} if self._links else {}),
+                **({"units": UNITS if self._merged else f"{UNIT_PARTS}/"} if self._units else {}),
             },
             "snapshot_ticks": list(self._snap_done),
             "versions": library_versions(),
