@@ -95,6 +95,20 @@ def test_a_checkpoint_carries_the_history_bit_for_bit(tmp_path):
     assert resumed.table().equals(straight.table())
 
 
+def test_a_checkpoint_without_the_history_continues_it_from_where_it_was_taken():
+    """A checkpoint of format 6 written before the history existed has none: the
+    restored run records from its next tick on, and nothing else changes."""
+    sim = upheaval.Simulation(_scenario(), seed=3)
+    sim.step(5)
+    cp = sim.checkpoint()
+    del cp.state["reinforcement"]["units"]
+    resumed = upheaval.Simulation.restore(cp)
+    resumed.step(3)
+    sim.step(3)
+    assert resumed.units_history().equals(sim.units_history(first=6))
+    assert resumed.table().equals(sim.table())
+
+
 def test_a_run_without_named_units_records_no_history():
     timeline = (ActionEvent(tick=2, action="send", place="Alpha", to="Beta", count=4),)
     sim = upheaval.Simulation(_scenario(timeline), seed=1)

@@ -494,7 +494,8 @@ class Simulation:
         whose timeline brings named units (:meth:`units_history`)."""
         if self._units_recorded:
             st = self.state["reinforcement"]
-            st["units"] = (*st["units"], (self.tick, *self._units_now()))
+            # a checkpoint written before the history existed holds none: it starts here
+            st["units"] = (*st.get("units", ()), (self.tick, *self._units_now()))
 
     # -- internals --------------------------------------------------------------------
     def _map_places(self, play: Callable[[Place], Any]) -> list[Any]:
