@@ -254,6 +254,10 @@ def test_guards_keep_their_unit_through_a_checkpoint_file(tmp_path):
     for key, value in straight.place.state["sites"].items():
         assert np.array_equal(value, resumed.place.state["sites"][key]), key
     assert len(resumed.place.state["sites"]["posted"]) == 2
+    # the forces by unit, tick by tick, guards included, come through too
+    history = resumed.units_history()
+    assert history.equals(straight.units_history())
+    assert history.to_pandas().query("unit == 'csto'").on_guard.max() == 4
 
 
 def test_a_checkpoint_of_the_format_before_guards_kept_their_unit_is_refused(tmp_path):

@@ -378,6 +378,7 @@ def show(
     if places:
         lines += _places_table(places, onset_share)
         lines += _travellers_table(places)
+    lines += _units_table(run_dir)
     if summaries:
         lines += _sites_table(
             summaries, lost_below, m.get("parameters", {}).get("run.tick_minutes", 0)
@@ -458,6 +459,42 @@ def _travellers_table(places: list) -> list[str]:
         lines.append(
             f"{s.place:<{width}}  {s.travellers_left:>7}  {s.travellers_arrived:>7}  "
             f"{s.final_travellers_in_transit:>7}"
+        )
+    return lines
+
+
+def _units_table(run_dir: Path) -> list[str]:
+    """`show`'s named units (docs/odd.md §12.2, outputs), when the run recorded the
+    forces by unit (``units.parquet``) and a named unit ever had members: one line
+    a place and unit — its members there at the end (on duty, on guard, on their
+    way to it) and the most it had there at once."""
+    from upheaval.results.places import unit_summaries
+    from upheaval.results.recorder import read_run
+
+    units = unit_summaries(read_run(run_dir, "units")[1])
+    if not units:
+        return []
+    width = max(len("place"), *(len(u.place or "-") for u in units))
+    uwidth = max(len("unit"), *(len(u.unit) for u in units))
+    totals: dict[str, list[int]] = {}
+    for u in units:
+        t = totals.setdefault(u.unit, [0, 0, 0])
+        t[0] += u.final_on_duty
+        t[1] += u.final_on_guard
+        t[2] += u.final_in_transit
+    at_end = "; ".join(
+        f"{name} {d} on duty, {g} on guard, {m} on the way" for name, (d, g, m) in totals.items()
+    )
+    lines = [
+        "",
+        f"units        at the end: {at_end}",
+        f"{'place':<{width}}  {'unit':<{uwidth}}  {'on duty':>7}  {'on guard':>8}  "
+        f"{'coming':>6}  {'peak':>5}  {'at':>5}",
+    ]
+    for u in units:
+        lines.append(
+            f"{u.place or '-':<{width}}  {u.unit:<{uwidth}}  {u.final_on_duty:>7}  "
+            f"{u.final_on_guard:>8}  {u.final_in_transit:>6}  {u.peak:>5}  {u.peak_tick:>5}"
         )
     return lines
 

@@ -440,6 +440,9 @@ class CountryTimeline(RuleBasedStateMachine):
                 assert row.on_guard == guards_by_unit(pl).get(unit, 0)
         totals = df.groupby("unit")[["on_duty", "on_guard", "in_transit"]].sum().sum(axis=1)
         assert {u: totals[u] for u in UNITS} == self.units
+        # and the units' history holds it as this tick's rows
+        if self.sim.units_recorded:
+            assert self.sim.units_history(first=self.sim.tick).equals(self.sim.units_table())
         assert totals[""] + sum(self.units.values()) == self.forces
 
     @invariant()

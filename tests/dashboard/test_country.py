@@ -282,3 +282,99 @@ def test_the_lattice_cap_counts_all_the_places_sites():
         Limits(max_sites=sites - 1).check_scenario(sc)
     assert e.value.key == "world.scale"
     assert f"3 places have {sites:,} sites" in e.value.reason and "--max-sites" in e.value.reason
+
+
+#: The three towns with forces that travel: a foreign unit comes to Aktau at tick 1
+#: and three of its members fly on to Atyrau at tick 2 (1.5 h by air: on the link
+#: during tick 2, there at tick 3); Zhanaozen sends four cops by road to Aktau.
+UNITS_TOML = COUNTRY_TOML.replace(
+    "[run]\n",
+    """[transport]
+enabled = true
+
+[[timeline]]
+tick = 1
+action = "reinforce"
+place = "Aktau"
+count = 6
+unit = "csto"
+origin = "foreign"
+
+[[timeline]]
+tick = 2
+action = "send"
+place = "Aktau"
+to = "Atyrau"
+unit = "csto"
+count = 3
+
+[[timeline]]
+tick = 2
+action = "send"
+place = "Zhanaozen"
+to = "Aktau"
+count = 4
+
+[run]
+""",
+)
+
+
+def test_a_countrys_frames_carry_the_units_at_each_place_and_the_forces_on_the_links():
+    import upheaval
+
+    with _client() as c, c.websocket_connect("/ws") as ws:
+        json.loads(ws.receive_text())
+        form = c.post("/api/upload", content=UNITS_TOML).json()
+        ws.send_json({"op": "start", "arg": form})
+        _until(ws, "started")
+        header, _ = _until(ws, "frame")
+        assert header["variants"][0]["links"] == []  # tick 0: nothing has moved yet
+        assert all(p["units"] == [] for p in header["variants"][0]["places"])
+        sim = upheaval.Simulation(scenario_from_form(form), seed=1)
+        for tick in (1, 2, 3):
+            ws.send_json({"op": "step", "arg": 1})
+            header, _ = _until(ws, "frame")
+            sim.step()
+            v = header["variants"][0]
+            links = sim.links_table(first=tick).to_pandas()
+            assert v["links"] == links[["forces_on_link", "travellers_on_link"]].values.tolist()
+            units = sim.units_table().to_pandas().query("unit == 'csto'").set_index("place")
+            for p in v["places"]:
+                n = int(units.on_duty[p["name"]] + units.on_guard[p["name"]])
+                assert p["units"] == ([["csto", n]] if n else []), (tick, p)
+        # tick 2: the three on the air link, the four on the road; tick 3: arrived
+        places = {p["name"]: p["units"] for p in header["variants"][0]["places"]}
+        assert places == {"Zhanaozen": [], "Aktau": [["csto", 3]], "Atyrau": [["csto", 3]]}
+
+
+def test_the_map_draws_the_forces_on_the_links_and_the_units(page, server):
+    open_dashboard(page, server)
+    page.set_input_files(
+        "#upload",
+        files=[{"name": "units.toml", "mimeType": "text/plain", "buffer": UNITS_TOML.encode()}],
+    )
+    page.wait_for_function(f"{D}.country && {D}.country.places.length === 3")
+    page.click("#start")
+    page.wait_for_function(f"{D}.started && {D}.mapDraws >= 1", timeout=60_000)
+
+    def blue() -> int:
+        px = lattice_pixels(page, canvas="map")["rgba"]
+        return sum(
+            1
+            for i in range(0, len(px), 4)
+            if px[i + 2] - px[i] > 80 and px[i + 2] - px[i + 1] > 30 and px[i + 3] > 0
+        )
+
+    before = blue()
+    for tick in (1, 2):
+        page.click("#step")
+        page.wait_for_function(f"{D}.tick === {tick}")
+    page.wait_for_timeout(200)
+    assert page.evaluate(f"{D}.map.onLinks") == [[4, 0], [3, 0]]
+    units = {h["name"]: h["units"] for h in page.evaluate(f"{D}.map.hits")}
+    assert units == {"Zhanaozen": [], "Aktau": [["csto", 3]], "Atyrau": []}
+    assert blue() > before + 150  # the lines and Aktau's square
+    legend = page.text_content("#map-legend")
+    assert "forces on a link" in legend and "a named unit here" in legend
+    assert "activists travelling" not in legend  # none travel in this run

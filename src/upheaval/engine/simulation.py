@@ -22,7 +22,7 @@ from upheaval.core.rng import seed_streams
 from upheaval.model.kernels import compile_rules, step_for
 from upheaval.model.mechanisms import MECHANISMS, owner_of_action
 from upheaval.model.params import Params, parameters, validate_params
-from upheaval.model.rules.forces import MAX_UNITS, units_on_duty_by
+from upheaval.model.rules.forces import MAX_UNITS, unit_codes, units_on_duty_by
 from upheaval.model.ticks import COLUMNS, FLOAT_COLUMNS, agents_in, tick_table
 from upheaval.model.timeline import (
     ActionEvent,
@@ -216,6 +216,8 @@ class Simulation:
         )
         self.timings = {"init_s": 0.0, "step_s": 0.0, "compile_s": 0.0, "compile_agent_steps": 0}
         self._derived: dict[Any, Any] = {}
+        #: whether the forces by unit are recorded every tick (units_history)
+        self._units_recorded = bool(unit_codes(self._timeline))
 
     # -- the places -------------------------------------------------------------------
     @property
@@ -326,6 +328,7 @@ class Simulation:
                 place.finish_tick(self)
             for m in self._active:
                 m.after_country_tick(self)
+            self._record_units()
 
     def run(
         self,
@@ -352,8 +355,9 @@ class Simulation:
         names = [pl.name for pl in self.places for _ in range(len(pl.history))]
         return tick_table(rows, names)
 
-    def links_table(self):
-        """A country's links, one row a link and tick from tick 1: ``tick``, ``link``
+    def links_table(self, *, first: int | None = None, last: int | None = None):
+        """A country's links, one row a link and tick from tick 1 (``first``, ``last``:
+        the ticks first … last only, both included): ``tick``, ``link``
         (its row in the links table, from 0), ``from``, ``to``, ``mode``,
         ``blocked`` (during that tick) and ``forces_on_link`` (cops travelling on it
         at the end of that tick's movement; only while the transport mechanism is
@@ -375,6 +379,10 @@ class Simulation:
         history = history or ((False,) * n,) * len(ticks)
         on = on or ((0,) * n,) * len(ticks)
         travel = travel or ((0,) * n,) * len(ticks)
+        lo = max(1, 1 if first is None else first)
+        hi = min(len(ticks), len(ticks) if last is None else last)
+        ticks = range(lo, max(lo, hi + 1))
+        history, on, travel = (h[lo - 1 : hi] for h in (history, on, travel))
         return pa.table(
             {
                 "tick": pa.array([t for t in ticks for _ in range(n)], pa.int64()),
@@ -397,38 +405,97 @@ class Simulation:
         ``site_guards`` less the outsiders, who belong to no unit) and ``in_transit``
         (its cops on their way to the place, §12.2). Summed over the places, a
         unit's three counts change only by its reinforcements, withdrawals, killings
-        and defections."""
-        import pyarrow as pa
+        and defections. :meth:`units_history` has these rows for every tick."""
+        return self._units_rows([(self.tick, *self._units_now())])
 
-        from upheaval.model.rules.sites import guards_by_unit
+    @property
+    def units_recorded(self) -> bool:
+        """Whether the run records the forces by unit every tick (its timeline brings
+        named units: :meth:`units_history`)."""
+        return self._units_recorded
+
+    def units_history(self, *, first: int | None = None, last: int | None = None):
+        """:meth:`units_table` for every tick, from tick 0 (the initial state) to the
+        current one, in tick order (then place, then unit): recorded only in a run
+        whose timeline brings named units (a ``reinforce`` anywhere); a run without
+        them records nothing, and its history is an empty table of the same
+        columns. ``first``, ``last``: the ticks first … last only (both included).
+        A checkpoint carries the history; a branch into a variant that brings the
+        first named unit records from the tick it branched at."""
+        history = (self.state.get("reinforcement") or {}).get("units", ())
+        lo = -math.inf if first is None else first
+        hi = math.inf if last is None else last
+        return self._units_rows([h for h in history if lo <= h[0] <= hi])
+
+    def _units_now(self) -> tuple[tuple[str, ...], np.ndarray]:
+        """The unit names (the initial force "" first, then the units arrived by now
+        in code order) and the forces by place and unit now: an int64 array places
+        × units × (on_duty, on_guard, in_transit). Cheap enough to run every tick
+        (:meth:`_record_units`): a few numpy calls a place."""
         from upheaval.model.rules.transport import convoy_units
 
-        codes = {"": 0, **units_on_duty_by(self._timeline, self.tick)}
-        toward: dict[tuple[int, int], int] = {}  # (destination, code) → cops on the way
+        names, codes = self._units_by(self.tick)
+        out = np.zeros((len(self.places), len(codes), 3), np.int64)
         for convoy in (self.state.get("transport") or {}).get("convoys", ()):
             for code, n in convoy_units(convoy[5]):
-                toward[convoy[1], code] = toward.get((convoy[1], code), 0) + n
-        rows: dict[str, list] = {
-            k: [] for k in ("tick", "place", "unit", "on_duty", "on_guard", "in_transit")
-        }
+                out[convoy[1], codes.index(code), 2] += n
+        width = MAX_UNITS + 1
         for k, pl in enumerate(self.places):
             a = pl.agents
             on = (a.kind == COP) & (a.status != DEAD)
-            on_duty = np.zeros(MAX_UNITS + 1, np.int64)
             if a.unit.shape[0]:
-                on_duty += np.bincount(a.unit[on].astype(np.int64), minlength=MAX_UNITS + 1)
+                out[k, :, 0] = np.bincount(a.unit[on], minlength=width)[codes]
             else:  # without the unit array every cop is of the initial force
-                on_duty[0] = np.count_nonzero(on)
-            guards = guards_by_unit(pl)
-            for name, code in codes.items():
-                rows["tick"].append(self.tick)
-                rows["place"].append(pl.name if self.country is not None else "")
-                rows["unit"].append(name)
-                rows["on_duty"].append(int(on_duty[code]))
-                rows["on_guard"].append(guards.get(name, 0))
-                rows["in_transit"].append(toward.get((k, code), 0))
-        types = {"tick": pa.int64(), "place": pa.string(), "unit": pa.string()}
-        return pa.table({k: pa.array(v, types.get(k, pa.int64())) for k, v in rows.items()})
+                out[k, 0, 0] = np.count_nonzero(on)
+            # the place's own guards at its key sites (rules/sites.py: guards_by_unit;
+            # outsiders belong to no unit)
+            st = pl.state.get("sites")
+            if st and st["posted"].shape[0]:
+                out[k, :, 1] = np.bincount(st["posted"]["unit"], minlength=width)[codes]
+        return names, out
+
+    def _units_by(self, tick: int) -> tuple[tuple[str, ...], list[int]]:
+        """The names and codes of the initial force and the units arrived by the end
+        of ``tick`` (rules/forces.py: units_on_duty_by), made once a tick."""
+        key = ("units_by", tick)
+        if key not in self._derived:
+            self._derived.pop(("units_by", tick - 1), None)
+
+        def make() -> tuple[tuple[str, ...], list[int]]:
+            by = {"": 0, **units_on_duty_by(self._timeline, tick)}
+            return tuple(by), list(by.values())
+
+        return self.derived(key, make)
+
+    def _units_rows(self, ticks: list[tuple[int, tuple[str, ...], np.ndarray]]):
+        """The units' table of ``ticks``, each (tick, unit names, counts)."""
+        import pyarrow as pa
+
+        names = [pl.name if self.country is not None else "" for pl in self.places]
+        tick_col, place_col, unit_col = [], [], []
+        for tick, units, c in ticks:
+            tick_col.append(np.full(c.shape[0] * c.shape[1], tick, np.int64))
+            place_col += [name for name in names for _ in units]
+            unit_col += list(units) * len(names)
+        c = np.concatenate([t[2].reshape(-1, 3) for t in ticks]) if ticks else np.zeros((0, 3))
+        return pa.table(
+            {
+                "tick": pa.array(np.concatenate(tick_col) if ticks else [], pa.int64()),
+                "place": pa.array(place_col, pa.string()),
+                "unit": pa.array(unit_col, pa.string()),
+                "on_duty": pa.array(c[:, 0], pa.int64()),
+                "on_guard": pa.array(c[:, 1], pa.int64()),
+                "in_transit": pa.array(c[:, 2], pa.int64()),
+            }
+        )
+
+    def _record_units(self) -> None:
+        """Add this tick's forces by place and unit to the units' history, in a run
+        whose timeline brings named units (:meth:`units_history`)."""
+        if self._units_recorded:
+            st = self.state["reinforcement"]
+            # a checkpoint written before the history existed holds none: it starts here
+            st["units"] = (*st.get("units", ()), (self.tick, *self._units_now()))
 
     # -- internals --------------------------------------------------------------------
     def _map_places(self, play: Callable[[Place], Any]) -> list[Any]:
@@ -455,6 +522,7 @@ class Simulation:
     def _record(self) -> None:
         for place in self.places:
             place.record(self.tick, self)
+        self._record_units()
 
     def _apply_timeline(self) -> None:
         pending, self._pending = self._pending, {}

@@ -228,7 +228,8 @@ def query(
         typer.Argument(
             metavar="SQL",
             help="DuckDB SQL over the views runs, ticks, design, status and failed "
-            "(a run directory: ticks, snapshots). Read-only: only SELECT and EXPLAIN.",
+            "(a run directory: ticks, snapshots, links, units). Read-only: only SELECT "
+            "and EXPLAIN.",
         ),
     ],
     format: Annotated[str, typer.Option("--format", "-f", help="table, csv or json.")] = "table",

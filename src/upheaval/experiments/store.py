@@ -444,7 +444,8 @@ def _empty_ticks() -> pa.Table:
 
 
 def _run_views(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """A run directory's ``ticks`` (and ``snapshots``), finished or killed."""
+    """A run directory's ``ticks`` (and ``snapshots``, ``links``, ``units`` where it
+    has them), finished or killed."""
     import pyarrow as pa
     import pyarrow.dataset as ds
 
@@ -454,6 +455,8 @@ def _run_views(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     for final, folder, view, schema in (
         (rec.TICKS, rec.TICK_PARTS, "ticks", rec.tick_schema()),
         (rec.SNAPSHOTS, rec.SNAPSHOT_PARTS, "snapshots", None),
+        (rec.LINKS, rec.LINK_PARTS, "links", None),
+        (rec.UNITS, rec.UNIT_PARTS, "units", None),
     ):
         files = [out / final] if (out / final).exists() else rec.part_files(out / folder)
         if not files and schema is None:
@@ -479,7 +482,9 @@ def connect(
     key, summaries), ``ticks`` (per-tick rows, if the sweep kept them), ``design``
     (one row per point), ``status`` (the last log line of every run: point,
     replicate, status, error, seconds) and ``failed`` (the failed runs). A run
-    directory (``upheaval run``) gives ``ticks`` and, if it has them, ``snapshots``;
+    directory (``upheaval run``) gives ``ticks`` and, if it has them, ``snapshots``,
+    ``links`` (a country's, where forces or activists travel) and ``units`` (the
+    forces by place and unit, where the timeline brings named units);
     a run still going, or killed, gives every tick flushed so far.
 
     The views are Arrow objects made here, so DuckDB itself needs no file access:

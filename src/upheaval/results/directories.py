@@ -77,7 +77,12 @@ RUN = Kind(
         r"ticks",  # the parts a run writes while it goes (recorder.py)
         r"snapshots\.parquet",
         r"snapshots",
+        r"links\.parquet",  # a country's links, the forces by unit (recorder.py)
+        r"links",
+        r"units\.parquet",
+        r"units",
         r"timeseries\.png",
+        r"map\.png",  # a country's map (views/maps.py)
         _TMP,
     ),
 )

@@ -147,6 +147,55 @@ def place_summaries(
     return out
 
 
+@dataclass(frozen=True)
+class UnitSummary:
+    """One named unit at one place over a run (``units.parquet``,
+    :meth:`Simulation.units_history`): its members there after the last tick — on
+    duty, on guard at the place's key sites, on their way to it — and the most it
+    had there (on duty + on guard) at once, at the first tick it had them."""
+
+    place: str
+    unit: str
+    final_on_duty: int
+    final_on_guard: int
+    final_in_transit: int
+    peak: int
+    peak_tick: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def unit_summaries(units: pa.Table) -> list[UnitSummary]:
+    """One :class:`UnitSummary` a place and named unit (the initial force, unit "",
+    left out) that ever had members at the place or on their way to it, places in
+    the order they first appear, units in the order they arrived."""
+    if units.num_rows == 0:
+        return []
+    df = units.to_pandas()
+    df = df[df.unit != ""]
+    last = int(units.column("tick").to_numpy().max())
+    out = []
+    for (place, unit), rows in df.groupby(["place", "unit"], sort=False):
+        if not (rows.on_duty.any() or rows.on_guard.any() or rows.in_transit.any()):
+            continue
+        there = (rows.on_duty + rows.on_guard).to_numpy()
+        peak = int(np.argmax(there))
+        end = rows[rows.tick == last]
+        out.append(
+            UnitSummary(
+                place=str(place),
+                unit=str(unit),
+                final_on_duty=int(end.on_duty.sum()),
+                final_on_guard=int(end.on_guard.sum()),
+                final_in_transit=int(end.in_transit.sum()),
+                peak=int(there[peak]),
+                peak_tick=int(rows.tick.to_numpy()[peak]),
+            )
+        )
+    return out
+
+
 def people_totals(
     table: pa.Table, scale: float, through_tick: int | None = None
 ) -> dict[str, float]:
@@ -247,8 +296,10 @@ __all__ = [
     "LOST_PREFIX",
     "ONSET_SHARE",
     "PlaceSummary",
+    "UnitSummary",
     "country_outcomes",
     "onset_ticks",
     "people_totals",
     "place_summaries",
+    "unit_summaries",
 ]

@@ -14,24 +14,36 @@ A finished run directory holds:
 ``snapshots.parquet``
     Only if snapshots were asked for: per-site occupant codes at chosen ticks
     (see :mod:`upheaval.results.snapshots`).
+``links.parquet``
+    Only in a country whose forces or activists travel (``transport.enabled`` or
+    ``travel.enabled``): one row a link and tick from tick 1, the columns of
+    :meth:`Simulation.links_table` (blocked, forces_on_link, travellers_on_link).
+``units.parquet``
+    Only in a run whose timeline brings named units (a ``reinforce``): the
+    security forces by place and unit, one row a tick (from 0), place and unit,
+    the columns of :meth:`Simulation.units_history` (on_duty, on_guard,
+    in_transit).
 
 While the run goes on, and after a run that was killed outright, the ticks are
 instead in ``ticks/part-NNNNNN.parquet`` (and snapshots in
-``snapshots/part-NNNNNN.parquet``): every ``flush_every`` ticks the rows not yet on
-disk are written as one complete Parquet file under a temporary name, fsynced and
-renamed into place, then the manifest is rewritten. A part is therefore either
+``snapshots/part-NNNNNN.parquet``, links in ``links/``, units in ``units/``): every
+``flush_every`` ticks the rows not yet on disk are written as one complete Parquet
+file under a temporary name, fsynced and renamed into place (the ticks' part, then
+the same ticks' links and units), then the manifest is rewritten. A part is therefore either
 whole or absent, whenever the process dies: a SIGKILL, the OOM killer or a power
 cut loses at most the ticks since the last flush (fewer than ``flush_every``),
 and everything before stays readable by :func:`read_run`, ``upheaval show`` and
 ``upheaval query``. The manifest may lag one part behind the parts on disk (it is
-rewritten after the part); readers go by the parts.
+rewritten after the part), and the links and units one part behind the ticks (a
+kill between their parts); readers go by the parts.
 
 An orderly end (the run finishes, Ctrl-C, SIGTERM, an exception) writes every
 finished tick and then merges the parts, in order, into ``ticks.parquet``: written
 under a temporary name, fsynced, renamed into place, and only then are the parts
-removed and the manifest finished. Whatever instant a kill comes, the directory
-holds either ``ticks.parquet`` (complete: it appears only whole) or the parts, and
-:func:`read_run` reads ``ticks.parquet`` if it exists, else the parts.
+removed and the manifest finished (the links and units likewise, into
+``links.parquet`` and ``units.parquet``). Whatever instant a kill comes, the
+directory holds either ``ticks.parquet`` (complete: it appears only whole) or the
+parts, and :func:`read_run` reads ``ticks.parquet`` if it exists, else the parts.
 Run directories written before parts existed (one ``ticks.parquet`` streamed by a
 single writer) read as before.
 
@@ -78,6 +90,17 @@ SNAPSHOTS = "snapshots.parquet"
 #: Folders of the parts written while a run goes on (merged into TICKS, SNAPSHOTS).
 TICK_PARTS = "ticks"
 SNAPSHOT_PARTS = "snapshots"
+#: A country's links and the forces by unit: final files and their parts' folders.
+LINKS = "links.parquet"
+LINK_PARTS = "links"
+UNITS = "units.parquet"
+UNIT_PARTS = "units"
+#: The tables of a run directory :func:`read_run` reads: name → (file, parts' folder).
+TABLES = {
+    "ticks": (TICKS, TICK_PARTS),
+    "links": (LINKS, LINK_PARTS),
+    "units": (UNITS, UNIT_PARTS),
+}
 FIGURE = "timeseries.png"
 FORMAT = "upheaval-run/1"
 DEFAULT_FLUSH_EVERY = 100
@@ -218,6 +241,40 @@ def prepare_run_directory(out: str | Path, overwrite: bool = False) -> Path:
     return path
 
 
+def links_schema() -> pa.Schema:
+    """The columns of :meth:`Simulation.links_table` (``links.parquet``)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("tick", pa.int64()),
+            ("link", pa.int64()),
+            ("from", pa.string()),
+            ("to", pa.string()),
+            ("mode", pa.string()),
+            ("blocked", pa.bool_()),
+            ("forces_on_link", pa.int64()),
+            ("travellers_on_link", pa.int64()),
+        ]
+    )
+
+
+def units_schema() -> pa.Schema:
+    """The columns of :meth:`Simulation.units_history` (``units.parquet``)."""
+    import pyarrow as pa
+
+    return pa.schema(
+        [
+            ("tick", pa.int64()),
+            ("place", pa.string()),
+            ("unit", pa.string()),
+            ("on_duty", pa.int64()),
+            ("on_guard", pa.int64()),
+            ("in_transit", pa.int64()),
+        ]
+    )
+
+
 # -- crash-safe parts ---------------------------------------------------------------
 def _write_atomically(path: Path, write: Any) -> None:
     """``write(tmp)``, fsync, then rename to ``path``: the file is whole or absent.
@@ -346,6 +403,17 @@ class Recorder:
         self._schema = tick_schema(with_place=self._country)
         self._ticks = _Parts(self.out, TICK_PARTS, TICKS, self._schema)
         self._snaps = _Parts(self.out, SNAPSHOT_PARTS, SNAPSHOTS, snapshot_schema())
+        # a country's links, where forces or activists travel on them; the forces by
+        # unit, where the simulation records them (named units on the timeline)
+        p = sim.params
+        self._links = (
+            _Parts(self.out, LINK_PARTS, LINKS, links_schema())
+            if sim.country is not None and (p.transport.enabled or p.travel.enabled)
+            else None
+        )
+        self._units = (
+            _Parts(self.out, UNIT_PARTS, UNITS, units_schema()) if sim.units_recorded else None
+        )
         self._merged = False
         self._closed = False
         self._maybe_snapshot()
@@ -397,6 +465,9 @@ class Recorder:
                 # from memory. Snapshots are not kept in memory: merged from their parts.
                 self._ticks.merge(self._batch(a, b) for a, b in self._flushed)
                 self._snaps.merge()
+                for parts in (self._links, self._units):
+                    if parts is not None:
+                        parts.merge()
                 self._merged = True
                 self._write_manifest(finished=True)
 
@@ -408,6 +479,17 @@ class Recorder:
         end = len(self.sim.places[0].history)
         if end > self._written and not self._closed:
             self._ticks.write(self._batch(self._written, end))
+            # the same ticks' links and units, after the ticks' part (module docstring)
+            history = self.sim.places[0].history
+            first, last = int(history[self._written].tick), int(history[end - 1].tick)
+            for parts, table in (
+                (self._links, self.sim.links_table),
+                (self._units, self.sim.units_history),
+            ):
+                if parts is not None:
+                    rows = table(first=first, last=last)
+                    if rows.num_rows:
+                        parts.write(rows)
             self._flushed.append((self._written, end))
             self._written = end
             self._last_tick = int(self.sim.places[0].history[end - 1].tick)
@@ -482,6 +564,9 @@ class Recorder:
                 "snapshots": (SNAPSHOTS if self._merged else f"{SNAPSHOT_PARTS}/")
                 if self._snap_done
                 else None,
+                # only where the run records them: a manifest's files are as before
+                **({"links": LINKS if self._merged else f"{LINK_PARTS}/"} if self._links else {}),
+                **({"units": UNITS if self._merged else f"{UNIT_PARTS}/"} if self._units else {}),
             },
             "snapshot_ticks": list(self._snap_done),
             "versions": library_versions(),
@@ -604,16 +689,28 @@ def _read_table(run_dir: Path, final: str, folder: str, schema: pa.Schema | None
     return pa.concat_tables(tables)
 
 
-def read_run(run_dir: str | Path) -> tuple[dict[str, Any], pa.Table]:
+def read_run(run_dir: str | Path, table: str = "ticks") -> tuple[dict[str, Any], pa.Table]:
     """A run directory's manifest and per-tick table (``table.to_pandas()``;
     ``polars.from_arrow(table)``; or ``upheaval query RUN_DIR "SELECT … FROM ticks"``).
 
+    ``table="links"``: a country's links instead, one row a link and tick
+    (``links.parquet``, :meth:`Simulation.links_table`); ``table="units"``: the
+    security forces by place and unit, one row a tick, place and unit
+    (``units.parquet``, :meth:`Simulation.units_history`). A run that recorded no
+    such table (no travel on its links, no named units) gives it with no rows.
+
     A run still going, or killed, reads as far as its last flush."""
+    if table not in TABLES:
+        raise ValueError(f"table must be one of {', '.join(TABLES)}, got {table!r}")
     manifest = read_manifest(run_dir)
+    if table == "links":
+        return manifest, _read_table(Path(run_dir), LINKS, LINK_PARTS, links_schema())
+    if table == "units":
+        return manifest, _read_table(Path(run_dir), UNITS, UNIT_PARTS, units_schema())
     manifest_places = manifest.get("places") or [""]
     schema = tick_schema(with_place=len(manifest_places) > 1)
-    table = _read_table(Path(run_dir), TICKS, TICK_PARTS, schema)
-    return manifest, with_later_columns(table, Path(run_dir) / TICKS)
+    ticks = _read_table(Path(run_dir), TICKS, TICK_PARTS, schema)
+    return manifest, with_later_columns(ticks, Path(run_dir) / TICKS)
 
 
 #: Columns a run recorded by an older upheaval may lack, each a mechanism added

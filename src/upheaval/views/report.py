@@ -271,7 +271,11 @@ def run_report(directory: Path) -> str:
         image(_png(timeseries_figure(ticks, model2=model2)), "Per-tick counts (timeseries.png)"),
     ]
     if by_place is not None:
-        body += _places_section(m, by_place)
+        try:
+            links, units = read_run(directory, "links")[1], read_run(directory, "units")[1]
+        except RunDirectoryError as e:
+            raise ReportError(directory, str(e)) from None
+        body += _places_section(m, by_place, links, units)
     stats = run_outbursts(ticks)
     s = stats.summary()
     body += [
@@ -325,8 +329,9 @@ def run_report(directory: Path) -> str:
     return _page(f"Run: {sc['name']}, seed {m['seed']}", "run", directory, body)
 
 
-def _places_section(m: dict[str, Any], by_place: Any) -> list[str]:
-    """A country's map at the national peak and one row a place."""
+def _places_section(m: dict[str, Any], by_place: Any, links: Any, units: Any) -> list[str]:
+    """A country's map at the national peak (with the forces and travellers on the
+    links and the named units, where the run stored them) and one row a place."""
     from upheaval.results.places import ONSET_SHARE, place_summaries
     from upheaval.views.maps import map_figure
 
@@ -348,7 +353,7 @@ def _places_section(m: dict[str, Any], by_place: Any) -> list[str]:
     return [
         "<h2>Places</h2>",
         image(
-            _png(map_figure(m, by_place)),
+            _png(map_figure(m, by_place, links=links, units=units)),
             "The country at the national peak of actives (upheaval map RUN_DIR).",
         ),
         f"<p>Onset: the first tick with at least {ONSET_SHARE:.0%} of a place's citizens "

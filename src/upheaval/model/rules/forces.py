@@ -318,6 +318,14 @@ class Reinforcement(Mechanism):
         ),
     }
 
+    def initial_country_state(self, p: Params) -> dict[str, Any]:
+        # units: per tick, in a run whose timeline brings named units, the forces by
+        # place and unit after that tick — (tick, unit names, int64 array places ×
+        # units × (on_duty, on_guard, in_transit)) — written by the simulation
+        # (Simulation.units_history); a tuple never changed in place, so a
+        # checkpoint shares it, as the transport's links history
+        return {"units": ()}
+
     def agent_arrays(self, p: Params, timeline) -> tuple[str, ...]:
         return ("unit",) if units_may_arrive(p, timeline) else ()
 

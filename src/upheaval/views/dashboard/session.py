@@ -13,10 +13,14 @@ lists in the order of :data:`~upheaval.model.ticks.COLUMNS`, so the chart misses
 tick whatever "draw every N" is; a country's rows are the nation's,
 :func:`~upheaval.model.ticks.national_rows`) and ``places`` — a list of places, each
 with its name, size, counts (quiet, active, jailed, cops, ``links_blocked``,
-``forces_in_transit``, whether past its onset) and, for the place being shown (the
+``forces_in_transit``, whether past its onset, ``units``: ``[[name, members],
+…]`` of the named units with members there, on duty or on guard, in a run that
+records them) and, for the place being shown (the
 ``place`` command; a country's first place at the start), ``lattice``: ``[offset,
 length]`` of its palette indices (:mod:`.frames`). A one-place run has one place; a
-country lists all of them (the page's map draws them). The ``started`` message gives
+country lists all of them (the page's map draws them), and ``links``: per link of
+the country, ``[forces on it, activists travelling on it]`` at the tick (empty when
+neither travels). The ``started`` message gives
 a country's places (name, region, lat, lon, population) and links (from, to, mode).
 ``server_ms`` gives the server's time for the frame: the ticks stepped since the last
 frame and the frame built.
@@ -124,6 +128,36 @@ def _places(sim: Simulation) -> list[dict[str, Any]]:
             "population": s.population,
         }
         for s in sim.country.places
+    ]
+
+
+def _units_here(sim: Simulation) -> dict[str, list[list[Any]]]:
+    """Place → [[unit, members there (on duty + on guard)], …] of the named units
+    with members there now, in a run that records them (Simulation.units_history)."""
+    if not sim.units_recorded:
+        return {}
+    out: dict[str, list[list[Any]]] = {}
+    for r in sim.units_history(first=sim.tick).to_pylist():
+        n = r["on_duty"] + r["on_guard"]
+        if r["unit"] and n:
+            out.setdefault(r["place"], []).append([r["unit"], n])
+    return out
+
+
+def _links_now(sim: Simulation) -> list[list[int]]:
+    """Per link, [forces on it, activists travelling on it] at the current tick;
+    empty for one lattice, or a country where neither travels."""
+    p = sim.params
+    if sim.country is None or not (p.transport.enabled or p.travel.enabled) or sim.tick < 1:
+        return []
+    now = sim.links_table(first=sim.tick, last=sim.tick)
+    return [
+        [int(f), int(t)]
+        for f, t in zip(
+            now.column("forces_on_link").to_pylist(),
+            now.column("travellers_on_link").to_pylist(),
+            strict=True,
+        )
     ]
 
 
@@ -443,6 +477,7 @@ class RunSession:
         for v in st.variants:
             rows, n = _new_rows(v.sim, v.sent)
             sent.append(n)
+            units = _units_here(v.sim)
             places = []
             for p in v.sim.places:
                 if v.sim.country is not None and p.name not in v.onset:
@@ -460,6 +495,7 @@ class RunSession:
                     "links_blocked": row.links_blocked,
                     "forces_in_transit": row.forces_in_transit,
                     "onset": p.name in v.onset,
+                    "units": units.get(p.name, []),
                 }
                 if p.name == st.place or len(v.sim.places) == 1:
                     blob = lattice_indices(p).tobytes()
@@ -467,7 +503,15 @@ class RunSession:
                     blobs.append(blob)
                     offset += len(blob)
                 places.append(entry)
-            variants.append({"name": v.name, "tick": v.sim.tick, "rows": rows, "places": places})
+            variants.append(
+                {
+                    "name": v.name,
+                    "tick": v.sim.tick,
+                    "rows": rows,
+                    "places": places,
+                    "links": _links_now(v.sim),
+                }
+            )
         build_s = time.perf_counter() - r0
         step_s, self._step_s = self._step_s, 0.0
         header = {

@@ -450,7 +450,7 @@ function drawPending(now) {
         (panel.name === "A" ? "A" : "B (what-if)") + ` · ${panel.place} ${panel.lattice.width}×${panel.lattice.height}`;
     }
   }
-  if (D.map) drawMap(header.variants[0].places);
+  if (D.map) drawMap(header.variants[0].places, header.variants[0].links);
   D.drawLog.push(performance.now() - t0);
   if (D.drawLog.length > 5000) D.drawLog.splice(0, 1000);
   D.tick = header.tick;
@@ -476,6 +476,9 @@ function drawPending(now) {
 // the mean latitude), circle area ∝ population, colour the share of citizens active
 // (white none, full red at half or more, as upheaval map draws it), a red ring where
 // links are blocked, a black one past its onset (upheaval map's rings), "+N" the forces on their way there; links grey, air dotted.
+// As upheaval map draws them: forces on a link in blue, activists travelling on it in orange beside them (width by count
+// against the most seen on one link so far), and a blue square with "unit N" around a place holding members of a named unit.
+const FORCES_COLOUR = "#1f4e9c", TRAVELLERS_COLOUR = "#e07b00";
 const MAP_PAD = 46;
 
 function setupMap(places, links, shown) {
@@ -505,7 +508,7 @@ function setupMap(places, links, shown) {
   }));
   const at = Object.fromEntries(hits.map((h) => [h.name, h]));
   const biggest = new Set([...hits].sort((a, b) => b.population - a.population).slice(0, 12).map((h) => h.name));
-  D.map = { places, links: links.map((l) => ({ ...l, a: at[l.from], b: at[l.to] })), hits, biggest };
+  D.map = { places, links: links.map((l) => ({ ...l, a: at[l.from], b: at[l.to] })), hits, biggest, most: [0, 0], seen: [false, false, false] };
   pick.innerHTML = "";
   for (const p of places) pick.append(el("option", { value: p.name, text: `${p.name} (${p.region})` }));
   D.place = shown || places[0].name;
@@ -527,7 +530,7 @@ function shareColour(share) {
   return `rgb(${r},${g},${Math.round(255 - t * (255 - 40))})`;
 }
 
-function drawMap(counts) {
+function drawMap(counts, onLinks) {
   const m = D.map;
   const canvas = $("map");
   const ctx = canvas.getContext("2d");
@@ -542,6 +545,26 @@ function drawMap(counts) {
     ctx.stroke();
   }
   ctx.setLineDash([]);
+  // forces (blue) and travellers (orange, 3 px beside) on the links at this tick
+  const seenBefore = m.seen.join();
+  m.onLinks = onLinks || [];
+  m.onLinks.forEach((pair, k) => pair.forEach((n, j) => { m.most[j] = Math.max(m.most[j], n); if (n) m.seen[j] = true; }));
+  [[0, FORCES_COLOUR, 0], [1, TRAVELLERS_COLOUR, 3]].forEach(([j, colour, shift]) => {
+    m.onLinks.forEach((pair, k) => {
+      const n = pair[j], l = m.links[k];
+      if (!n || !l) return;
+      const len = Math.hypot(l.b.x - l.a.x, l.b.y - l.a.y) || 1;
+      const dx = (-shift * (l.b.y - l.a.y)) / len, dy = (shift * (l.b.x - l.a.x)) / len;
+      ctx.globalAlpha = 0.85;
+      ctx.lineWidth = 1.5 + (4.5 * n) / Math.max(m.most[j], 1);
+      ctx.strokeStyle = colour;
+      ctx.beginPath();
+      ctx.moveTo(l.a.x + dx, l.a.y + dy);
+      ctx.lineTo(l.b.x + dx, l.b.y + dy);
+      ctx.stroke();
+      ctx.globalAlpha = 1;
+    });
+  });
   const byName = Object.fromEntries(counts.map((c) => [c.name, c]));
   ctx.font = "11px system-ui, sans-serif";
   for (const h of m.hits) {
@@ -571,7 +594,25 @@ function drawMap(counts) {
       ctx.fillStyle = "#222";
       ctx.fillText(text, h.x + h.r + 3, h.y - 3);
     }
+    // members of named units here: a blue square and "unit N" below the name
+    h.units = c.units || [];
+    if (h.units.length) {
+      m.seen[2] = true;
+      const side = h.r + 5;
+      ctx.lineWidth = 1.6;
+      ctx.strokeStyle = FORCES_COLOUR;
+      ctx.strokeRect(h.x - side, h.y - side, 2 * side, 2 * side);
+      ctx.font = "bold 11px system-ui, sans-serif";
+      const label = h.units.map(([u, n]) => `${u} ${n}`).join(", ");
+      ctx.lineWidth = 3;
+      ctx.strokeStyle = "#fff";  // a white halo over the links beneath
+      ctx.strokeText(label, h.x + h.r + 3, h.y + 11);
+      ctx.fillStyle = FORCES_COLOUR;
+      ctx.fillText(label, h.x + h.r + 3, h.y + 11);
+      ctx.font = "11px system-ui, sans-serif";
+    }
   }
+  if (m.seen.join() !== seenBefore) drawMapLegend();  // a new kind of thing to name
   D.mapDraws++;
 }
 
@@ -589,6 +630,11 @@ function drawMapLegend() {
   key("", "ring", "links blocked");
   key("border-color:#000", "ring", "past its onset (2 % active)");
   host.append(el("span", { class: "key", text: "+N forces on their way" }));
+  // what the run has shown so far: forces, travellers on the links; named units
+  const seen = D.map ? D.map.seen : [false, false, false];
+  if (seen[0]) key(`background:${FORCES_COLOUR}`, "bar", "forces on a link");
+  if (seen[1]) key(`background:${TRAVELLERS_COLOUR}`, "bar", "activists travelling on a link");
+  if (seen[2]) key(`border-color:${FORCES_COLOUR}`, "square", "a named unit here (members)");
   host.append(el("span", { class: "key", text: "area ∝ population · ── road/rail · ┈┈ air · blue ring: lattice shown" }));
 }
 
