@@ -251,7 +251,7 @@ def test_vision_exactly_filling_the_lattice_is_allowed(tmp_path):
             "tick = 5\nset = { vision = 3.0 }",
             "timeline[1].set.vision",
             "cannot change during a run; the timeline can change "
-            "cop_density, legitimacy, max_jail_term",
+            "arrest_rate, cop_density, legitimacy, max_jail_term",
         ),
         (
             "tick = 5\nset = { legitimacy = 1.5 }",

@@ -83,6 +83,29 @@ def test_reference_twin_country_bit_for_bit(seed, half_life, burn_in):
     assert alpha.dynamic["legitimacy"] == pytest.approx(0.7)
 
 
+@pytest.mark.parametrize("seed", [1, 2])
+def test_reference_twin_with_an_arrest_rate_by_place(seed):
+    # cops.arrest_rate is place-scoped: a timeline lowers it in one place and ramps it
+    # in a region; the twin draws whether each cop acts exactly as the engine does
+    timeline = (
+        SetEvent(tick=4, param="arrest_rate", value=0.1, place="Alpha"),
+        RampEvent(start=10, end=20, param="arrest_rate", value=0.5, region="South"),
+        SetEvent(tick=30, param="arrest_rate", value=1.0),
+    )
+    sc = country_scenario(three_towns(), timeline, legitimacy=0.72, steps=40, **NEWS)
+    sim = upheaval.Simulation(sc, seed=seed).run()
+    twin = ReferenceCountry(sc, seed)
+    twin.step(40)
+    got, want = sim.table(), twin.table()
+    for name in got.column_names:
+        assert got.column(name).to_pylist() == want.column(name).to_pylist(), name
+    alpha = next(pl for pl in sim.places if pl.name == "Alpha")
+    assert alpha.dynamic["arrest_rate"] == 1.0
+    # the rate acted: the same seed without it gives other rows
+    plain = country_scenario(three_towns(), legitimacy=0.72, steps=40, **NEWS)
+    assert not upheaval.Simulation(plain, seed=seed).run().table().equals(got)
+
+
 def test_news_changes_the_run():
     # The coupling is not a no-op: the same seed with news off gives other rows.
     sc = country_scenario(three_towns(), legitimacy=0.72, steps=40, **NEWS)

@@ -106,6 +106,20 @@ CASES = {
             SetEvent(tick=10, param="lethal_probability", value=0.0),
         ),
     ),
+    "arrest rate below 1": (BASE.replace(arrest_rate=0.3), ()),
+    "arrest rate by the timeline, with lethal force and the framing's crackdown": (
+        BASE.replace(
+            legitimacy=0.7,
+            lethal_probability=0.2,
+            provocateurs_count=4,
+            provocateurs_framing_rise=0.2,
+            provocateurs_framing_arrest=0.9,
+        ),
+        (
+            SetEvent(tick=3, param="arrest_rate", value=0.2),
+            RampEvent(start=8, end=12, param="arrest_rate", value=1.0),
+        ),
+    ),
     "lethal force, Model II": (BASE.replace(variant="II", lethal_probability=0.3, max_age=30), ()),
     "beta hardship with a group, shocks and rollback": (
         BASE.replace(

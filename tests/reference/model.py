@@ -228,6 +228,7 @@ class ReferenceModel:
         self.tick = 0
         self.events = dict.fromkeys(EVENT_NAMES, 0)
         self.lethal_probability = float(params.lethal_force.probability)
+        self.arrest_rate = float(params.cops.arrest_rate)  # q_arr, set by the timeline
         self.anchor = float(params.citizens.legitimacy)
         self.online = bool(params.information.online)
         self.framing = 0.0  # the regime's framing F (provocateurs, docs/odd.md §7.16)
@@ -974,7 +975,8 @@ class ReferenceModel:
             self.events["provocations"] += 1
 
     def _enforce(self, cop: Agent) -> bool:
-        """Rule C: arrest one active citizen in vision, drawn uniformly; False if none."""
+        """Rule C: arrest one active citizen in vision, drawn uniformly; False if none,
+        or if the cop lets them be (arrest rate below 1)."""
         suspects = [
             ag
             for site in self.sites_around(cop.site, self.vision[COP])
@@ -983,6 +985,8 @@ class ReferenceModel:
         ]
         if not suspects:
             return False
+        if self.arrest_rate < 1 and self.streams["dynamics"].uniform() >= self.arrest_rate:
+            return False  # it lets them be this turn (cops.arrest_rate)
         suspect = suspects[self.streams["dynamics"].randint(len(suspects))]
         p = self.p
         if self.lethal_in_force > 0 and self.streams["dynamics"].uniform() < self.lethal_in_force:

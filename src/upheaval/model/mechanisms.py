@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from upheaval.model.declare import Mechanism
 from upheaval.model.rules import (
+    arrest,
     defection,
     elite,
     emergency,
@@ -43,6 +44,7 @@ MECHANISMS: tuple[Mechanism, ...] = (
     emergency.MECHANISM,  # 12. states of emergency and curfews
     sites.MECHANISM,  # 13. key sites, seized and guarded; a place's control
     travel.MECHANISM,  # 14. activists who travel between places
+    arrest.MECHANISM,  # 15. the arrest rate of rule C (draws nothing at 1)
 )
 
 _names = [m.name for m in MECHANISMS]

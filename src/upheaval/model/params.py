@@ -329,6 +329,20 @@ class Cops(Section):
         choices=("arrestee_site", "stay"),
         name="cop_after_arrest",
     )
+    arrest_rate: float = param(
+        1.0,
+        "q_arr: chance that a cop who sees active citizens acts on one this turn (arrests "
+        "it, or uses force under a lethal-force order); otherwise it lets them be. 1: "
+        "Epstein's rule C, which acts whenever it can, and no extra draw. Per place, and "
+        "a timeline can change it (a crackdown, a counter-terrorist operation).",
+        OURS,
+        kind="float",
+        low=0.0,
+        high=1.0,
+        scope="place",
+        timeline=True,
+        name="arrest_rate",
+    )
 
     def validate(self, p: Params) -> None:
         _vision_fits("cops.vision", self.vision, p)

@@ -1,10 +1,12 @@
 """Mechanism 3: lethal force, and rule C for forces with posts (issue 3; model-spec §4).
 
 :func:`enforce_with_force` replaces rule C (:func:`upheaval.model.rules.arrest.enforce`)
-in runs where lethal force may be ordered, per-agent legitimacy is on, or guard
-units arrive; otherwise the classic rule runs untouched. It picks the suspect
-exactly as rule C does (``randint(actives in vision)``); then, only if the order in
-force ``q = lethal_force.probability`` is > 0, draws one more uniform u from the
+in runs where lethal force may be ordered, per-agent legitimacy is on, guard
+units arrive or the arrest rate may fall below 1 (a cop that sees actives then first
+draws whether it acts at all, ``cops.arrest_rate``, rules/arrest.py); otherwise the
+classic rule runs untouched. It picks the suspect exactly as rule C does
+(``randint(actives in vision)``); then, only if the order in force
+``q = lethal_force.probability`` is > 0, draws one more uniform u from the
 ``dynamics`` stream, and:
 
 * u < q: the suspect is killed — removed from the world, its slot freed — and
@@ -57,6 +59,9 @@ def enforce_with_force(g, a, i, r, s, max_jail_term, guard, rng, free_slots, met
     _, n = count_cops_actives(g, a, site, r.cop_span_dy, r.cop_span_half)
     if n == 0:
         return -1
+    rate = s.arrest_rate[0]
+    if rate < 1.0 and uniform(rng) >= rate:
+        return -1  # it lets them be this turn (cops.arrest_rate, rules/arrest.py)
     k = randint(rng, n)
     j = kth_in_lane(g, a, site, r.cop_span_dy, r.cop_span_half, LANE_ACTIVE, ACTIVE, k)
     at = a.position[j]
